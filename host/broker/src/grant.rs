@@ -1,0 +1,238 @@
+//! What the operator allowed a plugin: all or part of what it requested.
+
+use greenroom_contract::{Capability, Manifest};
+use std::collections::BTreeSet;
+
+/// The capabilities an operator granted a plugin.
+///
+/// A grant can only be built from the plugin's manifest, and only within
+/// what the manifest requests: it can never be wider than the request, and
+/// nothing can widen it after it is built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    capabilities: Vec<Capability>,
+}
+
+/// A grant asked for something the plugin did not request, or was
+/// malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GrantError {
+    /// Not a grant the host knows.
+    #[error(
+        "`{0}` is not a grant; use `all`, `catalog:read`, `catalog:write:<Kind>`, `storage`, \
+         `storage:<size>`, `http:<host>`, `analytics:read` or `rbac:admin`"
+    )]
+    Unknown(String),
+    /// More than the plugin asked for.
+    #[error("cannot grant `{grant}`: plugin `{plugin}` does not request it (it requests: {requested})")]
+    NotRequested {
+        /// The grant as written.
+        grant: String,
+        /// The plugin.
+        plugin: String,
+        /// What it does request.
+        requested: String,
+    },
+}
+
+impl Grant {
+    /// Grants nothing.
+    pub fn none() -> Grant {
+        Grant { capabilities: Vec::new() }
+    }
+
+    /// Grants everything the manifest requests.
+    pub fn all_requested(manifest: &Manifest) -> Grant {
+        Grant { capabilities: manifest.capabilities.clone() }
+    }
+
+    /// Grants what the operator chose, written as in the config file:
+    /// `all`, `catalog:read`, `catalog:write:Component`, `storage` (the
+    /// requested quota), `storage:256KiB` (less), `http:api.github.com`,
+    /// `analytics:read`, `rbac:admin`. Each must be within the request.
+    pub fn select(manifest: &Manifest, chosen: &[String]) -> Result<Grant, GrantError> {
+        if chosen.iter().any(|c| c == "all") {
+            return Ok(Grant::all_requested(manifest));
+        }
+        let mut granted: Vec<Capability> = Vec::new();
+        for spec in chosen {
+            let capability = within_request(manifest, spec)?;
+            merge(&mut granted, capability);
+        }
+        granted.sort();
+        Ok(Grant { capabilities: granted })
+    }
+
+    /// The granted capabilities, in a stable order.
+    pub fn capabilities(&self) -> &[Capability] {
+        &self.capabilities
+    }
+
+    /// The storage quota, when storage was granted.
+    pub fn storage_quota(&self) -> Option<u64> {
+        self.capabilities.iter().find_map(|c| match c {
+            Capability::Storage { quota } => Some(*quota),
+            _ => None,
+        })
+    }
+
+    /// Whether the plugin may read the catalog.
+    pub fn allows_catalog_read(&self) -> bool {
+        self.capabilities.contains(&Capability::CatalogRead)
+    }
+
+    /// Whether the plugin may write entities of `kind`.
+    pub fn allows_catalog_write(&self, kind: &str) -> bool {
+        self.capabilities.iter().any(|c| match c {
+            Capability::CatalogWrite { kinds } => kinds.iter().any(|k| k.eq_ignore_ascii_case(kind)),
+            _ => false,
+        })
+    }
+
+    /// Whether the plugin may send requests to `authority` (`host` or
+    /// `host:port`, compared case-insensitively).
+    pub fn allows_http(&self, authority: &str) -> bool {
+        let authority = authority.to_ascii_lowercase();
+        self.capabilities.iter().any(|c| match c {
+            Capability::Http { hosts } => hosts.contains(&authority),
+            _ => false,
+        })
+    }
+
+    /// Whether the plugin may read usage analytics.
+    pub fn allows_analytics_read(&self) -> bool {
+        self.capabilities.contains(&Capability::AnalyticsRead)
+    }
+}
+
+fn requested_list(manifest: &Manifest) -> String {
+    if manifest.capabilities.is_empty() {
+        return "nothing".to_owned();
+    }
+    manifest.capabilities.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// The capability `spec` names, if the manifest requests at least that much.
+fn within_request(manifest: &Manifest, spec: &str) -> Result<Capability, GrantError> {
+    let not_requested = || GrantError::NotRequested {
+        grant: spec.to_owned(),
+        plugin: manifest.id.to_string(),
+        requested: requested_list(manifest),
+    };
+    let requested = |pick: &dyn Fn(&Capability) -> bool| manifest.capabilities.iter().find(|c| pick(c)).cloned();
+    let (name, argument) = match spec.split_once(':') {
+        Some((name, argument)) => (name, Some(argument)),
+        None => (spec, None),
+    };
+    let capability = match (name, argument) {
+        ("catalog", Some("read")) => requested(&|c| *c == Capability::CatalogRead),
+        ("analytics", Some("read")) => requested(&|c| *c == Capability::AnalyticsRead),
+        ("rbac", Some("admin")) => requested(&|c| *c == Capability::RbacAdmin),
+        ("catalog", Some(write)) if write.starts_with("write:") => {
+            let kind = &write["write:".len()..];
+            requested(&|c| matches!(c, Capability::CatalogWrite { kinds } if kinds.iter().any(|k| k.eq_ignore_ascii_case(kind))))
+                .map(|_| Capability::CatalogWrite { kinds: BTreeSet::from([kind.to_owned()]) })
+        }
+        ("storage", None) => requested(&|c| matches!(c, Capability::Storage { .. })),
+        ("storage", Some(size)) => {
+            let quota: bytesize::ByteSize = size.parse().map_err(|_| GrantError::Unknown(spec.to_owned()))?;
+            requested(&|c| matches!(c, Capability::Storage { quota: q } if quota.as_u64() <= *q))
+                .map(|_| Capability::Storage { quota: quota.as_u64() })
+        }
+        ("http", Some(host)) => {
+            let host = host.to_ascii_lowercase();
+            requested(&|c| matches!(c, Capability::Http { hosts } if hosts.contains(&host)))
+                .map(|_| Capability::Http { hosts: BTreeSet::from([host.clone()]) })
+        }
+        _ => return Err(GrantError::Unknown(spec.to_owned())),
+    };
+    capability.ok_or_else(not_requested)
+}
+
+/// Adds `capability` to `granted`, merging host and kind lists.
+fn merge(granted: &mut Vec<Capability>, capability: Capability) {
+    for existing in granted.iter_mut() {
+        match (existing, &capability) {
+            (Capability::Http { hosts }, Capability::Http { hosts: more }) => {
+                hosts.extend(more.iter().cloned());
+                return;
+            }
+            (Capability::CatalogWrite { kinds }, Capability::CatalogWrite { kinds: more }) => {
+                kinds.extend(more.iter().cloned());
+                return;
+            }
+            (existing, capability) if existing == capability => return,
+            _ => {}
+        }
+    }
+    granted.push(capability);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest() -> Manifest {
+        Manifest::from_toml(
+            r#"
+            id = "p"
+            name = "P"
+            version = "1.0.0"
+            tier = "open"
+            [capabilities]
+            catalog = { read = true, write = ["Component", "API"] }
+            storage = { quota = "1 MiB" }
+            http = { hosts = ["api.github.com", "sonar.example.com"] }
+            "#,
+        )
+        .expect("valid manifest")
+    }
+
+    fn grant(specs: &[&str]) -> Result<Grant, GrantError> {
+        Grant::select(&manifest(), &specs.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn grants_part_of_the_request() {
+        let grant = grant(&["http:api.github.com", "catalog:write:Component"]).expect("within request");
+        assert!(grant.allows_http("API.GITHUB.COM"));
+        assert!(!grant.allows_http("sonar.example.com"));
+        assert!(grant.allows_catalog_write("component"));
+        assert!(!grant.allows_catalog_write("API"));
+        assert!(!grant.allows_catalog_read());
+        assert_eq!(grant.storage_quota(), None);
+    }
+
+    #[test]
+    fn grants_everything_requested_with_all() {
+        let grant = grant(&["all"]).expect("all");
+        assert!(grant.allows_catalog_read());
+        assert_eq!(grant.storage_quota(), Some(1 << 20));
+    }
+
+    #[test]
+    fn refuses_to_grant_more_than_requested() {
+        for spec in ["http:evil.example.com", "analytics:read", "rbac:admin", "storage:2MiB", "catalog:write:Group"] {
+            let err = grant(&[spec]).unwrap_err();
+            assert!(matches!(err, GrantError::NotRequested { .. }), "{spec}: {err}");
+            assert!(err.to_string().contains("requests: catalog:read"), "{err}");
+        }
+    }
+
+    #[test]
+    fn grants_a_smaller_storage_quota() {
+        assert_eq!(grant(&["storage:64KiB"]).expect("smaller").storage_quota(), Some(64 * 1024));
+    }
+
+    #[test]
+    fn refuses_unknown_grants() {
+        assert!(matches!(grant(&["root"]), Err(GrantError::Unknown(_))));
+        assert!(matches!(grant(&["http"]), Err(GrantError::Unknown(_))));
+    }
+
+    #[test]
+    fn grants_nothing_by_default() {
+        let none = Grant::none();
+        assert!(!none.allows_catalog_read() && none.storage_quota().is_none() && !none.allows_http("api.github.com"));
+    }
+}

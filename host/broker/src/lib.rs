@@ -1,0 +1,38 @@
+//! The host side of every WIT import.
+//!
+//! A plugin reaches nothing directly. Each import it calls lands in one
+//! module here (one per WIT interface: [`storage`], `catalog`, `identity`,
+//! `settings`, `log`, `analytics`, and outbound `http`), and every one of
+//! them asks the same function, [`Session::decide`], two questions before
+//! doing anything:
+//!
+//! 1. was this plugin granted the capability (this host, this kind, this
+//!    much)? — answered from its [`Grant`];
+//! 2. may the acting user do it? — answered by the user's rights, where the
+//!    call is made on a user's behalf.
+//!
+//! A "no" is a typed `denied` error for the plugin and a line in the audit
+//! log. Imports the contract defines but this host does not back yet answer
+//! `unavailable`, never made-up data.
+//!
+//! This crate must never run plugin code or hold engine state: it is called
+//! by the runtime with a [`Session`] per plugin call.
+
+mod analytics;
+mod catalog;
+mod grant;
+mod http;
+mod identity;
+mod log;
+mod session;
+mod settings;
+mod storage;
+
+pub use grant::{Grant, GrantError};
+pub use identity::wit_user;
+pub use log::{LogLine, LogTail};
+pub use session::{Access, PluginEnv, Session};
+
+// Interfaces that only define types still need a (method-less) host side.
+impl greenroom_contract::wit::latest::greenroom::plugin::types::Host for Session {}
+impl greenroom_contract::wit::latest::greenroom::plugin::view::Host for Session {}

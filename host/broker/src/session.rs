@@ -1,0 +1,237 @@
+//! Per-plugin environment, per-call session, and the one decision function.
+
+use crate::grant::Grant;
+use crate::log::{LogBudget, LogTail};
+use greenroom_access::{AuditEvent, AuditLog, Decision, Identity};
+use greenroom_contract::wit::latest::greenroom::plugin::types::HostError;
+use greenroom_contract::{Manifest, PluginId};
+use greenroom_store::{Database, PluginStore};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// Everything the broker knows about one installed plugin, shared by all of
+/// its calls.
+#[derive(Debug)]
+pub struct PluginEnv {
+    id: PluginId,
+    grant: Grant,
+    settings: serde_json::Value,
+    permissions: BTreeSet<String>,
+    store: Option<PluginStore>,
+    audit: AuditLog,
+    log_tail: LogTail,
+}
+
+impl PluginEnv {
+    /// The environment for a plugin with this manifest, what the operator
+    /// granted it, and its resolved settings (see
+    /// [`Manifest::resolve_settings`]).
+    pub fn new(manifest: &Manifest, grant: Grant, settings: serde_json::Value, db: &Database) -> PluginEnv {
+        // The namespace is the plugin's id, chosen here by the host: a
+        // plugin has no way to name another's storage.
+        let store = grant.storage_quota().map(|quota| PluginStore::new(db.clone(), manifest.id.as_str(), quota));
+        PluginEnv {
+            id: manifest.id.clone(),
+            grant,
+            settings,
+            permissions: manifest.permissions.iter().map(|p| p.name.clone()).collect(),
+            store,
+            audit: AuditLog::new(db.clone()),
+            log_tail: LogTail::default(),
+        }
+    }
+
+    /// The plugin's id.
+    pub fn id(&self) -> &PluginId {
+        &self.id
+    }
+
+    /// What it was granted.
+    pub fn grant(&self) -> &Grant {
+        &self.grant
+    }
+
+    /// Its settings, defaults filled in.
+    pub fn settings(&self) -> &serde_json::Value {
+        &self.settings
+    }
+
+    /// Whether the plugin declared this permission in its manifest.
+    pub fn declares_permission(&self, name: &str) -> bool {
+        self.permissions.contains(name)
+    }
+
+    /// Its storage, when granted.
+    pub(crate) fn store(&self) -> Option<&PluginStore> {
+        self.store.as_ref()
+    }
+
+    /// Its latest warnings and errors, for its health page.
+    pub fn log_tail(&self) -> &LogTail {
+        &self.log_tail
+    }
+}
+
+/// Something a plugin asks to do through an import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access<'a> {
+    /// Read or write its private storage.
+    Storage {
+        /// The import called, e.g. `storage.set`.
+        operation: &'static str,
+        /// The key.
+        key: &'a str,
+    },
+    /// Read catalog entities.
+    CatalogRead,
+    /// Write catalog entities of a kind.
+    CatalogWrite {
+        /// The entity kind.
+        kind: &'a str,
+    },
+    /// Send an HTTP request.
+    Http {
+        /// `host` or `host:port`.
+        authority: &'a str,
+    },
+    /// Read usage analytics.
+    AnalyticsRead,
+}
+
+impl Access<'_> {
+    fn action(&self) -> &'static str {
+        match self {
+            Access::Storage { operation, .. } => operation,
+            Access::CatalogRead => "catalog.read",
+            Access::CatalogWrite { .. } => "catalog.write",
+            Access::Http { .. } => "http.request",
+            Access::AnalyticsRead => "analytics.query",
+        }
+    }
+
+    fn resource(&self) -> Option<&str> {
+        match self {
+            Access::Storage { key, .. } => Some(key),
+            Access::CatalogWrite { kind } => Some(kind),
+            Access::Http { authority } => Some(authority),
+            Access::CatalogRead | Access::AnalyticsRead => None,
+        }
+    }
+
+    /// The capability this access needs, as operators write it.
+    fn capability(&self) -> String {
+        match self {
+            Access::Storage { .. } => "storage".to_owned(),
+            Access::CatalogRead => "catalog:read".to_owned(),
+            Access::CatalogWrite { kind } => format!("catalog:write:{kind}"),
+            Access::Http { authority } => format!("http:{authority}"),
+            Access::AnalyticsRead => "analytics:read".to_owned(),
+        }
+    }
+}
+
+/// The broker's state for one plugin call: which plugin, for whom.
+#[derive(Debug)]
+pub struct Session {
+    env: Arc<PluginEnv>,
+    user: Option<Identity>,
+    pub(crate) log_budget: LogBudget,
+}
+
+impl Session {
+    /// A session for a call to the plugin in `env`, made for `user` (none
+    /// for scheduled tasks).
+    pub fn new(env: Arc<PluginEnv>, user: Option<Identity>) -> Session {
+        Session { env, user, log_budget: LogBudget::default() }
+    }
+
+    /// The plugin's environment.
+    pub fn env(&self) -> &PluginEnv {
+        &self.env
+    }
+
+    /// The acting user.
+    pub fn user(&self) -> Option<&Identity> {
+        self.user.as_ref()
+    }
+
+    /// The one place an import call is decided.
+    ///
+    /// First the plugin's grant: was it given the capability this access
+    /// needs (this host, this kind)? Then the acting user: every user may
+    /// have a granted plugin act for them on its own storage and outbound
+    /// requests; what a user may *see* through a plugin (catalog entities)
+    /// is filtered per user by the catalog query itself, so no plugin sees
+    /// more than its user could. A denial is recorded in the audit log and
+    /// returned as `denied`.
+    pub fn decide(&self, access: Access<'_>) -> Result<(), HostError> {
+        let grant = &self.env.grant;
+        let granted = match access {
+            Access::Storage { .. } => grant.storage_quota().is_some(),
+            Access::CatalogRead => grant.allows_catalog_read(),
+            Access::CatalogWrite { kind } => grant.allows_catalog_write(kind),
+            Access::Http { authority } => grant.allows_http(authority),
+            Access::AnalyticsRead => grant.allows_analytics_read(),
+        };
+        if granted {
+            return Ok(());
+        }
+        let reason = format!("capability {} was not granted to plugin {}", access.capability(), self.env.id);
+        self.audit_denial(access.action(), access.resource(), &reason);
+        Err(HostError::Denied(reason))
+    }
+
+    /// Records a denial. Failing to write the audit log never turns a
+    /// denial into an allow; it is logged as an error instead.
+    pub(crate) fn audit_denial(&self, action: &str, resource: Option<&str>, reason: &str) {
+        let event = AuditEvent {
+            actor: self.user.as_ref().map(|u| u.entity_ref.as_str()),
+            plugin: Some(self.env.id.as_str()),
+            action,
+            resource,
+            decision: Decision::Deny,
+            reason,
+        };
+        if let Err(error) = self.env.audit.record(&event) {
+            tracing::error!(plugin = %self.env.id, %error, "could not record a denial in the audit log");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn env_with(capabilities: &str) -> (tempfile::TempDir, Database, Arc<PluginEnv>) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Database::open(&dir.path().join("db")).expect("opens");
+        let manifest = Manifest::from_toml(&format!(
+            "id = \"probe\"\nname = \"Probe\"\nversion = \"1.0.0\"\ntier = \"open\"\n[capabilities]\n{capabilities}"
+        ))
+        .expect("valid manifest");
+        let env = PluginEnv::new(&manifest, Grant::all_requested(&manifest), serde_json::json!({}), &db);
+        (dir, db, Arc::new(env))
+    }
+
+    #[test]
+    fn denies_an_ungranted_capability_and_audits_it() {
+        let (_dir, db, env) = env_with("");
+        let session = Session::new(env, Some(Identity::guest()));
+        let err = session.decide(Access::Http { authority: "evil.example.com" }).unwrap_err();
+        assert!(matches!(&err, HostError::Denied(m) if m.contains("http:evil.example.com")), "{err:?}");
+        let audit = AuditLog::new(db).recent(Some("probe"), 10).expect("audit readable");
+        assert_eq!(audit.len(), 1);
+        assert_eq!(audit[0].action, "http.request");
+        assert_eq!(audit[0].resource.as_deref(), Some("evil.example.com"));
+        assert_eq!(audit[0].actor.as_deref(), Some("user:default/guest"));
+    }
+
+    #[test]
+    fn allows_a_granted_capability_without_auditing() {
+        let (_dir, db, env) = env_with("storage = { quota = \"1 KiB\" }");
+        let session = Session::new(env, None);
+        assert_eq!(session.decide(Access::Storage { operation: "storage.get", key: "k" }), Ok(()));
+        assert!(session.decide(Access::CatalogRead).is_err());
+        assert_eq!(AuditLog::new(db).recent(None, 10).expect("audit readable").len(), 1);
+    }
+}

@@ -1,0 +1,170 @@
+//! Opening the database and migrating its schema.
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The schema, one numbered file per step. A step is applied once, in its
+/// own transaction, and recorded in `PRAGMA user_version`; released steps
+/// are never edited, only added to.
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_plugin_storage", include_str!("../migrations/0001_plugin_storage.sql")),
+    ("0002_audit_log", include_str!("../migrations/0002_audit_log.sql")),
+];
+
+/// Connections kept open. SQLite in WAL mode serves readers concurrently
+/// and one writer at a time; more connections than worker threads only
+/// cost memory.
+const POOL_SIZE: u32 = 8;
+
+/// How long a write waits for another writer before failing with "database
+/// is locked". Writes are single statements or short transactions, so a
+/// wait this long means something is wrong.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What can go wrong with the database itself.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file could not be opened or set up.
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// Why.
+        source: rusqlite::Error,
+    },
+    /// A migration failed; the schema is left at the previous step.
+    #[error("database migration {name} failed: {source}")]
+    Migration {
+        /// The migration's file name.
+        name: &'static str,
+        /// Why.
+        source: rusqlite::Error,
+    },
+    /// The file was written by a newer Greenroom.
+    #[error(
+        "the database is at schema version {found}, newer than this Greenroom knows ({known}); \
+         upgrade Greenroom or use another data directory"
+    )]
+    TooNew {
+        /// The file's schema version.
+        found: usize,
+        /// The newest this binary knows.
+        known: usize,
+    },
+    /// No connection could be had from the pool.
+    #[error("no database connection available: {0}")]
+    Pool(#[from] r2d2::Error),
+    /// A query failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// The data directory's database: a pool of connections to one SQLite file.
+#[derive(Clone)]
+pub struct Database {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database").field("connections", &self.pool.state().connections).finish()
+    }
+}
+
+impl Database {
+    /// Opens (creating if needed) the database at `path` and migrates it to
+    /// the current schema.
+    pub fn open(path: &Path) -> Result<Database, StoreError> {
+        let open_error = |source| StoreError::Open { path: path.to_owned(), source };
+        let mut first = Connection::open(path).map_err(open_error)?;
+        configure(&first).map_err(open_error)?;
+        migrate(&mut first)?;
+        drop(first);
+
+        let manager = SqliteConnectionManager::file(path).with_init(|c| configure(c));
+        let pool = r2d2::Pool::builder().max_size(POOL_SIZE).min_idle(Some(1)).build(manager)?;
+        Ok(Database { pool })
+    }
+
+    /// A pooled connection. Hold it briefly: the pool is small.
+    pub fn connection(&self) -> Result<r2d2::PooledConnection<SqliteConnectionManager>, StoreError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// The schema version the file is at.
+    pub fn schema_version(&self) -> Result<usize, StoreError> {
+        let conn = self.connection()?;
+        Ok(conn.pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))? as usize)
+    }
+
+    /// The newest schema version this binary knows.
+    pub fn latest_schema_version() -> usize {
+        MIGRATIONS.len()
+    }
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // WAL: readers never block the writer. synchronous=NORMAL in WAL mode
+    // keeps every committed transaction across a process crash (kill -9);
+    // only an OS crash or power loss can lose the last few, and FULL would
+    // cost an fsync per commit on every plugin storage write.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current = conn.pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))? as usize;
+    if current > MIGRATIONS.len() {
+        return Err(StoreError::TooNew { found: current, known: MIGRATIONS.len() });
+    }
+    for (step, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current) {
+        let fail = |source| StoreError::Migration { name, source };
+        let tx = conn.transaction().map_err(fail)?;
+        tx.execute_batch(sql).map_err(fail)?;
+        tx.pragma_update(None, "user_version", (step + 1) as i64).map_err(fail)?;
+        tx.commit().map_err(fail)?;
+        tracing::info!(migration = name, "applied database migration");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creates_the_schema_once_and_reopens_without_migrating_again() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("greenroom.db");
+        let db = Database::open(&path).expect("opens");
+        assert_eq!(db.schema_version().expect("version"), Database::latest_schema_version());
+        drop(db);
+        let db = Database::open(&path).expect("reopens");
+        assert_eq!(db.schema_version().expect("version"), Database::latest_schema_version());
+    }
+
+    #[test]
+    fn refuses_a_database_from_a_newer_greenroom() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("greenroom.db");
+        let conn = Connection::open(&path).expect("opens");
+        conn.pragma_update(None, "user_version", 999).expect("sets version");
+        drop(conn);
+        let err = Database::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::TooNew { found: 999, .. }), "{err}");
+    }
+
+    #[test]
+    fn uses_write_ahead_logging() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Database::open(&dir.path().join("greenroom.db")).expect("opens");
+        let conn = db.connection().expect("connection");
+        let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).expect("mode");
+        assert_eq!(mode, "wal");
+    }
+}
