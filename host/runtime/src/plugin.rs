@@ -1,0 +1,255 @@
+//! A loaded plugin and its four calls.
+
+use crate::dispatch::{CallResult, VersionedInstance, VersionedPre};
+use crate::error::CallError;
+use crate::health::{HealthSnapshot, PluginHealth};
+use crate::limits::Limits;
+use crate::state::PluginState;
+use greenroom_access::Identity;
+use greenroom_broker::{PluginEnv, Session, wit_user};
+use greenroom_contract::wit::latest::greenroom::plugin::types::{
+    Context, Entity, Outcome, Request, Response, Slot, SlotKind as WitSlotKind,
+};
+use greenroom_contract::wit::latest::greenroom::plugin::view::View;
+use greenroom_contract::{Artifact, Manifest, SlotDecl, SlotKind};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+use wasmtime::{Engine, Store, Trap, UpdateDeadline};
+
+/// What the host knows about the request a call is made for.
+#[derive(Debug, Clone)]
+pub struct CallContext {
+    /// The acting user.
+    pub user: Identity,
+    /// The entity the page is about, for entity slots.
+    pub entity: Option<Entity>,
+    /// The path below the plugin's page, without a leading slash.
+    pub path: String,
+    /// The URL's query parameters.
+    pub query: Vec<(String, String)>,
+}
+
+impl CallContext {
+    /// A context for `user` with no entity, path or query.
+    pub fn for_user(user: Identity) -> CallContext {
+        CallContext { user, entity: None, path: String::new(), query: Vec::new() }
+    }
+}
+
+/// The error a call's epoch callback raises when its deadline has passed.
+#[derive(Debug)]
+struct DeadlineExceeded;
+
+impl std::fmt::Display for DeadlineExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the call's deadline passed")
+    }
+}
+
+impl std::error::Error for DeadlineExceeded {}
+
+/// A function that runs one export on a fresh instance.
+type Invoke<R> = Box<
+    dyn for<'a> FnOnce(&'a VersionedInstance, &'a mut Store<PluginState>) -> Pin<Box<dyn Future<Output = CallResult<R>> + Send + 'a>>
+        + Send,
+>;
+
+/// A plugin ready to be called: its artifact, its broker environment, its
+/// limits and one pre-instantiated component.
+pub struct LoadedPlugin {
+    artifact: Artifact,
+    env: Arc<PluginEnv>,
+    limits: Limits,
+    pre: Arc<VersionedPre>,
+    engine: Engine,
+    slots: Arc<Semaphore>,
+    health: Arc<PluginHealth>,
+    from_cache: bool,
+}
+
+impl LoadedPlugin {
+    pub(crate) fn new(
+        artifact: Artifact,
+        env: Arc<PluginEnv>,
+        limits: Limits,
+        pre: VersionedPre,
+        engine: Engine,
+        slots: Arc<Semaphore>,
+        from_cache: bool,
+    ) -> LoadedPlugin {
+        LoadedPlugin { artifact, env, limits, pre: Arc::new(pre), engine, slots, health: Arc::default(), from_cache }
+    }
+
+    /// Whether the compiled component came from the cache rather than
+    /// being compiled at load.
+    pub fn loaded_from_cache(&self) -> bool {
+        self.from_cache
+    }
+
+    /// The plugin's manifest.
+    pub fn manifest(&self) -> &Manifest {
+        self.artifact.manifest()
+    }
+
+    /// The artifact it was loaded from.
+    pub fn artifact(&self) -> &Artifact {
+        &self.artifact
+    }
+
+    /// Its broker environment (grant, settings, log tail).
+    pub fn env(&self) -> &PluginEnv {
+        &self.env
+    }
+
+    /// Its limits.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Its health counters now.
+    pub fn health(&self) -> HealthSnapshot {
+        self.health.snapshot()
+    }
+
+    /// Draws one of its declared slots.
+    pub async fn render(&self, slot: &SlotDecl, cx: &CallContext) -> Result<View, CallError> {
+        let wit_slot = Slot { kind: wit_slot_kind(slot.kind), name: slot.name.clone() };
+        let context = self.context(cx);
+        let invoke: Invoke<View> =
+            Box::new(move |instance, store| Box::pin(async move { instance.render(store, &wit_slot, &context).await }));
+        let started = Instant::now();
+        let result = self
+            .call(Some(cx.user.clone()), self.limits.render_deadline, invoke)
+            .await
+            .and_then(|view| greenroom_contract::view::validate(&view).map(|()| view).map_err(CallError::from));
+        self.observe(started, result)
+    }
+
+    /// Handles a submitted form.
+    pub async fn action(&self, name: &str, fields: Vec<(String, String)>, cx: &CallContext) -> Result<Outcome, CallError> {
+        let name = name.to_owned();
+        let context = self.context(cx);
+        let invoke: Invoke<Outcome> =
+            Box::new(move |instance, store| Box::pin(async move { instance.action(store, &name, &fields, &context).await }));
+        let started = Instant::now();
+        let result = self.call(Some(cx.user.clone()), self.limits.request_deadline, invoke).await;
+        self.observe(started, result)
+    }
+
+    /// Answers a request to its JSON API.
+    pub async fn handle(&self, request: Request, user: Option<Identity>) -> Result<Response, CallError> {
+        let invoke: Invoke<Response> =
+            Box::new(move |instance, store| Box::pin(async move { instance.handle(store, &request).await }));
+        let started = Instant::now();
+        let result = self.call(user, self.limits.request_deadline, invoke).await.and_then(|response| {
+            if (100..=599).contains(&response.status) {
+                Ok(response)
+            } else {
+                Err(CallError::InvalidResponse(format!("status {} is not an HTTP status", response.status)))
+            }
+        });
+        self.observe(started, result)
+    }
+
+    /// Runs a scheduled task; no user is acting.
+    pub async fn run_task(&self, name: &str) -> Result<(), CallError> {
+        let name = name.to_owned();
+        let invoke: Invoke<()> = Box::new(move |instance, store| Box::pin(async move { instance.run_task(store, &name).await }));
+        let started = Instant::now();
+        let result = self.call(None, self.limits.task_deadline, invoke).await;
+        self.observe(started, result)
+    }
+
+    fn context(&self, cx: &CallContext) -> Context {
+        Context {
+            user: wit_user(&cx.user),
+            entity: cx.entity.clone(),
+            path: cx.path.clone(),
+            query: cx.query.clone(),
+            base_path: format!("/plugins/{}", self.manifest().id),
+        }
+    }
+
+    fn observe<R>(&self, started: Instant, result: Result<R, CallError>) -> Result<R, CallError> {
+        let failure = result.as_ref().err().map(|error| (error.kind(), error.to_string()));
+        if let Some((kind, message)) = &failure {
+            tracing::warn!(plugin = %self.manifest().id, kind = kind.name(), "plugin call failed: {message}");
+        }
+        self.health.record(started.elapsed(), failure);
+        result
+    }
+
+    /// Runs `invoke` on a fresh store and instance, on a task of its own so
+    /// that even a bug in the host's import code cannot take down the
+    /// request that made the call.
+    async fn call<R: Send + 'static>(&self, user: Option<Identity>, deadline: Duration, invoke: Invoke<R>) -> Result<R, CallError> {
+        let session = Session::new(self.env.clone(), user);
+        let pre = self.pre.clone();
+        let engine = self.engine.clone();
+        let slots = self.slots.clone();
+        let limits = self.limits;
+        let task = tokio::spawn(async move {
+            // Waits for a free instance slot rather than failing when the
+            // pool is full; the wait counts against the deadline.
+            let deadline_at = Instant::now() + deadline;
+            let _permit = slots.acquire_owned().await.map_err(|_| CallError::Host("the runtime is shutting down".into()))?;
+            let mut store = Store::new(&engine, PluginState::new(session, limits.memory_bytes(), deadline_at));
+            store.limiter(|state| &mut state.limiter);
+            store.set_epoch_deadline(1);
+            store.epoch_deadline_callback(|store| {
+                if Instant::now() >= store.data().deadline {
+                    return Err(wasmtime::Error::new(DeadlineExceeded));
+                }
+                // Yield at every tick so one busy plugin never pins a
+                // worker thread.
+                Ok(UpdateDeadline::Yield(1))
+            });
+            let outcome = match pre.instantiate(&mut store).await {
+                Ok(instance) => invoke(&instance, &mut store).await,
+                Err(error) => Err(error),
+            };
+            match outcome {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(plugin_error)) => Err(CallError::Plugin(plugin_error)),
+                Err(error) => Err(classify(&error, store.data(), deadline, &limits)),
+            }
+        });
+        match task.await {
+            Ok(result) => result,
+            Err(join_error) => {
+                tracing::error!(plugin = %self.manifest().id, %join_error, "the host failed while running a plugin");
+                Err(CallError::Host("the host failed while running the plugin; see its log".into()))
+            }
+        }
+    }
+}
+
+/// Names the reason a call trapped.
+fn classify(error: &wasmtime::Error, state: &PluginState, deadline: Duration, limits: &Limits) -> CallError {
+    if error.downcast_ref::<DeadlineExceeded>().is_some() {
+        return CallError::Deadline { deadline };
+    }
+    if state.limiter.memory_exceeded {
+        return CallError::Memory { limit: limits.memory_display() };
+    }
+    let mut message = match error.downcast_ref::<Trap>() {
+        Some(trap) => trap.to_string(),
+        None => format!("{error:#}"),
+    };
+    if let Some(panic) = state.stderr_summary() {
+        message = format!("{message} ({panic})");
+    }
+    CallError::Trap { message }
+}
+
+fn wit_slot_kind(kind: SlotKind) -> WitSlotKind {
+    match kind {
+        SlotKind::Page => WitSlotKind::Page,
+        SlotKind::EntityTab => WitSlotKind::EntityTab,
+        SlotKind::EntityCard => WitSlotKind::EntityCard,
+        SlotKind::HomeWidget => WitSlotKind::HomeWidget,
+    }
+}

@@ -1,0 +1,327 @@
+//! The runtime against real components built from this repository: the
+//! hello example and the hostile test plugins in `tests/plugins/`.
+
+use greenroom_access::{AuditLog, Identity};
+use greenroom_artifacts as artifacts;
+use greenroom_broker::{Grant, PluginEnv};
+use greenroom_contract::{Artifact, ArtifactError, SlotKind};
+use greenroom_runtime::types::{Entity, HostError, PluginError};
+use greenroom_runtime::view::{NodeKind, View};
+use greenroom_runtime::{CallContext, CallError, FailureKind, Limits, LoadError, LoadedPlugin, Runtime, RuntimeConfig};
+use greenroom_store::Database;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// One runtime and one compile cache for every test in this file, so each
+/// component is compiled once.
+fn runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<(tempfile::TempDir, Runtime)> = OnceLock::new();
+    &RUNTIME
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let config = RuntimeConfig { cache_dir: Some(dir.path().to_owned()), ..RuntimeConfig::default() };
+            let runtime = Runtime::new(config).expect("runtime starts");
+            (dir, runtime)
+        })
+        .1
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    db: Database,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = Database::open(&dir.path().join("greenroom.db")).expect("database opens");
+    Fixture { _dir: dir, db }
+}
+
+fn test_limits() -> Limits {
+    Limits { memory: 32 << 20, render_deadline: Duration::from_millis(300), ..Limits::default() }
+}
+
+fn hello_bytes() -> Vec<u8> {
+    artifacts::bundled("hello").expect("hello is bundled").bytes.to_vec()
+}
+
+fn load_with(fixture: &Fixture, bytes: Vec<u8>, grant: impl FnOnce(&Artifact) -> Grant) -> LoadedPlugin {
+    let artifact = Artifact::from_bytes(bytes).expect("artifact is valid");
+    let manifest = artifact.manifest().clone();
+    let settings = manifest.resolve_settings(&serde_json::json!({})).expect("default settings are valid");
+    let env = PluginEnv::new(&manifest, grant(&artifact), settings, &fixture.db);
+    runtime().load(artifact, env, test_limits()).expect("plugin loads")
+}
+
+fn load(fixture: &Fixture, bytes: Vec<u8>) -> LoadedPlugin {
+    load_with(fixture, bytes, |artifact| Grant::all_requested(artifact.manifest()))
+}
+
+fn test_plugin(path: &str) -> Vec<u8> {
+    std::fs::read(path).expect("test plugin was built")
+}
+
+fn widget(plugin: &LoadedPlugin) -> greenroom_contract::SlotDecl {
+    plugin.manifest().slots_of(SlotKind::HomeWidget).next().expect("has a home widget").clone()
+}
+
+fn guest() -> CallContext {
+    CallContext::for_user(Identity::guest())
+}
+
+fn texts(view: &View) -> Vec<String> {
+    view.nodes
+        .iter()
+        .filter_map(|node| match &node.kind {
+            NodeKind::Text(text) => Some(text.text.clone()),
+            NodeKind::Stat(stat) => Some(format!("{}: {}", stat.label, stat.value)),
+            _ => None,
+        })
+        .collect()
+}
+
+// Every hostile test plugin must be used by a test below.
+macro_rules! assert_test_plugin_is_used {
+    ($name:ident) => {
+        #[allow(unused_imports)]
+        use self::$name as _;
+    };
+}
+artifacts::foreach_test_plugin!(assert_test_plugin_is_used);
+
+#[tokio::test]
+async fn hello_greets_the_user_and_counts_views_across_calls() {
+    let fixture = fixture();
+    let hello = load(&fixture, hello_bytes());
+    let slot = widget(&hello);
+    let first = hello.render(&slot, &guest()).await.expect("renders");
+    assert!(texts(&first).contains(&"Hello, Guest!".to_owned()), "{:?}", texts(&first));
+    assert!(texts(&first).contains(&"Views of this widget: 1".to_owned()), "{:?}", texts(&first));
+    let second = hello.render(&slot, &guest()).await.expect("renders again");
+    assert!(texts(&second).contains(&"Views of this widget: 2".to_owned()), "{:?}", texts(&second));
+    assert_eq!(hello.health().calls, 2);
+    assert_eq!(hello.health().total_failures(), 0);
+}
+
+#[tokio::test]
+async fn hello_draws_an_entity_card_for_the_entity_on_the_page() {
+    let fixture = fixture();
+    let hello = load(&fixture, hello_bytes());
+    let slot = hello.manifest().slot(SlotKind::EntityCard, "about").expect("declares an entity card").clone();
+    let entity = Entity {
+        ref_: "component:default/payments-api".into(),
+        kind: "Component".into(),
+        namespace: "default".into(),
+        name: "payments-api".into(),
+        title: None,
+        description: None,
+        owner: Some("group:default/payments".into()),
+        spec_type: Some("service".into()),
+        lifecycle: Some("production".into()),
+        tags: vec![],
+        labels: vec![],
+        annotations: vec![],
+        relations: vec![],
+        json: "{}".into(),
+    };
+    let cx = CallContext { entity: Some(entity), ..guest() };
+    let view = hello.render(&slot, &cx).await.expect("renders");
+    let NodeKind::Card(card) = &view.nodes[0].kind else { panic!("root is a card: {view:?}") };
+    assert_eq!(card.title.as_deref(), Some("Hello from payments-api"));
+    let NodeKind::Properties(properties) = &view.nodes[1].kind else { panic!("properties: {view:?}") };
+    assert!(format!("{properties:?}").contains("group:default/payments"));
+}
+
+#[tokio::test]
+async fn settings_reach_the_plugin() {
+    let fixture = fixture();
+    let artifact = Artifact::from_bytes(hello_bytes()).expect("valid");
+    let manifest = artifact.manifest().clone();
+    let settings = manifest.resolve_settings(&serde_json::json!({ "greeting": "Hej" })).expect("valid settings");
+    let env = PluginEnv::new(&manifest, Grant::all_requested(&manifest), settings, &fixture.db);
+    let hello = runtime().load(artifact, env, test_limits()).expect("loads");
+    let view = hello.render(&widget(&hello), &guest()).await.expect("renders");
+    assert!(texts(&view).contains(&"Hej, Guest!".to_owned()), "{:?}", texts(&view));
+}
+
+#[tokio::test]
+async fn a_plugin_without_the_storage_grant_is_denied_and_the_denial_audited() {
+    let fixture = fixture();
+    let hello = load_with(&fixture, hello_bytes(), |_| Grant::none());
+    let err = hello.render(&widget(&hello), &guest()).await.unwrap_err();
+    assert!(matches!(&err, CallError::Plugin(PluginError::Host(HostError::Denied(m))) if m.contains("storage")), "{err:?}");
+    assert_eq!(err.kind(), FailureKind::Denied);
+    let audit = AuditLog::new(fixture.db.clone()).recent(Some("hello"), 10).expect("audit log reads");
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0].action, "storage.increment");
+    assert_eq!(audit[0].actor.as_deref(), Some("user:default/guest"));
+}
+
+#[tokio::test]
+async fn failures_do_not_affect_the_next_call_or_other_plugins() {
+    let fixture = fixture();
+    let spin = load(&fixture, test_plugin(artifacts::SPIN_COMPONENT));
+    let hog = load(&fixture, test_plugin(artifacts::HOG_COMPONENT));
+    let hello = load(&fixture, hello_bytes());
+    let (spin_slot, hog_slot, hello_slot, cx) = (widget(&spin), widget(&hog), widget(&hello), guest());
+    let (spun, hogged, greeted) =
+        tokio::join!(spin.render(&spin_slot, &cx), hog.render(&hog_slot, &cx), hello.render(&hello_slot, &cx));
+    assert!(spun.is_err() && hogged.is_err());
+    assert!(greeted.is_ok(), "{greeted:?}");
+    assert!(hello.render(&hello_slot, &cx).await.is_ok());
+}
+
+#[test]
+fn a_restart_loads_compiled_components_from_the_cache() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let fixture = fixture();
+    for expect_hit in [false, true] {
+        let runtime = Runtime::new(RuntimeConfig { cache_dir: Some(cache.path().to_owned()), ..RuntimeConfig::default() })
+            .expect("runtime starts");
+        let artifact = Artifact::from_bytes(hello_bytes()).expect("valid");
+        let env = PluginEnv::new(artifact.manifest(), Grant::none(), serde_json::json!({}), &fixture.db);
+        let plugin = runtime.load(artifact, env, test_limits()).expect("loads");
+        assert_eq!(plugin.loaded_from_cache(), expect_hit);
+    }
+    let entries: Vec<_> = std::fs::read_dir(cache.path()).expect("cache dir").collect();
+    assert_eq!(entries.len(), 1, "one compiled component, no temp files left behind");
+}
+
+mod static_state {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_call_gets_a_fresh_instance() {
+        let fixture = fixture();
+        let plugin = load(&fixture, test_plugin(artifacts::STATIC_STATE_COMPONENT));
+        let slot = widget(&plugin);
+        for user in ["user:default/alice", "user:default/bob"] {
+            let cx = CallContext::for_user(Identity { entity_ref: user.into(), ..Identity::guest() });
+            let view = plugin.render(&slot, &cx).await.expect("renders");
+            assert_eq!(texts(&view), vec![format!("calls seen by this instance: 1; user: {user}")]);
+        }
+    }
+}
+
+mod trap {
+    use super::*;
+
+    #[tokio::test]
+    async fn fails_with_its_panic_message() {
+        let fixture = fixture();
+        let plugin = load(&fixture, test_plugin(artifacts::TRAP_COMPONENT));
+        let err = plugin.render(&widget(&plugin), &guest()).await.unwrap_err();
+        let CallError::Trap { message } = &err else { panic!("expected a trap, got {err:?}") };
+        assert!(message.contains("boom: the trap plugin always panics"), "{message}");
+        assert_eq!(plugin.health().failures[0], (FailureKind::Trap, 1));
+    }
+}
+
+mod spin {
+    use super::*;
+
+    #[tokio::test]
+    async fn is_stopped_at_its_deadline() {
+        let fixture = fixture();
+        let plugin = load(&fixture, test_plugin(artifacts::SPIN_COMPONENT));
+        let err = plugin.render(&widget(&plugin), &guest()).await.unwrap_err();
+        assert_eq!(err, CallError::Deadline { deadline: test_limits().render_deadline });
+        assert!(err.to_string().contains("did not finish within 300 ms"), "{err}");
+    }
+}
+
+mod hog {
+    use super::*;
+
+    #[tokio::test]
+    async fn is_stopped_at_its_memory_limit() {
+        let fixture = fixture();
+        let plugin = load(&fixture, test_plugin(artifacts::HOG_COMPONENT));
+        let err = plugin.render(&widget(&plugin), &guest()).await.unwrap_err();
+        assert!(matches!(&err, CallError::Memory { limit } if limit == "32.0 MiB"), "{err:?}");
+    }
+}
+
+mod xss {
+    use super::*;
+
+    #[tokio::test]
+    async fn markup_comes_back_as_data_for_the_portal_to_escape() {
+        let fixture = fixture();
+        let plugin = load(&fixture, test_plugin(artifacts::XSS_COMPONENT));
+        let view = plugin.render(&widget(&plugin), &guest()).await.expect("a view full of markup is still a valid view");
+        assert!(texts(&view).iter().any(|t| t.contains("<script>")), "the runtime passes strings through; the portal escapes them");
+    }
+}
+
+mod not_a_plugin {
+    use super::*;
+
+    #[test]
+    fn is_refused_as_not_a_greenroom_plugin() {
+        let err = Artifact::from_bytes(test_plugin(artifacts::NOT_A_PLUGIN_COMPONENT)).unwrap_err();
+        assert_eq!(err, ArtifactError::MissingSection("greenroom:wit-version"));
+        assert!(err.to_string().contains("not a Greenroom plugin"), "{err}");
+    }
+
+    #[test]
+    fn is_refused_at_load_when_it_fakes_the_sections() {
+        // The command component pretends to be a plugin: the sections of
+        // hello, the code of a WASI command.
+        let command = test_plugin(artifacts::NOT_A_PLUGIN_COMPONENT);
+        let mut bytes = command.clone();
+        for (name, data) in [("greenroom:wit-version", "0.1.0"), ("greenroom:manifest", "id = \"impostor\"\nname = \"I\"\nversion = \"1.0.0\"\ntier = \"open\"\n")] {
+            append_custom_section(&mut bytes, name, data.as_bytes());
+        }
+        let artifact = Artifact::from_bytes(bytes).expect("the sections are valid");
+        let fixture = fixture();
+        let env = PluginEnv::new(artifact.manifest(), Grant::none(), serde_json::json!({}), &fixture.db);
+        let err = runtime().load(artifact, env, test_limits()).err().expect("load fails");
+        assert!(matches!(err, LoadError::Exports(_)), "{err:?}");
+        assert!(err.to_string().contains("render"), "{err}");
+    }
+}
+
+mod wrong_wit {
+    use super::*;
+
+    #[test]
+    fn is_refused_naming_the_versions() {
+        let err = Artifact::from_bytes(test_plugin(artifacts::WRONG_WIT_COMPONENT)).unwrap_err();
+        assert!(matches!(err, ArtifactError::UnsupportedWitVersion(_)), "{err:?}");
+        assert!(err.to_string().contains("greenroom:plugin@9.0.0"), "{err}");
+        assert!(err.to_string().contains("supports 0.1.0"), "{err}");
+    }
+}
+
+mod bad_manifest {
+    use super::*;
+
+    #[test]
+    fn is_refused_naming_the_field() {
+        let err = Artifact::from_bytes(test_plugin(artifacts::BAD_MANIFEST_COMPONENT)).unwrap_err();
+        assert!(matches!(err, ArtifactError::Manifest(ref m) if m.field == "tier"), "{err:?}");
+        assert!(err.to_string().contains("gold"), "{err}");
+    }
+}
+
+fn append_custom_section(bytes: &mut Vec<u8>, name: &str, data: &[u8]) {
+    fn leb128(out: &mut Vec<u8>, mut value: usize) {
+        loop {
+            let byte = (value & 0x7f) as u8;
+            value >>= 7;
+            if value == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let mut payload = Vec::new();
+    leb128(&mut payload, name.len());
+    payload.extend_from_slice(name.as_bytes());
+    payload.extend_from_slice(data);
+    bytes.push(0);
+    leb128(bytes, payload.len());
+    bytes.extend_from_slice(&payload);
+}
