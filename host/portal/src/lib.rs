@@ -1,1 +1,96 @@
+//! The web portal.
+//!
+//! This crate owns everything served over HTTP: the pages people use (home
+//! with plugin widgets, the plugin list, a page per plugin), the JSON API
+//! under `/api`, plugin API routes under `/api/plugins/<id>/`, form
+//! submissions to plugin actions, the health check, and the design system
+//! (CSS compiled into the binary: the portal works offline and loads
+//! nothing from other sites).
+//!
+//! A request reads top to bottom: [`app`] routes it; the [`identity`]
+//! extractor decides who is acting; a handler asks the plugins it needs
+//! (through `greenroom-runtime`, whose broker decides every import); the
+//! [`render`] module draws the views they return; [`layout`] wraps the
+//! page. One [`error::AppError`] maps every failure to a status and an HTML
+//! page or a JSON body.
+//!
+//! It must never run plugin code itself, decide what a plugin may reach, or
+//! put a plugin's string into a page without escaping it.
 
+mod actions;
+mod api;
+mod assets;
+mod csrf;
+mod error;
+mod identity;
+mod layout;
+mod pages;
+mod render;
+mod state;
+
+pub use state::{AppState, FailedPlugin, PortalConfig};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::routing::{get, post};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+/// The largest request body accepted (form posts and plugin API calls).
+/// Plugins receive bodies in their linear memory; more than this belongs
+/// in storage or behind a granted HTTP API, not in one request.
+const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The portal ships no script at all, so the policy forbids every script
+/// source: even markup that slipped past escaping could not run.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The portal as a router, ready to serve or to test with `oneshot`.
+pub fn app(state: AppState) -> Router {
+    let pages = Router::new()
+        .route("/", get(pages::home))
+        .route("/plugins", get(pages::plugin_list))
+        .route("/plugins/{id}", get(pages::plugin_page))
+        .route("/plugins/{id}/{*path}", get(pages::plugin_sub_page))
+        .route("/plugins/{id}/actions/{action}", post(actions::submit))
+        .route_layer(axum::middleware::from_fn(csrf::ensure_cookie));
+    let api = Router::new()
+        .route("/plugins", get(api::plugins))
+        .route("/plugins/{id}", axum::routing::any(api::plugin_root))
+        .route("/plugins/{id}/{*path}", axum::routing::any(api::plugin_route))
+        .fallback(api::not_found);
+    Router::new()
+        .merge(pages)
+        .nest("/api", api)
+        .route("/healthz", get(api::healthz))
+        .route("/assets/{file}", get(assets::serve))
+        .fallback(pages::not_found)
+        .with_state(state)
+        // Outermost first: trace every request, turn a handler panic into
+        // a 500 rather than a dropped connection, cap bodies, and put the
+        // security headers on every response (handlers may set stricter
+        // ones, which are kept).
+        .layer(
+            ServiceBuilder::new()
+                .layer(TraceLayer::new_for_http())
+                .layer(CatchPanicLayer::new())
+                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+                .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+                .layer(SetResponseHeaderLayer::overriding(
+                    HeaderName::from_static("referrer-policy"),
+                    HeaderValue::from_static("same-origin"),
+                )),
+        )
+}
+
+#[cfg(test)]
+mod tests;

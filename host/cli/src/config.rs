@@ -1,0 +1,270 @@
+//! The operator's configuration: a TOML file, overridden by `GREENROOM_*`
+//! environment variables, overridden by command-line flags.
+
+use anyhow::{Context as _, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use greenroom_runtime::Limits;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The address the portal listens on by default: loopback only, so a
+/// first run never exposes a portal with guest access to the network.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7007";
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    /// Where the portal listens.
+    pub listen: SocketAddr,
+    /// The data directory: database, compiled-component cache.
+    pub data_dir: PathBuf,
+    /// Who may sign in.
+    #[serde(default)]
+    pub auth: AuthConfig,
+    /// Default limits for every plugin call.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    /// Engine settings.
+    #[serde(default)]
+    pub runtime: RuntimeSettings,
+    /// The plugins to load, in order.
+    #[serde(default)]
+    pub plugins: Vec<PluginConfig>,
+}
+
+/// Sign-in settings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AuthConfig {
+    /// Let everyone in as the demo guest. Local use only.
+    #[serde(default)]
+    pub guest: bool,
+}
+
+/// Limits, as written in the config (`"64 MiB"`, `"2s"`); every field is
+/// optional and falls back to the built-in default.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LimitsConfig {
+    /// Linear memory per instance.
+    pub memory: Option<String>,
+    /// Deadline for `render`.
+    pub render_deadline: Option<String>,
+    /// Deadline for `action` and `handle`.
+    pub request_deadline: Option<String>,
+    /// Deadline for `run-task`.
+    pub task_deadline: Option<String>,
+}
+
+/// Engine settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RuntimeSettings {
+    /// The most plugin instances alive at once.
+    pub max_instances: u32,
+}
+
+impl Default for RuntimeSettings {
+    fn default() -> RuntimeSettings {
+        RuntimeSettings { max_instances: greenroom_runtime::RuntimeConfig::default().max_instances }
+    }
+}
+
+/// One plugin to load.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PluginConfig {
+    /// A plugin compiled into this binary, by crate name (e.g. `hello`).
+    pub bundled: Option<String>,
+    /// A component file, relative to the config file.
+    pub path: Option<PathBuf>,
+    /// What the operator grants it (see `docs/operator-guide.md`); nothing
+    /// when left out.
+    #[serde(default)]
+    pub grant: Vec<String>,
+    /// Its settings, checked against its manifest's schema.
+    #[serde(default)]
+    pub settings: serde_json::Map<String, serde_json::Value>,
+    /// Limits for this plugin, over the defaults.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+}
+
+/// Where a plugin's bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginSource {
+    /// Compiled into the binary.
+    Bundled(String),
+    /// A file.
+    File(PathBuf),
+}
+
+impl std::fmt::Display for PluginSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PluginSource::Bundled(name) => write!(f, "bundled:{name}"),
+            PluginSource::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+impl PluginConfig {
+    /// Where to read it from; exactly one of `bundled` and `path`.
+    pub fn source(&self, base: &Path) -> anyhow::Result<PluginSource> {
+        match (&self.bundled, &self.path) {
+            (Some(name), None) => Ok(PluginSource::Bundled(name.clone())),
+            (None, Some(path)) => Ok(PluginSource::File(base.join(path))),
+            _ => bail!("each [[plugins]] entry needs exactly one of `bundled = \"<name>\"` or `path = \"<file.wasm>\"`"),
+        }
+    }
+}
+
+impl LimitsConfig {
+    /// These limits over `base`.
+    pub fn apply(&self, base: Limits) -> anyhow::Result<Limits> {
+        let duration = |field: &str, value: &Option<String>, default: Duration| -> anyhow::Result<Duration> {
+            match value {
+                None => Ok(default),
+                Some(text) => humantime::parse_duration(text)
+                    .with_context(|| format!("limits.{field}: `{text}` is not a duration; write e.g. `2s` or `500ms`")),
+            }
+        };
+        let memory = match &self.memory {
+            None => base.memory,
+            Some(text) => {
+                let size: bytesize::ByteSize = text
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("limits.memory: `{text}` is not a size ({e}); write e.g. `64 MiB`"))?;
+                usize::try_from(size.as_u64()).context("limits.memory is too large")?
+            }
+        };
+        Ok(Limits {
+            memory,
+            render_deadline: duration("render-deadline", &self.render_deadline, base.render_deadline)?,
+            request_deadline: duration("request-deadline", &self.request_deadline, base.request_deadline)?,
+            task_deadline: duration("task-deadline", &self.task_deadline, base.task_deadline)?,
+        })
+    }
+}
+
+/// Values set on the command line, which win over the file and the
+/// environment.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "kebab-case")]
+struct Defaults {
+    listen: &'static str,
+    data_dir: &'static str,
+}
+
+/// Loads the configuration: built-in defaults, then `file` (if any), then
+/// `GREENROOM_*` variables (`GREENROOM_LISTEN`, `GREENROOM_DATA_DIR`,
+/// `GREENROOM_AUTH__GUEST`, `GREENROOM_LIMITS__RENDER_DEADLINE`, …: `__`
+/// nests, `_` stands for `-`), then `overrides`. Returns it with the folder
+/// relative plugin paths are resolved against.
+pub fn load(file: Option<&Path>, overrides: Overrides) -> anyhow::Result<(Config, PathBuf)> {
+    let mut figment = Figment::from(Serialized::defaults(Defaults { listen: DEFAULT_LISTEN, data_dir: "greenroom-data" }));
+    let base = match file {
+        Some(path) => {
+            if !path.is_file() {
+                bail!("config file {} does not exist", path.display());
+            }
+            figment = figment.merge(Toml::file_exact(path));
+            path.parent().map(Path::to_path_buf).unwrap_or_default()
+        }
+        None => PathBuf::from("."),
+    };
+    let env = Env::prefixed("GREENROOM_").ignore(&["log"]).map(|key| key.as_str().replace("__", ".").replace('_', "-").into());
+    figment = figment.merge(env).merge(Serialized::defaults(overrides));
+    let config: Config = figment.extract().map_err(|error| {
+        let mut message = String::from("invalid configuration:");
+        for e in error {
+            message.push_str(&format!("\n  {e}"));
+        }
+        anyhow::anyhow!(message)
+    })?;
+    Ok((config, base))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_file_and_lets_the_environment_override_it() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "greenroom.toml",
+                r#"
+                listen = "127.0.0.1:9000"
+                [limits]
+                memory = "16 MiB"
+                [[plugins]]
+                bundled = "hello"
+                grant = ["storage"]
+                settings = { greeting = "Hi" }
+                "#,
+            )?;
+            jail.set_env("GREENROOM_DATA_DIR", "/var/lib/greenroom");
+            jail.set_env("GREENROOM_LIMITS__RENDER_DEADLINE", "750ms");
+            jail.set_env("GREENROOM_AUTH__GUEST", "true");
+            let (config, _) = load(Some(Path::new("greenroom.toml")), Overrides::default()).expect("valid config");
+            assert_eq!(config.listen, "127.0.0.1:9000".parse().expect("addr"));
+            assert_eq!(config.data_dir, PathBuf::from("/var/lib/greenroom"));
+            assert!(config.auth.guest);
+            let limits = config.limits.apply(Limits::default()).expect("valid limits");
+            assert_eq!(limits.memory, 16 << 20);
+            assert_eq!(limits.render_deadline, Duration::from_millis(750));
+            assert_eq!(config.plugins[0].source(Path::new(".")).expect("source"), PluginSource::Bundled("hello".into()));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn flags_win_over_file_and_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("greenroom.toml", "listen = \"127.0.0.1:9000\"")?;
+            jail.set_env("GREENROOM_LISTEN", "127.0.0.1:9001");
+            let overrides = Overrides { listen: Some("127.0.0.1:9002".parse().expect("addr")), data_dir: None };
+            let (config, _) = load(Some(Path::new("greenroom.toml")), overrides).expect("valid config");
+            assert_eq!(config.listen.port(), 9002);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn names_the_unknown_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("greenroom.toml", "lisen = \"127.0.0.1:9000\"")?;
+            let err = load(Some(Path::new("greenroom.toml")), Overrides::default()).unwrap_err();
+            assert!(err.to_string().contains("lisen"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_plugin_entry_needs_exactly_one_source() {
+        let both = PluginConfig { bundled: Some("hello".into()), path: Some("x.wasm".into()), ..PluginConfig::default() };
+        assert!(both.source(Path::new(".")).is_err());
+        assert!(PluginConfig::default().source(Path::new(".")).is_err());
+    }
+
+    #[test]
+    fn names_the_bad_limit() {
+        let limits = LimitsConfig { render_deadline: Some("soon".into()), ..LimitsConfig::default() };
+        let err = limits.apply(Limits::default()).unwrap_err();
+        assert!(err.to_string().contains("limits.render-deadline"), "{err}");
+    }
+}

@@ -1,0 +1,244 @@
+//! `greenroom`: the one binary an operator runs.
+//!
+//! It wires the host crates together — store, runtime, broker, portal —
+//! from a configuration file, and offers the commands operators and plugin
+//! authors use from a shell.
+
+mod config;
+mod plugins;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use config::{Config, Overrides};
+use greenroom_portal::{AppState, PortalConfig};
+use greenroom_runtime::{Runtime, RuntimeConfig};
+use greenroom_store::Database;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Greenroom: a developer portal whose plugins are sandboxed WebAssembly
+/// components.
+#[derive(Parser)]
+#[command(
+    name = "greenroom",
+    version,
+    about,
+    long_about = "Greenroom: a developer portal whose plugins are sandboxed WebAssembly components.\n\n\
+                  Plugins are loaded at run time, each in its own sandbox, and reach only what the \
+                  operator granted them.",
+    after_help = "Examples:\n  greenroom serve --demo                  serve the demo portal on http://127.0.0.1:7007\n  \
+                  greenroom serve --config greenroom.toml  serve with your configuration\n  \
+                  greenroom plugin inspect my_plugin.wasm  check a plugin before installing it"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the portal.
+    Serve(ServeArgs),
+    /// Work with plugins.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Args)]
+struct SourceArgs {
+    /// Configuration file (TOML). Environment variables `GREENROOM_*`
+    /// override it, and flags override both.
+    #[arg(long, short, value_name = "FILE", env = "GREENROOM_CONFIG")]
+    config: Option<PathBuf>,
+    /// Demo mode: load every bundled plugin, granted what it asks for, and
+    /// let everyone in as a guest. Needs no configuration.
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+    /// Where to keep the database and compiled plugins [default: ./greenroom-data]
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:7007]
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// List the plugins the configuration loads, with what they ask for and
+    /// what they are granted.
+    List(SourceArgs),
+    /// Check a plugin file: its manifest, digest and contract version, and
+    /// whether this host can load it.
+    Inspect {
+        /// The component (`.wasm`).
+        file: PathBuf,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Plugin(PluginCommand::List(source)) => plugin_list(source),
+        Command::Plugin(PluginCommand::Inspect { file }) => plugin_inspect(&file),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("GREENROOM_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,wasmtime=warn,cranelift_codegen=warn,tower_http=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+/// The configuration with `--demo` applied.
+fn configure(source: &SourceArgs, overrides: Overrides) -> anyhow::Result<(Config, PathBuf)> {
+    let (mut config, base) = config::load(source.config.as_deref(), overrides)?;
+    if source.demo {
+        config.auth.guest = true;
+        for demo in plugins::demo_plugins() {
+            if !config.plugins.iter().any(|p| p.bundled == demo.bundled) {
+                config.plugins.push(demo);
+            }
+        }
+    }
+    Ok((config, base))
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let overrides = Overrides { listen: args.listen, data_dir: args.data_dir };
+    let (config, base) = configure(&args.source, overrides)?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+    let db = Database::open(&config.data_dir.join("greenroom.db"))?;
+    let runtime = Runtime::new(RuntimeConfig {
+        cache_dir: Some(config.data_dir.join("cache").join("components")),
+        max_instances: config.runtime.max_instances,
+    })?;
+    let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    // Compiling is CPU-bound: done before the server starts taking requests.
+    let (loaded, failed) = plugins::load_all(&config, &base, &runtime, &db)?;
+    let portal = PortalConfig { guest_access: config.auth.guest, demo: args.source.demo };
+    let state = AppState::new(loaded, failed, portal);
+    tokio.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| {
+            format!("cannot listen on {}; is another Greenroom running? Choose another address with --listen", config.listen)
+        })?;
+        let address = listener.local_addr()?;
+        tracing::info!("Greenroom is serving on http://{address}");
+        println!("Greenroom is serving on http://{address}");
+        axum::serve(listener, greenroom_portal::app(state))
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("the server stopped")?;
+        drop(runtime);
+        anyhow::Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+fn plugin_list(source: SourceArgs) -> anyhow::Result<()> {
+    let (config, base) = configure(&source, Overrides::default())?;
+    if config.plugins.is_empty() {
+        println!("No plugins are configured. Add [[plugins]] entries to the config, or try --demo.");
+        println!("Bundled plugins: {}", plugins::bundled_names());
+        return Ok(());
+    }
+    let default_limits = config.limits.apply(greenroom_runtime::Limits::default())?;
+    let mut problems = 0;
+    for entry in &config.plugins {
+        let (label, prepared) = plugins::prepare(entry, &base, default_limits);
+        match prepared {
+            Ok(p) => {
+                let manifest = p.artifact.manifest();
+                println!("{} {} ({}, {})", manifest.id, manifest.version, manifest.tier, label);
+                println!("  {}", manifest.name);
+                for capability in &manifest.capabilities {
+                    let granted = p.grant.capabilities().iter().any(|g| g.to_string() == capability.to_string());
+                    println!("  {} {capability}", if granted { "granted:    " } else { "not granted:" });
+                }
+                for slot in &manifest.slots {
+                    println!("  slot:        {} `{}` ({})", slot.kind, slot.name, slot.title);
+                }
+            }
+            Err(error) => {
+                problems += 1;
+                println!("{label}: cannot be loaded: {error:#}");
+            }
+        }
+    }
+    if problems > 0 {
+        anyhow::bail!("{problems} configured plugin(s) cannot be loaded");
+    }
+    Ok(())
+}
+
+fn plugin_inspect(file: &Path) -> anyhow::Result<()> {
+    let artifact = plugins::read_artifact(&config::PluginSource::File(file.to_owned()))
+        .with_context(|| format!("{} is not a loadable plugin", file.display()))?;
+    let manifest = artifact.manifest();
+    println!("{} {} — {}", manifest.id, manifest.version, manifest.name);
+    println!("  tier:      {}", manifest.tier);
+    println!("  contract:  greenroom:plugin@{} (served by {})", artifact.built_against(), artifact.wit_version());
+    println!("  digest:    {}", artifact.digest());
+    println!("  size:      {}", bytesize::ByteSize::b(artifact.bytes().len() as u64).display().iec());
+    if !manifest.description.is_empty() {
+        println!("  about:     {}", manifest.description);
+    }
+    for capability in &manifest.capabilities {
+        println!("  requests:  {capability}");
+    }
+    for slot in &manifest.slots {
+        println!("  slot:      {} `{}` ({})", slot.kind, slot.name, slot.title);
+    }
+    for permission in &manifest.permissions {
+        println!("  permission: {} — {}", permission.name, permission.description);
+    }
+    for task in &manifest.tasks {
+        println!("  task:      {} every {}", task.name, humantime::format_duration(task.every));
+    }
+    // Compile and link it against this host, as a load would.
+    let runtime = Runtime::new(RuntimeConfig { cache_dir: None, max_instances: 4 })?;
+    let scratch = tempfile::tempdir().context("cannot create a scratch directory")?;
+    let db = Database::open(&scratch.path().join("inspect.db"))?;
+    let env = greenroom_broker::PluginEnv::new(manifest, greenroom_broker::Grant::none(), serde_json::json!({}), &db);
+    let result = runtime.load(artifact.clone(), env, greenroom_runtime::Limits::default());
+    result.with_context(|| format!("{} does not load on this host", file.display()))?;
+    println!("  status:    compiles and links against this host");
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! Form submissions to plugin actions.
+
+use crate::csrf;
+use crate::error::{AppError, ErrorKind};
+use crate::identity::Actor;
+use crate::pages::{NOTICE_COOKIE, PluginPage};
+use crate::render::SubmittedForm;
+use crate::state::AppState;
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use greenroom_runtime::CallContext;
+use greenroom_runtime::types::Outcome;
+
+/// Hidden fields the portal adds to every form; never passed to plugins.
+const CSRF_FIELD: &str = "_csrf";
+const RETURN_FIELD: &str = "_return";
+
+/// A portal path a form may return or redirect to: local, and not
+/// protocol-relative (`//evil.example.com`).
+fn local_path(path: &str) -> Option<&str> {
+    let ok = path.starts_with('/') && !path.starts_with("//") && !path.starts_with("/\\") && !path.chars().any(char::is_control);
+    ok.then_some(path)
+}
+
+/// `POST /plugins/<id>/actions/<action>`: checks the CSRF token, calls the
+/// plugin's `action` and acts on its outcome.
+pub(crate) async fn submit(
+    State(state): State<AppState>,
+    Path((id, action)): Path<(String, String)>,
+    Actor(user): Actor,
+    jar: CookieJar,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(mut fields) = form.map_err(|rejection| AppError::page(ErrorKind::BadRequest(rejection.body_text())))?;
+    let take = |fields: &mut Vec<(String, String)>, name: &str| {
+        let value = fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+        fields.retain(|(n, _)| n != name);
+        value
+    };
+    let token = take(&mut fields, CSRF_FIELD);
+    if !csrf::matches(&jar, token.as_deref()) {
+        return Err(AppError::page(ErrorKind::Forbidden(
+            "the form's security token is missing or does not match; reload the page and submit the form again".into(),
+        )));
+    }
+    let plugin = state.plugin(&id).ok_or_else(|| AppError::page(ErrorKind::NotFound(format!("no plugin `{id}` is installed"))))?;
+    let default_return = format!("/plugins/{id}");
+    let return_to = take(&mut fields, RETURN_FIELD).filter(|r| local_path(r).is_some()).unwrap_or(default_return);
+    let (return_path, return_query) = match return_to.split_once('?') {
+        Some((path, query)) => (path.to_owned(), Some(query.to_owned())),
+        None => (return_to.clone(), None),
+    };
+    // The plugin's own page path, when the form was on it.
+    let page_prefix = format!("/plugins/{id}");
+    let page_path = return_path.strip_prefix(&page_prefix).filter(|rest| rest.is_empty() || rest.starts_with('/')).map(|rest| rest.trim_start_matches('/').to_owned());
+    let cx = CallContext {
+        user: user.clone(),
+        entity: None,
+        path: page_path.clone().unwrap_or_default(),
+        query: return_query.as_deref().map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default(),
+    };
+    let outcome = plugin
+        .action(&action, fields.clone(), &cx)
+        .await
+        .map_err(|error| AppError::page(ErrorKind::Plugin { plugin: id.clone(), error }))?;
+    match outcome {
+        Outcome::Done(message) => {
+            let jar = match message {
+                Some(message) => jar.add(notice_cookie(&message)),
+                None => jar,
+            };
+            Ok((jar, Redirect::to(&return_to)).into_response())
+        }
+        Outcome::Redirect(target) => match local_path(&target) {
+            Some(target) => Ok(Redirect::to(target).into_response()),
+            None => Err(AppError::page(ErrorKind::Plugin {
+                plugin: id,
+                error: greenroom_runtime::CallError::InvalidResponse(format!("redirect to `{target}` is not a portal path")),
+            })),
+        },
+        Outcome::Invalid(errors) => {
+            let submitted = SubmittedForm { action, values: fields, errors };
+            match page_path {
+                Some(path) => {
+                    let page = PluginPage { id, path, query: return_query, submitted: Some(submitted) };
+                    page.draw(&state, user, token.as_deref().unwrap_or_default(), jar).await
+                }
+                None => {
+                    // The form was elsewhere (a home widget): say what was
+                    // wrong in a notice on the page it came from.
+                    let summary: Vec<String> = submitted.errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
+                    let jar = jar.add(notice_cookie(&format!("Not saved. {}", summary.join("; "))));
+                    Ok((jar, Redirect::to(&return_to)).into_response())
+                }
+            }
+        }
+    }
+}
+
+fn notice_cookie(message: &str) -> Cookie<'static> {
+    let encoded = percent_encoding::utf8_percent_encode(message, percent_encoding::NON_ALPHANUMERIC).to_string();
+    Cookie::build((NOTICE_COOKIE, encoded)).path("/").http_only(true).same_site(SameSite::Strict).build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn only_local_paths_are_return_targets() {
+        assert_eq!(local_path("/plugins/hello"), Some("/plugins/hello"));
+        for bad in ["https://evil.example.com", "//evil.example.com", "/\\evil.example.com", "plugins", "/a\nb"] {
+            assert_eq!(local_path(bad), None, "{bad:?}");
+        }
+    }
+}

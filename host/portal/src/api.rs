@@ -1,0 +1,180 @@
+//! The JSON API: the plugin list, plugin API routes, and the health check.
+
+use crate::error::{AppError, ErrorKind};
+use crate::identity::MaybeActor;
+use crate::state::AppState;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use greenroom_runtime::types::{Method as WitMethod, Request};
+use serde_json::{Value, json};
+
+/// Request headers a plugin never sees: the user's credentials.
+const WITHHELD_REQUEST_HEADERS: &[&str] = &["cookie", "authorization", "proxy-authorization"];
+
+/// Response headers a plugin may not set: cookies (the portal's origin is
+/// not the plugin's), framing the host computes, and security headers the
+/// host owns.
+const WITHHELD_RESPONSE_HEADERS: &[&str] = &[
+    "set-cookie",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "content-security-policy",
+    "x-content-type-options",
+    "x-frame-options",
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
+];
+
+/// A plugin's response runs in a sandbox of its own if a browser renders
+/// it: whatever a plugin returns (even HTML with script), it cannot act as
+/// the portal.
+const PLUGIN_RESPONSE_POLICY: &str = "sandbox; default-src 'none'; frame-ancestors 'none'";
+
+/// `GET /api/plugins`: every loaded plugin with its manifest, grant and
+/// health, and those that failed to load.
+pub(crate) async fn plugins(State(state): State<AppState>) -> Json<Value> {
+    let loaded: Vec<Value> = state
+        .plugins()
+        .iter()
+        .map(|plugin| {
+            let manifest = plugin.manifest();
+            let health = plugin.health();
+            json!({
+                "id": manifest.id.as_str(),
+                "name": manifest.name,
+                "version": manifest.version.to_string(),
+                "tier": manifest.tier.to_string(),
+                "description": manifest.description,
+                "wit": plugin.artifact().built_against().to_string(),
+                "digest": plugin.artifact().digest().to_string(),
+                "capabilities": {
+                    "requested": manifest.capabilities.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    "granted": plugin.env().grant().capabilities().iter().map(ToString::to_string).collect::<Vec<_>>(),
+                },
+                "slots": manifest.slots.iter().map(|s| json!({ "kind": s.kind.to_string(), "name": s.name, "title": s.title })).collect::<Vec<_>>(),
+                "health": {
+                    "calls": health.calls,
+                    "failures": health.failures.iter().map(|(kind, n)| (kind.name().to_owned(), json!(n))).collect::<serde_json::Map<_, _>>(),
+                    "meanDurationMs": health.mean_duration.as_secs_f64() * 1000.0,
+                    "lastFailure": health.last_failure,
+                },
+            })
+        })
+        .collect();
+    let failed: Vec<Value> = state.failed().iter().map(|f| json!({ "source": f.source, "error": f.error })).collect();
+    Json(json!({ "items": loaded, "failed": failed }))
+}
+
+/// `GET /healthz`: whether the portal is serving, for load balancers.
+pub(crate) async fn healthz(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptimeSeconds": state.uptime().as_secs(),
+        "plugins": { "loaded": state.plugins().len(), "failed": state.failed().len() },
+    }))
+}
+
+/// Any other path under `/api`.
+pub(crate) async fn not_found() -> AppError {
+    AppError::api(ErrorKind::NotFound("no API endpoint at this path".into()))
+}
+
+/// `/api/plugins/<id>`: the root of a plugin's API.
+pub(crate) async fn plugin_root(
+    state: State<AppState>,
+    Path(id): Path<String>,
+    actor: MaybeActor,
+    method: Method,
+    headers: HeaderMap,
+    query: RawQuery,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    forward(state, id, String::new(), actor, method, headers, query, body).await
+}
+
+/// `/api/plugins/<id>/<path>`: a route of a plugin's API.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn plugin_route(
+    state: State<AppState>,
+    Path((id, path)): Path<(String, String)>,
+    actor: MaybeActor,
+    method: Method,
+    headers: HeaderMap,
+    query: RawQuery,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    forward(state, id, path, actor, method, headers, query, body).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn forward(
+    State(state): State<AppState>,
+    id: String,
+    path: String,
+    MaybeActor(user): MaybeActor,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let plugin = state.plugin(&id).ok_or_else(|| AppError::api(ErrorKind::NotFound(format!("no plugin `{id}` is installed"))))?;
+    let wit_method = match method {
+        Method::GET => WitMethod::Get,
+        Method::POST => WitMethod::Post,
+        Method::PUT => WitMethod::Put,
+        Method::PATCH => WitMethod::Patch,
+        Method::DELETE => WitMethod::Delete,
+        other => return Err(AppError::api(ErrorKind::MethodNotAllowed(format!("plugin APIs do not answer {other}")))),
+    };
+    // A browser can be made to send a cross-site form post with cookies,
+    // but not a JSON one (that needs a CORS preflight the portal never
+    // grants): requiring JSON bodies on writes keeps plugin APIs safe from
+    // cross-site request forgery.
+    if wit_method != WitMethod::Get && !body.is_empty() && !is_json(&headers) {
+        return Err(AppError::api(ErrorKind::UnsupportedMediaType(
+            "requests with a body must be `content-type: application/json`".into(),
+        )));
+    }
+    let request = Request {
+        method: wit_method,
+        path,
+        query: query.as_deref().map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default(),
+        headers: headers
+            .iter()
+            .filter(|(name, _)| !WITHHELD_REQUEST_HEADERS.contains(&name.as_str()))
+            .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+            .collect(),
+        body: body.to_vec(),
+        user: user.as_ref().map(greenroom_broker::wit_user),
+    };
+    let response = plugin.handle(request, user).await.map_err(|error| AppError::api(ErrorKind::Plugin { plugin: id, error }))?;
+    let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut out = (status, response.body).into_response();
+    for (name, value) in response.headers {
+        let name = name.to_ascii_lowercase();
+        if WITHHELD_RESPONSE_HEADERS.contains(&name.as_str()) {
+            continue;
+        }
+        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            out.headers_mut().append(name, value);
+        }
+    }
+    out.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PLUGIN_RESPONSE_POLICY));
+    Ok(out)
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim().to_ascii_lowercase();
+            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+}

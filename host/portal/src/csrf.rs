@@ -1,0 +1,53 @@
+//! CSRF protection for form posts: a double-submit token.
+//!
+//! Every page response carries a random token in a `SameSite=Strict`,
+//! `HttpOnly` cookie; every form the portal draws carries the same token in
+//! a hidden field; a post is accepted only when the two match. Another site
+//! can make a browser post a form, but can neither read nor set the cookie.
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use rand::RngExt;
+
+/// The cookie holding the token.
+const COOKIE: &str = "greenroom_csrf";
+
+/// The request's CSRF token, for forms to carry.
+#[derive(Debug, Clone)]
+pub(crate) struct CsrfToken(pub String);
+
+fn well_formed(token: &str) -> bool {
+    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Makes sure the browser has a token, and hands it to handlers.
+pub(crate) async fn ensure_cookie(jar: CookieJar, mut request: Request, next: Next) -> Response {
+    let existing = jar.get(COOKIE).map(|c| c.value().to_owned()).filter(|t| well_formed(t));
+    let (token, fresh) = match existing {
+        Some(token) => (token, false),
+        None => (hex::encode(rand::rng().random::<[u8; 32]>()), true),
+    };
+    request.extensions_mut().insert(CsrfToken(token.clone()));
+    let response = next.run(request).await;
+    if !fresh {
+        return response;
+    }
+    let cookie = Cookie::build((COOKIE, token)).path("/").http_only(true).same_site(SameSite::Strict).build();
+    (jar.add(cookie), response).into_response()
+}
+
+/// Whether a submitted token matches the cookie's, compared in constant
+/// time.
+pub(crate) fn matches(jar: &CookieJar, submitted: Option<&str>) -> bool {
+    let (Some(cookie), Some(submitted)) = (jar.get(COOKIE), submitted) else {
+        return false;
+    };
+    let expected = cookie.value().as_bytes();
+    let submitted = submitted.as_bytes();
+    well_formed(cookie.value())
+        && expected.len() == submitted.len()
+        && expected.iter().zip(submitted).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0
+}

@@ -1,0 +1,97 @@
+//! The page shell: header, navigation, banners, footer.
+
+use crate::assets::stylesheet_path;
+use greenroom_access::Identity;
+use maud::{DOCTYPE, Markup, html};
+
+/// Which navigation entry is current.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Nav {
+    Home,
+    Plugins,
+    None,
+}
+
+/// What a page shows around its content.
+pub(crate) struct Shell<'a> {
+    /// The `<title>`, before " · Greenroom".
+    pub title: &'a str,
+    /// The current navigation entry.
+    pub nav: Nav,
+    /// Who is signed in.
+    pub user: Option<&'a Identity>,
+    /// A one-line notice from the last action, if any.
+    pub notice: Option<&'a str>,
+}
+
+/// A full page.
+pub(crate) fn page(shell: &Shell<'_>, content: Markup) -> Markup {
+    let nav_link = |entry: Nav, href: &str, label: &str| {
+        html! { a.nav-link.nav-current[shell.nav == entry] href=(href) aria-current=[(shell.nav == entry).then_some("page")] { (label) } }
+    };
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (shell.title) " · Greenroom" }
+                link rel="stylesheet" href=(stylesheet_path());
+            }
+            body {
+                a.skip-link href="#main" { "Skip to content" }
+                header.topbar {
+                    a.brand href="/" {
+                        span.brand-mark aria-hidden="true" { "▲" }
+                        span.brand-name { "Greenroom" }
+                    }
+                    nav.nav aria-label="Main" {
+                        (nav_link(Nav::Home, "/", "Home"))
+                        (nav_link(Nav::Plugins, "/plugins", "Plugins"))
+                    }
+                    @if let Some(user) = shell.user {
+                        div.user title=(user.entity_ref) {
+                            span.avatar aria-hidden="true" { (initials(&user.display_name)) }
+                            span.user-name { (user.display_name) }
+                        }
+                    }
+                }
+                @if shell.user.is_some_and(|u| u.guest) {
+                    div.banner.banner-guest role="status" {
+                        strong { "Guest access is on." }
+                        " Anyone who can reach this portal is signed in as Guest. Use it for local demos only."
+                    }
+                }
+                @if let Some(notice) = shell.notice {
+                    div.banner.banner-notice role="status" { (notice) }
+                }
+                main.main id="main" { (content) }
+                footer.footer {
+                    span { "Greenroom " (env!("CARGO_PKG_VERSION")) }
+                    a href="/api/plugins" { "API" }
+                    a href="/healthz" { "Health" }
+                }
+            }
+        }
+    }
+}
+
+/// A page for an error, shown without a signed-in user.
+pub(crate) fn error_page(status: u16, title: &str, message: &str) -> Markup {
+    let shell = Shell { title, nav: Nav::None, user: None, notice: None };
+    page(
+        &shell,
+        html! {
+            section.page-header {
+                p.eyebrow { "Error " (status) }
+                h1.page-title { (title) }
+            }
+            div.error-state role="alert" { p.error-detail { (message) } }
+            p { a.link href="/" { "Back to the home page" } }
+        },
+    )
+}
+
+fn initials(name: &str) -> String {
+    name.split_whitespace().filter_map(|w| w.chars().next()).take(2).collect::<String>().to_uppercase()
+}

@@ -1,0 +1,353 @@
+//! The pages people use: home, the plugin list, and each plugin's page.
+
+use crate::csrf::CsrfToken;
+use crate::error::{AppError, ErrorKind};
+use crate::identity::Actor;
+use crate::layout::{self, Nav, Shell};
+use crate::render::{self, SubmittedForm, Target};
+use crate::state::AppState;
+use axum::Extension;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::Cookie;
+use greenroom_access::Identity;
+use greenroom_contract::{Capability, SlotDecl, SlotKind};
+use greenroom_runtime::{CallContext, LoadedPlugin};
+use maud::{Markup, html};
+use std::sync::Arc;
+
+/// The cookie carrying a one-time notice from an action to the next page.
+pub(crate) const NOTICE_COOKIE: &str = "greenroom_notice";
+
+/// Takes the pending notice, if any, and clears it.
+fn take_notice(jar: CookieJar) -> (Option<String>, CookieJar) {
+    let notice = jar
+        .get(NOTICE_COOKIE)
+        .and_then(|c| percent_encoding::percent_decode_str(c.value()).decode_utf8().ok().map(|s| s.into_owned()));
+    match notice {
+        Some(notice) => (Some(notice), jar.remove(Cookie::build(NOTICE_COOKIE).path("/"))),
+        None => (None, jar),
+    }
+}
+
+/// Draws one slot of one plugin: its view, or an error card saying why
+/// not. Never fails: a broken plugin must not break the page.
+pub(crate) async fn render_slot(plugin: &LoadedPlugin, slot: &SlotDecl, cx: &CallContext, target: &Target<'_>) -> Markup {
+    match plugin.render(slot, cx).await {
+        Ok(view) => render::view(&view, target),
+        Err(error) => {
+            let title = format!("{} could not be shown", slot.title);
+            render::error_box(&title, Some(&error.to_string()))
+        }
+    }
+}
+
+/// The home page: every plugin's home-page widgets, drawn concurrently.
+pub(crate) async fn home(
+    State(state): State<AppState>,
+    Actor(user): Actor,
+    Extension(csrf): Extension<CsrfToken>,
+    jar: CookieJar,
+) -> Response {
+    let (notice, jar) = take_notice(jar);
+    let cx = CallContext::for_user(user.clone());
+    let widgets: Vec<(&Arc<LoadedPlugin>, &SlotDecl)> = state
+        .plugins()
+        .iter()
+        .flat_map(|plugin| plugin.manifest().slots_of(SlotKind::HomeWidget).map(move |slot| (plugin, slot)))
+        .collect();
+    let drawn = futures::future::join_all(widgets.iter().map(|(plugin, slot)| {
+        let prefix = format!("{}-{}", plugin.manifest().id, slot.name);
+        let (cx, csrf) = (&cx, &csrf.0);
+        async move {
+            let target = Target { plugin_id: plugin.manifest().id.as_str(), dom_prefix: &prefix, csrf, return_to: "/", form_errors: None };
+            render_slot(plugin, slot, cx, &target).await
+        }
+    }))
+    .await;
+    let content = html! {
+        section.page-header {
+            p.eyebrow { "Home" }
+            h1.page-title { "Welcome, " (user.display_name) }
+            p.page-lead { "Your engineering organisation at a glance: widgets from every installed plugin." }
+        }
+        @if widgets.is_empty() {
+            div.empty-state {
+                p.empty-title { "No widgets yet" }
+                p.empty-description { "Install a plugin with a home-page widget to see it here. " a.link href="/plugins" { "See installed plugins" } }
+            }
+        } @else {
+            div.widgets {
+                @for ((plugin, slot), body) in widgets.iter().zip(drawn) {
+                    section.slot.slot-widget aria-label=(slot.title) {
+                        div.slot-caption {
+                            a.slot-plugin href={ "/plugins/" (plugin.manifest().id) } { (plugin.manifest().name) }
+                        }
+                        (body)
+                    }
+                }
+            }
+        }
+    };
+    let shell = Shell { title: "Home", nav: Nav::Home, user: Some(&user), notice: notice.as_deref() };
+    (jar, layout::page(&shell, content)).into_response()
+}
+
+/// Every installed plugin, and those that failed to load.
+pub(crate) async fn plugin_list(State(state): State<AppState>, Actor(user): Actor) -> Markup {
+    let content = html! {
+        section.page-header {
+            p.eyebrow { "Plugins" }
+            h1.page-title { "Installed plugins" }
+            p.page-lead { "Each plugin runs in its own WebAssembly sandbox and reaches only what it was granted." }
+        }
+        @if !state.failed().is_empty() {
+            section.card.card-danger {
+                header.card-header { h3.card-title { "Plugins that could not be loaded" } }
+                div.card-body {
+                    ul.list {
+                        @for failed in state.failed() {
+                            li { code { (failed.source) } ": " (failed.error) }
+                        }
+                    }
+                }
+            }
+        }
+        @if state.plugins().is_empty() {
+            div.empty-state { p.empty-title { "No plugins are installed" } }
+        } @else {
+            div.table-wrap {
+                table.table {
+                    thead { tr { th { "Plugin" } th { "Version" } th { "Tier" } th { "Contributes" } th.align-end { "Calls" } th.align-end { "Failures" } } }
+                    tbody {
+                        @for plugin in state.plugins() {
+                            @let manifest = plugin.manifest();
+                            @let health = plugin.health();
+                            tr {
+                                td {
+                                    a.link href={ "/plugins/" (manifest.id) } { (manifest.name) }
+                                    p.text-muted.table-note { (manifest.description) }
+                                }
+                                td { (manifest.version) }
+                                td { (tier_badge(manifest.tier)) }
+                                td { @for slot in &manifest.slots { span.badge.tone-neutral { (slot.kind) } " " } }
+                                td.align-end { (health.calls) }
+                                td.align-end {
+                                    @if health.total_failures() > 0 { span.badge.tone-danger { (health.total_failures()) } } @else { "0" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout::page(&Shell { title: "Plugins", nav: Nav::Plugins, user: Some(&user), notice: None }, content)
+}
+
+fn tier_badge(tier: greenroom_contract::Tier) -> Markup {
+    match tier {
+        greenroom_contract::Tier::Open => html! { span.badge.tone-neutral { "open" } },
+        greenroom_contract::Tier::Premium => html! { span.badge.tone-info { "premium" } },
+    }
+}
+
+/// `/plugins/<id>`: the plugin's own page (when it has one) and what the
+/// host knows about it.
+pub(crate) async fn plugin_page(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Actor(user): Actor,
+    Extension(csrf): Extension<CsrfToken>,
+    RawQuery(query): RawQuery,
+    jar: CookieJar,
+) -> Result<Response, AppError> {
+    let page = PluginPage { id, path: String::new(), query, submitted: None };
+    page.draw(&state, user, &csrf.0, jar).await
+}
+
+/// `/plugins/<id>/<path>`: a sub-page of the plugin's page.
+pub(crate) async fn plugin_sub_page(
+    State(state): State<AppState>,
+    Path((id, path)): Path<(String, String)>,
+    Actor(user): Actor,
+    Extension(csrf): Extension<CsrfToken>,
+    RawQuery(query): RawQuery,
+    jar: CookieJar,
+) -> Result<Response, AppError> {
+    let page = PluginPage { id, path, query, submitted: None };
+    page.draw(&state, user, &csrf.0, jar).await
+}
+
+/// A plugin's page at one path.
+pub(crate) struct PluginPage {
+    /// The plugin's id.
+    pub id: String,
+    /// The path below `/plugins/<id>/`.
+    pub path: String,
+    /// The raw query string.
+    pub query: Option<String>,
+    /// A refused form submission to show again with its errors.
+    pub submitted: Option<SubmittedForm>,
+}
+
+impl PluginPage {
+    /// The page's own URL path, to come back to after a form post.
+    pub(crate) fn url(&self) -> String {
+        let base = if self.path.is_empty() { format!("/plugins/{}", self.id) } else { format!("/plugins/{}/{}", self.id, self.path) };
+        match &self.query {
+            Some(query) if !query.is_empty() => format!("{base}?{query}"),
+            _ => base,
+        }
+    }
+
+    pub(crate) async fn draw(self, state: &AppState, user: Identity, csrf: &str, jar: CookieJar) -> Result<Response, AppError> {
+        let id = &self.id;
+        let plugin = state.plugin(id).ok_or_else(|| AppError::page(ErrorKind::NotFound(format!("no plugin `{id}` is installed"))))?;
+        let manifest = plugin.manifest();
+        let page_slot = manifest.page();
+        if page_slot.is_none() && !self.path.is_empty() {
+            return Err(AppError::page(ErrorKind::NotFound(format!("plugin `{id}` has no page `{}`", self.path))));
+        }
+        let (notice, jar) = take_notice(jar);
+        let return_to = self.url();
+        let body = match page_slot {
+            Some(slot) => {
+                let query_pairs = self
+                    .query
+                    .as_deref()
+                    .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+                    .unwrap_or_default();
+                let cx = CallContext { user: user.clone(), entity: None, path: self.path.clone(), query: query_pairs };
+                let prefix = format!("{id}-page");
+                let target =
+                    Target { plugin_id: id, dom_prefix: &prefix, csrf, return_to: &return_to, form_errors: self.submitted.as_ref() };
+                Some(render_slot(plugin, slot, &cx, &target).await)
+            }
+            None => None,
+        };
+        let content = html! {
+            section.page-header {
+                p.eyebrow { a.link href="/plugins" { "Plugins" } " / " (manifest.id) }
+                h1.page-title { (manifest.name) " " span.page-title-version { (manifest.version) } " " (tier_badge(manifest.tier)) }
+                @if !manifest.description.is_empty() { p.page-lead { (manifest.description) } }
+            }
+            div.plugin-layout {
+                div.plugin-main {
+                    @match body {
+                        Some(body) => { section.slot.slot-page { (body) } }
+                        None => {
+                            div.empty-state {
+                                p.empty-title { "This plugin has no page of its own" }
+                                p.empty-description { "It contributes to other pages; see the slots it fills." }
+                            }
+                        }
+                    }
+                }
+                aside.plugin-aside { (about(plugin)) }
+            }
+        };
+        let shell = Shell { title: &manifest.name, nav: Nav::Plugins, user: Some(&user), notice: notice.as_deref() };
+        let status = if self.submitted.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+        Ok((status, jar, layout::page(&shell, content)).into_response())
+    }
+}
+
+/// The host's view of a plugin: what it is, what it may do, how it runs.
+fn about(plugin: &LoadedPlugin) -> Markup {
+    let manifest = plugin.manifest();
+    let artifact = plugin.artifact();
+    let granted = plugin.env().grant();
+    let health = plugin.health();
+    let log_tail = plugin.env().log_tail().lines();
+    html! {
+        section.card {
+            header.card-header { h3.card-title { "About" } }
+            div.card-body {
+                dl.properties {
+                    div.property { dt { "Id" } dd { code { (manifest.id) } } }
+                    div.property { dt { "Contract" } dd { "greenroom:plugin@" (artifact.built_against()) } }
+                    div.property { dt { "Digest" } dd { code.digest title=(artifact.digest()) { (&artifact.digest().hex()[..16]) "…" } } }
+                    div.property { dt { "Memory limit" } dd { (plugin.limits().memory_display()) } }
+                    div.property { dt { "Render deadline" } dd { (plugin.limits().render_deadline.as_millis()) " ms" } }
+                }
+            }
+        }
+        section.card {
+            header.card-header { h3.card-title { "Capabilities" } p.card-subtitle { "What it asked for, and what it was granted" } }
+            div.card-body {
+                @if manifest.capabilities.is_empty() {
+                    p.text.text-muted { "None: it can only draw views." }
+                } @else {
+                    ul.capabilities {
+                        @for capability in &manifest.capabilities {
+                            @let is_granted = is_granted(granted.capabilities(), capability);
+                            li {
+                                @if is_granted { span.badge.tone-success { "granted" } } @else { span.badge.tone-warning { "not granted" } }
+                                " " code { (capability) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.card {
+            header.card-header { h3.card-title { "Contributes" } }
+            div.card-body {
+                ul.list {
+                    @for slot in &manifest.slots { li { span.badge.tone-neutral { (slot.kind) } " " (slot.title) } }
+                    @for task in &manifest.tasks { li { span.badge.tone-neutral { "task" } " " (task.name) " every " (humantime_short(task.every)) } }
+                    @for permission in &manifest.permissions { li { span.badge.tone-neutral { "permission" } " " code { (permission.name) } } }
+                }
+            }
+        }
+        section.card {
+            header.card-header { h3.card-title { "Health" } p.card-subtitle { "Since the portal started" } }
+            div.card-body {
+                dl.properties {
+                    div.property { dt { "Calls" } dd { (health.calls) } }
+                    div.property { dt { "Mean duration" } dd { (format!("{:.1} ms", health.mean_duration.as_secs_f64() * 1000.0)) } }
+                    @for (kind, count) in &health.failures {
+                        @if *count > 0 { div.property { dt { "Failed: " (kind.name()) } dd { span.badge.tone-danger { (count) } } } }
+                    }
+                }
+                @if let Some(last) = &health.last_failure { p.text.tone-danger.text-small { "Last failure: " (last) } }
+                @if !log_tail.is_empty() {
+                    h4.heading.heading-4 { "Recent warnings and errors" }
+                    ul.log-tail {
+                        @for line in log_tail.iter().rev().take(10) {
+                            li { span class={ "badge " @if line.level == "error" { "tone-danger" } @else { "tone-warning" } } { (line.level) } " " (line.message) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether `requested` is covered by the grant (for display).
+fn is_granted(granted: &[Capability], requested: &Capability) -> bool {
+    granted.iter().any(|g| match (g, requested) {
+        (Capability::Storage { .. }, Capability::Storage { .. }) => true,
+        (Capability::Http { hosts: g }, Capability::Http { hosts: r }) => r.is_subset(g),
+        (Capability::CatalogWrite { kinds: g }, Capability::CatalogWrite { kinds: r }) => r.is_subset(g),
+        (g, r) => g == r,
+    })
+}
+
+fn humantime_short(every: std::time::Duration) -> String {
+    let secs = every.as_secs();
+    match secs {
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// Unknown pages.
+pub(crate) async fn not_found() -> AppError {
+    AppError::page(ErrorKind::NotFound("there is no page at this address".into()))
+}
