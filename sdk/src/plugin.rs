@@ -4,7 +4,7 @@ use crate::bindings::greenroom::plugin::types;
 use crate::{Error, Result, View};
 use core::marker::PhantomData;
 
-pub use types::{Context, Entity, Method, Outcome, Request, Response, Slot, SlotKind, User};
+pub use types::{Context, Entity, FieldError, Method, Outcome, Request, Response, Slot, SlotKind, User};
 
 /// A Greenroom plugin: what the host calls.
 ///
@@ -72,10 +72,7 @@ impl FormData {
     pub fn require(&self, name: &str) -> core::result::Result<&str, Outcome> {
         match self.get(name).map(str::trim) {
             Some(value) if !value.is_empty() => Ok(value),
-            _ => Err(Outcome::Invalid(vec![types::FieldError {
-                field: name.to_owned(),
-                message: "This field is required.".to_owned(),
-            }])),
+            _ => Err(Outcome::invalid(name, "This field is required.")),
         }
     }
 
@@ -130,6 +127,11 @@ impl Outcome {
     /// Success, with a notice for the user.
     pub fn done(message: impl Into<String>) -> Outcome {
         Outcome::Done(Some(message.into()))
+    }
+
+    /// Refused: show the form again with `message` next to `field`.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Outcome {
+        Outcome::Invalid(vec![FieldError { field: field.to_owned(), message: message.into() }])
     }
 }
 

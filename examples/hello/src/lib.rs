@@ -1,11 +1,25 @@
 //! Hello: the smallest useful Greenroom plugin.
 //!
-//! It draws a widget on the home page and a card on entity pages, counts
-//! how often each was seen in its private storage, and logs through the
-//! host. The plugin author guide (`docs/plugin-author-guide.md`) builds it
-//! step by step.
+//! It draws a widget on the home page, a card on entity pages and a
+//! guestbook page of its own; counts views in its private storage; takes
+//! guestbook entries through a form; answers `GET /api/plugins/hello/views`;
+//! and logs through the host. The plugin author guide
+//! (`docs/plugin-author-guide.md`) builds it step by step.
 
 use greenroom_sdk::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The longest guestbook message kept.
+const MAX_MESSAGE_CHARS: usize = 280;
+
+/// Entries shown on the guestbook page, newest first.
+const SHOWN_ENTRIES: u32 = 20;
+
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    author: String,
+    message: String,
+}
 
 struct Hello;
 
@@ -19,6 +33,7 @@ impl Plugin for Hello {
                 Ok(card("Hello")
                     .child(text(format!("{greeting}, {}!", cx.user.display_name)).strong())
                     .child(stat("Views of this widget", views))
+                    .child(link("Sign the guestbook", cx.link_to("")))
                     .into())
             }
             SlotKind::EntityCard => {
@@ -31,9 +46,66 @@ impl Plugin for Hello {
                     .child(properties().property("Owner", owner).property("Views", views.to_string()))
                     .into())
             }
-            _ => Err(Error::unsupported(format!("hello has no {:?} slot", slot.kind))),
+            SlotKind::Page => guestbook(&greeting, cx),
+            SlotKind::EntityTab => Err(Error::unsupported("hello has no entity tab")),
         }
     }
+
+    fn action(name: &str, form: &FormData, cx: &Context) -> Result<Outcome> {
+        if name != "sign" {
+            return Err(Error::unsupported(format!("hello has no action `{name}`")));
+        }
+        let message = match form.require("message") {
+            Ok(message) => message,
+            Err(invalid) => return Ok(invalid),
+        };
+        if message.chars().count() > MAX_MESSAGE_CHARS {
+            return Ok(Outcome::invalid("message", format!("Keep it under {MAX_MESSAGE_CHARS} characters.")));
+        }
+        let number = storage::increment("guestbook/count", 1)?;
+        // Keys sort newest first: a descending sequence number.
+        let key = format!("guestbook/entry/{:012}", i64::MAX / 1_000_000 - number);
+        storage::set_json(&key, &Entry { author: cx.user.display_name.clone(), message: message.to_owned() })?;
+        log::info(&format!("guestbook entry {number} from {}", cx.user.ref_));
+        Ok(Outcome::done("Thanks for signing the guestbook!"))
+    }
+
+    fn handle(request: &Request) -> Result<Response> {
+        match (request.method, request.path.as_str()) {
+            (Method::Get, "views") => {
+                let home: i64 = storage::get_string("views/home")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+                Ok(Response::json(200, &serde_json::json!({ "home": home })))
+            }
+            _ => Ok(Response::json(404, &serde_json::json!({ "error": format!("no route {}", request.path) }))),
+        }
+    }
+}
+
+fn guestbook(greeting: &str, cx: &Context) -> Result<View> {
+    let keys = storage::list_keys("guestbook/entry/", None, SHOWN_ENTRIES)?;
+    let mut entries = Vec::with_capacity(keys.len());
+    for key in keys {
+        if let Some(entry) = storage::get_json::<Entry>(&key)? {
+            entries.push(entry);
+        }
+    }
+    let signed: El = if entries.is_empty() {
+        empty("No entries yet", "Be the first to sign.")
+    } else {
+        entries.iter().fold(bullet_list(), |list, entry| {
+            list.child(row().child(text(&entry.author).strong()).child(text(&entry.message)))
+        })
+    };
+    Ok(column()
+        .child(
+            card("Sign the guestbook").child(
+                form("sign", "Sign")
+                    .child(text(format!("{greeting}, {}! Leave a note for the next visitor.", cx.user.display_name)).muted())
+                    .field(Field::textarea("message", "Message").required().help("Up to 280 characters.")),
+            ),
+        )
+        .child(card("Guestbook").subtitle(format!("The latest {SHOWN_ENTRIES} entries")).child(signed))
+        .into())
 }
 
 greenroom_sdk::export!(Hello);
