@@ -1,1 +1,23 @@
+//! End-to-end tests: the real `greenroom` binary, started on a free port
+//! with real plugins built from this repository, driven over real HTTP and,
+//! for pages, in a real headless Chromium.
+//!
+//! One test binary (as wasmtime's `tests/all`), one module per area:
 
+/// Starting and talking to a real server.
+mod support;
+
+/// `greenroom serve --demo`: the two-command start a new user sees.
+mod demo;
+
+/// Hostile plugins fail alone; the page renders and the server keeps serving.
+mod isolation;
+
+/// Files that are not (valid) plugins are refused with the reason.
+mod bad_input;
+
+/// The command line: help, version, configuration errors.
+mod cli;
+
+/// Pages in headless Chromium.
+mod browser;

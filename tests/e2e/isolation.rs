@@ -1,0 +1,87 @@
+use crate::support::{Server, toml_path, write_config};
+use greenroom_artifacts as artifacts;
+
+fn hostile_portal() -> Server {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write_config(
+        dir.path(),
+        &format!(
+            r#"
+            [auth]
+            guest = true
+
+            [limits]
+            memory = "32 MiB"
+            render-deadline = "500ms"
+
+            [[plugins]]
+            bundled = "hello"
+            grant = ["all"]
+
+            [[plugins]]
+            path = {trap}
+
+            [[plugins]]
+            path = {spin}
+
+            [[plugins]]
+            path = {hog}
+
+            [[plugins]]
+            path = {xss}
+            "#,
+            trap = toml_path(artifacts::TRAP_COMPONENT),
+            spin = toml_path(artifacts::SPIN_COMPONENT),
+            hog = toml_path(artifacts::HOG_COMPONENT),
+            xss = toml_path(artifacts::XSS_COMPONENT),
+        ),
+    );
+    let server = Server::start(&["--config", config.to_str().expect("utf-8 path")]);
+    drop(dir);
+    server
+}
+
+#[test]
+fn each_hostile_plugin_fails_alone_and_the_page_still_renders() {
+    let mut server = hostile_portal();
+    let home = server.get("/");
+    assert_eq!(home.status, 200, "{}", server.log());
+    let body = &home.body;
+    assert!(body.contains("Hello, Guest!"), "the well-behaved plugin is drawn:\n{body}");
+    assert!(body.contains("Test: trap could not be shown") && body.contains("boom: the trap plugin always panics"), "{body}");
+    assert!(body.contains("Test: spin could not be shown") && body.contains("did not finish within 500 ms"), "{body}");
+    assert!(body.contains("Test: hog could not be shown") && body.contains("more than its 32.0 MiB of memory"), "{body}");
+    assert!(!body.contains("<script>") && !body.contains("<img"), "the xss plugin's markup is escaped");
+    assert!(body.contains("&lt;script&gt;document.title="), "and shown as text");
+    assert!(!body.contains("href=\"javascript:") && !body.contains("href=\"data:"), "no script or data links");
+    assert_eq!(server.get("/healthz").status, 200, "the server keeps serving");
+    assert!(server.is_running());
+}
+
+#[test]
+fn failures_are_counted_on_each_plugins_health() {
+    let server = hostile_portal();
+    server.get("/");
+    let plugins: serde_json::Value = serde_json::from_str(&server.get("/api/plugins").body).expect("JSON");
+    let failures = |id: &str, kind: &str| {
+        let plugin = plugins["items"].as_array().expect("items").iter().find(|p| p["id"] == id).expect("plugin listed");
+        plugin["health"]["failures"][kind].as_u64().expect("a count")
+    };
+    assert_eq!(failures("test-trap", "trap"), 1);
+    assert_eq!(failures("test-spin", "deadline"), 1);
+    assert_eq!(failures("test-hog", "memory"), 1);
+    assert_eq!(failures("hello", "trap") + failures("hello", "deadline"), 0);
+}
+
+#[test]
+fn concurrent_pages_with_hostile_plugins_all_complete() {
+    let server = hostile_portal();
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..6).map(|_| scope.spawn(|| server.get("/").status)).collect();
+        handles.into_iter().map(|h| h.join().expect("request thread")).collect()
+    });
+    assert_eq!(statuses, vec![200; 6]);
+    let health: serde_json::Value = serde_json::from_str(&server.get("/api/plugins").body).expect("JSON");
+    let hello = health["items"].as_array().expect("items").iter().find(|p| p["id"] == "hello").expect("hello");
+    assert_eq!(hello["health"]["calls"], 6, "every page drew hello");
+}

@@ -1,0 +1,124 @@
+//! A real `greenroom` process for a test, and HTTP helpers.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// How long a server may take to start: it compiles every plugin on the
+/// first start (a debug-built host on a loaded 2-core CI machine).
+const START_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// The `greenroom` binary cargo built for these tests.
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_greenroom")
+}
+
+/// A running server, stopped when dropped.
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    stderr_log: PathBuf,
+    /// The data directory, kept for the server's lifetime.
+    pub data_dir: tempfile::TempDir,
+}
+
+/// A response, read whole.
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+}
+
+impl Server {
+    /// Starts `greenroom serve <args>` on a free port with a fresh data
+    /// directory, and waits until it says it is serving.
+    pub fn start(args: &[&str]) -> Server {
+        Server::start_in(tempfile::tempdir().expect("temp dir"), args)
+    }
+
+    /// As [`Server::start`], with a given data directory.
+    pub fn start_in(data_dir: tempfile::TempDir, args: &[&str]) -> Server {
+        let stderr_log = data_dir.path().join("stderr.log");
+        let stderr = std::fs::File::create(&stderr_log).expect("stderr log");
+        let mut child = Command::new(binary())
+            .arg("serve")
+            .args(args)
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir.path())
+            .env("GREENROOM_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("the greenroom binary starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (lines, serving) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(address) = line.strip_prefix("Greenroom is serving on ") {
+                    let _ = lines.send(address.trim().to_owned());
+                }
+            }
+        });
+        match serving.recv_timeout(START_TIMEOUT) {
+            Ok(base) => Server { child, base, stderr_log, data_dir },
+            Err(_) => {
+                let _ = child.kill();
+                let log = std::fs::read_to_string(&stderr_log).unwrap_or_default();
+                panic!("greenroom did not start within {START_TIMEOUT:?}; its log:\n{log}");
+            }
+        }
+    }
+
+    /// `GET path`.
+    pub fn get(&self, path: &str) -> Reply {
+        let response = client().get(format!("{}{path}", self.base)).send().unwrap_or_else(|e| {
+            panic!("GET {path} failed: {e}\nserver log:\n{}", self.log())
+        });
+        let status = response.status().as_u16();
+        Reply { status, body: response.text().expect("a text body") }
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr_log).unwrap_or_default()
+    }
+
+    /// Stops the server and hands back its data directory, to start
+    /// another server on the same data.
+    pub fn stop(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::mem::replace(&mut self.data_dir, tempfile::tempdir().expect("temp dir"))
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build().expect("HTTP client")
+}
+
+/// Writes a config file into `dir` and returns its path.
+pub fn write_config(dir: &Path, toml: &str) -> PathBuf {
+    let path = dir.join("greenroom.toml");
+    std::fs::write(&path, toml).expect("config written");
+    path
+}
+
+/// A TOML string literal for a path.
+pub fn toml_path(path: &str) -> String {
+    format!("{path:?}")
+}
