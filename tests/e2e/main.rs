@@ -21,3 +21,6 @@ mod cli;
 
 /// Pages in headless Chromium.
 mod browser;
+
+/// The repository's marketplace index against the built plugins.
+mod index;

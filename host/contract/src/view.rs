@@ -15,6 +15,11 @@ pub const MAX_VIEW_NODES: usize = 5_000;
 /// this size; more would make the page heavy and the render slow.
 pub const MAX_VIEW_TEXT_BYTES: usize = 2 << 20;
 
+/// The deepest nesting of nodes. The portal draws views recursively;
+/// real layouts nest a handful of levels, and a chain of thousands would
+/// only exist to exhaust the host's stack.
+pub const MAX_VIEW_DEPTH: usize = 32;
+
 /// The most children a `grid` may have columns for.
 const MAX_GRID_COLUMNS: u8 = 4;
 
@@ -33,6 +38,9 @@ pub fn validate(view: &View) -> Result<(), ViewError> {
         return Err(ViewError(format!("the view has {} nodes; the most is {MAX_VIEW_NODES}", nodes.len())));
     }
     let mut has_parent = vec![false; nodes.len()];
+    // Children come after their parents, so one pass in order sees every
+    // parent's depth before its children's.
+    let mut depth = vec![0usize; nodes.len()];
     let mut text_bytes = 0usize;
     for (index, node) in nodes.iter().enumerate() {
         text_bytes += node_text_bytes(&node.kind);
@@ -62,6 +70,10 @@ pub fn validate(view: &View) -> Result<(), ViewError> {
             }
             if std::mem::replace(&mut has_parent[child], true) {
                 return Err(ViewError(format!("node {child} has more than one parent")));
+            }
+            depth[child] = depth[index] + 1;
+            if depth[child] >= MAX_VIEW_DEPTH {
+                return Err(ViewError(format!("the view nests deeper than {MAX_VIEW_DEPTH} levels")));
             }
         }
     }
@@ -204,6 +216,15 @@ mod tests {
             nodes: vec![Node { kind: NodeKind::Tabs(Tabs { labels: vec!["a".into(), "b".into()] }), children: vec![1] }, text("x")],
         };
         assert!(validate(&tabs).unwrap_err().0.contains("2 labels but 1 panels"));
+    }
+
+    #[test]
+    fn refuses_views_nested_too_deep() {
+        let chain = |levels: usize| View {
+            nodes: (0..levels).map(|i| if i + 1 < levels { card(vec![i as u32 + 1]) } else { text("leaf") }).collect(),
+        };
+        assert_eq!(validate(&chain(MAX_VIEW_DEPTH)), Ok(()));
+        assert!(validate(&chain(MAX_VIEW_DEPTH + 1)).unwrap_err().0.contains("deeper"));
     }
 
     #[test]
