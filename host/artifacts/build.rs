@@ -18,8 +18,11 @@ const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "guest";
 
 /// Where guest crates live, and whether they are embedded in the binary.
-const GUEST_DIRS: &[(&str, Kind)] =
-    &[("examples", Kind::Bundled), ("plugins", Kind::Bundled), ("tests/plugins", Kind::TestPlugin)];
+const GUEST_DIRS: &[(&str, Kind)] = &[
+    ("examples", Kind::Bundled),
+    ("plugins", Kind::Bundled),
+    ("tests/plugins", Kind::TestPlugin),
+];
 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
@@ -36,11 +39,23 @@ struct Guest {
 }
 
 fn main() {
-    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let root = manifest_dir.join("../..").canonicalize().expect("workspace root exists");
+    let manifest_dir =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest_dir
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root exists");
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
 
-    for watched in ["sdk", "wit", "examples", "plugins", "tests/plugins", "Cargo.lock", "Cargo.toml"] {
+    for watched in [
+        "sdk",
+        "wit",
+        "examples",
+        "plugins",
+        "tests/plugins",
+        "Cargo.lock",
+        "Cargo.toml",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
 
@@ -70,9 +85,15 @@ fn main() {
                 .expect("writing to a String cannot fail");
             }
             Kind::TestPlugin => {
-                let name = guest.package.strip_prefix("test-plugin-").unwrap_or_else(|| {
-                    panic!("test plugin crate `{}` must be named `test-plugin-<name>`", guest.package)
-                });
+                let name = guest
+                    .package
+                    .strip_prefix("test-plugin-")
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "test plugin crate `{}` must be named `test-plugin-<name>`",
+                            guest.package
+                        )
+                    });
                 let ident = name.replace('-', "_");
                 writeln!(
                     generated,
@@ -86,9 +107,15 @@ fn main() {
             }
         }
     }
-    writeln!(generated, "/// Every plugin embedded in the binary.\npub const BUNDLED: &[Bundled] = &[\n{bundled}];")
-        .expect("writing to a String cannot fail");
-    let calls: String = test_plugins.iter().map(|name| format!("        $mac!({name});\n")).collect();
+    writeln!(
+        generated,
+        "/// Every plugin embedded in the binary.\npub const BUNDLED: &[Bundled] = &[\n{bundled}];"
+    )
+    .expect("writing to a String cannot fail");
+    let calls: String = test_plugins
+        .iter()
+        .map(|name| format!("        $mac!({name});\n"))
+        .collect();
     writeln!(
         generated,
         "/// Calls `$mac!(name)` for every test plugin, so tests can assert each is used.\n\
@@ -101,16 +128,31 @@ fn main() {
 fn discover(root: &Path) -> Vec<Guest> {
     let mut guests = Vec::new();
     for (dir, kind) in GUEST_DIRS {
-        let Ok(entries) = fs::read_dir(root.join(dir)) else { continue };
-        let mut crates: Vec<PathBuf> =
-            entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.join("Cargo.toml").is_file()).collect();
+        let Ok(entries) = fs::read_dir(root.join(dir)) else {
+            continue;
+        };
+        let mut crates: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.join("Cargo.toml").is_file())
+            .collect();
         crates.sort();
         for path in crates {
-            let manifest = fs::read_to_string(path.join("Cargo.toml")).expect("guest Cargo.toml is readable");
-            let package = package_name(&manifest)
-                .unwrap_or_else(|| panic!("{}/Cargo.toml has no `name = \"…\"` line", path.display()));
-            let source = path.strip_prefix(root).expect("guest is inside the workspace").display().to_string();
-            guests.push(Guest { package, source, kind: *kind });
+            let manifest =
+                fs::read_to_string(path.join("Cargo.toml")).expect("guest Cargo.toml is readable");
+            let package = package_name(&manifest).unwrap_or_else(|| {
+                panic!("{}/Cargo.toml has no `name = \"…\"` line", path.display())
+            });
+            let source = path
+                .strip_prefix(root)
+                .expect("guest is inside the workspace")
+                .display()
+                .to_string();
+            guests.push(Guest {
+                package,
+                source,
+                kind: *kind,
+            });
         }
     }
     guests
@@ -128,7 +170,11 @@ fn package_name(manifest: &str) -> Option<String> {
         if !in_package {
             continue;
         }
-        if let Some(value) = line.strip_prefix("name").map(str::trim_start).and_then(|l| l.strip_prefix('=')) {
+        if let Some(value) = line
+            .strip_prefix("name")
+            .map(str::trim_start)
+            .and_then(|l| l.strip_prefix('='))
+        {
             return Some(value.trim().trim_matches('"').to_owned());
         }
     }
@@ -137,7 +183,9 @@ fn package_name(manifest: &str) -> Option<String> {
 
 fn check_target_installed() {
     let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let output = Command::new(&rustc).args(["--print", "target-libdir", "--target", TARGET]).output();
+    let output = Command::new(&rustc)
+        .args(["--print", "target-libdir", "--target", TARGET])
+        .output();
     let installed = output
         .ok()
         .filter(|o| o.status.success())
@@ -155,7 +203,11 @@ fn check_target_installed() {
 /// tool (test, clippy, run) shares one guest build.
 fn guest_target_dir(out_dir: &Path) -> PathBuf {
     // OUT_DIR is <target>/<profile>/build/<pkg>-<hash>/out.
-    out_dir.ancestors().nth(4).map(|target| target.join("guests")).unwrap_or_else(|| out_dir.join("guests"))
+    out_dir
+        .ancestors()
+        .nth(4)
+        .map(|target| target.join("guests"))
+        .unwrap_or_else(|| out_dir.join("guests"))
 }
 
 fn build(root: &Path, target_dir: &Path, guests: &[Guest]) {
@@ -173,16 +225,31 @@ fn build(root: &Path, target_dir: &Path, guests: &[Guest]) {
     let mut command = Command::new(cargo);
     command
         .current_dir(root)
-        .args(["build", "--target", TARGET, "--profile", PROFILE, "--target-dir"])
+        .args([
+            "build",
+            "--target",
+            TARGET,
+            "--profile",
+            PROFILE,
+            "--target-dir",
+        ])
         .arg(target_dir)
         .env("CARGO_ENCODED_RUSTFLAGS", rustflags);
     for guest in guests {
         command.args(["-p", &guest.package]);
     }
-    for var in ["RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "CARGO_BUILD_RUSTFLAGS", "RUSTC_WORKSPACE_WRAPPER"] {
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "CARGO_BUILD_RUSTFLAGS",
+        "RUSTC_WORKSPACE_WRAPPER",
+    ] {
         command.env_remove(var);
     }
-    let output = command.output().expect("cargo can be run from a build script");
+    let output = command
+        .output()
+        .expect("cargo can be run from a build script");
     if !output.status.success() {
         panic!(
             "building the guest plugins failed:\n{}\n(run `cargo build --target {TARGET} --profile {PROFILE} -p <crate>` to see it directly)",

@@ -1,15 +1,17 @@
 //! Usage analytics. Recording needs no capability; reading the portal's
 //! usage needs `analytics = { read = true }`.
 
-use crate::bindings::greenroom::plugin::analytics as wit;
 use crate::Result;
+use crate::bindings::greenroom::plugin::analytics as wit;
 
 pub use wit::{Bucket, Dimension, UsageQuery, UsageRow};
 
 /// Records an event such as `survey.answered`.
 pub fn track(event: &str, attributes: &[(&str, &str)]) -> Result<()> {
-    let attributes: Vec<(String, String)> =
-        attributes.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let attributes: Vec<(String, String)> = attributes
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     Ok(wit::track(event, &attributes)?)
 }
 

@@ -14,8 +14,8 @@
 //! # Ok(()) }
 //! ```
 
-use crate::bindings::greenroom::plugin::catalog as wit;
 use crate::Result;
+use crate::bindings::greenroom::plugin::catalog as wit;
 
 pub use crate::Entity;
 pub use wit::{EntityPage, Facet, FilterCondition, Order, Query};
@@ -50,8 +50,17 @@ impl Query {
     pub fn filter<'a>(conditions: impl IntoIterator<Item = (&'a str, &'a str)>) -> Query {
         let set = conditions
             .into_iter()
-            .map(|(key, value)| FilterCondition { key: key.to_owned(), values: vec![value.to_owned()] })
+            .map(|(key, value)| FilterCondition {
+                key: key.to_owned(),
+                values: vec![value.to_owned()],
+            })
             .collect();
-        Query { filter: vec![set], full_text: None, order: None, limit: 100, cursor: None }
+        Query {
+            filter: vec![set],
+            full_text: None,
+            order: None,
+            limit: 100,
+            cursor: None,
+        }
     }
 }

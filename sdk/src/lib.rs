@@ -70,7 +70,10 @@ pub mod storage;
 pub mod view;
 
 pub use error::{Error, HostError, Result};
-pub use plugin::{Context, Entity, FieldError, FormData, Method, Outcome, Plugin, Request, Response, Slot, SlotKind, User};
+pub use plugin::{
+    Context, Entity, FieldError, FormData, Method, Outcome, Plugin, Request, Response, Slot,
+    SlotKind, User,
+};
 pub use view::View;
 
 /// The version of the WIT contract this SDK builds plugins against.
@@ -80,8 +83,8 @@ pub const WIT_VERSION: &str = "0.1.0";
 pub mod prelude {
     pub use crate::view::*;
     pub use crate::{
-        Context, Entity, Error, FormData, Method, Outcome, Plugin, Request, Response, Result, Slot, SlotKind, User,
-        View, catalog, identity, log, settings, storage,
+        Context, Entity, Error, FormData, Method, Outcome, Plugin, Request, Response, Result, Slot,
+        SlotKind, User, View, catalog, identity, log, settings, storage,
     };
 }
 

@@ -4,7 +4,9 @@ use crate::bindings::greenroom::plugin::types;
 use crate::{Error, Result, View};
 use core::marker::PhantomData;
 
-pub use types::{Context, Entity, FieldError, Method, Outcome, Request, Response, Slot, SlotKind, User};
+pub use types::{
+    Context, Entity, FieldError, Method, Outcome, Request, Response, Slot, SlotKind, User,
+};
 
 /// A Greenroom plugin: what the host calls.
 ///
@@ -31,17 +33,24 @@ pub trait Plugin {
     /// Handles a submitted form: `name` is the form's action.
     fn action(name: &str, form: &FormData, cx: &Context) -> Result<Outcome> {
         let _ = (form, cx);
-        Err(Error::unsupported(format!("this plugin has no action `{name}`")))
+        Err(Error::unsupported(format!(
+            "this plugin has no action `{name}`"
+        )))
     }
 
     /// Answers a request to `/api/plugins/<id>/…`.
     fn handle(request: &Request) -> Result<Response> {
-        Ok(Response::json(404, &serde_json::json!({ "error": format!("no route for {}", request.path) })))
+        Ok(Response::json(
+            404,
+            &serde_json::json!({ "error": format!("no route for {}", request.path) }),
+        ))
     }
 
     /// Runs a scheduled task declared in the manifest.
     fn run_task(name: &str) -> Result<()> {
-        Err(Error::unsupported(format!("this plugin has no task `{name}`")))
+        Err(Error::unsupported(format!(
+            "this plugin has no task `{name}`"
+        )))
     }
 }
 
@@ -59,12 +68,18 @@ impl FormData {
 
     /// The first value submitted under `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value submitted under `name` (checkboxes, multi-selects).
     pub fn all(&self, name: &str) -> impl Iterator<Item = &str> {
-        self.fields.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.fields
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The value under `name`, trimmed, or an `invalid` outcome naming the
@@ -85,32 +100,48 @@ impl FormData {
 impl Context {
     /// The first query parameter called `name`.
     pub fn query(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// A link to a sub-page of the plugin's page, e.g. `cx.link_to("runs/42")`.
     pub fn link_to(&self, path: &str) -> String {
-        format!("{}/{}", self.base_path.trim_end_matches('/'), path.trim_start_matches('/'))
+        format!(
+            "{}/{}",
+            self.base_path.trim_end_matches('/'),
+            path.trim_start_matches('/')
+        )
     }
 }
 
 impl Request {
     /// The first query parameter called `name`.
     pub fn query(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The body parsed as JSON.
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
-        serde_json::from_slice(&self.body).map_err(|e| Error::invalid_input(format!("request body: {e}")))
+        serde_json::from_slice(&self.body)
+            .map_err(|e| Error::invalid_input(format!("request body: {e}")))
     }
 }
 
 impl Response {
     /// A JSON response.
     pub fn json<T: serde::Serialize + ?Sized>(status: u16, body: &T) -> Response {
-        let body = serde_json::to_vec(body).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}").into_bytes());
-        Response { status, headers: vec![("content-type".into(), "application/json".into())], body }
+        let body = serde_json::to_vec(body)
+            .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}").into_bytes());
+        Response {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body,
+        }
     }
 
     /// A plain-text response.
@@ -131,7 +162,10 @@ impl Outcome {
 
     /// Refused: show the form again with `message` next to `field`.
     pub fn invalid(field: &str, message: impl Into<String>) -> Outcome {
-        Outcome::Invalid(vec![FieldError { field: field.to_owned(), message: message.into() }])
+        Outcome::Invalid(vec![FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        }])
     }
 }
 
@@ -140,7 +174,10 @@ impl Outcome {
 pub struct Export<P>(PhantomData<P>);
 
 impl<P: Plugin> crate::bindings::Guest for Export<P> {
-    fn render(slot: Slot, context: Context) -> Result<crate::bindings::greenroom::plugin::view::View> {
+    fn render(
+        slot: Slot,
+        context: Context,
+    ) -> Result<crate::bindings::greenroom::plugin::view::View> {
         P::render(&slot, &context)
     }
 

@@ -1,8 +1,8 @@
 //! The plugin's settings, validated by the host against the manifest's
 //! `[settings]` JSON Schema before the plugin runs.
 
-use crate::bindings::greenroom::plugin::settings as wit;
 use crate::Result;
+use crate::bindings::greenroom::plugin::settings as wit;
 
 /// The setting `name` decoded from JSON, or `None` when unset and without a
 /// default.

@@ -14,8 +14,8 @@
 //! # Ok(()) }
 //! ```
 
-use crate::bindings::greenroom::plugin::storage as wit;
 use crate::Result;
+use crate::bindings::greenroom::plugin::storage as wit;
 
 /// The bytes stored under `key`, if any.
 pub fn get(key: &str) -> Result<Option<Vec<u8>>> {
@@ -47,9 +47,9 @@ pub fn increment(key: &str, delta: i64) -> Result<i64> {
 /// The UTF-8 text stored under `key`, if any.
 pub fn get_string(key: &str) -> Result<Option<String>> {
     match get(key)? {
-        Some(bytes) => String::from_utf8(bytes)
-            .map(Some)
-            .map_err(|_| crate::Error::failed(format!("storage key `{key}` does not hold UTF-8 text"))),
+        Some(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| {
+            crate::Error::failed(format!("storage key `{key}` does not hold UTF-8 text"))
+        }),
         None => Ok(None),
     }
 }

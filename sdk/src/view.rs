@@ -32,7 +32,10 @@ pub struct El {
 
 impl El {
     fn leaf(kind: wit::NodeKind) -> El {
-        El { kind, children: Vec::new() }
+        El {
+            kind,
+            children: Vec::new(),
+        }
     }
 
     /// Adds a child. Only containers (card, row, column, grid, list, tabs,
@@ -59,7 +62,10 @@ impl From<El> for View {
     fn from(root: El) -> View {
         fn push(el: El, nodes: &mut Vec<wit::Node>) -> u32 {
             let index = nodes.len();
-            nodes.push(wit::Node { kind: el.kind, children: Vec::new() });
+            nodes.push(wit::Node {
+                kind: el.kind,
+                children: Vec::new(),
+            });
             let children: Vec<u32> = el.children.into_iter().map(|c| push(c, nodes)).collect();
             nodes[index].children = children;
             index as u32
@@ -84,12 +90,24 @@ macro_rules! into_view_via_el {
 
 /// A bordered card with a title.
 pub fn card(title: impl Into<String>) -> Card {
-    Card { spec: wit::Card { title: Some(title.into()), subtitle: None }, children: Vec::new() }
+    Card {
+        spec: wit::Card {
+            title: Some(title.into()),
+            subtitle: None,
+        },
+        children: Vec::new(),
+    }
 }
 
 /// A card without a title.
 pub fn plain_card() -> Card {
-    Card { spec: wit::Card { title: None, subtitle: None }, children: Vec::new() }
+    Card {
+        spec: wit::Card {
+            title: None,
+            subtitle: None,
+        },
+        children: Vec::new(),
+    }
 }
 
 /// A card being built; see [`card`].
@@ -125,23 +143,32 @@ impl Card {
 
 impl From<Card> for El {
     fn from(card: Card) -> El {
-        El { kind: wit::NodeKind::Card(card.spec), children: card.children }
+        El {
+            kind: wit::NodeKind::Card(card.spec),
+            children: card.children,
+        }
     }
 }
 
 /// Children side by side.
 pub fn row() -> El {
-    El::leaf(wit::NodeKind::Stack(wit::Stack { direction: Direction::Horizontal }))
+    El::leaf(wit::NodeKind::Stack(wit::Stack {
+        direction: Direction::Horizontal,
+    }))
 }
 
 /// Children one under another.
 pub fn column() -> El {
-    El::leaf(wit::NodeKind::Stack(wit::Stack { direction: Direction::Vertical }))
+    El::leaf(wit::NodeKind::Stack(wit::Stack {
+        direction: Direction::Vertical,
+    }))
 }
 
 /// Children in a grid of 1 to 4 columns.
 pub fn grid(columns: u8) -> El {
-    El::leaf(wit::NodeKind::Grid(wit::Grid { columns: columns.clamp(1, 4) }))
+    El::leaf(wit::NodeKind::Grid(wit::Grid {
+        columns: columns.clamp(1, 4),
+    }))
 }
 
 /// A bulleted list; each child is an item.
@@ -156,7 +183,10 @@ pub fn numbered_list() -> El {
 
 /// Tabs, one panel each; see [`Tabs::tab`].
 pub fn tabs() -> Tabs {
-    Tabs { labels: Vec::new(), panels: Vec::new() }
+    Tabs {
+        labels: Vec::new(),
+        panels: Vec::new(),
+    }
 }
 
 /// Tabs being built.
@@ -177,7 +207,12 @@ impl Tabs {
 
 impl From<Tabs> for El {
     fn from(tabs: Tabs) -> El {
-        El { kind: wit::NodeKind::Tabs(wit::Tabs { labels: tabs.labels }), children: tabs.panels }
+        El {
+            kind: wit::NodeKind::Tabs(wit::Tabs {
+                labels: tabs.labels,
+            }),
+            children: tabs.panels,
+        }
     }
 }
 
@@ -190,12 +225,19 @@ pub fn heading(text: impl Into<String>) -> El {
 
 /// A heading of level 1 (largest) to 4.
 pub fn heading_level(level: u8, text: impl Into<String>) -> El {
-    El::leaf(wit::NodeKind::Heading(wit::Heading { level: level.clamp(1, 4), text: text.into() }))
+    El::leaf(wit::NodeKind::Heading(wit::Heading {
+        level: level.clamp(1, 4),
+        text: text.into(),
+    }))
 }
 
 /// A paragraph.
 pub fn text(text: impl Into<String>) -> Text {
-    Text(wit::Text { text: text.into(), tone: Tone::Neutral, emphasis: Emphasis::Normal })
+    Text(wit::Text {
+        text: text.into(),
+        tone: Tone::Neutral,
+        emphasis: Emphasis::Normal,
+    })
 }
 
 /// A paragraph being built; see [`text`].
@@ -242,7 +284,10 @@ pub fn markdown(source: impl Into<String>) -> El {
 /// Preformatted code, with a language hint such as `yaml`.
 pub fn code(language: &str, code: impl Into<String>) -> El {
     let language = (!language.is_empty()).then(|| language.to_owned());
-    El::leaf(wit::NodeKind::Code(wit::CodeBlock { language, code: code.into() }))
+    El::leaf(wit::NodeKind::Code(wit::CodeBlock {
+        language,
+        code: code.into(),
+    }))
 }
 
 /// A horizontal rule.
@@ -254,7 +299,13 @@ pub fn divider() -> El {
 
 /// A big number with a label.
 pub fn stat(label: impl Into<String>, value: impl ToString) -> Stat {
-    Stat(wit::Stat { label: label.into(), value: value.to_string(), unit: None, delta: None, tone: Tone::Neutral })
+    Stat(wit::Stat {
+        label: label.into(),
+        value: value.to_string(),
+        unit: None,
+        delta: None,
+        tone: Tone::Neutral,
+    })
 }
 
 /// A stat being built; see [`stat`].
@@ -289,22 +340,34 @@ impl From<Stat> for El {
 
 /// A small coloured label.
 pub fn badge(label: impl Into<String>, tone: Tone) -> El {
-    El::leaf(wit::NodeKind::Badge(wit::Badge { label: label.into(), tone }))
+    El::leaf(wit::NodeKind::Badge(wit::Badge {
+        label: label.into(),
+        tone,
+    }))
 }
 
 /// A link to a portal path (`/catalog/…`) or an `http(s):`/`mailto:` URL.
 pub fn link(label: impl Into<String>, href: impl Into<String>) -> El {
-    El::leaf(wit::NodeKind::Link(wit::Link { label: label.into(), href: href.into() }))
+    El::leaf(wit::NodeKind::Link(wit::Link {
+        label: label.into(),
+        href: href.into(),
+    }))
 }
 
 /// A table cell holding a link.
 pub fn link_cell(label: impl Into<String>, href: impl Into<String>) -> Cell {
-    Cell::Link(wit::Link { label: label.into(), href: href.into() })
+    Cell::Link(wit::Link {
+        label: label.into(),
+        href: href.into(),
+    })
 }
 
 /// A table cell holding a badge.
 pub fn badge_cell(label: impl Into<String>, tone: Tone) -> Cell {
-    Cell::Badge(wit::Badge { label: label.into(), tone })
+    Cell::Badge(wit::Badge {
+        label: label.into(),
+        tone,
+    })
 }
 
 impl From<&str> for Cell {
@@ -325,8 +388,17 @@ where
     I: IntoIterator,
     I::Item: Into<String>,
 {
-    let columns = columns.into_iter().map(|label| wit::Column { label: label.into(), align: Align::Start }).collect();
-    Table(wit::Table { columns, rows: Vec::new() })
+    let columns = columns
+        .into_iter()
+        .map(|label| wit::Column {
+            label: label.into(),
+            align: Align::Start,
+        })
+        .collect();
+    Table(wit::Table {
+        columns,
+        rows: Vec::new(),
+    })
 }
 
 /// A table being built; see [`table`].
@@ -340,7 +412,9 @@ impl Table {
         I: IntoIterator,
         I::Item: Into<Cell>,
     {
-        self.0.rows.push(cells.into_iter().map(Into::into).collect());
+        self.0
+            .rows
+            .push(cells.into_iter().map(Into::into).collect());
         self
     }
 
@@ -371,7 +445,10 @@ pub struct Properties(Vec<wit::Property>);
 impl Properties {
     /// Adds a pair.
     pub fn property(mut self, label: impl Into<String>, value: impl Into<Cell>) -> Properties {
-        self.0.push(wit::Property { label: label.into(), value: value.into() });
+        self.0.push(wit::Property {
+            label: label.into(),
+            value: value.into(),
+        });
         self
     }
 }
@@ -432,8 +509,15 @@ impl Chart {
     }
 
     /// Adds a named series, one value per x label.
-    pub fn series(mut self, name: impl Into<String>, values: impl IntoIterator<Item = f64>) -> Chart {
-        self.0.series.push(wit::Series { name: name.into(), values: values.into_iter().collect() });
+    pub fn series(
+        mut self,
+        name: impl Into<String>,
+        values: impl IntoIterator<Item = f64>,
+    ) -> Chart {
+        self.0.series.push(wit::Series {
+            name: name.into(),
+            values: values.into_iter().collect(),
+        });
         self
     }
 }
@@ -448,7 +532,14 @@ impl From<Chart> for El {
 
 /// A form that calls the plugin's `action` with `action` as the name.
 pub fn form(action: impl Into<String>, submit_label: impl Into<String>) -> Form {
-    Form { spec: wit::Form { action: action.into(), fields: Vec::new(), submit_label: submit_label.into() }, children: Vec::new() }
+    Form {
+        spec: wit::Form {
+            action: action.into(),
+            fields: Vec::new(),
+            submit_label: submit_label.into(),
+        },
+        children: Vec::new(),
+    }
 }
 
 /// A form being built; see [`form`].
@@ -474,7 +565,10 @@ impl Form {
 
 impl From<Form> for El {
     fn from(form: Form) -> El {
-        El { kind: wit::NodeKind::Form(form.spec), children: form.children }
+        El {
+            kind: wit::NodeKind::Form(form.spec),
+            children: form.children,
+        }
     }
 }
 
@@ -485,7 +579,14 @@ pub struct Field(wit::Field);
 impl Field {
     /// A field of any kind.
     pub fn new(kind: FieldKind, name: impl Into<String>, label: impl Into<String>) -> Field {
-        Field(wit::Field { name: name.into(), label: label.into(), kind, required: false, help: None, value: None })
+        Field(wit::Field {
+            name: name.into(),
+            label: label.into(),
+            kind,
+            required: false,
+            help: None,
+            value: None,
+        })
     }
 
     /// A one-line text field.
@@ -499,8 +600,18 @@ impl Field {
     }
 
     /// A drop-down of `(value, label)` choices.
-    pub fn select<'a>(name: impl Into<String>, label: impl Into<String>, choices: impl IntoIterator<Item = (&'a str, &'a str)>) -> Field {
-        let choices = choices.into_iter().map(|(value, label)| Choice { value: value.into(), label: label.into() }).collect();
+    pub fn select<'a>(
+        name: impl Into<String>,
+        label: impl Into<String>,
+        choices: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Field {
+        let choices = choices
+            .into_iter()
+            .map(|(value, label)| Choice {
+                value: value.into(),
+                label: label.into(),
+            })
+            .collect();
         Field::new(FieldKind::Select(choices), name, label)
     }
 
@@ -527,12 +638,18 @@ impl Field {
 
 /// A friendly "nothing here yet" message.
 pub fn empty(title: impl Into<String>, description: impl Into<String>) -> El {
-    El::leaf(wit::NodeKind::Empty(wit::EmptyState { title: title.into(), description: Some(description.into()) }))
+    El::leaf(wit::NodeKind::Empty(wit::EmptyState {
+        title: title.into(),
+        description: Some(description.into()),
+    }))
 }
 
 /// A problem shown in place of content.
 pub fn error_state(title: impl Into<String>, detail: impl Into<String>) -> El {
-    El::leaf(wit::NodeKind::Error(wit::ErrorState { title: title.into(), detail: Some(detail.into()) }))
+    El::leaf(wit::NodeKind::Error(wit::ErrorState {
+        title: title.into(),
+        detail: Some(detail.into()),
+    }))
 }
 
 impl From<&str> for El {
@@ -561,7 +678,10 @@ mod tests {
 
     #[test]
     fn flattens_in_pre_order_with_children_after_parents() {
-        let view: View = card("A").child(row().child(stat("x", 1)).child(stat("y", 2))).child(text("t")).into();
+        let view: View = card("A")
+            .child(row().child(stat("x", 1)).child(stat("y", 2)))
+            .child(text("t"))
+            .into();
         assert_eq!(view.nodes.len(), 5);
         assert_eq!(children(&view, 0), vec![1, 4]);
         assert_eq!(children(&view, 1), vec![2, 3]);
@@ -573,7 +693,9 @@ mod tests {
     #[test]
     fn tabs_have_one_panel_per_label() {
         let view: View = tabs().tab("One", text("1")).tab("Two", text("2")).into();
-        let wit::NodeKind::Tabs(spec) = &view.nodes[0].kind else { panic!("root is tabs") };
+        let wit::NodeKind::Tabs(spec) = &view.nodes[0].kind else {
+            panic!("root is tabs")
+        };
         assert_eq!(spec.labels, vec!["One", "Two"]);
         assert_eq!(children(&view, 0), vec![1, 2]);
     }
@@ -581,7 +703,10 @@ mod tests {
     #[test]
     fn clamps_grid_columns_and_heading_levels() {
         let view: View = grid(9).child(heading_level(0, "h")).into();
-        assert!(matches!(view.nodes[0].kind, wit::NodeKind::Grid(wit::Grid { columns: 4 })));
+        assert!(matches!(
+            view.nodes[0].kind,
+            wit::NodeKind::Grid(wit::Grid { columns: 4 })
+        ));
         assert!(matches!(&view.nodes[1].kind, wit::NodeKind::Heading(h) if h.level == 1));
     }
 }

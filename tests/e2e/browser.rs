@@ -11,13 +11,22 @@ fn chromium() -> PathBuf {
     let candidates = std::env::var_os("CHROMIUM")
         .map(PathBuf::from)
         .into_iter()
-        .chain(["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].map(PathBuf::from));
+        .chain(
+            [
+                "/usr/bin/chromium",
+                "/usr/bin/chromium-browser",
+                "/usr/bin/google-chrome",
+            ]
+            .map(PathBuf::from),
+        );
     for candidate in candidates {
         if candidate.is_file() {
             return candidate;
         }
     }
-    panic!("the browser tests need Chromium: install it (`apt-get install -y chromium`) or set CHROMIUM to its path");
+    panic!(
+        "the browser tests need Chromium: install it (`apt-get install -y chromium`) or set CHROMIUM to its path"
+    );
 }
 
 /// The page's DOM after Chromium loaded it (and ran any script it would).
@@ -39,7 +48,11 @@ fn dump_dom(url: &str) -> String {
         .args(["--dump-dom", url])
         .output()
         .expect("Chromium runs");
-    assert!(output.status.success(), "Chromium failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "Chromium failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -48,14 +61,29 @@ fn chromium_renders_the_home_page_and_runs_none_of_a_plugins_markup() {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = write_config(
         dir.path(),
-        &format!("[auth]\nguest = true\n\n[[plugins]]\nbundled = \"hello\"\ngrant = [\"all\"]\n\n[[plugins]]\npath = {}\n", toml_path(artifacts::XSS_COMPONENT)),
+        &format!(
+            "[auth]\nguest = true\n\n[[plugins]]\nbundled = \"hello\"\ngrant = [\"all\"]\n\n[[plugins]]\npath = {}\n",
+            toml_path(artifacts::XSS_COMPONENT)
+        ),
     );
     let server = Server::start(&["--config", config.to_str().expect("utf-8")]);
     let dom = dump_dom(&format!("{}/", server.base));
-    assert!(dom.contains("<title>Home · Greenroom</title>"), "the title is the portal's, not 'pwned':\n{dom}");
-    assert!(dom.contains("Hello, Guest!"), "the hello widget is rendered:\n{dom}");
-    assert!(!dom.contains("<script") && !dom.contains("<img"), "no element came from a plugin's string:\n{dom}");
-    assert!(dom.contains("&lt;script&gt;document.title='pwned'&lt;/script&gt;"), "it is shown as text:\n{dom}");
+    assert!(
+        dom.contains("<title>Home · Greenroom</title>"),
+        "the title is the portal's, not 'pwned':\n{dom}"
+    );
+    assert!(
+        dom.contains("Hello, Guest!"),
+        "the hello widget is rendered:\n{dom}"
+    );
+    assert!(
+        !dom.contains("<script") && !dom.contains("<img"),
+        "no element came from a plugin's string:\n{dom}"
+    );
+    assert!(
+        dom.contains("&lt;script&gt;document.title='pwned'&lt;/script&gt;"),
+        "it is shown as text:\n{dom}"
+    );
 }
 
 #[test]
@@ -64,6 +92,10 @@ fn chromium_loads_the_stylesheet_from_the_binary() {
     let dom = dump_dom(&format!("{}/plugins/hello", server.base));
     assert!(dom.contains("Sign the guestbook"), "{dom}");
     assert!(dom.contains("/assets/greenroom."), "{dom}");
-    let css_path = dom.split("href=\"/assets/").nth(1).and_then(|r| r.split('"').next()).expect("stylesheet link");
+    let css_path = dom
+        .split("href=\"/assets/")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("stylesheet link");
     assert_eq!(server.get(&format!("/assets/{css_path}")).status, 200);
 }

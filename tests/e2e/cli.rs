@@ -11,14 +11,23 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn prints_its_version_and_helpful_help() {
-    assert_eq!(text(&run(&["--version"]).stdout).trim(), format!("greenroom {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        text(&run(&["--version"]).stdout).trim(),
+        format!("greenroom {}", env!("CARGO_PKG_VERSION"))
+    );
     let help = text(&run(&["--help"]).stdout);
     for expected in ["serve", "plugin", "Examples:", "greenroom serve --demo"] {
-        assert!(help.contains(expected), "{expected:?} missing from:\n{help}");
+        assert!(
+            help.contains(expected),
+            "{expected:?} missing from:\n{help}"
+        );
     }
     let serve_help = text(&run(&["serve", "--help"]).stdout);
     for flag in ["--config", "--data-dir", "--listen", "--demo"] {
-        assert!(serve_help.contains(flag), "{flag} missing from:\n{serve_help}");
+        assert!(
+            serve_help.contains(flag),
+            "{flag} missing from:\n{serve_help}"
+        );
     }
 }
 
@@ -26,25 +35,50 @@ fn prints_its_version_and_helpful_help() {
 fn a_missing_config_file_is_named() {
     let output = run(&["serve", "--config", "/nonexistent/greenroom.toml"]);
     assert!(!output.status.success());
-    assert!(text(&output.stderr).contains("config file /nonexistent/greenroom.toml does not exist"), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("config file /nonexistent/greenroom.toml does not exist"),
+        "{}",
+        text(&output.stderr)
+    );
 }
 
 #[test]
 fn a_misspelt_config_key_is_named() {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = write_config(dir.path(), "lisen = \"127.0.0.1:9000\"\n");
-    let output = run(&["plugin", "list", "--config", config.to_str().expect("utf-8")]);
+    let output = run(&[
+        "plugin",
+        "list",
+        "--config",
+        config.to_str().expect("utf-8"),
+    ]);
     assert!(!output.status.success());
-    assert!(text(&output.stderr).contains("lisen"), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("lisen"),
+        "{}",
+        text(&output.stderr)
+    );
 }
 
 #[test]
 fn a_grant_beyond_the_request_is_refused_with_the_reason() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = write_config(dir.path(), "[[plugins]]\nbundled = \"hello\"\ngrant = [\"http:evil.example.com\"]\n");
-    let output = run(&["plugin", "list", "--config", config.to_str().expect("utf-8")]);
+    let config = write_config(
+        dir.path(),
+        "[[plugins]]\nbundled = \"hello\"\ngrant = [\"http:evil.example.com\"]\n",
+    );
+    let output = run(&[
+        "plugin",
+        "list",
+        "--config",
+        config.to_str().expect("utf-8"),
+    ]);
     assert!(!output.status.success());
-    assert!(text(&output.stdout).contains("cannot grant `http:evil.example.com`"), "{}", text(&output.stdout));
+    assert!(
+        text(&output.stdout).contains("cannot grant `http:evil.example.com`"),
+        "{}",
+        text(&output.stdout)
+    );
 }
 
 #[test]
@@ -52,7 +86,10 @@ fn plugin_list_shows_what_the_demo_loads_and_grants() {
     let output = run(&["plugin", "list", "--demo"]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
-    assert!(stdout.contains("hello 0.1.0 (open, bundled:hello)"), "{stdout}");
+    assert!(
+        stdout.contains("hello 0.1.0 (open, bundled:hello)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("granted:     storage"), "{stdout}");
 }
 
@@ -61,7 +98,18 @@ fn a_taken_port_is_reported_clearly() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let address = taken.local_addr().expect("address").to_string();
     let dir = tempfile::tempdir().expect("temp dir");
-    let output = run(&["serve", "--demo", "--listen", &address, "--data-dir", dir.path().to_str().expect("utf-8")]);
+    let output = run(&[
+        "serve",
+        "--demo",
+        "--listen",
+        &address,
+        "--data-dir",
+        dir.path().to_str().expect("utf-8"),
+    ]);
     assert!(!output.status.success());
-    assert!(text(&output.stderr).contains(&format!("cannot listen on {address}")), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains(&format!("cannot listen on {address}")),
+        "{}",
+        text(&output.stderr)
+    );
 }

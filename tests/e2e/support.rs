@@ -63,7 +63,12 @@ impl Server {
             }
         });
         match serving.recv_timeout(START_TIMEOUT) {
-            Ok(base) => Server { child, base, stderr_log, data_dir },
+            Ok(base) => Server {
+                child,
+                base,
+                stderr_log,
+                data_dir,
+            },
             Err(_) => {
                 let _ = child.kill();
                 let log = std::fs::read_to_string(&stderr_log).unwrap_or_default();
@@ -74,11 +79,15 @@ impl Server {
 
     /// `GET path`.
     pub fn get(&self, path: &str) -> Reply {
-        let response = client().get(format!("{}{path}", self.base)).send().unwrap_or_else(|e| {
-            panic!("GET {path} failed: {e}\nserver log:\n{}", self.log())
-        });
+        let response = client()
+            .get(format!("{}{path}", self.base))
+            .send()
+            .unwrap_or_else(|e| panic!("GET {path} failed: {e}\nserver log:\n{}", self.log()));
         let status = response.status().as_u16();
-        Reply { status, body: response.text().expect("a text body") }
+        Reply {
+            status,
+            body: response.text().expect("a text body"),
+        }
     }
 
     /// The server's log so far.
@@ -108,7 +117,10 @@ impl Drop for Server {
 }
 
 fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build().expect("HTTP client")
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("HTTP client")
 }
 
 /// Writes a config file into `dir` and returns its path.

@@ -41,9 +41,16 @@ impl Plugin for Hello {
                     return Err(Error::invalid_input("an entity card needs an entity"));
                 };
                 let views = storage::increment(&format!("views/{}", entity.ref_), 1)?;
-                let owner = entity.owner.clone().unwrap_or_else(|| "nobody yet".to_owned());
+                let owner = entity
+                    .owner
+                    .clone()
+                    .unwrap_or_else(|| "nobody yet".to_owned());
                 Ok(card(format!("{greeting} from {}", entity.name))
-                    .child(properties().property("Owner", owner).property("Views", views.to_string()))
+                    .child(
+                        properties()
+                            .property("Owner", owner)
+                            .property("Views", views.to_string()),
+                    )
                     .into())
             }
             SlotKind::Page => guestbook(&greeting, cx),
@@ -60,12 +67,21 @@ impl Plugin for Hello {
             Err(invalid) => return Ok(invalid),
         };
         if message.chars().count() > MAX_MESSAGE_CHARS {
-            return Ok(Outcome::invalid("message", format!("Keep it under {MAX_MESSAGE_CHARS} characters.")));
+            return Ok(Outcome::invalid(
+                "message",
+                format!("Keep it under {MAX_MESSAGE_CHARS} characters."),
+            ));
         }
         let number = storage::increment("guestbook/count", 1)?;
         // Keys sort newest first: a descending sequence number.
         let key = format!("guestbook/entry/{:012}", i64::MAX / 1_000_000 - number);
-        storage::set_json(&key, &Entry { author: cx.user.display_name.clone(), message: message.to_owned() })?;
+        storage::set_json(
+            &key,
+            &Entry {
+                author: cx.user.display_name.clone(),
+                message: message.to_owned(),
+            },
+        )?;
         log::info(&format!("guestbook entry {number} from {}", cx.user.ref_));
         Ok(Outcome::done("Thanks for signing the guestbook!"))
     }
@@ -73,10 +89,15 @@ impl Plugin for Hello {
     fn handle(request: &Request) -> Result<Response> {
         match (request.method, request.path.as_str()) {
             (Method::Get, "views") => {
-                let home: i64 = storage::get_string("views/home")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+                let home: i64 = storage::get_string("views/home")?
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
                 Ok(Response::json(200, &serde_json::json!({ "home": home })))
             }
-            _ => Ok(Response::json(404, &serde_json::json!({ "error": format!("no route {}", request.path) }))),
+            _ => Ok(Response::json(
+                404,
+                &serde_json::json!({ "error": format!("no route {}", request.path) }),
+            )),
         }
     }
 }
@@ -93,18 +114,36 @@ fn guestbook(greeting: &str, cx: &Context) -> Result<View> {
         empty("No entries yet", "Be the first to sign.")
     } else {
         entries.iter().fold(bullet_list(), |list, entry| {
-            list.child(row().child(text(&entry.author).strong()).child(text(&entry.message)))
+            list.child(
+                row()
+                    .child(text(&entry.author).strong())
+                    .child(text(&entry.message)),
+            )
         })
     };
     Ok(column()
         .child(
             card("Sign the guestbook").child(
                 form("sign", "Sign")
-                    .child(text(format!("{greeting}, {}! Leave a note for the next visitor.", cx.user.display_name)).muted())
-                    .field(Field::textarea("message", "Message").required().help("Up to 280 characters.")),
+                    .child(
+                        text(format!(
+                            "{greeting}, {}! Leave a note for the next visitor.",
+                            cx.user.display_name
+                        ))
+                        .muted(),
+                    )
+                    .field(
+                        Field::textarea("message", "Message")
+                            .required()
+                            .help("Up to 280 characters."),
+                    ),
             ),
         )
-        .child(card("Guestbook").subtitle(format!("The latest {SHOWN_ENTRIES} entries")).child(signed))
+        .child(
+            card("Guestbook")
+                .subtitle(format!("The latest {SHOWN_ENTRIES} entries"))
+                .child(signed),
+        )
         .into())
 }
 

@@ -118,18 +118,25 @@ impl AuditLog {
              WHERE (:plugin IS NULL OR plugin = :plugin)
              ORDER BY id DESC LIMIT :limit",
         )?;
-        let rows = statement.query_map(named_params! { ":plugin": plugin, ":limit": limit }, |row| {
-            let decision: String = row.get(5)?;
-            Ok(AuditEntry {
-                at_ms: row.get(0)?,
-                actor: row.get(1)?,
-                plugin: row.get(2)?,
-                action: row.get(3)?,
-                resource: row.get(4)?,
-                decision: if decision == "allow" { Decision::Allow } else { Decision::Deny },
-                reason: row.get(6)?,
-            })
-        })?;
+        let rows = statement.query_map(
+            named_params! { ":plugin": plugin, ":limit": limit },
+            |row| {
+                let decision: String = row.get(5)?;
+                Ok(AuditEntry {
+                    at_ms: row.get(0)?,
+                    actor: row.get(1)?,
+                    plugin: row.get(2)?,
+                    action: row.get(3)?,
+                    resource: row.get(4)?,
+                    decision: if decision == "allow" {
+                        Decision::Allow
+                    } else {
+                        Decision::Deny
+                    },
+                    reason: row.get(6)?,
+                })
+            },
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }

@@ -14,9 +14,15 @@ fn unavailable() -> HostError {
 }
 
 impl Host for Session {
-    async fn track(&mut self, event: String, attributes: Vec<(String, String)>) -> Result<(), HostError> {
+    async fn track(
+        &mut self,
+        event: String,
+        attributes: Vec<(String, String)>,
+    ) -> Result<(), HostError> {
         if event.trim().is_empty() {
-            return Err(HostError::InvalidArgument("event name must not be empty".into()));
+            return Err(HostError::InvalidArgument(
+                "event name must not be empty".into(),
+            ));
         }
         if attributes.len() > MAX_EVENT_ATTRIBUTES {
             return Err(HostError::InvalidArgument(format!(

@@ -7,7 +7,9 @@
 //! made-up entities — until the catalog service backs these calls.
 
 use crate::session::{Access, Session};
-use greenroom_contract::wit::latest::greenroom::plugin::catalog::{EntityPage, Facet, FilterCondition, Host, Query};
+use greenroom_contract::wit::latest::greenroom::plugin::catalog::{
+    EntityPage, Facet, FilterCondition, Host, Query,
+};
 use greenroom_contract::wit::latest::greenroom::plugin::types::{Entity, HostError};
 
 fn unavailable() -> HostError {
@@ -31,7 +33,11 @@ fn kind_of_ref(entity_ref: &str) -> Result<&str, HostError> {
         .split_once(':')
         .map(|(kind, _)| kind)
         .filter(|kind| !kind.is_empty())
-        .ok_or_else(|| HostError::InvalidArgument(format!("`{entity_ref}` is not an entity reference (kind:namespace/name)")))
+        .ok_or_else(|| {
+            HostError::InvalidArgument(format!(
+                "`{entity_ref}` is not an entity reference (kind:namespace/name)"
+            ))
+        })
 }
 
 impl Host for Session {
@@ -45,21 +51,29 @@ impl Host for Session {
         Err(unavailable())
     }
 
-    async fn facets(&mut self, _fields: Vec<String>, _filter: Vec<Vec<FilterCondition>>) -> Result<Vec<Facet>, HostError> {
+    async fn facets(
+        &mut self,
+        _fields: Vec<String>,
+        _filter: Vec<Vec<FilterCondition>>,
+    ) -> Result<Vec<Facet>, HostError> {
         self.decide(Access::CatalogRead)?;
         Err(unavailable())
     }
 
     async fn upsert_entities(&mut self, entities: Vec<String>) -> Result<(), HostError> {
         for entity in &entities {
-            self.decide(Access::CatalogWrite { kind: &kind_of(entity)? })?;
+            self.decide(Access::CatalogWrite {
+                kind: &kind_of(entity)?,
+            })?;
         }
         Err(unavailable())
     }
 
     async fn remove_entities(&mut self, refs: Vec<String>) -> Result<(), HostError> {
         for entity_ref in &refs {
-            self.decide(Access::CatalogWrite { kind: kind_of_ref(entity_ref)? })?;
+            self.decide(Access::CatalogWrite {
+                kind: kind_of_ref(entity_ref)?,
+            })?;
         }
         Err(unavailable())
     }

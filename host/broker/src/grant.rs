@@ -24,7 +24,9 @@ pub enum GrantError {
     )]
     Unknown(String),
     /// More than the plugin asked for.
-    #[error("cannot grant `{grant}`: plugin `{plugin}` does not request it (it requests: {requested})")]
+    #[error(
+        "cannot grant `{grant}`: plugin `{plugin}` does not request it (it requests: {requested})"
+    )]
     NotRequested {
         /// The grant as written.
         grant: String,
@@ -38,12 +40,16 @@ pub enum GrantError {
 impl Grant {
     /// Grants nothing.
     pub fn none() -> Grant {
-        Grant { capabilities: Vec::new() }
+        Grant {
+            capabilities: Vec::new(),
+        }
     }
 
     /// Grants everything the manifest requests.
     pub fn all_requested(manifest: &Manifest) -> Grant {
-        Grant { capabilities: manifest.capabilities.clone() }
+        Grant {
+            capabilities: manifest.capabilities.clone(),
+        }
     }
 
     /// Grants what the operator chose, written as in the config file:
@@ -60,7 +66,9 @@ impl Grant {
             merge(&mut granted, capability);
         }
         granted.sort();
-        Ok(Grant { capabilities: granted })
+        Ok(Grant {
+            capabilities: granted,
+        })
     }
 
     /// The granted capabilities, in a stable order.
@@ -84,7 +92,9 @@ impl Grant {
     /// Whether the plugin may write entities of `kind`.
     pub fn allows_catalog_write(&self, kind: &str) -> bool {
         self.capabilities.iter().any(|c| match c {
-            Capability::CatalogWrite { kinds } => kinds.iter().any(|k| k.eq_ignore_ascii_case(kind)),
+            Capability::CatalogWrite { kinds } => {
+                kinds.iter().any(|k| k.eq_ignore_ascii_case(kind))
+            }
             _ => false,
         })
     }
@@ -109,7 +119,12 @@ fn requested_list(manifest: &Manifest) -> String {
     if manifest.capabilities.is_empty() {
         return "nothing".to_owned();
     }
-    manifest.capabilities.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    manifest
+        .capabilities
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The capability `spec` names, if the manifest requests at least that much.
@@ -119,7 +134,9 @@ fn within_request(manifest: &Manifest, spec: &str) -> Result<Capability, GrantEr
         plugin: manifest.id.to_string(),
         requested: requested_list(manifest),
     };
-    let requested = |pick: &dyn Fn(&Capability) -> bool| manifest.capabilities.iter().find(|c| pick(c)).cloned();
+    let requested = |pick: &dyn Fn(&Capability) -> bool| {
+        manifest.capabilities.iter().find(|c| pick(c)).cloned()
+    };
     let (name, argument) = match spec.split_once(':') {
         Some((name, argument)) => (name, Some(argument)),
         None => (spec, None),
@@ -135,14 +152,21 @@ fn within_request(manifest: &Manifest, spec: &str) -> Result<Capability, GrantEr
         }
         ("storage", None) => requested(&|c| matches!(c, Capability::Storage { .. })),
         ("storage", Some(size)) => {
-            let quota: bytesize::ByteSize = size.parse().map_err(|_| GrantError::Unknown(spec.to_owned()))?;
+            let quota: bytesize::ByteSize = size
+                .parse()
+                .map_err(|_| GrantError::Unknown(spec.to_owned()))?;
             requested(&|c| matches!(c, Capability::Storage { quota: q } if quota.as_u64() <= *q))
-                .map(|_| Capability::Storage { quota: quota.as_u64() })
+                .map(|_| Capability::Storage {
+                    quota: quota.as_u64(),
+                })
         }
         ("http", Some(host)) => {
             let host = host.to_ascii_lowercase();
-            requested(&|c| matches!(c, Capability::Http { hosts } if hosts.contains(&host)))
-                .map(|_| Capability::Http { hosts: BTreeSet::from([host.clone()]) })
+            requested(&|c| matches!(c, Capability::Http { hosts } if hosts.contains(&host))).map(
+                |_| Capability::Http {
+                    hosts: BTreeSet::from([host.clone()]),
+                },
+            )
         }
         _ => return Err(GrantError::Unknown(spec.to_owned())),
     };
@@ -189,12 +213,16 @@ mod tests {
     }
 
     fn grant(specs: &[&str]) -> Result<Grant, GrantError> {
-        Grant::select(&manifest(), &specs.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        Grant::select(
+            &manifest(),
+            &specs.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        )
     }
 
     #[test]
     fn grants_part_of_the_request() {
-        let grant = grant(&["http:api.github.com", "catalog:write:Component"]).expect("within request");
+        let grant =
+            grant(&["http:api.github.com", "catalog:write:Component"]).expect("within request");
         assert!(grant.allows_http("API.GITHUB.COM"));
         assert!(!grant.allows_http("sonar.example.com"));
         assert!(grant.allows_catalog_write("component"));
@@ -212,16 +240,28 @@ mod tests {
 
     #[test]
     fn refuses_to_grant_more_than_requested() {
-        for spec in ["http:evil.example.com", "analytics:read", "rbac:admin", "storage:2MiB", "catalog:write:Group"] {
+        for spec in [
+            "http:evil.example.com",
+            "analytics:read",
+            "rbac:admin",
+            "storage:2MiB",
+            "catalog:write:Group",
+        ] {
             let err = grant(&[spec]).unwrap_err();
-            assert!(matches!(err, GrantError::NotRequested { .. }), "{spec}: {err}");
+            assert!(
+                matches!(err, GrantError::NotRequested { .. }),
+                "{spec}: {err}"
+            );
             assert!(err.to_string().contains("requests: catalog:read"), "{err}");
         }
     }
 
     #[test]
     fn grants_a_smaller_storage_quota() {
-        assert_eq!(grant(&["storage:64KiB"]).expect("smaller").storage_quota(), Some(64 * 1024));
+        assert_eq!(
+            grant(&["storage:64KiB"]).expect("smaller").storage_quota(),
+            Some(64 * 1024)
+        );
     }
 
     #[test]
@@ -233,6 +273,10 @@ mod tests {
     #[test]
     fn grants_nothing_by_default() {
         let none = Grant::none();
-        assert!(!none.allows_catalog_read() && none.storage_quota().is_none() && !none.allows_http("api.github.com"));
+        assert!(
+            !none.allows_catalog_read()
+                && none.storage_quota().is_none()
+                && !none.allows_http("api.github.com")
+        );
     }
 }

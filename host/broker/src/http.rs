@@ -11,8 +11,12 @@ use crate::session::{Access, Session};
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
 type ResponseFuture = Box<
-    dyn Future<Output = wasmtime_wasi_http::Result<(http::Response<WasiBody>, Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>)>>
-        + Send,
+    dyn Future<
+            Output = wasmtime_wasi_http::Result<(
+                http::Response<WasiBody>,
+                Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+            )>,
+        > + Send,
 >;
 
 impl WasiHttpHooks for Session {
@@ -22,10 +26,18 @@ impl WasiHttpHooks for Session {
         _options: Option<RequestOptions>,
         _fut: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
     ) -> ResponseFuture {
-        let authority = request.uri().authority().map(|a| a.as_str().to_ascii_lowercase()).unwrap_or_default();
-        let error = match self.decide(Access::Http { authority: &authority }) {
+        let authority = request
+            .uri()
+            .authority()
+            .map(|a| a.as_str().to_ascii_lowercase())
+            .unwrap_or_default();
+        let error = match self.decide(Access::Http {
+            authority: &authority,
+        }) {
             Err(_) => Error::HttpRequestDenied,
-            Ok(()) => Error::InternalError(Some("outbound HTTP is not available on this Greenroom host yet".into())),
+            Ok(()) => Error::InternalError(Some(
+                "outbound HTTP is not available on this Greenroom host yet".into(),
+            )),
         };
         Box::new(async move { Err(error) })
     }

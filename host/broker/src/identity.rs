@@ -21,12 +21,18 @@ impl Host for Session {
         self.user().map(wit_user)
     }
 
-    async fn authorize(&mut self, permission: String, _resource: Option<String>) -> Result<bool, HostError> {
+    async fn authorize(
+        &mut self,
+        permission: String,
+        _resource: Option<String>,
+    ) -> Result<bool, HostError> {
         if !self.env().declares_permission(&permission) {
             return Err(HostError::InvalidArgument(format!(
                 "permission `{permission}` is not declared in the plugin's manifest (`[[permissions]]`)"
             )));
         }
-        Err(HostError::Unavailable("this Greenroom host has no policy engine yet".into()))
+        Err(HostError::Unavailable(
+            "this Greenroom host has no policy engine yet".into(),
+        ))
     }
 }

@@ -40,7 +40,10 @@ pub struct LogTail(Arc<Mutex<VecDeque<LogLine>>>);
 
 impl LogTail {
     fn push(&self, line: LogLine) {
-        let mut lines = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut lines = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if lines.len() == TAIL_LINES {
             lines.pop_front();
         }
@@ -49,7 +52,12 @@ impl LogTail {
 
     /// The kept lines, oldest first.
     pub fn lines(&self) -> Vec<LogLine> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).iter().cloned().collect()
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 }
 
@@ -87,7 +95,11 @@ impl Host for Session {
             Level::Error => "error",
             _ => return,
         };
-        self.env().log_tail().push(LogLine { at_ms: now_ms(), level: tail_level, message: message.to_owned() });
+        self.env().log_tail().push(LogLine {
+            at_ms: now_ms(),
+            level: tail_level,
+            message: message.to_owned(),
+        });
     }
 }
 
@@ -106,7 +118,11 @@ mod tests {
     fn keeps_only_the_latest_lines() {
         let tail = LogTail::default();
         for i in 0..TAIL_LINES + 5 {
-            tail.push(LogLine { at_ms: 0, level: "warn", message: i.to_string() });
+            tail.push(LogLine {
+                at_ms: 0,
+                level: "warn",
+                message: i.to_string(),
+            });
         }
         let lines = tail.lines();
         assert_eq!(lines.len(), TAIL_LINES);

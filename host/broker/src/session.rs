@@ -26,15 +26,26 @@ impl PluginEnv {
     /// The environment for a plugin with this manifest, what the operator
     /// granted it, and its resolved settings (see
     /// [`Manifest::resolve_settings`]).
-    pub fn new(manifest: &Manifest, grant: Grant, settings: serde_json::Value, db: &Database) -> PluginEnv {
+    pub fn new(
+        manifest: &Manifest,
+        grant: Grant,
+        settings: serde_json::Value,
+        db: &Database,
+    ) -> PluginEnv {
         // The namespace is the plugin's id, chosen here by the host: a
         // plugin has no way to name another's storage.
-        let store = grant.storage_quota().map(|quota| PluginStore::new(db.clone(), manifest.id.as_str(), quota));
+        let store = grant
+            .storage_quota()
+            .map(|quota| PluginStore::new(db.clone(), manifest.id.as_str(), quota));
         PluginEnv {
             id: manifest.id.clone(),
             grant,
             settings,
-            permissions: manifest.permissions.iter().map(|p| p.name.clone()).collect(),
+            permissions: manifest
+                .permissions
+                .iter()
+                .map(|p| p.name.clone())
+                .collect(),
             store,
             audit: AuditLog::new(db.clone()),
             log_tail: LogTail::default(),
@@ -142,7 +153,11 @@ impl Session {
     /// A session for a call to the plugin in `env`, made for `user` (none
     /// for scheduled tasks).
     pub fn new(env: Arc<PluginEnv>, user: Option<Identity>) -> Session {
-        Session { env, user, log_budget: LogBudget::default() }
+        Session {
+            env,
+            user,
+            log_budget: LogBudget::default(),
+        }
     }
 
     /// The plugin's environment.
@@ -176,7 +191,11 @@ impl Session {
         if granted {
             return Ok(());
         }
-        let reason = format!("capability {} was not granted to plugin {}", access.capability(), self.env.id);
+        let reason = format!(
+            "capability {} was not granted to plugin {}",
+            access.capability(),
+            self.env.id
+        );
         self.audit_denial(access.action(), access.resource(), &reason);
         Err(HostError::Denied(reason))
     }
@@ -209,7 +228,12 @@ mod tests {
             "id = \"probe\"\nname = \"Probe\"\nversion = \"1.0.0\"\ntier = \"open\"\n[capabilities]\n{capabilities}"
         ))
         .expect("valid manifest");
-        let env = PluginEnv::new(&manifest, Grant::all_requested(&manifest), serde_json::json!({}), &db);
+        let env = PluginEnv::new(
+            &manifest,
+            Grant::all_requested(&manifest),
+            serde_json::json!({}),
+            &db,
+        );
         (dir, db, Arc::new(env))
     }
 
@@ -217,9 +241,18 @@ mod tests {
     fn denies_an_ungranted_capability_and_audits_it() {
         let (_dir, db, env) = env_with("");
         let session = Session::new(env, Some(Identity::guest()));
-        let err = session.decide(Access::Http { authority: "evil.example.com" }).unwrap_err();
-        assert!(matches!(&err, HostError::Denied(m) if m.contains("http:evil.example.com")), "{err:?}");
-        let audit = AuditLog::new(db).recent(Some("probe"), 10).expect("audit readable");
+        let err = session
+            .decide(Access::Http {
+                authority: "evil.example.com",
+            })
+            .unwrap_err();
+        assert!(
+            matches!(&err, HostError::Denied(m) if m.contains("http:evil.example.com")),
+            "{err:?}"
+        );
+        let audit = AuditLog::new(db)
+            .recent(Some("probe"), 10)
+            .expect("audit readable");
         assert_eq!(audit.len(), 1);
         assert_eq!(audit[0].action, "http.request");
         assert_eq!(audit[0].resource.as_deref(), Some("evil.example.com"));
@@ -230,8 +263,20 @@ mod tests {
     fn allows_a_granted_capability_without_auditing() {
         let (_dir, db, env) = env_with("storage = { quota = \"1 KiB\" }");
         let session = Session::new(env, None);
-        assert_eq!(session.decide(Access::Storage { operation: "storage.get", key: "k" }), Ok(()));
+        assert_eq!(
+            session.decide(Access::Storage {
+                operation: "storage.get",
+                key: "k"
+            }),
+            Ok(())
+        );
         assert!(session.decide(Access::CatalogRead).is_err());
-        assert_eq!(AuditLog::new(db).recent(None, 10).expect("audit readable").len(), 1);
+        assert_eq!(
+            AuditLog::new(db)
+                .recent(None, 10)
+                .expect("audit readable")
+                .len(),
+            1
+        );
     }
 }

@@ -7,7 +7,11 @@ use greenroom_contract::wit::latest::greenroom::plugin::types::HostError;
 
 impl Host for Session {
     async fn get(&mut self, name: String) -> Result<Option<String>, HostError> {
-        Ok(self.env().settings().get(&name).map(|value| value.to_string()))
+        Ok(self
+            .env()
+            .settings()
+            .get(&name)
+            .map(|value| value.to_string()))
     }
 
     async fn get_all(&mut self) -> Result<String, HostError> {

@@ -20,7 +20,9 @@ fn host_error(error: KvError) -> HostError {
         KvError::InvalidKey(_) | KvError::NotAnInteger(_) | KvError::Overflow(_) => {
             HostError::InvalidArgument(error.to_string())
         }
-        KvError::ValueTooLarge { .. } | KvError::QuotaExceeded { .. } => HostError::LimitExceeded(error.to_string()),
+        KvError::ValueTooLarge { .. } | KvError::QuotaExceeded { .. } => {
+            HostError::LimitExceeded(error.to_string())
+        }
         KvError::Store(store) => {
             tracing::error!(error = %store, "plugin storage failed");
             HostError::Internal("storage is unavailable; see the host's log".into())
@@ -33,22 +35,37 @@ fn host_error(error: KvError) -> HostError {
 // hop per call would cost more than the statement.
 impl Host for Session {
     async fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, HostError> {
-        self.storage("storage.get", &key)?.get(&key).map_err(host_error)
+        self.storage("storage.get", &key)?
+            .get(&key)
+            .map_err(host_error)
     }
 
     async fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), HostError> {
-        self.storage("storage.set", &key)?.set(&key, &value).map_err(host_error)
+        self.storage("storage.set", &key)?
+            .set(&key, &value)
+            .map_err(host_error)
     }
 
     async fn delete(&mut self, key: String) -> Result<bool, HostError> {
-        self.storage("storage.delete", &key)?.delete(&key).map_err(host_error)
+        self.storage("storage.delete", &key)?
+            .delete(&key)
+            .map_err(host_error)
     }
 
-    async fn list_keys(&mut self, prefix: String, start_after: Option<String>, limit: u32) -> Result<Vec<String>, HostError> {
-        self.storage("storage.list-keys", &prefix)?.list_keys(&prefix, start_after.as_deref(), limit).map_err(host_error)
+    async fn list_keys(
+        &mut self,
+        prefix: String,
+        start_after: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<String>, HostError> {
+        self.storage("storage.list-keys", &prefix)?
+            .list_keys(&prefix, start_after.as_deref(), limit)
+            .map_err(host_error)
     }
 
     async fn increment(&mut self, key: String, delta: i64) -> Result<i64, HostError> {
-        self.storage("storage.increment", &key)?.increment(&key, delta).map_err(host_error)
+        self.storage("storage.increment", &key)?
+            .increment(&key, delta)
+            .map_err(host_error)
     }
 }

@@ -22,10 +22,20 @@ fn start_to_first_page(data_dir: &std::path::Path) {
     let address = BufReader::new(stdout)
         .lines()
         .map_while(Result::ok)
-        .find_map(|line| line.strip_prefix("Greenroom is serving on ").map(str::to_owned))
+        .find_map(|line| {
+            line.strip_prefix("Greenroom is serving on ")
+                .map(str::to_owned)
+        })
         .expect("greenroom says where it serves");
-    let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
-    let status = client.get(format!("{address}/")).send().expect("home page").status();
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    let status = client
+        .get(format!("{address}/"))
+        .send()
+        .expect("home page")
+        .status();
     assert!(status.is_success());
     let _ = child.kill();
     let _ = child.wait();
@@ -36,7 +46,9 @@ fn startup(c: &mut Criterion) {
     start_to_first_page(dir.path());
     let mut group = c.benchmark_group("startup");
     group.sample_size(10);
-    group.bench_function("warm_cache_to_first_page", |b| b.iter(|| start_to_first_page(dir.path())));
+    group.bench_function("warm_cache_to_first_page", |b| {
+        b.iter(|| start_to_first_page(dir.path()))
+    });
     group.finish();
 }
 

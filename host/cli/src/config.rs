@@ -70,7 +70,9 @@ pub struct RuntimeSettings {
 
 impl Default for RuntimeSettings {
     fn default() -> RuntimeSettings {
-        RuntimeSettings { max_instances: greenroom_runtime::RuntimeConfig::default().max_instances }
+        RuntimeSettings {
+            max_instances: greenroom_runtime::RuntimeConfig::default().max_instances,
+        }
     }
 }
 
@@ -118,7 +120,9 @@ impl PluginConfig {
         match (&self.bundled, &self.path) {
             (Some(name), None) => Ok(PluginSource::Bundled(name.clone())),
             (None, Some(path)) => Ok(PluginSource::File(base.join(path))),
-            _ => bail!("each [[plugins]] entry needs exactly one of `bundled = \"<name>\"` or `path = \"<file.wasm>\"`"),
+            _ => bail!(
+                "each [[plugins]] entry needs exactly one of `bundled = \"<name>\"` or `path = \"<file.wasm>\"`"
+            ),
         }
     }
 }
@@ -126,26 +130,40 @@ impl PluginConfig {
 impl LimitsConfig {
     /// These limits over `base`.
     pub fn apply(&self, base: Limits) -> anyhow::Result<Limits> {
-        let duration = |field: &str, value: &Option<String>, default: Duration| -> anyhow::Result<Duration> {
-            match value {
-                None => Ok(default),
-                Some(text) => humantime::parse_duration(text)
-                    .with_context(|| format!("limits.{field}: `{text}` is not a duration; write e.g. `2s` or `500ms`")),
-            }
-        };
+        let duration =
+            |field: &str, value: &Option<String>, default: Duration| -> anyhow::Result<Duration> {
+                match value {
+                    None => Ok(default),
+                    Some(text) => humantime::parse_duration(text).with_context(|| {
+                        format!(
+                            "limits.{field}: `{text}` is not a duration; write e.g. `2s` or `500ms`"
+                        )
+                    }),
+                }
+            };
         let memory = match &self.memory {
             None => base.memory,
             Some(text) => {
-                let size: bytesize::ByteSize = text
-                    .parse()
-                    .map_err(|e| anyhow::anyhow!("limits.memory: `{text}` is not a size ({e}); write e.g. `64 MiB`"))?;
+                let size: bytesize::ByteSize = text.parse().map_err(|e| {
+                    anyhow::anyhow!(
+                        "limits.memory: `{text}` is not a size ({e}); write e.g. `64 MiB`"
+                    )
+                })?;
                 usize::try_from(size.as_u64()).context("limits.memory is too large")?
             }
         };
         Ok(Limits {
             memory,
-            render_deadline: duration("render-deadline", &self.render_deadline, base.render_deadline)?,
-            request_deadline: duration("request-deadline", &self.request_deadline, base.request_deadline)?,
+            render_deadline: duration(
+                "render-deadline",
+                &self.render_deadline,
+                base.render_deadline,
+            )?,
+            request_deadline: duration(
+                "request-deadline",
+                &self.request_deadline,
+                base.request_deadline,
+            )?,
             task_deadline: duration("task-deadline", &self.task_deadline, base.task_deadline)?,
         })
     }
@@ -175,7 +193,10 @@ struct Defaults {
 /// nests, `_` stands for `-`), then `overrides`. Returns it with the folder
 /// relative plugin paths are resolved against.
 pub fn load(file: Option<&Path>, overrides: Overrides) -> anyhow::Result<(Config, PathBuf)> {
-    let mut figment = Figment::from(Serialized::defaults(Defaults { listen: DEFAULT_LISTEN, data_dir: "greenroom-data" }));
+    let mut figment = Figment::from(Serialized::defaults(Defaults {
+        listen: DEFAULT_LISTEN,
+        data_dir: "greenroom-data",
+    }));
     let base = match file {
         Some(path) => {
             if !path.is_file() {
@@ -186,7 +207,9 @@ pub fn load(file: Option<&Path>, overrides: Overrides) -> anyhow::Result<(Config
         }
         None => PathBuf::from("."),
     };
-    let env = Env::prefixed("GREENROOM_").ignore(&["log"]).map(|key| key.as_str().replace("__", ".").replace('_', "-").into());
+    let env = Env::prefixed("GREENROOM_")
+        .ignore(&["log"])
+        .map(|key| key.as_str().replace("__", ".").replace('_', "-").into());
     figment = figment.merge(env).merge(Serialized::defaults(overrides));
     let config: Config = figment.extract().map_err(|error| {
         let mut message = String::from("invalid configuration:");
@@ -199,6 +222,8 @@ pub fn load(file: Option<&Path>, overrides: Overrides) -> anyhow::Result<(Config
 }
 
 #[cfg(test)]
+// figment's `Jail` closures return its own (large) error type.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
@@ -220,14 +245,21 @@ mod tests {
             jail.set_env("GREENROOM_DATA_DIR", "/var/lib/greenroom");
             jail.set_env("GREENROOM_LIMITS__RENDER_DEADLINE", "750ms");
             jail.set_env("GREENROOM_AUTH__GUEST", "true");
-            let (config, _) = load(Some(Path::new("greenroom.toml")), Overrides::default()).expect("valid config");
+            let (config, _) = load(Some(Path::new("greenroom.toml")), Overrides::default())
+                .expect("valid config");
             assert_eq!(config.listen, "127.0.0.1:9000".parse().expect("addr"));
             assert_eq!(config.data_dir, PathBuf::from("/var/lib/greenroom"));
             assert!(config.auth.guest);
-            let limits = config.limits.apply(Limits::default()).expect("valid limits");
+            let limits = config
+                .limits
+                .apply(Limits::default())
+                .expect("valid limits");
             assert_eq!(limits.memory, 16 << 20);
             assert_eq!(limits.render_deadline, Duration::from_millis(750));
-            assert_eq!(config.plugins[0].source(Path::new(".")).expect("source"), PluginSource::Bundled("hello".into()));
+            assert_eq!(
+                config.plugins[0].source(Path::new(".")).expect("source"),
+                PluginSource::Bundled("hello".into())
+            );
             Ok(())
         });
     }
@@ -237,8 +269,12 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.create_file("greenroom.toml", "listen = \"127.0.0.1:9000\"")?;
             jail.set_env("GREENROOM_LISTEN", "127.0.0.1:9001");
-            let overrides = Overrides { listen: Some("127.0.0.1:9002".parse().expect("addr")), data_dir: None };
-            let (config, _) = load(Some(Path::new("greenroom.toml")), overrides).expect("valid config");
+            let overrides = Overrides {
+                listen: Some("127.0.0.1:9002".parse().expect("addr")),
+                data_dir: None,
+            };
+            let (config, _) =
+                load(Some(Path::new("greenroom.toml")), overrides).expect("valid config");
             assert_eq!(config.listen.port(), 9002);
             Ok(())
         });
@@ -256,14 +292,21 @@ mod tests {
 
     #[test]
     fn a_plugin_entry_needs_exactly_one_source() {
-        let both = PluginConfig { bundled: Some("hello".into()), path: Some("x.wasm".into()), ..PluginConfig::default() };
+        let both = PluginConfig {
+            bundled: Some("hello".into()),
+            path: Some("x.wasm".into()),
+            ..PluginConfig::default()
+        };
         assert!(both.source(Path::new(".")).is_err());
         assert!(PluginConfig::default().source(Path::new(".")).is_err());
     }
 
     #[test]
     fn names_the_bad_limit() {
-        let limits = LimitsConfig { render_deadline: Some("soon".into()), ..LimitsConfig::default() };
+        let limits = LimitsConfig {
+            render_deadline: Some("soon".into()),
+            ..LimitsConfig::default()
+        };
         let err = limits.apply(Limits::default()).unwrap_err();
         assert!(err.to_string().contains("limits.render-deadline"), "{err}");
     }

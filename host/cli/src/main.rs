@@ -100,11 +100,16 @@ fn main() -> std::process::ExitCode {
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("GREENROOM_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,wasmtime=warn,cranelift_codegen=warn,tower_http=warn"));
+    let filter = EnvFilter::try_from_env("GREENROOM_LOG").unwrap_or_else(|_| {
+        EnvFilter::new("info,wasmtime=warn,cranelift_codegen=warn,tower_http=warn")
+    });
     // Colours only on a terminal: log files and journald get plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .init();
 }
 
 /// The configuration with `--demo` applied.
@@ -122,19 +127,32 @@ fn configure(source: &SourceArgs, overrides: Overrides) -> anyhow::Result<(Confi
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let overrides = Overrides { listen: args.listen, data_dir: args.data_dir };
+    let overrides = Overrides {
+        listen: args.listen,
+        data_dir: args.data_dir,
+    };
     let (config, base) = configure(&args.source, overrides)?;
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
     let db = Database::open(&config.data_dir.join("greenroom.db"))?;
     let runtime = Runtime::new(RuntimeConfig {
         cache_dir: Some(config.data_dir.join("cache").join("components")),
         max_instances: config.runtime.max_instances,
     })?;
-    let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
     // Compiling is CPU-bound: done before the server starts taking requests.
     let (loaded, failed) = plugins::load_all(&config, &base, &runtime, &db)?;
-    let portal = PortalConfig { guest_access: config.auth.guest, demo: args.source.demo };
+    let portal = PortalConfig {
+        guest_access: config.auth.guest,
+        demo: args.source.demo,
+    };
     let state = AppState::new(loaded, failed, portal);
     tokio.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| {
@@ -177,7 +195,9 @@ async fn shutdown_signal() {
 fn plugin_list(source: SourceArgs) -> anyhow::Result<()> {
     let (config, base) = configure(&source, Overrides::default())?;
     if config.plugins.is_empty() {
-        println!("No plugins are configured. Add [[plugins]] entries to the config, or try --demo.");
+        println!(
+            "No plugins are configured. Add [[plugins]] entries to the config, or try --demo."
+        );
         println!("Bundled plugins: {}", plugins::bundled_names());
         return Ok(());
     }
@@ -188,14 +208,31 @@ fn plugin_list(source: SourceArgs) -> anyhow::Result<()> {
         match prepared {
             Ok(p) => {
                 let manifest = p.artifact.manifest();
-                println!("{} {} ({}, {})", manifest.id, manifest.version, manifest.tier, label);
+                println!(
+                    "{} {} ({}, {})",
+                    manifest.id, manifest.version, manifest.tier, label
+                );
                 println!("  {}", manifest.name);
                 for capability in &manifest.capabilities {
-                    let granted = p.grant.capabilities().iter().any(|g| g.to_string() == capability.to_string());
-                    println!("  {} {capability}", if granted { "granted:    " } else { "not granted:" });
+                    let granted = p
+                        .grant
+                        .capabilities()
+                        .iter()
+                        .any(|g| g.to_string() == capability.to_string());
+                    println!(
+                        "  {} {capability}",
+                        if granted {
+                            "granted:    "
+                        } else {
+                            "not granted:"
+                        }
+                    );
                 }
                 for slot in &manifest.slots {
-                    println!("  slot:        {} `{}` ({})", slot.kind, slot.name, slot.title);
+                    println!(
+                        "  slot:        {} `{}` ({})",
+                        slot.kind, slot.name, slot.title
+                    );
                 }
             }
             Err(error) => {
@@ -216,9 +253,18 @@ fn plugin_inspect(file: &Path) -> anyhow::Result<()> {
     let manifest = artifact.manifest();
     println!("{} {} — {}", manifest.id, manifest.version, manifest.name);
     println!("  tier:      {}", manifest.tier);
-    println!("  contract:  greenroom:plugin@{} (served by {})", artifact.built_against(), artifact.wit_version());
+    println!(
+        "  contract:  greenroom:plugin@{} (served by {})",
+        artifact.built_against(),
+        artifact.wit_version()
+    );
     println!("  digest:    {}", artifact.digest());
-    println!("  size:      {}", bytesize::ByteSize::b(artifact.bytes().len() as u64).display().iec());
+    println!(
+        "  size:      {}",
+        bytesize::ByteSize::b(artifact.bytes().len() as u64)
+            .display()
+            .iec()
+    );
     if !manifest.description.is_empty() {
         println!("  about:     {}", manifest.description);
     }
@@ -226,19 +272,37 @@ fn plugin_inspect(file: &Path) -> anyhow::Result<()> {
         println!("  requests:  {capability}");
     }
     for slot in &manifest.slots {
-        println!("  slot:      {} `{}` ({})", slot.kind, slot.name, slot.title);
+        println!(
+            "  slot:      {} `{}` ({})",
+            slot.kind, slot.name, slot.title
+        );
     }
     for permission in &manifest.permissions {
-        println!("  permission: {} — {}", permission.name, permission.description);
+        println!(
+            "  permission: {} — {}",
+            permission.name, permission.description
+        );
     }
     for task in &manifest.tasks {
-        println!("  task:      {} every {}", task.name, humantime::format_duration(task.every));
+        println!(
+            "  task:      {} every {}",
+            task.name,
+            humantime::format_duration(task.every)
+        );
     }
     // Compile and link it against this host, as a load would.
-    let runtime = Runtime::new(RuntimeConfig { cache_dir: None, max_instances: 4 })?;
+    let runtime = Runtime::new(RuntimeConfig {
+        cache_dir: None,
+        max_instances: 4,
+    })?;
     let scratch = tempfile::tempdir().context("cannot create a scratch directory")?;
     let db = Database::open(&scratch.path().join("inspect.db"))?;
-    let env = greenroom_broker::PluginEnv::new(manifest, greenroom_broker::Grant::none(), serde_json::json!({}), &db);
+    let env = greenroom_broker::PluginEnv::new(
+        manifest,
+        greenroom_broker::Grant::none(),
+        serde_json::json!({}),
+        &db,
+    );
     let result = runtime.load(artifact.clone(), env, greenroom_runtime::Limits::default());
     result.with_context(|| format!("{} does not load on this host", file.display()))?;
     println!("  status:    compiles and links against this host");

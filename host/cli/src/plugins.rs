@@ -14,15 +14,26 @@ pub fn read_artifact(source: &PluginSource) -> anyhow::Result<Artifact> {
     let bytes: Vec<u8> = match source {
         PluginSource::Bundled(name) => greenroom_artifacts::bundled(name)
             .map(|b| b.bytes.to_vec())
-            .ok_or_else(|| anyhow!("no bundled plugin `{name}`; bundled plugins: {}", bundled_names()))?,
-        PluginSource::File(path) => std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+            .ok_or_else(|| {
+                anyhow!(
+                    "no bundled plugin `{name}`; bundled plugins: {}",
+                    bundled_names()
+                )
+            })?,
+        PluginSource::File(path) => {
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?
+        }
     };
     Ok(Artifact::from_bytes(bytes)?)
 }
 
 /// The names of the plugins compiled into this binary.
 pub fn bundled_names() -> String {
-    greenroom_artifacts::BUNDLED.iter().map(|b| b.crate_name).collect::<Vec<_>>().join(", ")
+    greenroom_artifacts::BUNDLED
+        .iter()
+        .map(|b| b.crate_name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The `[[plugins]]` entries `--demo` adds: every bundled plugin, granted
@@ -30,7 +41,11 @@ pub fn bundled_names() -> String {
 pub fn demo_plugins() -> Vec<PluginConfig> {
     greenroom_artifacts::BUNDLED
         .iter()
-        .map(|b| PluginConfig { bundled: Some(b.crate_name.to_owned()), grant: vec!["all".to_owned()], ..PluginConfig::default() })
+        .map(|b| PluginConfig {
+            bundled: Some(b.crate_name.to_owned()),
+            grant: vec!["all".to_owned()],
+            ..PluginConfig::default()
+        })
         .collect()
 }
 
@@ -44,7 +59,11 @@ pub struct Prepared {
 
 /// Checks one entry: its artifact, that the grant is within what it asks
 /// for, that its settings match its schema, and its limits.
-pub fn prepare(entry: &PluginConfig, base: &Path, default_limits: Limits) -> (String, anyhow::Result<Prepared>) {
+pub fn prepare(
+    entry: &PluginConfig,
+    base: &Path,
+    default_limits: Limits,
+) -> (String, anyhow::Result<Prepared>) {
     let source = match entry.source(base) {
         Ok(source) => source,
         Err(error) => return ("(invalid entry)".to_owned(), Err(error)),
@@ -56,17 +75,36 @@ pub fn prepare(entry: &PluginConfig, base: &Path, default_limits: Limits) -> (St
         let grant = Grant::select(manifest, &entry.grant)?;
         let settings = manifest
             .resolve_settings(&serde_json::Value::Object(entry.settings.clone()))
-            .map_err(|problems| anyhow!("invalid settings for `{}`: {}", manifest.id, problems.join("; ")))?;
+            .map_err(|problems| {
+                anyhow!(
+                    "invalid settings for `{}`: {}",
+                    manifest.id,
+                    problems.join("; ")
+                )
+            })?;
         let limits = entry.limits.apply(default_limits)?;
-        Ok(Prepared { artifact, grant, settings, limits })
+        Ok(Prepared {
+            artifact,
+            grant,
+            settings,
+            limits,
+        })
     })();
     (label, prepared)
 }
 
 /// Loads every configured plugin. A plugin that cannot be loaded is
 /// reported with the reason and left out; the others still load.
-pub fn load_all(config: &Config, base: &Path, runtime: &Runtime, db: &Database) -> anyhow::Result<(Vec<LoadedPlugin>, Vec<FailedPlugin>)> {
-    let default_limits = config.limits.apply(Limits::default()).context("invalid [limits]")?;
+pub fn load_all(
+    config: &Config,
+    base: &Path,
+    runtime: &Runtime,
+    db: &Database,
+) -> anyhow::Result<(Vec<LoadedPlugin>, Vec<FailedPlugin>)> {
+    let default_limits = config
+        .limits
+        .apply(Limits::default())
+        .context("invalid [limits]")?;
     let mut loaded: Vec<LoadedPlugin> = Vec::new();
     let mut failed = Vec::new();
     for entry in &config.plugins {
@@ -74,7 +112,10 @@ pub fn load_all(config: &Config, base: &Path, runtime: &Runtime, db: &Database) 
         let result = prepared.and_then(|p| {
             let id = p.artifact.manifest().id.clone();
             if let Some(other) = loaded.iter().find(|l| l.manifest().id == id) {
-                return Err(anyhow!("plugin id `{id}` is already loaded (version {})", other.manifest().version));
+                return Err(anyhow!(
+                    "plugin id `{id}` is already loaded (version {})",
+                    other.manifest().version
+                ));
             }
             let env = PluginEnv::new(p.artifact.manifest(), p.grant, p.settings, db);
             Ok(runtime.load(p.artifact, env, p.limits)?)
@@ -84,7 +125,10 @@ pub fn load_all(config: &Config, base: &Path, runtime: &Runtime, db: &Database) 
             Err(error) => {
                 let error = format!("{error:#}");
                 tracing::error!(plugin = %label, "plugin not loaded: {error}");
-                failed.push(FailedPlugin { source: label, error });
+                failed.push(FailedPlugin {
+                    source: label,
+                    error,
+                });
             }
         }
     }

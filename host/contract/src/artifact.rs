@@ -106,11 +106,18 @@ impl Artifact {
         let bytes: Arc<[u8]> = bytes.into();
         let sections = GreenroomSections::read(&bytes)?;
         let version_text = sections.wit_version;
-        let built_against = semver::Version::parse(version_text.trim())
-            .map_err(|e| ArtifactError::BadWitVersion(format!("`{}` ({e})", version_text.escape_debug())))?;
+        let built_against = semver::Version::parse(version_text.trim()).map_err(|e| {
+            ArtifactError::BadWitVersion(format!("`{}` ({e})", version_text.escape_debug()))
+        })?;
         let wit_version = WitVersion::for_plugin(&built_against)?;
         let manifest = Manifest::from_toml(&sections.manifest)?;
-        Ok(Artifact { digest: Digest::of(&bytes), bytes, manifest, built_against, wit_version })
+        Ok(Artifact {
+            digest: Digest::of(&bytes),
+            bytes,
+            manifest,
+            built_against,
+            wit_version,
+        })
     }
 
     /// The component's bytes.
@@ -177,14 +184,19 @@ impl GreenroomSections {
         if manifest.len() > MAX_MANIFEST_BYTES {
             return Err(ArtifactError::Manifest(ManifestError {
                 field: "(file)".into(),
-                message: format!("the manifest is {} bytes; the most is {MAX_MANIFEST_BYTES}", manifest.len()),
+                message: format!(
+                    "the manifest is {} bytes; the most is {MAX_MANIFEST_BYTES}",
+                    manifest.len()
+                ),
             }));
         }
         let utf8 = |section: &'static str, data: Vec<u8>| {
-            String::from_utf8(data).map_err(|_| ArtifactError::Manifest(ManifestError {
-                field: "(file)".into(),
-                message: format!("the `{section}` section is not UTF-8 text"),
-            }))
+            String::from_utf8(data).map_err(|_| {
+                ArtifactError::Manifest(ManifestError {
+                    field: "(file)".into(),
+                    message: format!("the `{section}` section is not UTF-8 text"),
+                })
+            })
         };
         Ok(GreenroomSections {
             wit_version: utf8(WIT_VERSION_SECTION, wit_version)?,
@@ -253,7 +265,8 @@ mod tests {
 
     #[test]
     fn refuses_a_core_module() {
-        let err = Artifact::from_bytes(vec![0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]).unwrap_err();
+        let err =
+            Artifact::from_bytes(vec![0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]).unwrap_err();
         assert_eq!(err, ArtifactError::CoreModule);
     }
 
@@ -261,7 +274,10 @@ mod tests {
     fn refuses_bytes_that_are_not_wasm() {
         let err = Artifact::from_bytes(b"#!/bin/sh\necho hi".to_vec()).unwrap_err();
         assert!(matches!(err, ArtifactError::NotWasm(_)), "{err}");
-        assert!(matches!(Artifact::from_bytes(Vec::new()).unwrap_err(), ArtifactError::NotWasm(_)));
+        assert!(matches!(
+            Artifact::from_bytes(Vec::new()).unwrap_err(),
+            ArtifactError::NotWasm(_)
+        ));
     }
 
     #[test]
@@ -272,7 +288,13 @@ mod tests {
             (MANIFEST_SECTION, MANIFEST),
         ]);
         let err = Artifact::from_bytes(bytes).unwrap_err();
-        assert_eq!(err, ArtifactError::DuplicateSection { section: MANIFEST_SECTION, count: 2 });
+        assert_eq!(
+            err,
+            ArtifactError::DuplicateSection {
+                section: MANIFEST_SECTION,
+                count: 2
+            }
+        );
     }
 
     #[test]

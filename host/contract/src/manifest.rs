@@ -52,7 +52,10 @@ pub struct ManifestError {
 
 impl ManifestError {
     fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ManifestError { field: field.into(), message: message.into() }
+        ManifestError {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -66,9 +69,17 @@ pub struct PluginId(String);
 impl PluginId {
     /// Checks and wraps an id.
     pub fn parse(id: &str) -> Result<PluginId, String> {
-        let valid_chars = id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let valid_chars = id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         let starts_with_letter = id.bytes().next().is_some_and(|b| b.is_ascii_lowercase());
-        if id.is_empty() || id.len() > 64 || !valid_chars || !starts_with_letter || id.ends_with('-') || id.contains("--") {
+        if id.is_empty()
+            || id.len() > 64
+            || !valid_chars
+            || !starts_with_letter
+            || id.ends_with('-')
+            || id.contains("--")
+        {
             return Err(format!(
                 "`{id}` is not a valid plugin id; use 1 to 64 lower-case letters, digits and single \
                  dashes, starting with a letter (e.g. `tech-radar`)"
@@ -143,7 +154,11 @@ impl fmt::Display for Capability {
             Capability::CatalogRead => f.write_str("catalog:read"),
             Capability::CatalogWrite { kinds } => write!(f, "catalog:write ({})", join(kinds)),
             Capability::Storage { quota } => {
-                write!(f, "storage ({})", bytesize::ByteSize::b(*quota).display().iec())
+                write!(
+                    f,
+                    "storage ({})",
+                    bytesize::ByteSize::b(*quota).display().iec()
+                )
             }
             Capability::Http { hosts } => write!(f, "http ({})", join(hosts)),
             Capability::AnalyticsRead => f.write_str("analytics:read"),
@@ -330,12 +345,22 @@ struct RawTask {
 impl Manifest {
     /// Parses and validates a manifest written as TOML.
     pub fn from_toml(text: &str) -> Result<Manifest, ManifestError> {
-        let raw: RawManifest = serde_path_to_error::deserialize(toml::Deserializer::parse(text).map_err(|e| ManifestError::new("(file)", e.to_string()))?)
-            .map_err(|e| {
-                let field = e.path().to_string();
-                let message = e.into_inner().message().to_owned();
-                ManifestError::new(if field == "." { "(file)".to_owned() } else { field }, message)
-            })?;
+        let raw: RawManifest = serde_path_to_error::deserialize(
+            toml::Deserializer::parse(text)
+                .map_err(|e| ManifestError::new("(file)", e.to_string()))?,
+        )
+        .map_err(|e| {
+            let field = e.path().to_string();
+            let message = e.into_inner().message().to_owned();
+            ManifestError::new(
+                if field == "." {
+                    "(file)".to_owned()
+                } else {
+                    field
+                },
+                message,
+            )
+        })?;
         raw.validate()
     }
 
@@ -357,7 +382,10 @@ impl Manifest {
     /// Checks operator-supplied settings against the manifest's schema and
     /// fills in top-level defaults. Returns every problem found, each naming
     /// the setting.
-    pub fn resolve_settings(&self, given: &serde_json::Value) -> Result<serde_json::Value, Vec<String>> {
+    pub fn resolve_settings(
+        &self,
+        given: &serde_json::Value,
+    ) -> Result<serde_json::Value, Vec<String>> {
         let mut settings = given.clone();
         let Some(schema) = &self.settings_schema else {
             return match given.as_object() {
@@ -369,22 +397,39 @@ impl Manifest {
                 _ => Ok(serde_json::Value::Object(Default::default())),
             };
         };
-        if let (Some(values), Some(properties)) = (settings.as_object_mut(), schema.get("properties").and_then(|p| p.as_object())) {
+        if let (Some(values), Some(properties)) = (
+            settings.as_object_mut(),
+            schema.get("properties").and_then(|p| p.as_object()),
+        ) {
             for (name, property) in properties {
                 if let Some(default) = property.get("default") {
-                    values.entry(name.clone()).or_insert_with(|| default.clone());
+                    values
+                        .entry(name.clone())
+                        .or_insert_with(|| default.clone());
                 }
             }
         }
-        let validator = jsonschema::validator_for(schema).map_err(|e| vec![format!("settings schema: {e}")])?;
+        let validator =
+            jsonschema::validator_for(schema).map_err(|e| vec![format!("settings schema: {e}")])?;
         let problems: Vec<String> = validator
             .iter_errors(&settings)
             .map(|e| {
                 let at = e.instance_path().to_string();
-                if at.is_empty() { e.to_string() } else { format!("setting `{}`: {e}", at.trim_start_matches('/').replace('/', ".")) }
+                if at.is_empty() {
+                    e.to_string()
+                } else {
+                    format!(
+                        "setting `{}`: {e}",
+                        at.trim_start_matches('/').replace('/', ".")
+                    )
+                }
             })
             .collect();
-        if problems.is_empty() { Ok(settings) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(settings)
+        } else {
+            Err(problems)
+        }
     }
 }
 
@@ -392,8 +437,15 @@ impl RawManifest {
     fn validate(self) -> Result<Manifest, ManifestError> {
         let id = PluginId::parse(&self.id).map_err(|m| ManifestError::new("id", m))?;
         let name = non_empty("name", self.name)?;
-        let version = semver::Version::parse(&self.version)
-            .map_err(|e| ManifestError::new("version", format!("`{}` is not a semantic version ({e}); write e.g. `1.2.0`", self.version)))?;
+        let version = semver::Version::parse(&self.version).map_err(|e| {
+            ManifestError::new(
+                "version",
+                format!(
+                    "`{}` is not a semantic version ({e}); write e.g. `1.2.0`",
+                    self.version
+                ),
+            )
+        })?;
         let capabilities = self.capabilities.validate()?;
         let slots = validate_slots(self.slots)?;
         let permissions = validate_permissions(&id, self.permissions)?;
@@ -426,11 +478,16 @@ fn non_empty(field: &str, value: String) -> Result<String, ManifestError> {
 fn check_name(field: &str, name: &str) -> Result<(), ManifestError> {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if ok {
         Ok(())
     } else {
-        Err(ManifestError::new(field, format!("`{name}` must be 1 to 64 lower-case letters, digits and dashes")))
+        Err(ManifestError::new(
+            field,
+            format!("`{name}` must be 1 to 64 lower-case letters, digits and dashes"),
+        ))
     }
 }
 
@@ -446,7 +503,10 @@ impl RawCapabilities {
                 for (i, kind) in catalog.write.into_iter().enumerate() {
                     let field = format!("capabilities.catalog.write[{i}]");
                     if kind.is_empty() || !kind.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                        return Err(ManifestError::new(field, format!("`{kind}` is not an entity kind (e.g. `Component`)")));
+                        return Err(ManifestError::new(
+                            field,
+                            format!("`{kind}` is not an entity kind (e.g. `Component`)"),
+                        ));
                     }
                     kinds.insert(kind);
                 }
@@ -455,22 +515,38 @@ impl RawCapabilities {
         }
         if let Some(storage) = self.storage {
             let field = "capabilities.storage.quota";
-            let quota: bytesize::ByteSize = storage
-                .quota
-                .parse()
-                .map_err(|e| ManifestError::new(field, format!("`{}` is not a size ({e}); write e.g. `256 KiB`", storage.quota)))?;
+            let quota: bytesize::ByteSize = storage.quota.parse().map_err(|e| {
+                ManifestError::new(
+                    field,
+                    format!(
+                        "`{}` is not a size ({e}); write e.g. `256 KiB`",
+                        storage.quota
+                    ),
+                )
+            })?;
             if quota.as_u64() == 0 || quota.as_u64() > MAX_STORAGE_QUOTA {
-                return Err(ManifestError::new(field, "must be more than 0 and at most 1 GiB"));
+                return Err(ManifestError::new(
+                    field,
+                    "must be more than 0 and at most 1 GiB",
+                ));
             }
-            capabilities.push(Capability::Storage { quota: quota.as_u64() });
+            capabilities.push(Capability::Storage {
+                quota: quota.as_u64(),
+            });
         }
         if let Some(http) = self.http {
             let mut hosts = BTreeSet::new();
             for (i, host) in http.hosts.into_iter().enumerate() {
-                hosts.insert(validate_host(&format!("capabilities.http.hosts[{i}]"), &host)?);
+                hosts.insert(validate_host(
+                    &format!("capabilities.http.hosts[{i}]"),
+                    &host,
+                )?);
             }
             if hosts.is_empty() {
-                return Err(ManifestError::new("capabilities.http.hosts", "list at least one host, or leave out `http`"));
+                return Err(ManifestError::new(
+                    "capabilities.http.hosts",
+                    "list at least one host, or leave out `http`",
+                ));
             }
             capabilities.push(Capability::Http { hosts });
         }
@@ -496,7 +572,9 @@ fn validate_host(field: &str, host: &str) -> Result<String, ManifestError> {
     let label_ok = |label: &str| {
         !label.is_empty()
             && label.len() <= 63
-            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
             && !label.starts_with('-')
             && !label.ends_with('-')
     };
@@ -507,7 +585,9 @@ fn validate_host(field: &str, host: &str) -> Result<String, ManifestError> {
     } else {
         Err(ManifestError::new(
             field,
-            format!("`{host}` is not a host name; write an exact host such as `api.github.com` or `sonar.example.com:9000`, without a scheme, path or wildcard"),
+            format!(
+                "`{host}` is not a host name; write an exact host such as `api.github.com` or `sonar.example.com:9000`, without a scheme, path or wildcard"
+            ),
         ))
     }
 }
@@ -517,44 +597,81 @@ fn validate_slots(raw: Vec<RawSlot>) -> Result<Vec<SlotDecl>, ManifestError> {
     for (i, slot) in raw.into_iter().enumerate() {
         check_name(&format!("slots[{i}].name"), &slot.name)?;
         let title = non_empty(&format!("slots[{i}].title"), slot.title)?;
-        if slots.iter().any(|s| s.kind == slot.kind && s.name == slot.name) {
-            return Err(ManifestError::new(format!("slots[{i}].name"), format!("there is already a {} slot named `{}`", slot.kind, slot.name)));
+        if slots
+            .iter()
+            .any(|s| s.kind == slot.kind && s.name == slot.name)
+        {
+            return Err(ManifestError::new(
+                format!("slots[{i}].name"),
+                format!(
+                    "there is already a {} slot named `{}`",
+                    slot.kind, slot.name
+                ),
+            ));
         }
         if slot.kind == SlotKind::Page && slots.iter().any(|s| s.kind == SlotKind::Page) {
-            return Err(ManifestError::new(format!("slots[{i}].kind"), "a plugin has at most one page"));
+            return Err(ManifestError::new(
+                format!("slots[{i}].kind"),
+                "a plugin has at most one page",
+            ));
         }
         let entity_slot = matches!(slot.kind, SlotKind::EntityTab | SlotKind::EntityCard);
         if !entity_slot && !slot.entity_kinds.is_empty() {
-            return Err(ManifestError::new(format!("slots[{i}].entity-kinds"), "only entity-tab and entity-card slots apply to entity kinds"));
+            return Err(ManifestError::new(
+                format!("slots[{i}].entity-kinds"),
+                "only entity-tab and entity-card slots apply to entity kinds",
+            ));
         }
         slots.push(SlotDecl {
             kind: slot.kind,
             name: slot.name,
             title,
-            entity_kinds: slot.entity_kinds.iter().map(|k| k.to_ascii_lowercase()).collect(),
+            entity_kinds: slot
+                .entity_kinds
+                .iter()
+                .map(|k| k.to_ascii_lowercase())
+                .collect(),
         });
     }
     Ok(slots)
 }
 
-fn validate_permissions(id: &PluginId, raw: Vec<RawPermission>) -> Result<Vec<PermissionDecl>, ManifestError> {
+fn validate_permissions(
+    id: &PluginId,
+    raw: Vec<RawPermission>,
+) -> Result<Vec<PermissionDecl>, ManifestError> {
     let prefix = format!("{id}.");
     let mut permissions: Vec<PermissionDecl> = Vec::with_capacity(raw.len());
     for (i, permission) in raw.into_iter().enumerate() {
         let field = format!("permissions[{i}].name");
         let rest = permission.name.strip_prefix(&prefix).unwrap_or_default();
-        let ok = !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+        let ok = !rest.is_empty()
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
         if !ok {
             return Err(ManifestError::new(
                 field,
-                format!("`{}` must start with the plugin id and a dot, then lower-case words (e.g. `{prefix}admin`)", permission.name),
+                format!(
+                    "`{}` must start with the plugin id and a dot, then lower-case words (e.g. `{prefix}admin`)",
+                    permission.name
+                ),
             ));
         }
         if permissions.iter().any(|p| p.name == permission.name) {
-            return Err(ManifestError::new(field, format!("`{}` is declared twice", permission.name)));
+            return Err(ManifestError::new(
+                field,
+                format!("`{}` is declared twice", permission.name),
+            ));
         }
-        let description = non_empty(&format!("permissions[{i}].description"), permission.description)?;
-        permissions.push(PermissionDecl { name: permission.name, description });
+        let description = non_empty(
+            &format!("permissions[{i}].description"),
+            permission.description,
+        )?;
+        permissions.push(PermissionDecl {
+            name: permission.name,
+            description,
+        });
     }
     Ok(permissions)
 }
@@ -564,25 +681,44 @@ fn validate_tasks(raw: Vec<RawTask>) -> Result<Vec<TaskDecl>, ManifestError> {
     for (i, task) in raw.into_iter().enumerate() {
         check_name(&format!("tasks[{i}].name"), &task.name)?;
         if tasks.iter().any(|t| t.name == task.name) {
-            return Err(ManifestError::new(format!("tasks[{i}].name"), format!("`{}` is declared twice", task.name)));
+            return Err(ManifestError::new(
+                format!("tasks[{i}].name"),
+                format!("`{}` is declared twice", task.name),
+            ));
         }
         let field = format!("tasks[{i}].every");
-        let every = humantime::parse_duration(&task.every)
-            .map_err(|e| ManifestError::new(&field, format!("`{}` is not a duration ({e}); write e.g. `1h` or `15m`", task.every)))?;
+        let every = humantime::parse_duration(&task.every).map_err(|e| {
+            ManifestError::new(
+                &field,
+                format!(
+                    "`{}` is not a duration ({e}); write e.g. `1h` or `15m`",
+                    task.every
+                ),
+            )
+        })?;
         if every < MIN_TASK_INTERVAL {
             return Err(ManifestError::new(field, "must be at least 1m"));
         }
-        tasks.push(TaskDecl { name: task.name, every, description: task.description.trim().to_owned() });
+        tasks.push(TaskDecl {
+            name: task.name,
+            every,
+            description: task.description.trim().to_owned(),
+        });
     }
     Ok(tasks)
 }
 
 fn validate_settings_schema(table: toml::Table) -> Result<serde_json::Value, ManifestError> {
-    let schema = serde_json::to_value(table).map_err(|e| ManifestError::new("settings", e.to_string()))?;
+    let schema =
+        serde_json::to_value(table).map_err(|e| ManifestError::new("settings", e.to_string()))?;
     if schema.get("type").and_then(|t| t.as_str()) != Some("object") {
-        return Err(ManifestError::new("settings.type", "the settings schema must describe an object (`type = \"object\"`)"));
+        return Err(ManifestError::new(
+            "settings.type",
+            "the settings schema must describe an object (`type = \"object\"`)",
+        ));
     }
-    jsonschema::meta::validate(&schema).map_err(|e| ManifestError::new("settings", format!("not a valid JSON Schema: {e}")))?;
+    jsonschema::meta::validate(&schema)
+        .map_err(|e| ManifestError::new("settings", format!("not a valid JSON Schema: {e}")))?;
     Ok(schema)
 }
 
@@ -642,13 +778,25 @@ mod tests {
         )
         .expect("full manifest is valid");
         assert_eq!(manifest.description, "Says hello.");
-        assert!(manifest.capabilities.contains(&Capability::Storage { quota: 64 * 1024 }));
-        assert!(manifest.capabilities.contains(&Capability::Http {
-            hosts: ["api.github.com".to_owned(), "sonar.example.com:9000".to_owned()].into()
-        }));
+        assert!(
+            manifest
+                .capabilities
+                .contains(&Capability::Storage { quota: 64 * 1024 })
+        );
+        assert!(
+            manifest.capabilities.contains(&Capability::Http {
+                hosts: [
+                    "api.github.com".to_owned(),
+                    "sonar.example.com:9000".to_owned()
+                ]
+                .into()
+            })
+        );
         assert_eq!(manifest.slots[0].entity_kinds, vec!["component"]);
         assert_eq!(manifest.tasks[0].every, Duration::from_secs(3600));
-        let settings = manifest.resolve_settings(&serde_json::json!({})).expect("defaults are valid");
+        let settings = manifest
+            .resolve_settings(&serde_json::json!({}))
+            .expect("defaults are valid");
         assert_eq!(settings["greeting"], "Hello");
     }
 
@@ -677,56 +825,103 @@ mod tests {
 
     #[test]
     fn refuses_bad_ids_versions_and_tiers() {
-        assert_eq!(field_of(Manifest::from_toml(&MINIMAL.replace("\"hello\"", "\"Hello World\""))), "id");
-        assert_eq!(field_of(Manifest::from_toml(&MINIMAL.replace("0.1.0", "one"))), "version");
-        assert_eq!(field_of(Manifest::from_toml(&MINIMAL.replace("open", "gold"))), "tier");
+        assert_eq!(
+            field_of(Manifest::from_toml(
+                &MINIMAL.replace("\"hello\"", "\"Hello World\"")
+            )),
+            "id"
+        );
+        assert_eq!(
+            field_of(Manifest::from_toml(&MINIMAL.replace("0.1.0", "one"))),
+            "version"
+        );
+        assert_eq!(
+            field_of(Manifest::from_toml(&MINIMAL.replace("open", "gold"))),
+            "tier"
+        );
     }
 
     #[test]
     fn refuses_wildcard_and_url_hosts() {
-        for host in ["*.github.com", "https://api.github.com", "api.github.com/v3", "host:0", ""] {
-            let err = with(&format!("[capabilities]\nhttp = {{ hosts = [\"{host}\"] }}")).unwrap_err();
+        for host in [
+            "*.github.com",
+            "https://api.github.com",
+            "api.github.com/v3",
+            "host:0",
+            "",
+        ] {
+            let err = with(&format!(
+                "[capabilities]\nhttp = {{ hosts = [\"{host}\"] }}"
+            ))
+            .unwrap_err();
             assert_eq!(err.field, "capabilities.http.hosts[0]", "{host}: {err}");
         }
     }
 
     #[test]
     fn refuses_permissions_outside_the_plugins_namespace() {
-        let err = with("[[permissions]]\nname = \"catalog.entity.read\"\ndescription = \"x\"").unwrap_err();
+        let err = with("[[permissions]]\nname = \"catalog.entity.read\"\ndescription = \"x\"")
+            .unwrap_err();
         assert_eq!(err.field, "permissions[0].name");
     }
 
     #[test]
     fn refuses_two_pages_and_duplicate_slots() {
         let page = "[[slots]]\nkind = \"page\"\nname = \"main\"\ntitle = \"Main\"\n";
-        assert_eq!(field_of(with(&format!("{page}{}", page.replace("main", "other")))), "slots[1].kind");
+        assert_eq!(
+            field_of(with(&format!("{page}{}", page.replace("main", "other")))),
+            "slots[1].kind"
+        );
         assert_eq!(field_of(with(&format!("{page}{page}"))), "slots[1].name");
     }
 
     #[test]
     fn refuses_too_frequent_tasks_and_bad_quotas() {
-        assert_eq!(field_of(with("[[tasks]]\nname = \"t\"\nevery = \"10s\"")), "tasks[0].every");
-        assert_eq!(field_of(with("[capabilities]\nstorage = { quota = \"lots\" }")), "capabilities.storage.quota");
-        assert_eq!(field_of(with("[capabilities]\nstorage = { quota = \"2 GiB\" }")), "capabilities.storage.quota");
+        assert_eq!(
+            field_of(with("[[tasks]]\nname = \"t\"\nevery = \"10s\"")),
+            "tasks[0].every"
+        );
+        assert_eq!(
+            field_of(with("[capabilities]\nstorage = { quota = \"lots\" }")),
+            "capabilities.storage.quota"
+        );
+        assert_eq!(
+            field_of(with("[capabilities]\nstorage = { quota = \"2 GiB\" }")),
+            "capabilities.storage.quota"
+        );
     }
 
     #[test]
     fn refuses_a_settings_schema_that_is_not_an_object_schema() {
-        assert_eq!(field_of(with("[settings]\ntype = \"string\"")), "settings.type");
-        assert_eq!(field_of(with("[settings]\ntype = \"object\"\nproperties = 3")), "settings");
+        assert_eq!(
+            field_of(with("[settings]\ntype = \"string\"")),
+            "settings.type"
+        );
+        assert_eq!(
+            field_of(with("[settings]\ntype = \"object\"\nproperties = 3")),
+            "settings"
+        );
     }
 
     #[test]
     fn names_the_setting_that_breaks_the_schema() {
-        let manifest = with("[settings]\ntype = \"object\"\nproperties.limit = { type = \"integer\" }").expect("valid");
-        let problems = manifest.resolve_settings(&serde_json::json!({ "limit": "ten" })).unwrap_err();
+        let manifest =
+            with("[settings]\ntype = \"object\"\nproperties.limit = { type = \"integer\" }")
+                .expect("valid");
+        let problems = manifest
+            .resolve_settings(&serde_json::json!({ "limit": "ten" }))
+            .unwrap_err();
         assert!(problems[0].starts_with("setting `limit`"), "{problems:?}");
     }
 
     #[test]
     fn refuses_settings_for_a_plugin_without_a_schema() {
         let manifest = with("").expect("valid");
-        assert!(manifest.resolve_settings(&serde_json::json!({ "x": 1 })).is_err());
+        assert!(
+            manifest
+                .resolve_settings(&serde_json::json!({ "x": 1 }))
+                .is_err()
+        );
         assert!(manifest.resolve_settings(&serde_json::json!({})).is_ok());
     }
 

@@ -35,7 +35,10 @@ pub fn validate(view: &View) -> Result<(), ViewError> {
         return Err(ViewError("the view has no nodes".into()));
     }
     if nodes.len() > MAX_VIEW_NODES {
-        return Err(ViewError(format!("the view has {} nodes; the most is {MAX_VIEW_NODES}", nodes.len())));
+        return Err(ViewError(format!(
+            "the view has {} nodes; the most is {MAX_VIEW_NODES}",
+            nodes.len()
+        )));
     }
     let mut has_parent = vec![false; nodes.len()];
     // Children come after their parents, so one pass in order sees every
@@ -45,7 +48,10 @@ pub fn validate(view: &View) -> Result<(), ViewError> {
     for (index, node) in nodes.iter().enumerate() {
         text_bytes += node_text_bytes(&node.kind);
         if !node.children.is_empty() && !is_container(&node.kind) {
-            return Err(ViewError(format!("node {index} ({}) cannot have children", kind_name(&node.kind))));
+            return Err(ViewError(format!(
+                "node {index} ({}) cannot have children",
+                kind_name(&node.kind)
+            )));
         }
         if let NodeKind::Tabs(tabs) = &node.kind
             && tabs.labels.len() != node.children.len()
@@ -59,7 +65,10 @@ pub fn validate(view: &View) -> Result<(), ViewError> {
         if let NodeKind::Grid(grid) = &node.kind
             && !(1..=MAX_GRID_COLUMNS).contains(&grid.columns)
         {
-            return Err(ViewError(format!("node {index} (grid) has {} columns; use 1 to 4", grid.columns)));
+            return Err(ViewError(format!(
+                "node {index} (grid) has {} columns; use 1 to 4",
+                grid.columns
+            )));
         }
         for &child in &node.children {
             let child = child as usize;
@@ -73,15 +82,22 @@ pub fn validate(view: &View) -> Result<(), ViewError> {
             }
             depth[child] = depth[index] + 1;
             if depth[child] >= MAX_VIEW_DEPTH {
-                return Err(ViewError(format!("the view nests deeper than {MAX_VIEW_DEPTH} levels")));
+                return Err(ViewError(format!(
+                    "the view nests deeper than {MAX_VIEW_DEPTH} levels"
+                )));
             }
         }
     }
     if let Some(orphan) = has_parent.iter().skip(1).position(|&p| !p) {
-        return Err(ViewError(format!("node {} is not reachable from the root", orphan + 1)));
+        return Err(ViewError(format!(
+            "node {} is not reachable from the root",
+            orphan + 1
+        )));
     }
     if text_bytes > MAX_VIEW_TEXT_BYTES {
-        return Err(ViewError(format!("the view has {text_bytes} bytes of text; the most is {MAX_VIEW_TEXT_BYTES}")));
+        return Err(ViewError(format!(
+            "the view has {text_bytes} bytes of text; the most is {MAX_VIEW_TEXT_BYTES}"
+        )));
     }
     Ok(())
 }
@@ -90,7 +106,12 @@ pub fn validate(view: &View) -> Result<(), ViewError> {
 pub fn is_container(kind: &NodeKind) -> bool {
     matches!(
         kind,
-        NodeKind::Card(_) | NodeKind::Stack(_) | NodeKind::Grid(_) | NodeKind::List(_) | NodeKind::Tabs(_) | NodeKind::Form(_)
+        NodeKind::Card(_)
+            | NodeKind::Stack(_)
+            | NodeKind::Grid(_)
+            | NodeKind::List(_)
+            | NodeKind::Tabs(_)
+            | NodeKind::Form(_)
     )
 }
 
@@ -139,18 +160,29 @@ fn node_text_bytes(kind: &NodeKind) -> usize {
         NodeKind::Heading(heading) => heading.text.len(),
         NodeKind::Text(text) => text.text.len(),
         NodeKind::Markdown(source) => source.len(),
-        NodeKind::Stat(stat) => stat.label.len() + stat.value.len() + opt(&stat.unit) + opt(&stat.delta),
+        NodeKind::Stat(stat) => {
+            stat.label.len() + stat.value.len() + opt(&stat.unit) + opt(&stat.delta)
+        }
         NodeKind::Badge(badge) => badge.label.len(),
         NodeKind::Link(link) => link.label.len() + link.href.len(),
         NodeKind::Table(table) => {
             table.columns.iter().map(|c| c.label.len()).sum::<usize>()
-                + table.rows.iter().flatten().map(cell_text_bytes).sum::<usize>()
+                + table
+                    .rows
+                    .iter()
+                    .flatten()
+                    .map(cell_text_bytes)
+                    .sum::<usize>()
         }
         NodeKind::Chart(chart) => {
             opt(&chart.title)
                 + opt(&chart.unit)
                 + chart.x_labels.iter().map(String::len).sum::<usize>()
-                + chart.series.iter().map(|s| s.name.len() + 8 * s.values.len()).sum::<usize>()
+                + chart
+                    .series
+                    .iter()
+                    .map(|s| s.name.len() + 8 * s.values.len())
+                    .sum::<usize>()
         }
         NodeKind::Form(form) => {
             form.action.len()
@@ -162,9 +194,10 @@ fn node_text_bytes(kind: &NodeKind) -> usize {
                     .sum::<usize>()
         }
         NodeKind::Tabs(tabs) => tabs.labels.iter().map(String::len).sum(),
-        NodeKind::Properties(properties) => {
-            properties.iter().map(|p| p.label.len() + cell_text_bytes(&p.value)).sum()
-        }
+        NodeKind::Properties(properties) => properties
+            .iter()
+            .map(|p| p.label.len() + cell_text_bytes(&p.value))
+            .sum(),
         NodeKind::Code(code) => opt(&code.language) + code.code.len(),
         NodeKind::Empty(empty) => empty.title.len() + opt(&empty.description),
         NodeKind::Error(error) => error.title.len() + opt(&error.detail),
@@ -174,66 +207,142 @@ fn node_text_bytes(kind: &NodeKind) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wit::latest::greenroom::plugin::view::{Card, Node, Tabs, Text, Tone, Emphasis};
+    use crate::wit::latest::greenroom::plugin::view::{Card, Emphasis, Node, Tabs, Text, Tone};
 
     fn text(s: &str) -> Node {
-        Node { kind: NodeKind::Text(Text { text: s.into(), tone: Tone::Neutral, emphasis: Emphasis::Normal }), children: vec![] }
+        Node {
+            kind: NodeKind::Text(Text {
+                text: s.into(),
+                tone: Tone::Neutral,
+                emphasis: Emphasis::Normal,
+            }),
+            children: vec![],
+        }
     }
 
     fn card(children: Vec<u32>) -> Node {
-        Node { kind: NodeKind::Card(Card { title: None, subtitle: None }), children }
+        Node {
+            kind: NodeKind::Card(Card {
+                title: None,
+                subtitle: None,
+            }),
+            children,
+        }
     }
 
     #[test]
     fn accepts_a_tree() {
-        let view = View { nodes: vec![card(vec![1, 2]), text("a"), text("b")] };
+        let view = View {
+            nodes: vec![card(vec![1, 2]), text("a"), text("b")],
+        };
         assert_eq!(validate(&view), Ok(()));
     }
 
     #[test]
     fn refuses_cycles_and_dangling_children() {
-        let cycle = View { nodes: vec![card(vec![1]), card(vec![0])] };
+        let cycle = View {
+            nodes: vec![card(vec![1]), card(vec![0])],
+        };
         assert!(validate(&cycle).is_err());
-        let dangling = View { nodes: vec![card(vec![7])] };
+        let dangling = View {
+            nodes: vec![card(vec![7])],
+        };
         assert!(validate(&dangling).unwrap_err().0.contains("child 7"));
-        let self_loop = View { nodes: vec![card(vec![0])] };
+        let self_loop = View {
+            nodes: vec![card(vec![0])],
+        };
         assert!(validate(&self_loop).is_err());
     }
 
     #[test]
     fn refuses_shared_children_and_orphans() {
-        let shared = View { nodes: vec![card(vec![1, 2]), card(vec![2]), text("x")] };
-        assert!(validate(&shared).unwrap_err().0.contains("more than one parent"));
-        let orphan = View { nodes: vec![card(vec![]), text("x")] };
+        let shared = View {
+            nodes: vec![card(vec![1, 2]), card(vec![2]), text("x")],
+        };
+        assert!(
+            validate(&shared)
+                .unwrap_err()
+                .0
+                .contains("more than one parent")
+        );
+        let orphan = View {
+            nodes: vec![card(vec![]), text("x")],
+        };
         assert!(validate(&orphan).unwrap_err().0.contains("not reachable"));
     }
 
     #[test]
     fn refuses_children_on_leaves_and_mismatched_tabs() {
-        let leaf = View { nodes: vec![Node { children: vec![1], ..text("x") }, text("y")] };
-        assert!(validate(&leaf).unwrap_err().0.contains("cannot have children"));
-        let tabs = View {
-            nodes: vec![Node { kind: NodeKind::Tabs(Tabs { labels: vec!["a".into(), "b".into()] }), children: vec![1] }, text("x")],
+        let leaf = View {
+            nodes: vec![
+                Node {
+                    children: vec![1],
+                    ..text("x")
+                },
+                text("y"),
+            ],
         };
-        assert!(validate(&tabs).unwrap_err().0.contains("2 labels but 1 panels"));
+        assert!(
+            validate(&leaf)
+                .unwrap_err()
+                .0
+                .contains("cannot have children")
+        );
+        let tabs = View {
+            nodes: vec![
+                Node {
+                    kind: NodeKind::Tabs(Tabs {
+                        labels: vec!["a".into(), "b".into()],
+                    }),
+                    children: vec![1],
+                },
+                text("x"),
+            ],
+        };
+        assert!(
+            validate(&tabs)
+                .unwrap_err()
+                .0
+                .contains("2 labels but 1 panels")
+        );
     }
 
     #[test]
     fn refuses_views_nested_too_deep() {
         let chain = |levels: usize| View {
-            nodes: (0..levels).map(|i| if i + 1 < levels { card(vec![i as u32 + 1]) } else { text("leaf") }).collect(),
+            nodes: (0..levels)
+                .map(|i| {
+                    if i + 1 < levels {
+                        card(vec![i as u32 + 1])
+                    } else {
+                        text("leaf")
+                    }
+                })
+                .collect(),
         };
         assert_eq!(validate(&chain(MAX_VIEW_DEPTH)), Ok(()));
-        assert!(validate(&chain(MAX_VIEW_DEPTH + 1)).unwrap_err().0.contains("deeper"));
+        assert!(
+            validate(&chain(MAX_VIEW_DEPTH + 1))
+                .unwrap_err()
+                .0
+                .contains("deeper")
+        );
     }
 
     #[test]
     fn refuses_empty_and_oversized_views() {
         assert!(validate(&View { nodes: vec![] }).is_err());
-        let big = View { nodes: vec![text(&"x".repeat(MAX_VIEW_TEXT_BYTES + 1))] };
+        let big = View {
+            nodes: vec![text(&"x".repeat(MAX_VIEW_TEXT_BYTES + 1))],
+        };
         assert!(validate(&big).unwrap_err().0.contains("bytes of text"));
         let mut many = vec![card((1..=MAX_VIEW_NODES as u32).collect())];
         many.extend((0..MAX_VIEW_NODES).map(|_| text("")));
-        assert!(validate(&View { nodes: many }).unwrap_err().0.contains("nodes"));
+        assert!(
+            validate(&View { nodes: many })
+                .unwrap_err()
+                .0
+                .contains("nodes")
+        );
     }
 }

@@ -63,8 +63,17 @@ impl WitVersion {
 
     /// Picks the version that serves a plugin built against `built_against`.
     pub fn for_plugin(built_against: &Version) -> Result<WitVersion, UnsupportedWitVersion> {
-        let refuse = |hint| Err(UnsupportedWitVersion { found: built_against.clone(), hint });
-        let mut same_major = Self::ALL.iter().rev().copied().filter(|v| v.version().major == built_against.major);
+        let refuse = |hint| {
+            Err(UnsupportedWitVersion {
+                found: built_against.clone(),
+                hint,
+            })
+        };
+        let mut same_major = Self::ALL
+            .iter()
+            .rev()
+            .copied()
+            .filter(|v| v.version().major == built_against.major);
         let Some(newest) = same_major.next() else {
             return refuse("rebuild the plugin with a greenroom-sdk for this major version");
         };
@@ -72,7 +81,10 @@ impl WitVersion {
             // It may call imports this host does not have.
             return refuse("the plugin needs a newer Greenroom; upgrade the host");
         }
-        match std::iter::once(newest).chain(same_major).find(|v| v.version() <= *built_against) {
+        match std::iter::once(newest)
+            .chain(same_major)
+            .find(|v| v.version() <= *built_against)
+        {
             Some(version) => Ok(version),
             None => refuse("rebuild the plugin with a released greenroom-sdk"),
         }
@@ -140,7 +152,9 @@ mod tests {
         files.sort();
         let mut hasher = Sha256::new();
         for file in files {
-            let relative = file.strip_prefix(dir).expect("walked files are inside the folder");
+            let relative = file
+                .strip_prefix(dir)
+                .expect("walked files are inside the folder");
             hasher.update(relative.to_string_lossy().as_bytes());
             hasher.update([0]);
             hasher.update(std::fs::read(&file).expect("WIT file is readable"));
@@ -186,11 +200,18 @@ mod tests {
     fn every_version_folder_is_released_and_served() {
         let released: Vec<Version> = released().release.into_iter().map(|r| r.version).collect();
         let served: Vec<Version> = WitVersion::ALL.iter().map(|v| v.version()).collect();
-        assert_eq!(released, served, "wit/released.toml and WitVersion::ALL disagree");
+        assert_eq!(
+            released, served,
+            "wit/released.toml and WitVersion::ALL disagree"
+        );
         for entry in std::fs::read_dir(wit_root()).expect("wit/ is readable") {
             let path = entry.expect("wit/ entry is readable").path();
-            let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
-            let Some(version) = name.strip_prefix("since_v") else { continue };
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            let Some(version) = name.strip_prefix("since_v") else {
+                continue;
+            };
             assert!(
                 released.contains(&v(version)),
                 "wit/{name} has no entry in wit/released.toml"
@@ -204,7 +225,11 @@ mod tests {
             let types = wit_root().join(version.folder()).join("types.wit");
             let text = std::fs::read_to_string(types).expect("types.wit exists");
             let expected = format!("package greenroom:plugin@{};", version.version());
-            assert!(text.contains(&expected), "{} does not declare `{expected}`", version.folder());
+            assert!(
+                text.contains(&expected),
+                "{} does not declare `{expected}`",
+                version.folder()
+            );
         }
     }
 }

@@ -22,7 +22,10 @@ const RETURN_FIELD: &str = "_return";
 /// A portal path a form may return or redirect to: local, and not
 /// protocol-relative (`//evil.example.com`).
 fn local_path(path: &str) -> Option<&str> {
-    let ok = path.starts_with('/') && !path.starts_with("//") && !path.starts_with("/\\") && !path.chars().any(char::is_control);
+    let ok = path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.starts_with("/\\")
+        && !path.chars().any(char::is_control);
     ok.then_some(path)
 }
 
@@ -35,9 +38,13 @@ pub(crate) async fn submit(
     jar: CookieJar,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Result<Response, AppError> {
-    let Form(mut fields) = form.map_err(|rejection| AppError::page(ErrorKind::BadRequest(rejection.body_text())))?;
+    let Form(mut fields) =
+        form.map_err(|rejection| AppError::page(ErrorKind::BadRequest(rejection.body_text())))?;
     let take = |fields: &mut Vec<(String, String)>, name: &str| {
-        let value = fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+        let value = fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone());
         fields.retain(|(n, _)| n != name);
         value
     };
@@ -47,26 +54,47 @@ pub(crate) async fn submit(
             "the form's security token is missing or does not match; reload the page and submit the form again".into(),
         )));
     }
-    let plugin = state.plugin(&id).ok_or_else(|| AppError::page(ErrorKind::NotFound(format!("no plugin `{id}` is installed"))))?;
+    let plugin = state.plugin(&id).ok_or_else(|| {
+        AppError::page(ErrorKind::NotFound(format!(
+            "no plugin `{id}` is installed"
+        )))
+    })?;
     let default_return = format!("/plugins/{id}");
-    let return_to = take(&mut fields, RETURN_FIELD).filter(|r| local_path(r).is_some()).unwrap_or(default_return);
+    let return_to = take(&mut fields, RETURN_FIELD)
+        .filter(|r| local_path(r).is_some())
+        .unwrap_or(default_return);
     let (return_path, return_query) = match return_to.split_once('?') {
         Some((path, query)) => (path.to_owned(), Some(query.to_owned())),
         None => (return_to.clone(), None),
     };
     // The plugin's own page path, when the form was on it.
     let page_prefix = format!("/plugins/{id}");
-    let page_path = return_path.strip_prefix(&page_prefix).filter(|rest| rest.is_empty() || rest.starts_with('/')).map(|rest| rest.trim_start_matches('/').to_owned());
+    let page_path = return_path
+        .strip_prefix(&page_prefix)
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+        .map(|rest| rest.trim_start_matches('/').to_owned());
     let cx = CallContext {
         user: user.clone(),
         entity: None,
         path: page_path.clone().unwrap_or_default(),
-        query: return_query.as_deref().map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default(),
+        query: return_query
+            .as_deref()
+            .map(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .into_owned()
+                    .collect()
+            })
+            .unwrap_or_default(),
     };
     let outcome = plugin
         .action(&action, fields.clone(), &cx)
         .await
-        .map_err(|error| AppError::page(ErrorKind::Plugin { plugin: id.clone(), error }))?;
+        .map_err(|error| {
+            AppError::page(ErrorKind::Plugin {
+                plugin: id.clone(),
+                error,
+            })
+        })?;
     match outcome {
         Outcome::Done(message) => {
             let jar = match message {
@@ -79,20 +107,36 @@ pub(crate) async fn submit(
             Some(target) => Ok(Redirect::to(target).into_response()),
             None => Err(AppError::page(ErrorKind::Plugin {
                 plugin: id,
-                error: greenroom_runtime::CallError::InvalidResponse(format!("redirect to `{target}` is not a portal path")),
+                error: greenroom_runtime::CallError::InvalidResponse(format!(
+                    "redirect to `{target}` is not a portal path"
+                )),
             })),
         },
         Outcome::Invalid(errors) => {
-            let submitted = SubmittedForm { action, values: fields, errors };
+            let submitted = SubmittedForm {
+                action,
+                values: fields,
+                errors,
+            };
             match page_path {
                 Some(path) => {
-                    let page = PluginPage { id, path, query: return_query, submitted: Some(submitted) };
-                    page.draw(&state, user, token.as_deref().unwrap_or_default(), jar).await
+                    let page = PluginPage {
+                        id,
+                        path,
+                        query: return_query,
+                        submitted: Some(submitted),
+                    };
+                    page.draw(&state, user, token.as_deref().unwrap_or_default(), jar)
+                        .await
                 }
                 None => {
                     // The form was elsewhere (a home widget): say what was
                     // wrong in a notice on the page it came from.
-                    let summary: Vec<String> = submitted.errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
+                    let summary: Vec<String> = submitted
+                        .errors
+                        .iter()
+                        .map(|e| format!("{}: {}", e.field, e.message))
+                        .collect();
                     let jar = jar.add(notice_cookie(&format!("Not saved. {}", summary.join("; "))));
                     Ok((jar, Redirect::to(&return_to)).into_response())
                 }
@@ -102,8 +146,14 @@ pub(crate) async fn submit(
 }
 
 fn notice_cookie(message: &str) -> Cookie<'static> {
-    let encoded = percent_encoding::utf8_percent_encode(message, percent_encoding::NON_ALPHANUMERIC).to_string();
-    Cookie::build((NOTICE_COOKIE, encoded)).path("/").http_only(true).same_site(SameSite::Strict).build()
+    let encoded =
+        percent_encoding::utf8_percent_encode(message, percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
+    Cookie::build((NOTICE_COOKIE, encoded))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .build()
 }
 
 #[cfg(test)]
@@ -113,7 +163,13 @@ mod tests {
     #[test]
     fn only_local_paths_are_return_targets() {
         assert_eq!(local_path("/plugins/hello"), Some("/plugins/hello"));
-        for bad in ["https://evil.example.com", "//evil.example.com", "/\\evil.example.com", "plugins", "/a\nb"] {
+        for bad in [
+            "https://evil.example.com",
+            "//evil.example.com",
+            "/\\evil.example.com",
+            "plugins",
+            "/a\nb",
+        ] {
             assert_eq!(local_path(bad), None, "{bad:?}");
         }
     }

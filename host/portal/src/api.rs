@@ -65,7 +65,11 @@ pub(crate) async fn plugins(State(state): State<AppState>) -> Json<Value> {
             })
         })
         .collect();
-    let failed: Vec<Value> = state.failed().iter().map(|f| json!({ "source": f.source, "error": f.error })).collect();
+    let failed: Vec<Value> = state
+        .failed()
+        .iter()
+        .map(|f| json!({ "source": f.source, "error": f.error }))
+        .collect();
     Json(json!({ "items": loaded, "failed": failed }))
 }
 
@@ -94,7 +98,17 @@ pub(crate) async fn plugin_root(
     query: RawQuery,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    forward(state, id, String::new(), actor, method, headers, query, body).await
+    forward(
+        state,
+        id,
+        String::new(),
+        actor,
+        method,
+        headers,
+        query,
+        body,
+    )
+    .await
 }
 
 /// `/api/plugins/<id>/<path>`: a route of a plugin's API.
@@ -122,14 +136,22 @@ async fn forward(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    let plugin = state.plugin(&id).ok_or_else(|| AppError::api(ErrorKind::NotFound(format!("no plugin `{id}` is installed"))))?;
+    let plugin = state.plugin(&id).ok_or_else(|| {
+        AppError::api(ErrorKind::NotFound(format!(
+            "no plugin `{id}` is installed"
+        )))
+    })?;
     let wit_method = match method {
         Method::GET => WitMethod::Get,
         Method::POST => WitMethod::Post,
         Method::PUT => WitMethod::Put,
         Method::PATCH => WitMethod::Patch,
         Method::DELETE => WitMethod::Delete,
-        other => return Err(AppError::api(ErrorKind::MethodNotAllowed(format!("plugin APIs do not answer {other}")))),
+        other => {
+            return Err(AppError::api(ErrorKind::MethodNotAllowed(format!(
+                "plugin APIs do not answer {other}"
+            ))));
+        }
     };
     // A browser can be made to send a cross-site form post with cookies,
     // but not a JSON one (that needs a CORS preflight the portal never
@@ -143,16 +165,28 @@ async fn forward(
     let request = Request {
         method: wit_method,
         path,
-        query: query.as_deref().map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default(),
+        query: query
+            .as_deref()
+            .map(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .into_owned()
+                    .collect()
+            })
+            .unwrap_or_default(),
         headers: headers
             .iter()
             .filter(|(name, _)| !WITHHELD_REQUEST_HEADERS.contains(&name.as_str()))
-            .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+            })
             .collect(),
         body: body.to_vec(),
         user: user.as_ref().map(greenroom_broker::wit_user),
     };
-    let response = plugin.handle(request, user).await.map_err(|error| AppError::api(ErrorKind::Plugin { plugin: id, error }))?;
+    let response = plugin
+        .handle(request, user)
+        .await
+        .map_err(|error| AppError::api(ErrorKind::Plugin { plugin: id, error }))?;
     let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::BAD_GATEWAY);
     let mut out = (status, response.body).into_response();
     for (name, value) in response.headers {
@@ -164,7 +198,10 @@ async fn forward(
             out.headers_mut().append(name, value);
         }
     }
-    out.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PLUGIN_RESPONSE_POLICY));
+    out.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(PLUGIN_RESPONSE_POLICY),
+    );
     Ok(out)
 }
 
@@ -175,6 +212,7 @@ fn is_json(headers: &HeaderMap) -> bool {
         .and_then(|v| v.split(';').next())
         .is_some_and(|mime| {
             let mime = mime.trim().to_ascii_lowercase();
-            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
         })
 }

@@ -10,8 +10,12 @@ const STYLESHEET: &str = include_str!("../assets/greenroom.css");
 
 /// `greenroom.<hash>.css`: the name changes whenever the stylesheet does,
 /// so browsers may cache it forever.
-static STYLESHEET_NAME: LazyLock<String> =
-    LazyLock::new(|| format!("greenroom.{}.css", &hex::encode(Sha256::digest(STYLESHEET))[..12]));
+static STYLESHEET_NAME: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "greenroom.{}.css",
+        &hex::encode(Sha256::digest(STYLESHEET))[..12]
+    )
+});
 
 /// The stylesheet's URL path.
 pub(crate) fn stylesheet_path() -> String {

@@ -25,7 +25,10 @@ fn well_formed(token: &str) -> bool {
 
 /// Makes sure the browser has a token, and hands it to handlers.
 pub(crate) async fn ensure_cookie(jar: CookieJar, mut request: Request, next: Next) -> Response {
-    let existing = jar.get(COOKIE).map(|c| c.value().to_owned()).filter(|t| well_formed(t));
+    let existing = jar
+        .get(COOKIE)
+        .map(|c| c.value().to_owned())
+        .filter(|t| well_formed(t));
     let (token, fresh) = match existing {
         Some(token) => (token, false),
         None => (hex::encode(rand::rng().random::<[u8; 32]>()), true),
@@ -35,7 +38,11 @@ pub(crate) async fn ensure_cookie(jar: CookieJar, mut request: Request, next: Ne
     if !fresh {
         return response;
     }
-    let cookie = Cookie::build((COOKIE, token)).path("/").http_only(true).same_site(SameSite::Strict).build();
+    let cookie = Cookie::build((COOKIE, token))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .build();
     (jar.add(cookie), response).into_response()
 }
 
@@ -49,5 +56,9 @@ pub(crate) fn matches(jar: &CookieJar, submitted: Option<&str>) -> bool {
     let submitted = submitted.as_bytes();
     well_formed(cookie.value())
         && expected.len() == submitted.len()
-        && expected.iter().zip(submitted).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0
+        && expected
+            .iter()
+            .zip(submitted)
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
 }

@@ -48,11 +48,17 @@ pub(crate) struct AppError {
 
 impl AppError {
     pub(crate) fn page(kind: ErrorKind) -> AppError {
-        AppError { kind, format: Format::Html }
+        AppError {
+            kind,
+            format: Format::Html,
+        }
     }
 
     pub(crate) fn api(kind: ErrorKind) -> AppError {
-        AppError { kind, format: Format::Json }
+        AppError {
+            kind,
+            format: Format::Json,
+        }
     }
 
     fn status(&self) -> StatusCode {
@@ -65,7 +71,10 @@ impl AppError {
             ErrorKind::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             // The plugin failed, not the request: a gateway error, or a
             // timeout when it ran out of time.
-            ErrorKind::Plugin { error: CallError::Deadline { .. }, .. } => StatusCode::GATEWAY_TIMEOUT,
+            ErrorKind::Plugin {
+                error: CallError::Deadline { .. },
+                ..
+            } => StatusCode::GATEWAY_TIMEOUT,
             ErrorKind::Plugin { .. } => StatusCode::BAD_GATEWAY,
         }
     }
@@ -113,7 +122,11 @@ impl IntoResponse for AppError {
             }
             Format::Html => {
                 let title = status.canonical_reason().unwrap_or("Error");
-                (status, layout::error_page(status.as_u16(), title, &self.message())).into_response()
+                (
+                    status,
+                    layout::error_page(status.as_u16(), title, &self.message()),
+                )
+                    .into_response()
             }
         }
     }

@@ -24,15 +24,25 @@ impl FromRequestParts<AppState> for Actor {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Actor, AppError> {
-        let format = if parts.uri.path().starts_with("/api/") { Format::Json } else { Format::Html };
-        resolve(state).map(Actor).ok_or(AppError { kind: ErrorKind::Unauthenticated, format })
+        let format = if parts.uri.path().starts_with("/api/") {
+            Format::Json
+        } else {
+            Format::Html
+        };
+        resolve(state).map(Actor).ok_or(AppError {
+            kind: ErrorKind::Unauthenticated,
+            format,
+        })
     }
 }
 
 impl FromRequestParts<AppState> for MaybeActor {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(_parts: &mut Parts, state: &AppState) -> Result<MaybeActor, Self::Rejection> {
+    async fn from_request_parts(
+        _parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<MaybeActor, Self::Rejection> {
         Ok(MaybeActor(resolve(state)))
     }
 }

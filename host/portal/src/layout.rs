@@ -78,7 +78,12 @@ pub(crate) fn page(shell: &Shell<'_>, content: Markup) -> Markup {
 
 /// A page for an error, shown without a signed-in user.
 pub(crate) fn error_page(status: u16, title: &str, message: &str) -> Markup {
-    let shell = Shell { title, nav: Nav::None, user: None, notice: None };
+    let shell = Shell {
+        title,
+        nav: Nav::None,
+        user: None,
+        notice: None,
+    };
     page(
         &shell,
         html! {
@@ -93,5 +98,9 @@ pub(crate) fn error_page(status: u16, title: &str, message: &str) -> Markup {
 }
 
 fn initials(name: &str) -> String {
-    name.split_whitespace().filter_map(|w| w.chars().next()).take(2).collect::<String>().to_uppercase()
+    name.split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .take(2)
+        .collect::<String>()
+        .to_uppercase()
 }

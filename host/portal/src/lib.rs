@@ -61,7 +61,10 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/plugins", get(api::plugins))
         .route("/plugins/{id}", axum::routing::any(api::plugin_root))
-        .route("/plugins/{id}/{*path}", axum::routing::any(api::plugin_route))
+        .route(
+            "/plugins/{id}/{*path}",
+            axum::routing::any(api::plugin_route),
+        )
         .fallback(api::not_found);
     Router::new()
         .merge(pages)
@@ -83,8 +86,14 @@ pub fn app(state: AppState) -> Router {
                     header::CONTENT_SECURITY_POLICY,
                     HeaderValue::from_static(CONTENT_SECURITY_POLICY),
                 ))
-                .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-                .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::X_FRAME_OPTIONS,
+                    HeaderValue::from_static("DENY"),
+                ))
                 .layer(SetResponseHeaderLayer::overriding(
                     HeaderName::from_static("referrer-policy"),
                     HeaderValue::from_static("same-origin"),

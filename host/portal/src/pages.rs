@@ -23,18 +23,29 @@ pub(crate) const NOTICE_COOKIE: &str = "greenroom_notice";
 
 /// Takes the pending notice, if any, and clears it.
 fn take_notice(jar: CookieJar) -> (Option<String>, CookieJar) {
-    let notice = jar
-        .get(NOTICE_COOKIE)
-        .and_then(|c| percent_encoding::percent_decode_str(c.value()).decode_utf8().ok().map(|s| s.into_owned()));
+    let notice = jar.get(NOTICE_COOKIE).and_then(|c| {
+        percent_encoding::percent_decode_str(c.value())
+            .decode_utf8()
+            .ok()
+            .map(|s| s.into_owned())
+    });
     match notice {
-        Some(notice) => (Some(notice), jar.remove(Cookie::build(NOTICE_COOKIE).path("/"))),
+        Some(notice) => (
+            Some(notice),
+            jar.remove(Cookie::build(NOTICE_COOKIE).path("/")),
+        ),
         None => (None, jar),
     }
 }
 
 /// Draws one slot of one plugin: its view, or an error card saying why
 /// not. Never fails: a broken plugin must not break the page.
-pub(crate) async fn render_slot(plugin: &LoadedPlugin, slot: &SlotDecl, cx: &CallContext, target: &Target<'_>) -> Markup {
+pub(crate) async fn render_slot(
+    plugin: &LoadedPlugin,
+    slot: &SlotDecl,
+    cx: &CallContext,
+    target: &Target<'_>,
+) -> Markup {
     match plugin.render(slot, cx).await {
         Ok(view) => render::view(&view, target),
         Err(error) => {
@@ -56,13 +67,24 @@ pub(crate) async fn home(
     let widgets: Vec<(&Arc<LoadedPlugin>, &SlotDecl)> = state
         .plugins()
         .iter()
-        .flat_map(|plugin| plugin.manifest().slots_of(SlotKind::HomeWidget).map(move |slot| (plugin, slot)))
+        .flat_map(|plugin| {
+            plugin
+                .manifest()
+                .slots_of(SlotKind::HomeWidget)
+                .map(move |slot| (plugin, slot))
+        })
         .collect();
     let drawn = futures::future::join_all(widgets.iter().map(|(plugin, slot)| {
         let prefix = format!("{}-{}", plugin.manifest().id, slot.name);
         let (cx, csrf) = (&cx, &csrf.0);
         async move {
-            let target = Target { plugin_id: plugin.manifest().id.as_str(), dom_prefix: &prefix, csrf, return_to: "/", form_errors: None };
+            let target = Target {
+                plugin_id: plugin.manifest().id.as_str(),
+                dom_prefix: &prefix,
+                csrf,
+                return_to: "/",
+                form_errors: None,
+            };
             render_slot(plugin, slot, cx, &target).await
         }
     }))
@@ -91,7 +113,12 @@ pub(crate) async fn home(
             }
         }
     };
-    let shell = Shell { title: "Home", nav: Nav::Home, user: Some(&user), notice: notice.as_deref() };
+    let shell = Shell {
+        title: "Home",
+        nav: Nav::Home,
+        user: Some(&user),
+        notice: notice.as_deref(),
+    };
     (jar, layout::page(&shell, content)).into_response()
 }
 
@@ -144,7 +171,15 @@ pub(crate) async fn plugin_list(State(state): State<AppState>, Actor(user): Acto
             }
         }
     };
-    layout::page(&Shell { title: "Plugins", nav: Nav::Plugins, user: Some(&user), notice: None }, content)
+    layout::page(
+        &Shell {
+            title: "Plugins",
+            nav: Nav::Plugins,
+            user: Some(&user),
+            notice: None,
+        },
+        content,
+    )
 }
 
 fn tier_badge(tier: greenroom_contract::Tier) -> Markup {
@@ -164,7 +199,12 @@ pub(crate) async fn plugin_page(
     RawQuery(query): RawQuery,
     jar: CookieJar,
 ) -> Result<Response, AppError> {
-    let page = PluginPage { id, path: String::new(), query, submitted: None };
+    let page = PluginPage {
+        id,
+        path: String::new(),
+        query,
+        submitted: None,
+    };
     page.draw(&state, user, &csrf.0, jar).await
 }
 
@@ -177,7 +217,12 @@ pub(crate) async fn plugin_sub_page(
     RawQuery(query): RawQuery,
     jar: CookieJar,
 ) -> Result<Response, AppError> {
-    let page = PluginPage { id, path, query, submitted: None };
+    let page = PluginPage {
+        id,
+        path,
+        query,
+        submitted: None,
+    };
     page.draw(&state, user, &csrf.0, jar).await
 }
 
@@ -196,20 +241,37 @@ pub(crate) struct PluginPage {
 impl PluginPage {
     /// The page's own URL path, to come back to after a form post.
     pub(crate) fn url(&self) -> String {
-        let base = if self.path.is_empty() { format!("/plugins/{}", self.id) } else { format!("/plugins/{}/{}", self.id, self.path) };
+        let base = if self.path.is_empty() {
+            format!("/plugins/{}", self.id)
+        } else {
+            format!("/plugins/{}/{}", self.id, self.path)
+        };
         match &self.query {
             Some(query) if !query.is_empty() => format!("{base}?{query}"),
             _ => base,
         }
     }
 
-    pub(crate) async fn draw(self, state: &AppState, user: Identity, csrf: &str, jar: CookieJar) -> Result<Response, AppError> {
+    pub(crate) async fn draw(
+        self,
+        state: &AppState,
+        user: Identity,
+        csrf: &str,
+        jar: CookieJar,
+    ) -> Result<Response, AppError> {
         let id = &self.id;
-        let plugin = state.plugin(id).ok_or_else(|| AppError::page(ErrorKind::NotFound(format!("no plugin `{id}` is installed"))))?;
+        let plugin = state.plugin(id).ok_or_else(|| {
+            AppError::page(ErrorKind::NotFound(format!(
+                "no plugin `{id}` is installed"
+            )))
+        })?;
         let manifest = plugin.manifest();
         let page_slot = manifest.page();
         if page_slot.is_none() && !self.path.is_empty() {
-            return Err(AppError::page(ErrorKind::NotFound(format!("plugin `{id}` has no page `{}`", self.path))));
+            return Err(AppError::page(ErrorKind::NotFound(format!(
+                "plugin `{id}` has no page `{}`",
+                self.path
+            ))));
         }
         let (notice, jar) = take_notice(jar);
         let return_to = self.url();
@@ -218,12 +280,26 @@ impl PluginPage {
                 let query_pairs = self
                     .query
                     .as_deref()
-                    .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+                    .map(|q| {
+                        url::form_urlencoded::parse(q.as_bytes())
+                            .into_owned()
+                            .collect()
+                    })
                     .unwrap_or_default();
-                let cx = CallContext { user: user.clone(), entity: None, path: self.path.clone(), query: query_pairs };
+                let cx = CallContext {
+                    user: user.clone(),
+                    entity: None,
+                    path: self.path.clone(),
+                    query: query_pairs,
+                };
                 let prefix = format!("{id}-page");
-                let target =
-                    Target { plugin_id: id, dom_prefix: &prefix, csrf, return_to: &return_to, form_errors: self.submitted.as_ref() };
+                let target = Target {
+                    plugin_id: id,
+                    dom_prefix: &prefix,
+                    csrf,
+                    return_to: &return_to,
+                    form_errors: self.submitted.as_ref(),
+                };
                 Some(render_slot(plugin, slot, &cx, &target).await)
             }
             None => None,
@@ -249,8 +325,17 @@ impl PluginPage {
                 aside.plugin-aside { (about(plugin)) }
             }
         };
-        let shell = Shell { title: &manifest.name, nav: Nav::Plugins, user: Some(&user), notice: notice.as_deref() };
-        let status = if self.submitted.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+        let shell = Shell {
+            title: &manifest.name,
+            nav: Nav::Plugins,
+            user: Some(&user),
+            notice: notice.as_deref(),
+        };
+        let status = if self.submitted.is_some() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        };
         Ok((status, jar, layout::page(&shell, content)).into_response())
     }
 }
@@ -332,7 +417,9 @@ fn is_granted(granted: &[Capability], requested: &Capability) -> bool {
     granted.iter().any(|g| match (g, requested) {
         (Capability::Storage { .. }, Capability::Storage { .. }) => true,
         (Capability::Http { hosts: g }, Capability::Http { hosts: r }) => r.is_subset(g),
-        (Capability::CatalogWrite { kinds: g }, Capability::CatalogWrite { kinds: r }) => r.is_subset(g),
+        (Capability::CatalogWrite { kinds: g }, Capability::CatalogWrite { kinds: r }) => {
+            r.is_subset(g)
+        }
         (g, r) => g == r,
     })
 }
@@ -349,5 +436,7 @@ fn humantime_short(every: std::time::Duration) -> String {
 
 /// Unknown pages.
 pub(crate) async fn not_found() -> AppError {
-    AppError::page(ErrorKind::NotFound("there is no page at this address".into()))
+    AppError::page(ErrorKind::NotFound(
+        "there is no page at this address".into(),
+    ))
 }

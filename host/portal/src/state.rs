@@ -39,9 +39,20 @@ struct Inner {
 impl AppState {
     /// The state for a portal serving `plugins`; `failed` lists those that
     /// could not be loaded.
-    pub fn new(plugins: Vec<LoadedPlugin>, failed: Vec<FailedPlugin>, config: PortalConfig) -> AppState {
+    pub fn new(
+        plugins: Vec<LoadedPlugin>,
+        failed: Vec<FailedPlugin>,
+        config: PortalConfig,
+    ) -> AppState {
         let plugins = plugins.into_iter().map(Arc::new).collect();
-        AppState { inner: Arc::new(Inner { plugins, failed, config, started: Instant::now() }) }
+        AppState {
+            inner: Arc::new(Inner {
+                plugins,
+                failed,
+                config,
+                started: Instant::now(),
+            }),
+        }
     }
 
     /// Loaded plugins, in configuration order.
@@ -51,7 +62,10 @@ impl AppState {
 
     /// The loaded plugin with this id.
     pub(crate) fn plugin(&self, id: &str) -> Option<&Arc<LoadedPlugin>> {
-        self.inner.plugins.iter().find(|p| p.manifest().id.as_str() == id)
+        self.inner
+            .plugins
+            .iter()
+            .find(|p| p.manifest().id.as_str() == id)
     }
 
     /// Plugins that could not be loaded.

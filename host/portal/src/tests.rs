@@ -19,8 +19,11 @@ fn runtime() -> &'static Runtime {
     &RUNTIME
         .get_or_init(|| {
             let dir = tempfile::tempdir().expect("temp dir");
-            let runtime = Runtime::new(RuntimeConfig { cache_dir: Some(dir.path().to_owned()), ..RuntimeConfig::default() })
-                .expect("runtime starts");
+            let runtime = Runtime::new(RuntimeConfig {
+                cache_dir: Some(dir.path().to_owned()),
+                ..RuntimeConfig::default()
+            })
+            .expect("runtime starts");
             (dir, runtime)
         })
         .1
@@ -34,22 +37,47 @@ struct Portal {
 fn load(db: &Database, bytes: Vec<u8>) -> LoadedPlugin {
     let artifact = Artifact::from_bytes(bytes).expect("valid artifact");
     let manifest = artifact.manifest().clone();
-    let settings = manifest.resolve_settings(&serde_json::json!({})).expect("valid settings");
+    let settings = manifest
+        .resolve_settings(&serde_json::json!({}))
+        .expect("valid settings");
     let env = PluginEnv::new(&manifest, Grant::all_requested(&manifest), settings, db);
-    let limits = Limits { memory: 32 << 20, render_deadline: Duration::from_millis(300), ..Limits::default() };
+    let limits = Limits {
+        memory: 32 << 20,
+        render_deadline: Duration::from_millis(300),
+        ..Limits::default()
+    };
     runtime().load(artifact, env, limits).expect("loads")
 }
 
 fn portal_with(guest_access: bool, test_plugins: &[&str]) -> Portal {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = Database::open(&dir.path().join("greenroom.db")).expect("database opens");
-    let mut plugins = vec![load(&db, artifacts::bundled("hello").expect("hello is bundled").bytes.to_vec())];
+    let mut plugins = vec![load(
+        &db,
+        artifacts::bundled("hello")
+            .expect("hello is bundled")
+            .bytes
+            .to_vec(),
+    )];
     for path in test_plugins {
         plugins.push(load(&db, std::fs::read(path).expect("test plugin built")));
     }
-    let failed = vec![FailedPlugin { source: "broken.wasm".into(), error: "not a Greenroom plugin".into() }];
-    let state = AppState::new(plugins, failed, PortalConfig { guest_access, demo: true });
-    Portal { _dir: dir, router: app(state) }
+    let failed = vec![FailedPlugin {
+        source: "broken.wasm".into(),
+        error: "not a Greenroom plugin".into(),
+    }];
+    let state = AppState::new(
+        plugins,
+        failed,
+        PortalConfig {
+            guest_access,
+            demo: true,
+        },
+    );
+    Portal {
+        _dir: dir,
+        router: app(state),
+    }
 }
 
 fn portal() -> Portal {
@@ -63,53 +91,116 @@ struct Reply {
 }
 
 async fn send(portal: &Portal, request: Request<Body>) -> Reply {
-    let response = portal.router.clone().oneshot(request).await.expect("the router always answers");
+    let response = portal
+        .router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("the router always answers");
     let status = response.status();
     let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
-    Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
 }
 
 async fn get(portal: &Portal, uri: &str) -> Reply {
-    send(portal, Request::get(uri).body(Body::empty()).expect("request")).await
+    send(
+        portal,
+        Request::get(uri).body(Body::empty()).expect("request"),
+    )
+    .await
 }
 
 fn csrf_cookie(reply: &Reply) -> String {
     let cookie = reply.headers.get_all("set-cookie").iter().find_map(|v| {
         let v = v.to_str().ok()?;
-        v.strip_prefix("greenroom_csrf=").map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
+        v.strip_prefix("greenroom_csrf=")
+            .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
     });
     cookie.expect("the page set a CSRF cookie")
 }
 
 async fn post_form(portal: &Portal, uri: &str, cookie: Option<&str>, form: &str) -> Reply {
-    let mut request = Request::post(uri).header("content-type", "application/x-www-form-urlencoded");
+    let mut request =
+        Request::post(uri).header("content-type", "application/x-www-form-urlencoded");
     if let Some(cookie) = cookie {
         request = request.header("cookie", format!("greenroom_csrf={cookie}"));
     }
-    send(portal, request.body(Body::from(form.to_owned())).expect("request")).await
+    send(
+        portal,
+        request.body(Body::from(form.to_owned())).expect("request"),
+    )
+    .await
 }
 
 #[tokio::test]
 async fn home_page_draws_every_widget_and_contains_failures_in_their_slots() {
-    let portal = portal_with(true, &[artifacts::TRAP_COMPONENT, artifacts::SPIN_COMPONENT, artifacts::XSS_COMPONENT]);
+    let portal = portal_with(
+        true,
+        &[
+            artifacts::TRAP_COMPONENT,
+            artifacts::SPIN_COMPONENT,
+            artifacts::XSS_COMPONENT,
+        ],
+    );
     let reply = get(&portal, "/").await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert!(reply.body.contains("Hello, Guest!"), "hello's widget is on the page");
-    assert!(reply.body.contains("the plugin crashed"), "the trap plugin's slot shows an error card");
-    assert!(reply.body.contains("did not finish within 300 ms"), "the looping plugin was stopped");
-    assert!(!reply.body.contains("<script>"), "the xss plugin's markup is escaped");
-    assert!(reply.body.contains("&lt;script&gt;document.title"), "and shown as text");
-    assert!(!reply.body.contains("href=\"javascript:"), "script URLs never become links");
-    assert!(reply.body.contains("Guest access is on."), "the guest banner is shown");
+    assert!(
+        reply.body.contains("Hello, Guest!"),
+        "hello's widget is on the page"
+    );
+    assert!(
+        reply.body.contains("the plugin crashed"),
+        "the trap plugin's slot shows an error card"
+    );
+    assert!(
+        reply.body.contains("did not finish within 300 ms"),
+        "the looping plugin was stopped"
+    );
+    assert!(
+        !reply.body.contains("<script>"),
+        "the xss plugin's markup is escaped"
+    );
+    assert!(
+        reply.body.contains("&lt;script&gt;document.title"),
+        "and shown as text"
+    );
+    assert!(
+        !reply.body.contains("href=\"javascript:"),
+        "script URLs never become links"
+    );
+    assert!(
+        reply.body.contains("Guest access is on."),
+        "the guest banner is shown"
+    );
 }
 
 #[tokio::test]
 async fn pages_carry_a_policy_that_forbids_every_script() {
     let reply = get(&portal(), "/").await;
-    let policy = reply.headers.get("content-security-policy").expect("CSP header").to_str().expect("ascii");
-    assert!(policy.contains("default-src 'none'") && !policy.contains("script-src"), "{policy}");
-    assert_eq!(reply.headers.get("x-frame-options").map(|v| v.as_bytes()), Some(&b"DENY"[..]));
+    let policy = reply
+        .headers
+        .get("content-security-policy")
+        .expect("CSP header")
+        .to_str()
+        .expect("ascii");
+    assert!(
+        policy.contains("default-src 'none'") && !policy.contains("script-src"),
+        "{policy}"
+    );
+    assert_eq!(
+        reply.headers.get("x-frame-options").map(|v| v.as_bytes()),
+        Some(&b"DENY"[..])
+    );
 }
 
 #[tokio::test]
@@ -117,7 +208,11 @@ async fn refuses_everyone_when_guest_access_is_off() {
     let portal = portal_with(false, &[]);
     let page = get(&portal, "/").await;
     assert_eq!(page.status, StatusCode::UNAUTHORIZED);
-    assert!(page.body.contains("guest access"), "the page says how to get in: {}", page.body);
+    assert!(
+        page.body.contains("guest access"),
+        "the page says how to get in: {}",
+        page.body
+    );
     assert!(!page.body.contains("Hello, Guest!"));
 }
 
@@ -135,7 +230,10 @@ async fn unknown_pages_get_a_helpful_404_page() {
     let reply = get(&portal(), "/nowhere").await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert!(reply.body.contains("Back to the home page"));
-    assert_eq!(get(&portal(), "/plugins/nope").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&portal(), "/plugins/nope").await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -156,56 +254,114 @@ async fn plugin_list_shows_installed_and_refused_plugins() {
     let api = get(&portal(), "/api/plugins").await;
     let body: serde_json::Value = serde_json::from_str(&api.body).expect("JSON");
     assert_eq!(body["items"][0]["id"], "hello");
-    assert_eq!(body["items"][0]["capabilities"]["granted"][0], "storage (256.0 KiB)");
+    assert_eq!(
+        body["items"][0]["capabilities"]["granted"][0],
+        "storage (256.0 KiB)"
+    );
 }
 
 #[tokio::test]
 async fn the_stylesheet_is_served_from_the_binary_and_cached_forever() {
     let home = get(&portal(), "/").await;
-    let href = home.body.split("rel=\"stylesheet\" href=\"").nth(1).and_then(|r| r.split('"').next()).expect("stylesheet link");
+    let href = home
+        .body
+        .split("rel=\"stylesheet\" href=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("stylesheet link");
     let css = get(&portal(), href).await;
     assert_eq!(css.status, StatusCode::OK);
-    assert!(css.headers["content-type"].to_str().expect("ascii").starts_with("text/css"));
-    assert!(css.headers["cache-control"].to_str().expect("ascii").contains("immutable"));
+    assert!(
+        css.headers["content-type"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/css")
+    );
+    assert!(
+        css.headers["cache-control"]
+            .to_str()
+            .expect("ascii")
+            .contains("immutable")
+    );
     assert!(css.body.contains(".card"), "the design system is in it");
-    assert_eq!(get(&portal(), "/assets/other.css").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&portal(), "/assets/other.css").await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
 async fn a_form_post_without_the_csrf_token_is_refused() {
     let portal = portal();
-    let forged = post_form(&portal, "/plugins/hello/actions/sign", None, "message=hi&_return=%2Fplugins%2Fhello").await;
+    let forged = post_form(
+        &portal,
+        "/plugins/hello/actions/sign",
+        None,
+        "message=hi&_return=%2Fplugins%2Fhello",
+    )
+    .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     let page = get(&portal, "/plugins/hello").await;
     let cookie = csrf_cookie(&page);
     let wrong = "0".repeat(64);
-    let mismatched = post_form(&portal, "/plugins/hello/actions/sign", Some(&cookie), &format!("message=hi&_csrf={wrong}")).await;
+    let mismatched = post_form(
+        &portal,
+        "/plugins/hello/actions/sign",
+        Some(&cookie),
+        &format!("message=hi&_csrf={wrong}"),
+    )
+    .await;
     assert_eq!(mismatched.status, StatusCode::FORBIDDEN);
-    assert!(!get(&portal, "/plugins/hello").await.body.contains("hi</p>"), "nothing was signed");
+    assert!(
+        !get(&portal, "/plugins/hello").await.body.contains("hi</p>"),
+        "nothing was signed"
+    );
 }
 
 #[tokio::test]
 async fn a_form_post_reaches_the_plugins_action_and_returns_to_the_page() {
     let portal = portal();
     let page = get(&portal, "/plugins/hello").await;
-    assert!(page.body.contains("action=\"/plugins/hello/actions/sign\""), "the guestbook form is drawn");
+    assert!(
+        page.body.contains("action=\"/plugins/hello/actions/sign\""),
+        "the guestbook form is drawn"
+    );
     let cookie = csrf_cookie(&page);
     let form = format!("message=Greetings+from+the+test&_csrf={cookie}&_return=%2Fplugins%2Fhello");
     let reply = post_form(&portal, "/plugins/hello/actions/sign", Some(&cookie), &form).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER);
     assert_eq!(reply.headers["location"], "/plugins/hello");
-    let notice = reply.headers.get_all("set-cookie").iter().any(|v| v.to_str().is_ok_and(|v| v.starts_with("greenroom_notice=")));
+    let notice = reply
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|v| v.starts_with("greenroom_notice=")));
     assert!(notice, "the plugin's message is carried to the next page");
-    assert!(get(&portal, "/plugins/hello").await.body.contains("Greetings from the test"));
+    assert!(
+        get(&portal, "/plugins/hello")
+            .await
+            .body
+            .contains("Greetings from the test")
+    );
 }
 
 #[tokio::test]
 async fn a_refused_submission_shows_the_form_again_with_the_error() {
     let portal = portal();
     let cookie = csrf_cookie(&get(&portal, "/plugins/hello").await);
-    let reply = post_form(&portal, "/plugins/hello/actions/sign", Some(&cookie), &format!("message=+&_csrf={cookie}&_return=%2Fplugins%2Fhello")).await;
+    let reply = post_form(
+        &portal,
+        "/plugins/hello/actions/sign",
+        Some(&cookie),
+        &format!("message=+&_csrf={cookie}&_return=%2Fplugins%2Fhello"),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(reply.body.contains("This field is required."), "{}", reply.body);
+    assert!(
+        reply.body.contains("This field is required."),
+        "{}",
+        reply.body
+    );
 }
 
 #[tokio::test]
@@ -216,8 +372,13 @@ async fn plugin_api_routes_reach_the_plugins_handle_export() {
     assert_eq!(reply.status, StatusCode::OK);
     let body: serde_json::Value = serde_json::from_str(&reply.body).expect("JSON");
     assert_eq!(body["home"], 1);
-    let policy = reply.headers["content-security-policy"].to_str().expect("ascii");
-    assert!(policy.starts_with("sandbox"), "plugin responses are sandboxed: {policy}");
+    let policy = reply.headers["content-security-policy"]
+        .to_str()
+        .expect("ascii");
+    assert!(
+        policy.starts_with("sandbox"),
+        "plugin responses are sandboxed: {policy}"
+    );
 }
 
 #[tokio::test]
@@ -225,7 +386,10 @@ async fn plugin_api_writes_must_be_json() {
     let portal = portal();
     let reply = send(
         &portal,
-        Request::post("/api/plugins/hello/views").header("content-type", "application/x-www-form-urlencoded").body(Body::from("a=b")).expect("request"),
+        Request::post("/api/plugins/hello/views")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from("a=b"))
+            .expect("request"),
     )
     .await;
     assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);

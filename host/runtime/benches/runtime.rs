@@ -20,12 +20,20 @@ use greenroom_store::Database;
 use std::hint::black_box;
 
 fn hello() -> Artifact {
-    Artifact::from_bytes(greenroom_artifacts::bundled("hello").expect("hello is bundled").bytes.to_vec()).expect("valid")
+    Artifact::from_bytes(
+        greenroom_artifacts::bundled("hello")
+            .expect("hello is bundled")
+            .bytes
+            .to_vec(),
+    )
+    .expect("valid")
 }
 
 fn env(artifact: &Artifact, db: &Database) -> PluginEnv {
     let manifest = artifact.manifest();
-    let settings = manifest.resolve_settings(&serde_json::json!({})).expect("valid settings");
+    let settings = manifest
+        .resolve_settings(&serde_json::json!({}))
+        .expect("valid settings");
     PluginEnv::new(manifest, Grant::all_requested(manifest), settings, db)
 }
 
@@ -37,13 +45,27 @@ fn load(c: &mut Criterion) {
     group.sample_size(20);
     let uncached = Runtime::new(RuntimeConfig::default()).expect("runtime");
     group.bench_function("compile", |b| {
-        b.iter(|| black_box(uncached.load(artifact.clone(), env(&artifact, &db), Limits::default()).expect("loads")))
+        b.iter(|| {
+            black_box(
+                uncached
+                    .load(artifact.clone(), env(&artifact, &db), Limits::default())
+                    .expect("loads"),
+            )
+        })
     });
-    let cached = Runtime::new(RuntimeConfig { cache_dir: Some(dir.path().join("cache")), ..RuntimeConfig::default() }).expect("runtime");
-    cached.load(artifact.clone(), env(&artifact, &db), Limits::default()).expect("warms the cache");
+    let cached = Runtime::new(RuntimeConfig {
+        cache_dir: Some(dir.path().join("cache")),
+        ..RuntimeConfig::default()
+    })
+    .expect("runtime");
+    cached
+        .load(artifact.clone(), env(&artifact, &db), Limits::default())
+        .expect("warms the cache");
     group.bench_function("from_cache", |b| {
         b.iter(|| {
-            let plugin = cached.load(artifact.clone(), env(&artifact, &db), Limits::default()).expect("loads");
+            let plugin = cached
+                .load(artifact.clone(), env(&artifact, &db), Limits::default())
+                .expect("loads");
             assert!(plugin.loaded_from_cache());
             black_box(plugin)
         })
@@ -55,19 +77,43 @@ fn call(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = Database::open(&dir.path().join("db")).expect("db");
     let runtime = Runtime::new(RuntimeConfig::default()).expect("runtime");
-    let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio");
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio");
     let cx = CallContext::for_user(Identity::guest());
     let mut group = c.benchmark_group("call");
 
-    let trivial = Artifact::from_bytes(std::fs::read(greenroom_artifacts::STATIC_STATE_COMPONENT).expect("built")).expect("valid");
-    let trivial: LoadedPlugin = runtime.load(trivial.clone(), env(&trivial, &db), Limits::default()).expect("loads");
-    let slot = trivial.manifest().slots_of(SlotKind::HomeWidget).next().expect("widget").clone();
-    group.bench_function("trivial_render", |b| b.iter(|| black_box(tokio.block_on(trivial.render(&slot, &cx)).expect("renders"))));
+    let trivial = Artifact::from_bytes(
+        std::fs::read(greenroom_artifacts::STATIC_STATE_COMPONENT).expect("built"),
+    )
+    .expect("valid");
+    let trivial: LoadedPlugin = runtime
+        .load(trivial.clone(), env(&trivial, &db), Limits::default())
+        .expect("loads");
+    let slot = trivial
+        .manifest()
+        .slots_of(SlotKind::HomeWidget)
+        .next()
+        .expect("widget")
+        .clone();
+    group.bench_function("trivial_render", |b| {
+        b.iter(|| black_box(tokio.block_on(trivial.render(&slot, &cx)).expect("renders")))
+    });
 
     let artifact = hello();
-    let hello = runtime.load(artifact.clone(), env(&artifact, &db), Limits::default()).expect("loads");
-    let slot = hello.manifest().slots_of(SlotKind::HomeWidget).next().expect("widget").clone();
-    group.bench_function("hello_home_widget", |b| b.iter(|| black_box(tokio.block_on(hello.render(&slot, &cx)).expect("renders"))));
+    let hello = runtime
+        .load(artifact.clone(), env(&artifact, &db), Limits::default())
+        .expect("loads");
+    let slot = hello
+        .manifest()
+        .slots_of(SlotKind::HomeWidget)
+        .next()
+        .expect("widget")
+        .clone();
+    group.bench_function("hello_home_widget", |b| {
+        b.iter(|| black_box(tokio.block_on(hello.render(&slot, &cx)).expect("renders")))
+    });
     group.finish();
 }
 

@@ -45,9 +45,15 @@ impl Hasher for Sha256Hasher {
 }
 
 impl ComponentCache {
-    pub(crate) fn new(engine: &Engine, dir: Option<PathBuf>) -> Result<ComponentCache, RuntimeError> {
+    pub(crate) fn new(
+        engine: &Engine,
+        dir: Option<PathBuf>,
+    ) -> Result<ComponentCache, RuntimeError> {
         if let Some(dir) = &dir {
-            std::fs::create_dir_all(dir).map_err(|source| RuntimeError::Cache { path: dir.clone(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| RuntimeError::Cache {
+                path: dir.clone(),
+                source,
+            })?;
         }
         let mut hasher = Sha256Hasher(Sha256::new());
         engine.precompile_compatibility_hash().hash(&mut hasher);
@@ -60,7 +66,12 @@ impl ComponentCache {
     }
 
     /// The compiled component for `bytes`, from the cache when possible.
-    pub(crate) fn component(&self, engine: &Engine, digest: &Digest, bytes: &[u8]) -> Result<(Component, CacheOutcome), LoadError> {
+    pub(crate) fn component(
+        &self,
+        engine: &Engine,
+        digest: &Digest,
+        bytes: &[u8],
+    ) -> Result<(Component, CacheOutcome), LoadError> {
         let Some(dir) = &self.dir else {
             return Ok((compile(engine, bytes)?, CacheOutcome::Compiled));
         };

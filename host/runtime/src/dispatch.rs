@@ -21,7 +21,9 @@ pub(crate) struct Linkers {
 
 impl Linkers {
     pub(crate) fn new(engine: &wasmtime::Engine) -> wasmtime::Result<Linkers> {
-        Ok(Linkers { v0_1_0: linker_v0_1_0(engine)? })
+        Ok(Linkers {
+            v0_1_0: linker_v0_1_0(engine)?,
+        })
     }
 
     fn get(&self, version: WitVersion) -> &Linker<PluginState> {
@@ -62,7 +64,11 @@ pub(crate) enum VersionedPre {
 impl VersionedPre {
     /// Resolves the component's imports against the version's linker and
     /// checks its exports against the version's world, once, at load time.
-    pub(crate) fn new(linkers: &Linkers, version: WitVersion, component: &Component) -> Result<VersionedPre, LoadError> {
+    pub(crate) fn new(
+        linkers: &Linkers,
+        version: WitVersion,
+        component: &Component,
+    ) -> Result<VersionedPre, LoadError> {
         let instance_pre = linkers
             .get(version)
             .instantiate_pre(component)
@@ -74,9 +80,14 @@ impl VersionedPre {
         }
     }
 
-    pub(crate) async fn instantiate(&self, store: &mut Store<PluginState>) -> wasmtime::Result<VersionedInstance> {
+    pub(crate) async fn instantiate(
+        &self,
+        store: &mut Store<PluginState>,
+    ) -> wasmtime::Result<VersionedInstance> {
         match self {
-            VersionedPre::V0_1_0(pre) => Ok(VersionedInstance::V0_1_0(pre.instantiate_async(store).await?)),
+            VersionedPre::V0_1_0(pre) => Ok(VersionedInstance::V0_1_0(
+                pre.instantiate_async(store).await?,
+            )),
         }
     }
 }
@@ -90,7 +101,12 @@ pub(crate) enum VersionedInstance {
 pub(crate) type CallResult<T> = wasmtime::Result<Result<T, PluginError>>;
 
 impl VersionedInstance {
-    pub(crate) async fn render(&self, store: &mut Store<PluginState>, slot: &Slot, context: &Context) -> CallResult<View> {
+    pub(crate) async fn render(
+        &self,
+        store: &mut Store<PluginState>,
+        slot: &Slot,
+        context: &Context,
+    ) -> CallResult<View> {
         match self {
             VersionedInstance::V0_1_0(plugin) => plugin.call_render(store, slot, context).await,
         }
@@ -104,17 +120,27 @@ impl VersionedInstance {
         context: &Context,
     ) -> CallResult<Outcome> {
         match self {
-            VersionedInstance::V0_1_0(plugin) => plugin.call_action(store, name, fields, context).await,
+            VersionedInstance::V0_1_0(plugin) => {
+                plugin.call_action(store, name, fields, context).await
+            }
         }
     }
 
-    pub(crate) async fn handle(&self, store: &mut Store<PluginState>, request: &Request) -> CallResult<Response> {
+    pub(crate) async fn handle(
+        &self,
+        store: &mut Store<PluginState>,
+        request: &Request,
+    ) -> CallResult<Response> {
         match self {
             VersionedInstance::V0_1_0(plugin) => plugin.call_handle(store, request).await,
         }
     }
 
-    pub(crate) async fn run_task(&self, store: &mut Store<PluginState>, name: &str) -> CallResult<()> {
+    pub(crate) async fn run_task(
+        &self,
+        store: &mut Store<PluginState>,
+        name: &str,
+    ) -> CallResult<()> {
         match self {
             VersionedInstance::V0_1_0(plugin) => plugin.call_run_task(store, name).await,
         }

@@ -38,7 +38,10 @@ pub struct RuntimeConfig {
 
 impl Default for RuntimeConfig {
     fn default() -> RuntimeConfig {
-        RuntimeConfig { cache_dir: None, max_instances: 256 }
+        RuntimeConfig {
+            cache_dir: None,
+            max_instances: 256,
+        }
     }
 }
 
@@ -60,7 +63,8 @@ impl Runtime {
             Ok(engine) => engine,
             Err(error) => {
                 tracing::warn!(%error, "pooling allocator unavailable; allocating instances on demand");
-                Engine::new(&engine_config(None)).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?
+                Engine::new(&engine_config(None))
+                    .map_err(|e| RuntimeError::Engine(format!("{e:#}")))?
             }
         };
         let linkers = Linkers::new(&engine).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
@@ -78,9 +82,16 @@ impl Runtime {
     /// Compiles (or loads from the cache) and pre-instantiates a plugin.
     /// This is CPU-bound work of up to a second: call it off the async
     /// executor.
-    pub fn load(&self, artifact: Artifact, env: PluginEnv, limits: Limits) -> Result<LoadedPlugin, LoadError> {
+    pub fn load(
+        &self,
+        artifact: Artifact,
+        env: PluginEnv,
+        limits: Limits,
+    ) -> Result<LoadedPlugin, LoadError> {
         let started = std::time::Instant::now();
-        let (component, outcome) = self.cache.component(&self.engine, &artifact.digest(), artifact.bytes())?;
+        let (component, outcome) =
+            self.cache
+                .component(&self.engine, &artifact.digest(), artifact.bytes())?;
         let pre = VersionedPre::new(&self.linkers, artifact.wit_version(), &component)?;
         tracing::info!(
             plugin = %artifact.manifest().id,
@@ -92,7 +103,15 @@ impl Runtime {
             "loaded plugin"
         );
         let from_cache = outcome == CacheOutcome::Hit;
-        Ok(LoadedPlugin::new(artifact, Arc::new(env), limits, pre, self.engine.clone(), self.slots.clone(), from_cache))
+        Ok(LoadedPlugin::new(
+            artifact,
+            Arc::new(env),
+            limits,
+            pre,
+            self.engine.clone(),
+            self.slots.clone(),
+            from_cache,
+        ))
     }
 }
 

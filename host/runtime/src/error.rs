@@ -34,7 +34,9 @@ pub enum LoadError {
     )]
     Imports(String),
     /// It does not export the contract's functions.
-    #[error("the component does not export the greenroom:plugin world's functions (render, action, handle, run-task): {0}")]
+    #[error(
+        "the component does not export the greenroom:plugin world's functions (render, action, handle, run-task): {0}"
+    )]
     Exports(String),
 }
 
@@ -91,7 +93,7 @@ impl CallError {
 }
 
 fn humanize(duration: Duration) -> String {
-    if duration.as_millis() % 1000 == 0 {
+    if duration.as_millis().is_multiple_of(1000) {
         format!("{} s", duration.as_secs())
     } else {
         format!("{} ms", duration.as_millis())

@@ -49,7 +49,10 @@ impl FailureKind {
     }
 
     fn index(self) -> usize {
-        FailureKind::ALL.iter().position(|k| *k == self).expect("every kind is in ALL")
+        FailureKind::ALL
+            .iter()
+            .position(|k| *k == self)
+            .expect("every kind is in ALL")
     }
 }
 
@@ -85,7 +88,8 @@ impl HealthSnapshot {
 impl PluginHealth {
     pub(crate) fn record(&self, elapsed: Duration, failure: Option<(FailureKind, String)>) {
         self.calls.fetch_add(1, Ordering::Relaxed);
-        self.busy_micros.fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+        self.busy_micros
+            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
         if let Some((kind, message)) = failure {
             self.failures[kind.index()].fetch_add(1, Ordering::Relaxed);
             *self.last_failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(message);
@@ -98,9 +102,16 @@ impl PluginHealth {
         let busy = self.busy_micros.load(Ordering::Relaxed);
         HealthSnapshot {
             calls,
-            failures: FailureKind::ALL.iter().map(|k| (*k, self.failures[k.index()].load(Ordering::Relaxed))).collect(),
+            failures: FailureKind::ALL
+                .iter()
+                .map(|k| (*k, self.failures[k.index()].load(Ordering::Relaxed)))
+                .collect(),
             mean_duration: Duration::from_micros(busy.checked_div(calls).unwrap_or(0)),
-            last_failure: self.last_failure.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            last_failure: self
+                .last_failure
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
         }
     }
 }

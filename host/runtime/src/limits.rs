@@ -48,7 +48,10 @@ impl Limits {
 
     /// The memory limit for messages.
     pub fn memory_display(&self) -> String {
-        ByteSize::b(self.memory_bytes() as u64).display().iec().to_string()
+        ByteSize::b(self.memory_bytes() as u64)
+            .display()
+            .iec()
+            .to_string()
     }
 }
 
@@ -63,12 +66,20 @@ pub(crate) struct CallLimiter {
 
 impl CallLimiter {
     pub(crate) fn new(memory_limit: usize) -> CallLimiter {
-        CallLimiter { memory_limit, memory_exceeded: false }
+        CallLimiter {
+            memory_limit,
+            memory_exceeded: false,
+        }
     }
 }
 
 impl ResourceLimiter for CallLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.memory_limit {
             self.memory_exceeded = true;
             return Ok(false);
@@ -76,7 +87,12 @@ impl ResourceLimiter for CallLimiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= MAX_TABLE_ELEMENTS)
     }
 }

@@ -35,7 +35,12 @@ pub struct CallContext {
 impl CallContext {
     /// A context for `user` with no entity, path or query.
     pub fn for_user(user: Identity) -> CallContext {
-        CallContext { user, entity: None, path: String::new(), query: Vec::new() }
+        CallContext {
+            user,
+            entity: None,
+            path: String::new(),
+            query: Vec::new(),
+        }
     }
 }
 
@@ -53,7 +58,10 @@ impl std::error::Error for DeadlineExceeded {}
 
 /// A function that runs one export on a fresh instance.
 type Invoke<R> = Box<
-    dyn for<'a> FnOnce(&'a VersionedInstance, &'a mut Store<PluginState>) -> Pin<Box<dyn Future<Output = CallResult<R>> + Send + 'a>>
+    dyn for<'a> FnOnce(
+            &'a VersionedInstance,
+            &'a mut Store<PluginState>,
+        ) -> Pin<Box<dyn Future<Output = CallResult<R>> + Send + 'a>>
         + Send,
 >;
 
@@ -80,7 +88,16 @@ impl LoadedPlugin {
         slots: Arc<Semaphore>,
         from_cache: bool,
     ) -> LoadedPlugin {
-        LoadedPlugin { artifact, env, limits, pre: Arc::new(pre), engine, slots, health: Arc::default(), from_cache }
+        LoadedPlugin {
+            artifact,
+            env,
+            limits,
+            pre: Arc::new(pre),
+            engine,
+            slots,
+            health: Arc::default(),
+            from_cache,
+        }
     }
 
     /// Whether the compiled component came from the cache rather than
@@ -116,48 +133,77 @@ impl LoadedPlugin {
 
     /// Draws one of its declared slots.
     pub async fn render(&self, slot: &SlotDecl, cx: &CallContext) -> Result<View, CallError> {
-        let wit_slot = Slot { kind: wit_slot_kind(slot.kind), name: slot.name.clone() };
+        let wit_slot = Slot {
+            kind: wit_slot_kind(slot.kind),
+            name: slot.name.clone(),
+        };
         let context = self.context(cx);
-        let invoke: Invoke<View> =
-            Box::new(move |instance, store| Box::pin(async move { instance.render(store, &wit_slot, &context).await }));
+        let invoke: Invoke<View> = Box::new(move |instance, store| {
+            Box::pin(async move { instance.render(store, &wit_slot, &context).await })
+        });
         let started = Instant::now();
         let result = self
             .call(Some(cx.user.clone()), self.limits.render_deadline, invoke)
             .await
-            .and_then(|view| greenroom_contract::view::validate(&view).map(|()| view).map_err(CallError::from));
+            .and_then(|view| {
+                greenroom_contract::view::validate(&view)
+                    .map(|()| view)
+                    .map_err(CallError::from)
+            });
         self.observe(started, result)
     }
 
     /// Handles a submitted form.
-    pub async fn action(&self, name: &str, fields: Vec<(String, String)>, cx: &CallContext) -> Result<Outcome, CallError> {
+    pub async fn action(
+        &self,
+        name: &str,
+        fields: Vec<(String, String)>,
+        cx: &CallContext,
+    ) -> Result<Outcome, CallError> {
         let name = name.to_owned();
         let context = self.context(cx);
-        let invoke: Invoke<Outcome> =
-            Box::new(move |instance, store| Box::pin(async move { instance.action(store, &name, &fields, &context).await }));
+        let invoke: Invoke<Outcome> = Box::new(move |instance, store| {
+            Box::pin(async move { instance.action(store, &name, &fields, &context).await })
+        });
         let started = Instant::now();
-        let result = self.call(Some(cx.user.clone()), self.limits.request_deadline, invoke).await;
+        let result = self
+            .call(Some(cx.user.clone()), self.limits.request_deadline, invoke)
+            .await;
         self.observe(started, result)
     }
 
     /// Answers a request to its JSON API.
-    pub async fn handle(&self, request: Request, user: Option<Identity>) -> Result<Response, CallError> {
-        let invoke: Invoke<Response> =
-            Box::new(move |instance, store| Box::pin(async move { instance.handle(store, &request).await }));
-        let started = Instant::now();
-        let result = self.call(user, self.limits.request_deadline, invoke).await.and_then(|response| {
-            if (100..=599).contains(&response.status) {
-                Ok(response)
-            } else {
-                Err(CallError::InvalidResponse(format!("status {} is not an HTTP status", response.status)))
-            }
+    pub async fn handle(
+        &self,
+        request: Request,
+        user: Option<Identity>,
+    ) -> Result<Response, CallError> {
+        let invoke: Invoke<Response> = Box::new(move |instance, store| {
+            Box::pin(async move { instance.handle(store, &request).await })
         });
+        let started = Instant::now();
+        let result = self
+            .call(user, self.limits.request_deadline, invoke)
+            .await
+            .and_then(|response| {
+                if (100..=599).contains(&response.status) {
+                    Ok(response)
+                } else {
+                    Err(CallError::InvalidResponse(format!(
+                        "status {} is not an HTTP status",
+                        response.status
+                    )))
+                }
+            });
         self.observe(started, result)
     }
 
     /// Runs a scheduled task; no user is acting.
     pub async fn run_task(&self, name: &str) -> Result<(), CallError> {
         let name = name.to_owned();
-        let invoke: Invoke<()> = Box::new(move |instance, store| Box::pin(async move { instance.run_task(store, &name).await }));
+        let invoke: Invoke<()> = Box::new(move |instance, store| {
+            Box::pin(async move { instance.run_task(store, &name).await })
+        });
         let started = Instant::now();
         let result = self.call(None, self.limits.task_deadline, invoke).await;
         self.observe(started, result)
@@ -174,7 +220,10 @@ impl LoadedPlugin {
     }
 
     fn observe<R>(&self, started: Instant, result: Result<R, CallError>) -> Result<R, CallError> {
-        let failure = result.as_ref().err().map(|error| (error.kind(), error.to_string()));
+        let failure = result
+            .as_ref()
+            .err()
+            .map(|error| (error.kind(), error.to_string()));
         if let Some((kind, message)) = &failure {
             tracing::warn!(plugin = %self.manifest().id, kind = kind.name(), "plugin call failed: {message}");
         }
@@ -185,7 +234,12 @@ impl LoadedPlugin {
     /// Runs `invoke` on a fresh store and instance, on a task of its own so
     /// that even a bug in the host's import code cannot take down the
     /// request that made the call.
-    async fn call<R: Send + 'static>(&self, user: Option<Identity>, deadline: Duration, invoke: Invoke<R>) -> Result<R, CallError> {
+    async fn call<R: Send + 'static>(
+        &self,
+        user: Option<Identity>,
+        deadline: Duration,
+        invoke: Invoke<R>,
+    ) -> Result<R, CallError> {
         let session = Session::new(self.env.clone(), user);
         let pre = self.pre.clone();
         let engine = self.engine.clone();
@@ -195,8 +249,14 @@ impl LoadedPlugin {
             // Waits for a free instance slot rather than failing when the
             // pool is full; the wait counts against the deadline.
             let deadline_at = Instant::now() + deadline;
-            let _permit = slots.acquire_owned().await.map_err(|_| CallError::Host("the runtime is shutting down".into()))?;
-            let mut store = Store::new(&engine, PluginState::new(session, limits.memory_bytes(), deadline_at));
+            let _permit = slots
+                .acquire_owned()
+                .await
+                .map_err(|_| CallError::Host("the runtime is shutting down".into()))?;
+            let mut store = Store::new(
+                &engine,
+                PluginState::new(session, limits.memory_bytes(), deadline_at),
+            );
             store.limiter(|state| &mut state.limiter);
             store.set_epoch_deadline(1);
             store.epoch_deadline_callback(|store| {
@@ -221,19 +281,28 @@ impl LoadedPlugin {
             Ok(result) => result,
             Err(join_error) => {
                 tracing::error!(plugin = %self.manifest().id, %join_error, "the host failed while running a plugin");
-                Err(CallError::Host("the host failed while running the plugin; see its log".into()))
+                Err(CallError::Host(
+                    "the host failed while running the plugin; see its log".into(),
+                ))
             }
         }
     }
 }
 
 /// Names the reason a call trapped.
-fn classify(error: &wasmtime::Error, state: &PluginState, deadline: Duration, limits: &Limits) -> CallError {
+fn classify(
+    error: &wasmtime::Error,
+    state: &PluginState,
+    deadline: Duration,
+    limits: &Limits,
+) -> CallError {
     if error.downcast_ref::<DeadlineExceeded>().is_some() {
         return CallError::Deadline { deadline };
     }
     if state.limiter.memory_exceeded {
-        return CallError::Memory { limit: limits.memory_display() };
+        return CallError::Memory {
+            limit: limits.memory_display(),
+        };
     }
     let mut message = match error.downcast_ref::<Trap>() {
         Some(trap) => trap.to_string(),

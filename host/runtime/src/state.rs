@@ -48,25 +48,50 @@ impl PluginState {
     pub(crate) fn stderr_summary(&self) -> Option<String> {
         let contents = self.stderr.contents();
         let text = String::from_utf8_lossy(&contents);
-        let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
         if let Some(start) = lines.iter().rposition(|l| l.contains(" panicked at ")) {
-            let location = lines[start].split_once(" panicked at ").map_or("", |(_, at)| at);
-            let message: Vec<&str> = lines[start + 1..].iter().copied().take_while(|l| !l.starts_with("note: ")).collect();
-            return Some(format!("panicked at {location} {}", message.join(" ")).trim().to_owned());
+            let location = lines[start]
+                .split_once(" panicked at ")
+                .map_or("", |(_, at)| at);
+            let message: Vec<&str> = lines[start + 1..]
+                .iter()
+                .copied()
+                .take_while(|l| !l.starts_with("note: "))
+                .collect();
+            return Some(
+                format!("panicked at {location} {}", message.join(" "))
+                    .trim()
+                    .to_owned(),
+            );
         }
-        lines.iter().rev().find(|l| !l.starts_with("note: ")).map(|l| (*l).to_owned())
+        lines
+            .iter()
+            .rev()
+            .find(|l| !l.starts_with("note: "))
+            .map(|l| (*l).to_owned())
     }
 }
 
 impl WasiView for PluginState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
 impl WasiHttpView for PluginState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
         // Outbound requests are decided by the broker session.
-        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.session }
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.session,
+        }
     }
 }

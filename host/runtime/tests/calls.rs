@@ -7,7 +7,9 @@ use greenroom_broker::{Grant, PluginEnv};
 use greenroom_contract::{Artifact, ArtifactError, SlotKind};
 use greenroom_runtime::types::{Entity, HostError, PluginError};
 use greenroom_runtime::view::{NodeKind, View};
-use greenroom_runtime::{CallContext, CallError, FailureKind, Limits, LoadError, LoadedPlugin, Runtime, RuntimeConfig};
+use greenroom_runtime::{
+    CallContext, CallError, FailureKind, Limits, LoadError, LoadedPlugin, Runtime, RuntimeConfig,
+};
 use greenroom_store::Database;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -19,7 +21,10 @@ fn runtime() -> &'static Runtime {
     &RUNTIME
         .get_or_init(|| {
             let dir = tempfile::tempdir().expect("temp dir");
-            let config = RuntimeConfig { cache_dir: Some(dir.path().to_owned()), ..RuntimeConfig::default() };
+            let config = RuntimeConfig {
+                cache_dir: Some(dir.path().to_owned()),
+                ..RuntimeConfig::default()
+            };
             let runtime = Runtime::new(config).expect("runtime starts");
             (dir, runtime)
         })
@@ -38,23 +43,40 @@ fn fixture() -> Fixture {
 }
 
 fn test_limits() -> Limits {
-    Limits { memory: 32 << 20, render_deadline: Duration::from_millis(300), ..Limits::default() }
+    Limits {
+        memory: 32 << 20,
+        render_deadline: Duration::from_millis(300),
+        ..Limits::default()
+    }
 }
 
 fn hello_bytes() -> Vec<u8> {
-    artifacts::bundled("hello").expect("hello is bundled").bytes.to_vec()
+    artifacts::bundled("hello")
+        .expect("hello is bundled")
+        .bytes
+        .to_vec()
 }
 
-fn load_with(fixture: &Fixture, bytes: Vec<u8>, grant: impl FnOnce(&Artifact) -> Grant) -> LoadedPlugin {
+fn load_with(
+    fixture: &Fixture,
+    bytes: Vec<u8>,
+    grant: impl FnOnce(&Artifact) -> Grant,
+) -> LoadedPlugin {
     let artifact = Artifact::from_bytes(bytes).expect("artifact is valid");
     let manifest = artifact.manifest().clone();
-    let settings = manifest.resolve_settings(&serde_json::json!({})).expect("default settings are valid");
+    let settings = manifest
+        .resolve_settings(&serde_json::json!({}))
+        .expect("default settings are valid");
     let env = PluginEnv::new(&manifest, grant(&artifact), settings, &fixture.db);
-    runtime().load(artifact, env, test_limits()).expect("plugin loads")
+    runtime()
+        .load(artifact, env, test_limits())
+        .expect("plugin loads")
 }
 
 fn load(fixture: &Fixture, bytes: Vec<u8>) -> LoadedPlugin {
-    load_with(fixture, bytes, |artifact| Grant::all_requested(artifact.manifest()))
+    load_with(fixture, bytes, |artifact| {
+        Grant::all_requested(artifact.manifest())
+    })
 }
 
 fn test_plugin(path: &str) -> Vec<u8> {
@@ -62,7 +84,12 @@ fn test_plugin(path: &str) -> Vec<u8> {
 }
 
 fn widget(plugin: &LoadedPlugin) -> greenroom_contract::SlotDecl {
-    plugin.manifest().slots_of(SlotKind::HomeWidget).next().expect("has a home widget").clone()
+    plugin
+        .manifest()
+        .slots_of(SlotKind::HomeWidget)
+        .next()
+        .expect("has a home widget")
+        .clone()
 }
 
 fn guest() -> CallContext {
@@ -95,10 +122,22 @@ async fn hello_greets_the_user_and_counts_views_across_calls() {
     let hello = load(&fixture, hello_bytes());
     let slot = widget(&hello);
     let first = hello.render(&slot, &guest()).await.expect("renders");
-    assert!(texts(&first).contains(&"Hello, Guest!".to_owned()), "{:?}", texts(&first));
-    assert!(texts(&first).contains(&"Views of this widget: 1".to_owned()), "{:?}", texts(&first));
+    assert!(
+        texts(&first).contains(&"Hello, Guest!".to_owned()),
+        "{:?}",
+        texts(&first)
+    );
+    assert!(
+        texts(&first).contains(&"Views of this widget: 1".to_owned()),
+        "{:?}",
+        texts(&first)
+    );
     let second = hello.render(&slot, &guest()).await.expect("renders again");
-    assert!(texts(&second).contains(&"Views of this widget: 2".to_owned()), "{:?}", texts(&second));
+    assert!(
+        texts(&second).contains(&"Views of this widget: 2".to_owned()),
+        "{:?}",
+        texts(&second)
+    );
     assert_eq!(hello.health().calls, 2);
     assert_eq!(hello.health().total_failures(), 0);
 }
@@ -107,7 +146,11 @@ async fn hello_greets_the_user_and_counts_views_across_calls() {
 async fn hello_draws_an_entity_card_for_the_entity_on_the_page() {
     let fixture = fixture();
     let hello = load(&fixture, hello_bytes());
-    let slot = hello.manifest().slot(SlotKind::EntityCard, "about").expect("declares an entity card").clone();
+    let slot = hello
+        .manifest()
+        .slot(SlotKind::EntityCard, "about")
+        .expect("declares an entity card")
+        .clone();
     let entity = Entity {
         ref_: "component:default/payments-api".into(),
         kind: "Component".into(),
@@ -124,11 +167,18 @@ async fn hello_draws_an_entity_card_for_the_entity_on_the_page() {
         relations: vec![],
         json: "{}".into(),
     };
-    let cx = CallContext { entity: Some(entity), ..guest() };
+    let cx = CallContext {
+        entity: Some(entity),
+        ..guest()
+    };
     let view = hello.render(&slot, &cx).await.expect("renders");
-    let NodeKind::Card(card) = &view.nodes[0].kind else { panic!("root is a card: {view:?}") };
+    let NodeKind::Card(card) = &view.nodes[0].kind else {
+        panic!("root is a card: {view:?}")
+    };
     assert_eq!(card.title.as_deref(), Some("Hello from payments-api"));
-    let NodeKind::Properties(properties) = &view.nodes[1].kind else { panic!("properties: {view:?}") };
+    let NodeKind::Properties(properties) = &view.nodes[1].kind else {
+        panic!("properties: {view:?}")
+    };
     assert!(format!("{properties:?}").contains("group:default/payments"));
 }
 
@@ -137,11 +187,25 @@ async fn settings_reach_the_plugin() {
     let fixture = fixture();
     let artifact = Artifact::from_bytes(hello_bytes()).expect("valid");
     let manifest = artifact.manifest().clone();
-    let settings = manifest.resolve_settings(&serde_json::json!({ "greeting": "Hej" })).expect("valid settings");
-    let env = PluginEnv::new(&manifest, Grant::all_requested(&manifest), settings, &fixture.db);
+    let settings = manifest
+        .resolve_settings(&serde_json::json!({ "greeting": "Hej" }))
+        .expect("valid settings");
+    let env = PluginEnv::new(
+        &manifest,
+        Grant::all_requested(&manifest),
+        settings,
+        &fixture.db,
+    );
     let hello = runtime().load(artifact, env, test_limits()).expect("loads");
-    let view = hello.render(&widget(&hello), &guest()).await.expect("renders");
-    assert!(texts(&view).contains(&"Hej, Guest!".to_owned()), "{:?}", texts(&view));
+    let view = hello
+        .render(&widget(&hello), &guest())
+        .await
+        .expect("renders");
+    assert!(
+        texts(&view).contains(&"Hej, Guest!".to_owned()),
+        "{:?}",
+        texts(&view)
+    );
 }
 
 #[tokio::test]
@@ -149,9 +213,14 @@ async fn a_plugin_without_the_storage_grant_is_denied_and_the_denial_audited() {
     let fixture = fixture();
     let hello = load_with(&fixture, hello_bytes(), |_| Grant::none());
     let err = hello.render(&widget(&hello), &guest()).await.unwrap_err();
-    assert!(matches!(&err, CallError::Plugin(PluginError::Host(HostError::Denied(m))) if m.contains("storage")), "{err:?}");
+    assert!(
+        matches!(&err, CallError::Plugin(PluginError::Host(HostError::Denied(m))) if m.contains("storage")),
+        "{err:?}"
+    );
     assert_eq!(err.kind(), FailureKind::Denied);
-    let audit = AuditLog::new(fixture.db.clone()).recent(Some("hello"), 10).expect("audit log reads");
+    let audit = AuditLog::new(fixture.db.clone())
+        .recent(Some("hello"), 10)
+        .expect("audit log reads");
     assert_eq!(audit.len(), 1, "{audit:?}");
     assert_eq!(audit[0].action, "storage.increment");
     assert_eq!(audit[0].actor.as_deref(), Some("user:default/guest"));
@@ -163,9 +232,13 @@ async fn failures_do_not_affect_the_next_call_or_other_plugins() {
     let spin = load(&fixture, test_plugin(artifacts::SPIN_COMPONENT));
     let hog = load(&fixture, test_plugin(artifacts::HOG_COMPONENT));
     let hello = load(&fixture, hello_bytes());
-    let (spin_slot, hog_slot, hello_slot, cx) = (widget(&spin), widget(&hog), widget(&hello), guest());
-    let (spun, hogged, greeted) =
-        tokio::join!(spin.render(&spin_slot, &cx), hog.render(&hog_slot, &cx), hello.render(&hello_slot, &cx));
+    let (spin_slot, hog_slot, hello_slot, cx) =
+        (widget(&spin), widget(&hog), widget(&hello), guest());
+    let (spun, hogged, greeted) = tokio::join!(
+        spin.render(&spin_slot, &cx),
+        hog.render(&hog_slot, &cx),
+        hello.render(&hello_slot, &cx)
+    );
     assert!(spun.is_err() && hogged.is_err());
     assert!(greeted.is_ok(), "{greeted:?}");
     assert!(hello.render(&hello_slot, &cx).await.is_ok());
@@ -176,15 +249,29 @@ fn a_restart_loads_compiled_components_from_the_cache() {
     let cache = tempfile::tempdir().expect("temp dir");
     let fixture = fixture();
     for expect_hit in [false, true] {
-        let runtime = Runtime::new(RuntimeConfig { cache_dir: Some(cache.path().to_owned()), ..RuntimeConfig::default() })
-            .expect("runtime starts");
+        let runtime = Runtime::new(RuntimeConfig {
+            cache_dir: Some(cache.path().to_owned()),
+            ..RuntimeConfig::default()
+        })
+        .expect("runtime starts");
         let artifact = Artifact::from_bytes(hello_bytes()).expect("valid");
-        let env = PluginEnv::new(artifact.manifest(), Grant::none(), serde_json::json!({}), &fixture.db);
+        let env = PluginEnv::new(
+            artifact.manifest(),
+            Grant::none(),
+            serde_json::json!({}),
+            &fixture.db,
+        );
         let plugin = runtime.load(artifact, env, test_limits()).expect("loads");
         assert_eq!(plugin.loaded_from_cache(), expect_hit);
     }
-    let entries: Vec<_> = std::fs::read_dir(cache.path()).expect("cache dir").collect();
-    assert_eq!(entries.len(), 1, "one compiled component, no temp files left behind");
+    let entries: Vec<_> = std::fs::read_dir(cache.path())
+        .expect("cache dir")
+        .collect();
+    assert_eq!(
+        entries.len(),
+        1,
+        "one compiled component, no temp files left behind"
+    );
 }
 
 mod static_state {
@@ -196,9 +283,15 @@ mod static_state {
         let plugin = load(&fixture, test_plugin(artifacts::STATIC_STATE_COMPONENT));
         let slot = widget(&plugin);
         for user in ["user:default/alice", "user:default/bob"] {
-            let cx = CallContext::for_user(Identity { entity_ref: user.into(), ..Identity::guest() });
+            let cx = CallContext::for_user(Identity {
+                entity_ref: user.into(),
+                ..Identity::guest()
+            });
             let view = plugin.render(&slot, &cx).await.expect("renders");
-            assert_eq!(texts(&view), vec![format!("calls seen by this instance: 1; user: {user}")]);
+            assert_eq!(
+                texts(&view),
+                vec![format!("calls seen by this instance: 1; user: {user}")]
+            );
         }
     }
 }
@@ -211,8 +304,13 @@ mod trap {
         let fixture = fixture();
         let plugin = load(&fixture, test_plugin(artifacts::TRAP_COMPONENT));
         let err = plugin.render(&widget(&plugin), &guest()).await.unwrap_err();
-        let CallError::Trap { message } = &err else { panic!("expected a trap, got {err:?}") };
-        assert!(message.contains("boom: the trap plugin always panics"), "{message}");
+        let CallError::Trap { message } = &err else {
+            panic!("expected a trap, got {err:?}")
+        };
+        assert!(
+            message.contains("boom: the trap plugin always panics"),
+            "{message}"
+        );
         assert_eq!(plugin.health().failures[0], (FailureKind::Trap, 1));
     }
 }
@@ -225,8 +323,16 @@ mod spin {
         let fixture = fixture();
         let plugin = load(&fixture, test_plugin(artifacts::SPIN_COMPONENT));
         let err = plugin.render(&widget(&plugin), &guest()).await.unwrap_err();
-        assert_eq!(err, CallError::Deadline { deadline: test_limits().render_deadline });
-        assert!(err.to_string().contains("did not finish within 300 ms"), "{err}");
+        assert_eq!(
+            err,
+            CallError::Deadline {
+                deadline: test_limits().render_deadline
+            }
+        );
+        assert!(
+            err.to_string().contains("did not finish within 300 ms"),
+            "{err}"
+        );
     }
 }
 
@@ -238,7 +344,10 @@ mod hog {
         let fixture = fixture();
         let plugin = load(&fixture, test_plugin(artifacts::HOG_COMPONENT));
         let err = plugin.render(&widget(&plugin), &guest()).await.unwrap_err();
-        assert!(matches!(&err, CallError::Memory { limit } if limit == "32.0 MiB"), "{err:?}");
+        assert!(
+            matches!(&err, CallError::Memory { limit } if limit == "32.0 MiB"),
+            "{err:?}"
+        );
     }
 }
 
@@ -249,8 +358,14 @@ mod xss {
     async fn markup_comes_back_as_data_for_the_portal_to_escape() {
         let fixture = fixture();
         let plugin = load(&fixture, test_plugin(artifacts::XSS_COMPONENT));
-        let view = plugin.render(&widget(&plugin), &guest()).await.expect("a view full of markup is still a valid view");
-        assert!(texts(&view).iter().any(|t| t.contains("<script>")), "the runtime passes strings through; the portal escapes them");
+        let view = plugin
+            .render(&widget(&plugin), &guest())
+            .await
+            .expect("a view full of markup is still a valid view");
+        assert!(
+            texts(&view).iter().any(|t| t.contains("<script>")),
+            "the runtime passes strings through; the portal escapes them"
+        );
     }
 }
 
@@ -270,13 +385,27 @@ mod not_a_plugin {
         // hello, the code of a WASI command.
         let command = test_plugin(artifacts::NOT_A_PLUGIN_COMPONENT);
         let mut bytes = command.clone();
-        for (name, data) in [("greenroom:wit-version", "0.1.0"), ("greenroom:manifest", "id = \"impostor\"\nname = \"I\"\nversion = \"1.0.0\"\ntier = \"open\"\n")] {
+        for (name, data) in [
+            ("greenroom:wit-version", "0.1.0"),
+            (
+                "greenroom:manifest",
+                "id = \"impostor\"\nname = \"I\"\nversion = \"1.0.0\"\ntier = \"open\"\n",
+            ),
+        ] {
             append_custom_section(&mut bytes, name, data.as_bytes());
         }
         let artifact = Artifact::from_bytes(bytes).expect("the sections are valid");
         let fixture = fixture();
-        let env = PluginEnv::new(artifact.manifest(), Grant::none(), serde_json::json!({}), &fixture.db);
-        let err = runtime().load(artifact, env, test_limits()).err().expect("load fails");
+        let env = PluginEnv::new(
+            artifact.manifest(),
+            Grant::none(),
+            serde_json::json!({}),
+            &fixture.db,
+        );
+        let err = runtime()
+            .load(artifact, env, test_limits())
+            .err()
+            .expect("load fails");
         assert!(matches!(err, LoadError::Exports(_)), "{err:?}");
         assert!(err.to_string().contains("render"), "{err}");
     }
@@ -288,7 +417,10 @@ mod wrong_wit {
     #[test]
     fn is_refused_naming_the_versions() {
         let err = Artifact::from_bytes(test_plugin(artifacts::WRONG_WIT_COMPONENT)).unwrap_err();
-        assert!(matches!(err, ArtifactError::UnsupportedWitVersion(_)), "{err:?}");
+        assert!(
+            matches!(err, ArtifactError::UnsupportedWitVersion(_)),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("greenroom:plugin@9.0.0"), "{err}");
         assert!(err.to_string().contains("supports 0.1.0"), "{err}");
     }
@@ -300,7 +432,10 @@ mod bad_manifest {
     #[test]
     fn is_refused_naming_the_field() {
         let err = Artifact::from_bytes(test_plugin(artifacts::BAD_MANIFEST_COMPONENT)).unwrap_err();
-        assert!(matches!(err, ArtifactError::Manifest(ref m) if m.field == "tier"), "{err:?}");
+        assert!(
+            matches!(err, ArtifactError::Manifest(ref m) if m.field == "tier"),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("gold"), "{err}");
     }
 }

@@ -9,8 +9,14 @@ use std::time::Duration;
 /// own transaction, and recorded in `PRAGMA user_version`; released steps
 /// are never edited, only added to.
 const MIGRATIONS: &[(&str, &str)] = &[
-    ("0001_plugin_storage", include_str!("../migrations/0001_plugin_storage.sql")),
-    ("0002_audit_log", include_str!("../migrations/0002_audit_log.sql")),
+    (
+        "0001_plugin_storage",
+        include_str!("../migrations/0001_plugin_storage.sql"),
+    ),
+    (
+        "0002_audit_log",
+        include_str!("../migrations/0002_audit_log.sql"),
+    ),
 ];
 
 /// Connections kept open. SQLite in WAL mode serves readers concurrently
@@ -69,7 +75,9 @@ pub struct Database {
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Database").field("connections", &self.pool.state().connections).finish()
+        f.debug_struct("Database")
+            .field("connections", &self.pool.state().connections)
+            .finish()
     }
 }
 
@@ -77,19 +85,27 @@ impl Database {
     /// Opens (creating if needed) the database at `path` and migrates it to
     /// the current schema.
     pub fn open(path: &Path) -> Result<Database, StoreError> {
-        let open_error = |source| StoreError::Open { path: path.to_owned(), source };
+        let open_error = |source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        };
         let mut first = Connection::open(path).map_err(open_error)?;
         configure(&first).map_err(open_error)?;
         migrate(&mut first)?;
         drop(first);
 
         let manager = SqliteConnectionManager::file(path).with_init(|c| configure(c));
-        let pool = r2d2::Pool::builder().max_size(POOL_SIZE).min_idle(Some(1)).build(manager)?;
+        let pool = r2d2::Pool::builder()
+            .max_size(POOL_SIZE)
+            .min_idle(Some(1))
+            .build(manager)?;
         Ok(Database { pool })
     }
 
     /// A pooled connection. Hold it briefly: the pool is small.
-    pub fn connection(&self) -> Result<r2d2::PooledConnection<SqliteConnectionManager>, StoreError> {
+    pub fn connection(
+        &self,
+    ) -> Result<r2d2::PooledConnection<SqliteConnectionManager>, StoreError> {
         Ok(self.pool.get()?)
     }
 
@@ -118,15 +134,20 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let current = conn.pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))? as usize;
+    let current =
+        conn.pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))? as usize;
     if current > MIGRATIONS.len() {
-        return Err(StoreError::TooNew { found: current, known: MIGRATIONS.len() });
+        return Err(StoreError::TooNew {
+            found: current,
+            known: MIGRATIONS.len(),
+        });
     }
     for (step, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current) {
         let fail = |source| StoreError::Migration { name, source };
         let tx = conn.transaction().map_err(fail)?;
         tx.execute_batch(sql).map_err(fail)?;
-        tx.pragma_update(None, "user_version", (step + 1) as i64).map_err(fail)?;
+        tx.pragma_update(None, "user_version", (step + 1) as i64)
+            .map_err(fail)?;
         tx.commit().map_err(fail)?;
         tracing::info!(migration = name, "applied database migration");
     }
@@ -142,10 +163,16 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("greenroom.db");
         let db = Database::open(&path).expect("opens");
-        assert_eq!(db.schema_version().expect("version"), Database::latest_schema_version());
+        assert_eq!(
+            db.schema_version().expect("version"),
+            Database::latest_schema_version()
+        );
         drop(db);
         let db = Database::open(&path).expect("reopens");
-        assert_eq!(db.schema_version().expect("version"), Database::latest_schema_version());
+        assert_eq!(
+            db.schema_version().expect("version"),
+            Database::latest_schema_version()
+        );
     }
 
     #[test]
@@ -153,10 +180,14 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("greenroom.db");
         let conn = Connection::open(&path).expect("opens");
-        conn.pragma_update(None, "user_version", 999).expect("sets version");
+        conn.pragma_update(None, "user_version", 999)
+            .expect("sets version");
         drop(conn);
         let err = Database::open(&path).unwrap_err();
-        assert!(matches!(err, StoreError::TooNew { found: 999, .. }), "{err}");
+        assert!(
+            matches!(err, StoreError::TooNew { found: 999, .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -164,7 +195,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = Database::open(&dir.path().join("greenroom.db")).expect("opens");
         let conn = db.connection().expect("connection");
-        let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).expect("mode");
+        let mode: String = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .expect("mode");
         assert_eq!(mode, "wal");
     }
 }

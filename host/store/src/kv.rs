@@ -65,7 +65,11 @@ impl PluginStore {
     /// Storage for the plugin whose namespace is `namespace` (its id),
     /// holding at most `quota` bytes of keys and values.
     pub fn new(db: Database, namespace: impl Into<String>, quota: u64) -> PluginStore {
-        PluginStore { db, namespace: namespace.into(), quota }
+        PluginStore {
+            db,
+            namespace: namespace.into(),
+            quota,
+        }
     }
 
     /// The plugin's quota in bytes.
@@ -85,7 +89,10 @@ impl PluginStore {
         let conn = self.db.connection()?;
         let value = conn
             .prepare_cached("SELECT value FROM plugin_kv WHERE plugin = :plugin AND key = :key")?
-            .query_row(named_params! { ":plugin": self.namespace, ":key": key }, |row| row.get(0))
+            .query_row(
+                named_params! { ":plugin": self.namespace, ":key": key },
+                |row| row.get(0),
+            )
             .optional()?;
         Ok(value)
     }
@@ -108,7 +115,12 @@ impl PluginStore {
 
     /// Up to `limit` keys starting with `prefix`, after `start_after`, in
     /// byte order.
-    pub fn list_keys(&self, prefix: &str, start_after: Option<&str>, limit: u32) -> Result<Vec<String>, KvError> {
+    pub fn list_keys(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>, KvError> {
         let limit = limit.min(MAX_LIST_KEYS) as usize;
         let conn = self.db.connection()?;
         // Seek to the prefix with the primary key, then read while keys
@@ -146,7 +158,9 @@ impl PluginStore {
                     .and_then(|text| text.trim().parse::<i64>().ok())
                     .ok_or_else(|| KvError::NotAnInteger(key.to_owned()))?,
             };
-            result = current.checked_add(delta).ok_or_else(|| KvError::Overflow(key.to_owned()))?;
+            result = current
+                .checked_add(delta)
+                .ok_or_else(|| KvError::Overflow(key.to_owned()))?;
             Ok(Some(result.to_string().into_bytes()))
         })?;
         Ok(result)
@@ -168,12 +182,17 @@ impl PluginStore {
             .query_row(params, |row| row.get(0))
             .optional()?;
         let new = update(old.as_deref())?;
-        let size = |value: &Option<Vec<u8>>| value.as_ref().map_or(0, |v| (key.len() + v.len()) as i64);
+        let size =
+            |value: &Option<Vec<u8>>| value.as_ref().map_or(0, |v| (key.len() + v.len()) as i64);
         let delta = size(&new) - size(&old);
         if delta > 0 {
             let used = usage(&tx, &self.namespace)?;
             if used + delta as u64 > self.quota {
-                return Err(KvError::QuotaExceeded { used, quota: self.quota, more: delta as u64 });
+                return Err(KvError::QuotaExceeded {
+                    used,
+                    quota: self.quota,
+                    more: delta as u64,
+                });
             }
         }
         match &new {
@@ -185,7 +204,8 @@ impl PluginStore {
                 .execute(named_params! { ":plugin": self.namespace, ":key": key, ":value": value, ":now": now_ms() })?;
             }
             None => {
-                tx.prepare_cached("DELETE FROM plugin_kv WHERE plugin = :plugin AND key = :key")?.execute(params)?;
+                tx.prepare_cached("DELETE FROM plugin_kv WHERE plugin = :plugin AND key = :key")?
+                    .execute(params)?;
             }
         }
         if delta != 0 {
@@ -213,7 +233,10 @@ fn check_key(key: &str) -> Result<(), KvError> {
         return Err(KvError::InvalidKey("must not be empty".into()));
     }
     if key.len() > MAX_KEY_BYTES {
-        return Err(KvError::InvalidKey(format!("is {} bytes; the most is {MAX_KEY_BYTES}", key.len())));
+        return Err(KvError::InvalidKey(format!(
+            "is {} bytes; the most is {MAX_KEY_BYTES}",
+            key.len()
+        )));
     }
     Ok(())
 }
@@ -259,7 +282,17 @@ mod tests {
         let store = PluginStore::new(db, "p", 10);
         store.set("k", b"12345").expect("fits: 6 bytes");
         let err = store.set("k2", b"123456").unwrap_err();
-        assert!(matches!(err, KvError::QuotaExceeded { used: 6, quota: 10, more: 8 }), "{err}");
+        assert!(
+            matches!(
+                err,
+                KvError::QuotaExceeded {
+                    used: 6,
+                    quota: 10,
+                    more: 8
+                }
+            ),
+            "{err}"
+        );
         assert_eq!(store.get("k2").expect("get"), None);
         store.set("k", b"1").expect("shrinking always fits");
         assert_eq!(store.used().expect("used"), 2);
@@ -273,9 +306,17 @@ mod tests {
         assert_eq!(store.increment("n", 41).expect("second"), 42);
         assert_eq!(store.get("n").expect("get"), Some(b"42".to_vec()));
         store.set("s", b"forty").expect("set");
-        assert!(matches!(store.increment("s", 1), Err(KvError::NotAnInteger(_))));
-        store.set("max", i64::MAX.to_string().as_bytes()).expect("set");
-        assert!(matches!(store.increment("max", 1), Err(KvError::Overflow(_))));
+        assert!(matches!(
+            store.increment("s", 1),
+            Err(KvError::NotAnInteger(_))
+        ));
+        store
+            .set("max", i64::MAX.to_string().as_bytes())
+            .expect("set");
+        assert!(matches!(
+            store.increment("max", 1),
+            Err(KvError::Overflow(_))
+        ));
     }
 
     #[test]
@@ -305,8 +346,14 @@ mod tests {
         for key in ["a/1", "a/2", "a/3", "b/1", "a"] {
             store.set(key, b"x").expect("set");
         }
-        assert_eq!(store.list_keys("a/", None, 2).expect("page 1"), vec!["a/1", "a/2"]);
-        assert_eq!(store.list_keys("a/", Some("a/2"), 2).expect("page 2"), vec!["a/3"]);
+        assert_eq!(
+            store.list_keys("a/", None, 2).expect("page 1"),
+            vec!["a/1", "a/2"]
+        );
+        assert_eq!(
+            store.list_keys("a/", Some("a/2"), 2).expect("page 2"),
+            vec!["a/3"]
+        );
         assert_eq!(store.list_keys("", None, 100).expect("all").len(), 5);
     }
 
@@ -315,15 +362,23 @@ mod tests {
         let (_dir, db) = database();
         let store = PluginStore::new(db, "p", u64::MAX);
         assert!(matches!(store.get(""), Err(KvError::InvalidKey(_))));
-        assert!(matches!(store.set(&"k".repeat(MAX_KEY_BYTES + 1), b""), Err(KvError::InvalidKey(_))));
-        assert!(matches!(store.set("k", &vec![0; MAX_VALUE_BYTES + 1]), Err(KvError::ValueTooLarge { .. })));
+        assert!(matches!(
+            store.set(&"k".repeat(MAX_KEY_BYTES + 1), b""),
+            Err(KvError::InvalidKey(_))
+        ));
+        assert!(matches!(
+            store.set("k", &vec![0; MAX_VALUE_BYTES + 1]),
+            Err(KvError::ValueTooLarge { .. })
+        ));
     }
 
     #[test]
     fn committed_writes_survive_reopening() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("greenroom.db");
-        PluginStore::new(Database::open(&path).expect("opens"), "p", 1024).set("k", b"v").expect("set");
+        PluginStore::new(Database::open(&path).expect("opens"), "p", 1024)
+            .set("k", b"v")
+            .expect("set");
         let reopened = PluginStore::new(Database::open(&path).expect("reopens"), "p", 1024);
         assert_eq!(reopened.get("k").expect("get"), Some(b"v".to_vec()));
     }

@@ -21,9 +21,17 @@ const TICKS: usize = 4;
 
 /// The y range to draw: includes zero, and never empty.
 fn y_range(chart: &Chart) -> (f64, f64) {
-    let values = chart.series.iter().flat_map(|s| s.values.iter().copied()).filter(|v| v.is_finite());
+    let values = chart
+        .series
+        .iter()
+        .flat_map(|s| s.values.iter().copied())
+        .filter(|v| v.is_finite());
     let (min, max) = values.fold((0.0f64, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    if max - min < f64::EPSILON { (min, min + 1.0) } else { (min, max) }
+    if (max - min).abs() < f64::EPSILON {
+        (min, min + 1.0)
+    } else {
+        (min, max)
+    }
 }
 
 fn format_number(value: f64) -> String {
@@ -158,7 +166,10 @@ mod tests {
             kind,
             title: Some("Deploys".into()),
             x_labels: (0..values.len()).map(|i| format!("d{i}")).collect(),
-            series: vec![Series { name: "deploys".into(), values }],
+            series: vec![Series {
+                name: "deploys".into(),
+                values,
+            }],
             unit: None,
         }
     }
@@ -172,20 +183,30 @@ mod tests {
 
     #[test]
     fn breaks_lines_at_gaps() {
-        assert_eq!(line_segments(&[1.0, f64::NAN, 2.0, 3.0], 4), vec![vec![0], vec![2, 3]]);
+        assert_eq!(
+            line_segments(&[1.0, f64::NAN, 2.0, 3.0], 4),
+            vec![vec![0], vec![2, 3]]
+        );
         let html = draw(&chart(ChartKind::Line, vec![1.0, f64::INFINITY, 2.0, 3.0])).into_string();
         assert_eq!(html.matches("<polyline").count(), 2, "{html}");
     }
 
     #[test]
     fn draws_an_empty_state_without_data() {
-        assert!(draw(&chart(ChartKind::Line, vec![])).into_string().contains("No data"));
+        assert!(
+            draw(&chart(ChartKind::Line, vec![]))
+                .into_string()
+                .contains("No data")
+        );
     }
 
     #[test]
     fn handles_flat_and_negative_series() {
         assert_eq!(y_range(&chart(ChartKind::Bar, vec![5.0, 5.0])), (0.0, 5.0));
         assert_eq!(y_range(&chart(ChartKind::Bar, vec![0.0, 0.0])), (0.0, 1.0));
-        assert_eq!(y_range(&chart(ChartKind::Bar, vec![-2.0, 4.0])), (-2.0, 4.0));
+        assert_eq!(
+            y_range(&chart(ChartKind::Bar, vec![-2.0, 4.0])),
+            (-2.0, 4.0)
+        );
     }
 }

@@ -35,7 +35,9 @@ pub(crate) fn anchor(label: &str, href: &str) -> Markup {
             a.link.link-external href=(href) target="_blank" rel="noopener noreferrer" { (label) }
         },
         Some(href) => html! { a.link href=(href) { (label) } },
-        None => html! { span.link-refused title="link removed: not a portal path or an http(s) URL" { (label) } },
+        None => {
+            html! { span.link-refused title="link removed: not a portal path or an http(s) URL" { (label) } }
+        }
     }
 }
 
@@ -45,9 +47,18 @@ mod tests {
 
     #[test]
     fn allows_portal_paths_and_web_urls() {
-        assert_eq!(safe_href("/catalog/default/component/pay"), Some("/catalog/default/component/pay".into()));
-        assert_eq!(safe_href("https://example.com/a?b=c"), Some("https://example.com/a?b=c".into()));
-        assert_eq!(safe_href("mailto:team@example.com"), Some("mailto:team@example.com".into()));
+        assert_eq!(
+            safe_href("/catalog/default/component/pay"),
+            Some("/catalog/default/component/pay".into())
+        );
+        assert_eq!(
+            safe_href("https://example.com/a?b=c"),
+            Some("https://example.com/a?b=c".into())
+        );
+        assert_eq!(
+            safe_href("mailto:team@example.com"),
+            Some("mailto:team@example.com".into())
+        );
     }
 
     #[test]

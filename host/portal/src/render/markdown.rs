@@ -7,14 +7,25 @@ use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd, html};
 /// images are replaced by their alt text: the portal loads nothing from
 /// other sites.
 pub(crate) fn to_html(source: &str) -> String {
-    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
+    let options =
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
     let mut refused_links = Vec::new();
     let events = Parser::new_ext(source, options).filter_map(|event| match event {
         Event::Html(raw) | Event::InlineHtml(raw) => Some(Event::Text(raw)),
-        Event::Start(Tag::Link { link_type, dest_url, title, id }) => match super::links::safe_href(&dest_url) {
+        Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => match super::links::safe_href(&dest_url) {
             Some(safe) => {
                 refused_links.push(false);
-                Some(Event::Start(Tag::Link { link_type, dest_url: CowStr::from(safe), title, id }))
+                Some(Event::Start(Tag::Link {
+                    link_type,
+                    dest_url: CowStr::from(safe),
+                    title,
+                    id,
+                }))
             }
             None => {
                 refused_links.push(true);
@@ -40,13 +51,19 @@ mod tests {
 
     #[test]
     fn renders_commonmark() {
-        assert_eq!(to_html("**bold** and `code`"), "<p><strong>bold</strong> and <code>code</code></p>\n");
+        assert_eq!(
+            to_html("**bold** and `code`"),
+            "<p><strong>bold</strong> and <code>code</code></p>\n"
+        );
     }
 
     #[test]
     fn shows_raw_html_as_text() {
         let html = to_html("hi <script>alert(1)</script>\n\n<img src=x onerror=alert(1)>");
-        assert!(!html.contains("<script>") && !html.contains("<img"), "{html}");
+        assert!(
+            !html.contains("<script>") && !html.contains("<img"),
+            "{html}"
+        );
         assert!(html.contains("&lt;script&gt;"), "{html}");
     }
 
@@ -55,12 +72,18 @@ mod tests {
         let html = to_html("[click](javascript:alert(1)) and [docs](https://example.com)");
         assert!(!html.contains("javascript"), "{html}");
         assert!(html.contains("click"), "{html}");
-        assert!(html.contains("<a href=\"https://example.com/\">docs</a>"), "{html}");
+        assert!(
+            html.contains("<a href=\"https://example.com/\">docs</a>"),
+            "{html}"
+        );
     }
 
     #[test]
     fn replaces_images_with_their_alt_text() {
         let html = to_html("![a tracking pixel](https://tracker.example.com/p.gif)");
-        assert!(!html.contains("<img") && html.contains("a tracking pixel"), "{html}");
+        assert!(
+            !html.contains("<img") && html.contains("a tracking pixel"),
+            "{html}"
+        );
     }
 }

@@ -116,7 +116,9 @@ impl Drawer<'_> {
                 };
                 html! { p class={ "text " (tone_class(text.tone)) (emphasis) } { (text.text) } }
             }
-            NodeKind::Markdown(source) => html! { div.markdown { (PreEscaped(markdown::to_html(source))) } },
+            NodeKind::Markdown(source) => {
+                html! { div.markdown { (PreEscaped(markdown::to_html(source))) } }
+            }
             NodeKind::Stat(stat) => html! {
                 div class={ "stat " (tone_class(stat.tone)) } {
                     div.stat-label { (stat.label) }
@@ -127,11 +129,18 @@ impl Drawer<'_> {
                     @if let Some(delta) = &stat.delta { div.stat-delta { (delta) } }
                 }
             },
-            NodeKind::Badge(badge) => html! { span class={ "badge " (tone_class(badge.tone)) } { (badge.label) } },
+            NodeKind::Badge(badge) => {
+                html! { span class={ "badge " (tone_class(badge.tone)) } { (badge.label) } }
+            }
             NodeKind::Link(link) => links::anchor(&link.label, &link.href),
             NodeKind::List(list) => {
-                let items = html! { @for &child in &node.children { li { (self.node(child as usize)) } } };
-                if list.ordered { html! { ol.list { (items) } } } else { html! { ul.list { (items) } } }
+                let items =
+                    html! { @for &child in &node.children { li { (self.node(child as usize)) } } };
+                if list.ordered {
+                    html! { ol.list { (items) } }
+                } else {
+                    html! { ul.list { (items) } }
+                }
             }
             NodeKind::Table(table) => html! {
                 div.table-wrap {
@@ -217,11 +226,22 @@ impl Drawer<'_> {
 fn form_field(form_id: &str, field: &Field, submitted: Option<&SubmittedForm>) -> Markup {
     let id = format!("{form_id}-{}", field.name);
     let value = submitted
-        .and_then(|s| s.values.iter().find(|(n, _)| *n == field.name).map(|(_, v)| v.clone()))
+        .and_then(|s| {
+            s.values
+                .iter()
+                .find(|(n, _)| *n == field.name)
+                .map(|(_, v)| v.clone())
+        })
         .or_else(|| field.value.clone())
         .unwrap_or_default();
     let errors: Vec<&str> = submitted
-        .map(|s| s.errors.iter().filter(|e| e.field == field.name).map(|e| e.message.as_str()).collect())
+        .map(|s| {
+            s.errors
+                .iter()
+                .filter(|e| e.field == field.name)
+                .map(|e| e.message.as_str())
+                .collect()
+        })
         .unwrap_or_default();
     let input_type = match &field.kind {
         FieldKind::Number => "number",
@@ -288,7 +308,9 @@ fn cell(cell: &Cell) -> Markup {
     match cell {
         Cell::Text(text) => html! { (text) },
         Cell::Link(link) => links::anchor(&link.label, &link.href),
-        Cell::Badge(badge) => html! { span class={ "badge " (tone_class(badge.tone)) } { (badge.label) } },
+        Cell::Badge(badge) => {
+            html! { span class={ "badge " (tone_class(badge.tone)) } { (badge.label) } }
+        }
         Cell::Empty => html! {},
     }
 }

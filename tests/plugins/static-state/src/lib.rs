@@ -10,7 +10,11 @@ struct StaticState;
 impl Plugin for StaticState {
     fn render(_slot: &Slot, cx: &Context) -> Result<View> {
         let calls = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
-        Ok(text(format!("calls seen by this instance: {calls}; user: {}", cx.user.ref_)).into())
+        Ok(text(format!(
+            "calls seen by this instance: {calls}; user: {}",
+            cx.user.ref_
+        ))
+        .into())
     }
 }
 

@@ -12,7 +12,9 @@ impl Plugin for Xss {
         Ok(card(SCRIPT)
             .subtitle(IMG)
             .child(text(format!("{SCRIPT} & \"quotes\" 'single'")))
-            .child(markdown(format!("**bold** {SCRIPT} [click](javascript:alert(1)) {IMG}")))
+            .child(markdown(format!(
+                "**bold** {SCRIPT} [click](javascript:alert(1)) {IMG}"
+            )))
             .child(link(SCRIPT, "javascript:alert(document.cookie)"))
             .child(link("data url", "data:text/html,<script>alert(1)</script>"))
             .child(stat(SCRIPT, IMG).unit(SCRIPT))
