@@ -220,29 +220,14 @@ mod tests {
     /// An empty component (`\0asm`, component layer version) followed by
     /// the given custom sections.
     fn component_with(sections: &[(&str, &str)]) -> Vec<u8> {
-        let mut bytes = vec![0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
+        let mut component = wasm_encoder::Component::new();
         for (name, data) in sections {
-            let mut payload = Vec::new();
-            leb128(&mut payload, name.len());
-            payload.extend_from_slice(name.as_bytes());
-            payload.extend_from_slice(data.as_bytes());
-            bytes.push(0);
-            leb128(&mut bytes, payload.len());
-            bytes.extend_from_slice(&payload);
+            component.section(&wasm_encoder::CustomSection {
+                name: (*name).into(),
+                data: data.as_bytes().into(),
+            });
         }
-        bytes
-    }
-
-    fn leb128(out: &mut Vec<u8>, mut value: usize) {
-        loop {
-            let byte = (value & 0x7f) as u8;
-            value >>= 7;
-            if value == 0 {
-                out.push(byte);
-                return;
-            }
-            out.push(byte | 0x80);
-        }
+        component.finish()
     }
 
     const MANIFEST: &str = "id = \"x\"\nname = \"X\"\nversion = \"1.0.0\"\ntier = \"open\"\n";

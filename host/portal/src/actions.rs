@@ -2,6 +2,7 @@
 
 use crate::csrf;
 use crate::error::{AppError, ErrorKind};
+use crate::extract::query_pairs;
 use crate::identity::Actor;
 use crate::pages::{NOTICE_COOKIE, PluginPage};
 use crate::render::SubmittedForm;
@@ -77,14 +78,7 @@ pub(crate) async fn submit(
         user: user.clone(),
         entity: None,
         path: page_path.clone().unwrap_or_default(),
-        query: return_query
-            .as_deref()
-            .map(|q| {
-                url::form_urlencoded::parse(q.as_bytes())
-                    .into_owned()
-                    .collect()
-            })
-            .unwrap_or_default(),
+        query: query_pairs(return_query.as_deref()),
     };
     let outcome = plugin
         .action(&action, fields.clone(), &cx)

@@ -1,11 +1,12 @@
 //! The JSON API: the plugin list, plugin API routes, and the health check.
 
 use crate::error::{AppError, ErrorKind};
+use crate::extract::{PluginPath, query_pairs};
 use crate::identity::MaybeActor;
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use greenroom_runtime::types::{Method as WitMethod, Request};
@@ -88,48 +89,11 @@ pub(crate) async fn not_found() -> AppError {
     AppError::api(ErrorKind::NotFound("no API endpoint at this path".into()))
 }
 
-/// `/api/plugins/<id>`: the root of a plugin's API.
-pub(crate) async fn plugin_root(
-    state: State<AppState>,
-    Path(id): Path<String>,
-    actor: MaybeActor,
-    method: Method,
-    headers: HeaderMap,
-    query: RawQuery,
-    body: Bytes,
-) -> Result<Response, AppError> {
-    forward(
-        state,
-        id,
-        String::new(),
-        actor,
-        method,
-        headers,
-        query,
-        body,
-    )
-    .await
-}
-
-/// `/api/plugins/<id>/<path>`: a route of a plugin's API.
-#[allow(clippy::too_many_arguments)]
+/// `/api/plugins/<id>` and `/api/plugins/<id>/<path>`: a plugin's own
+/// API, answered by its `handle` export.
 pub(crate) async fn plugin_route(
-    state: State<AppState>,
-    Path((id, path)): Path<(String, String)>,
-    actor: MaybeActor,
-    method: Method,
-    headers: HeaderMap,
-    query: RawQuery,
-    body: Bytes,
-) -> Result<Response, AppError> {
-    forward(state, id, path, actor, method, headers, query, body).await
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn forward(
     State(state): State<AppState>,
-    id: String,
-    path: String,
+    PluginPath { id, path }: PluginPath,
     MaybeActor(user): MaybeActor,
     method: Method,
     headers: HeaderMap,
@@ -165,14 +129,7 @@ async fn forward(
     let request = Request {
         method: wit_method,
         path,
-        query: query
-            .as_deref()
-            .map(|q| {
-                url::form_urlencoded::parse(q.as_bytes())
-                    .into_owned()
-                    .collect()
-            })
-            .unwrap_or_default(),
+        query: query_pairs(query.as_deref()),
         headers: headers
             .iter()
             .filter(|(name, _)| !WITHHELD_REQUEST_HEADERS.contains(&name.as_str()))

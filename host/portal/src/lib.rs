@@ -22,6 +22,7 @@ mod api;
 mod assets;
 mod csrf;
 mod error;
+mod extract;
 mod identity;
 mod layout;
 mod pages;
@@ -55,12 +56,12 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(pages::home))
         .route("/plugins", get(pages::plugin_list))
         .route("/plugins/{id}", get(pages::plugin_page))
-        .route("/plugins/{id}/{*path}", get(pages::plugin_sub_page))
+        .route("/plugins/{id}/{*path}", get(pages::plugin_page))
         .route("/plugins/{id}/actions/{action}", post(actions::submit))
         .route_layer(axum::middleware::from_fn(csrf::ensure_cookie));
     let api = Router::new()
         .route("/plugins", get(api::plugins))
-        .route("/plugins/{id}", axum::routing::any(api::plugin_root))
+        .route("/plugins/{id}", axum::routing::any(api::plugin_route))
         .route(
             "/plugins/{id}/{*path}",
             axum::routing::any(api::plugin_route),

@@ -2,12 +2,13 @@
 
 use crate::csrf::CsrfToken;
 use crate::error::{AppError, ErrorKind};
+use crate::extract::{PluginPath, query_pairs};
 use crate::identity::Actor;
 use crate::layout::{self, Nav, Shell};
 use crate::render::{self, SubmittedForm, Target};
 use crate::state::AppState;
 use axum::Extension;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
@@ -189,29 +190,11 @@ fn tier_badge(tier: greenroom_contract::Tier) -> Markup {
     }
 }
 
-/// `/plugins/<id>`: the plugin's own page (when it has one) and what the
-/// host knows about it.
+/// `/plugins/<id>` and `/plugins/<id>/<path>`: the plugin's own page (when
+/// it has one) and what the host knows about it.
 pub(crate) async fn plugin_page(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    Actor(user): Actor,
-    Extension(csrf): Extension<CsrfToken>,
-    RawQuery(query): RawQuery,
-    jar: CookieJar,
-) -> Result<Response, AppError> {
-    let page = PluginPage {
-        id,
-        path: String::new(),
-        query,
-        submitted: None,
-    };
-    page.draw(&state, user, &csrf.0, jar).await
-}
-
-/// `/plugins/<id>/<path>`: a sub-page of the plugin's page.
-pub(crate) async fn plugin_sub_page(
-    State(state): State<AppState>,
-    Path((id, path)): Path<(String, String)>,
+    PluginPath { id, path }: PluginPath,
     Actor(user): Actor,
     Extension(csrf): Extension<CsrfToken>,
     RawQuery(query): RawQuery,
@@ -277,15 +260,7 @@ impl PluginPage {
         let return_to = self.url();
         let body = match page_slot {
             Some(slot) => {
-                let query_pairs = self
-                    .query
-                    .as_deref()
-                    .map(|q| {
-                        url::form_urlencoded::parse(q.as_bytes())
-                            .into_owned()
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let query_pairs = query_pairs(self.query.as_deref());
                 let cx = CallContext {
                     user: user.clone(),
                     entity: None,

@@ -441,22 +441,10 @@ mod bad_manifest {
 }
 
 fn append_custom_section(bytes: &mut Vec<u8>, name: &str, data: &[u8]) {
-    fn leb128(out: &mut Vec<u8>, mut value: usize) {
-        loop {
-            let byte = (value & 0x7f) as u8;
-            value >>= 7;
-            if value == 0 {
-                out.push(byte);
-                return;
-            }
-            out.push(byte | 0x80);
-        }
+    use wasm_encoder::ComponentSection;
+    wasm_encoder::CustomSection {
+        name: name.into(),
+        data: data.into(),
     }
-    let mut payload = Vec::new();
-    leb128(&mut payload, name.len());
-    payload.extend_from_slice(name.as_bytes());
-    payload.extend_from_slice(data);
-    bytes.push(0);
-    leb128(bytes, payload.len());
-    bytes.extend_from_slice(&payload);
+    .append_to_component(bytes);
 }
