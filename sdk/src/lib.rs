@@ -21,7 +21,12 @@
 //!             .into())
 //!     }
 //! }
+//! ```
 //!
+//! and, at the crate's top level, hands it to the host (this line reads
+//! `greenroom.toml`, so it only compiles in a plugin crate):
+//!
+//! ```ignore
 //! greenroom_sdk::export!(Hello);
 //! ```
 //!

@@ -2,7 +2,7 @@
 
 use bytesize::ByteSize;
 use std::time::Duration;
-use wasmtime::ResourceLimiter;
+use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 
 /// The most linear memory any plugin may be configured for. The pooling
 /// allocator reserves address space for this much per slot, so raising it
@@ -55,44 +55,55 @@ impl Limits {
     }
 }
 
-/// Enforces the memory limit of one call and remembers whether it refused
-/// to grow, so a trap that follows is reported as "out of memory" rather
+/// Instances, memories and tables one call may create. A Rust component
+/// needs a handful of each; the caps stop a component built to exhaust the
+/// pool from doing so in one call.
+const MAX_INSTANCES: usize = 32;
+const MAX_MEMORIES: usize = 4;
+const MAX_TABLES: usize = 8;
+
+/// Enforces one call's limits — wasmtime's `StoreLimits` for memory, table,
+/// instance and memory counts — and remembers whether it refused to grow
+/// memory, so a trap that follows is reported as "out of memory" rather
 /// than as a crash.
-#[derive(Debug)]
 pub(crate) struct CallLimiter {
-    memory_limit: usize,
+    limits: StoreLimits,
     pub(crate) memory_exceeded: bool,
 }
 
 impl CallLimiter {
     pub(crate) fn new(memory_limit: usize) -> CallLimiter {
-        CallLimiter {
-            memory_limit,
-            memory_exceeded: false,
-        }
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(memory_limit)
+            .table_elements(MAX_TABLE_ELEMENTS)
+            .instances(MAX_INSTANCES)
+            .memories(MAX_MEMORIES)
+            .tables(MAX_TABLES)
+            .build();
+        CallLimiter { limits, memory_exceeded: false }
     }
 }
 
 impl ResourceLimiter for CallLimiter {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        if desired > self.memory_limit {
-            self.memory_exceeded = true;
-            return Ok(false);
-        }
-        Ok(true)
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        self.memory_exceeded |= !allowed;
+        Ok(allowed)
     }
 
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(desired <= MAX_TABLE_ELEMENTS)
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
     }
 }
