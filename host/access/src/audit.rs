@@ -62,7 +62,13 @@ pub struct AuditEntry {
 /// Writing to the audit log failed.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write the audit log: {0}")]
-pub struct AuditError(#[from] StoreError);
+pub struct AuditError(StoreError);
+
+impl From<StoreError> for AuditError {
+    fn from(error: StoreError) -> AuditError {
+        AuditError(error)
+    }
+}
 
 impl From<rusqlite::Error> for AuditError {
     fn from(error: rusqlite::Error) -> AuditError {

@@ -13,6 +13,17 @@ pub struct Grant {
     capabilities: Vec<Capability>,
 }
 
+/// How much of one requested capability a grant covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Coverage {
+    /// All of it.
+    Full,
+    /// Part of it: these hosts, these kinds, this smaller quota.
+    Partial(Capability),
+    /// None of it.
+    None,
+}
+
 /// A grant asked for something the plugin did not request, or was
 /// malformed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -109,9 +120,55 @@ impl Grant {
         })
     }
 
+    /// How much of `requested` (one of the manifest's capabilities) this
+    /// grant covers, for showing operators what a plugin may do.
+    pub fn coverage(&self, requested: &Capability) -> Coverage {
+        match requested {
+            Capability::Storage { quota } => match self.storage_quota() {
+                Some(granted) if granted >= *quota => Coverage::Full,
+                Some(granted) => Coverage::Partial(Capability::Storage { quota: granted }),
+                None => Coverage::None,
+            },
+            Capability::Http { hosts } => {
+                let allowed: BTreeSet<String> = hosts
+                    .iter()
+                    .filter(|h| self.allows_http(h))
+                    .cloned()
+                    .collect();
+                partial(allowed.len() == hosts.len(), allowed.is_empty(), || {
+                    Capability::Http {
+                        hosts: allowed.clone(),
+                    }
+                })
+            }
+            Capability::CatalogWrite { kinds } => {
+                let allowed: BTreeSet<String> = kinds
+                    .iter()
+                    .filter(|k| self.allows_catalog_write(k))
+                    .cloned()
+                    .collect();
+                partial(allowed.len() == kinds.len(), allowed.is_empty(), || {
+                    Capability::CatalogWrite {
+                        kinds: allowed.clone(),
+                    }
+                })
+            }
+            other if self.capabilities.contains(other) => Coverage::Full,
+            _ => Coverage::None,
+        }
+    }
+
     /// Whether the plugin may read usage analytics.
     pub fn allows_analytics_read(&self) -> bool {
         self.capabilities.contains(&Capability::AnalyticsRead)
+    }
+}
+
+fn partial(all: bool, nothing: bool, part: impl FnOnce() -> Capability) -> Coverage {
+    match (all, nothing) {
+        (true, _) => Coverage::Full,
+        (false, true) => Coverage::None,
+        (false, false) => Coverage::Partial(part()),
     }
 }
 
@@ -262,6 +319,24 @@ mod tests {
             grant(&["storage:64KiB"]).expect("smaller").storage_quota(),
             Some(64 * 1024)
         );
+    }
+
+    #[test]
+    fn tells_full_partial_and_missing_coverage_apart() {
+        let manifest = manifest();
+        let grant = grant(&["http:api.github.com", "storage:64KiB", "catalog:read"])
+            .expect("within request");
+        let coverage: Vec<Coverage> = manifest
+            .capabilities
+            .iter()
+            .map(|c| grant.coverage(c))
+            .collect();
+        assert!(coverage.contains(&Coverage::Full), "catalog:read");
+        assert!(coverage.contains(&Coverage::Partial(Capability::Storage { quota: 64 * 1024 })));
+        assert!(coverage.contains(&Coverage::Partial(Capability::Http {
+            hosts: BTreeSet::from(["api.github.com".to_owned()])
+        })));
+        assert!(coverage.contains(&Coverage::None), "catalog:write");
     }
 
     #[test]

@@ -8,8 +8,10 @@
 //!
 //! 1. was this plugin granted the capability (this host, this kind, this
 //!    much)? — answered from its [`Grant`];
-//! 2. may the acting user do it? — answered by the user's rights, where the
-//!    call is made on a user's behalf.
+//! 2. may the acting user do it? Today every user may have a plugin act
+//!    for them within its grant; when roles and policies arrive, this is
+//!    where the user's rights join the decision (and catalog reads will be
+//!    filtered to what the user may see).
 //!
 //! A "no" is a typed `denied` error for the plugin and a line in the audit
 //! log. Imports the contract defines but this host does not back yet answer
@@ -28,7 +30,7 @@ mod session;
 mod settings;
 mod storage;
 
-pub use grant::{Grant, GrantError};
+pub use grant::{Coverage, Grant, GrantError};
 pub use identity::wit_user;
 pub use log::{LogLine, LogTail};
 pub use session::{Access, PluginEnv, Session};

@@ -173,12 +173,11 @@ impl Session {
     /// The one place an import call is decided.
     ///
     /// First the plugin's grant: was it given the capability this access
-    /// needs (this host, this kind)? Then the acting user: every user may
-    /// have a granted plugin act for them on its own storage and outbound
-    /// requests; what a user may *see* through a plugin (catalog entities)
-    /// is filtered per user by the catalog query itself, so no plugin sees
-    /// more than its user could. A denial is recorded in the audit log and
-    /// returned as `denied`.
+    /// needs (this host, this kind)? Then the acting user: today every user
+    /// may have a plugin act for them within its grant; roles and policies
+    /// will join the decision here, so that no call is decided anywhere
+    /// else. A denial is recorded in the audit log and returned as
+    /// `denied`.
     pub fn decide(&self, access: Access<'_>) -> Result<(), HostError> {
         let grant = &self.env.grant;
         let granted = match access {

@@ -208,7 +208,7 @@ pub fn load(file: Option<&Path>, overrides: Overrides) -> anyhow::Result<(Config
         None => PathBuf::from("."),
     };
     let env = Env::prefixed("GREENROOM_")
-        .ignore(&["log"])
+        .ignore(&["log", "config"])
         .map(|key| key.as_str().replace("__", ".").replace('_', "-").into());
     figment = figment.merge(env).merge(Serialized::defaults(overrides));
     let config: Config = figment.extract().map_err(|error| {
@@ -218,7 +218,29 @@ pub fn load(file: Option<&Path>, overrides: Overrides) -> anyhow::Result<(Config
         }
         anyhow::anyhow!(message)
     })?;
+    config.validate()?;
     Ok((config, base))
+}
+
+impl Config {
+    /// Checks what serde cannot: limits parse, counts are positive. Runs
+    /// before anything is created on disk.
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.runtime.max_instances == 0 {
+            bail!("invalid configuration: runtime.max-instances must be at least 1");
+        }
+        let defaults = self
+            .limits
+            .apply(Limits::default())
+            .context("invalid configuration")?;
+        for (i, plugin) in self.plugins.iter().enumerate() {
+            plugin
+                .limits
+                .apply(defaults)
+                .with_context(|| format!("invalid configuration: plugins[{i}]"))?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -299,6 +321,41 @@ mod tests {
         };
         assert!(both.source(Path::new(".")).is_err());
         assert!(PluginConfig::default().source(Path::new(".")).is_err());
+    }
+
+    #[test]
+    fn ignores_the_config_file_variable_itself() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("greenroom.toml", "listen = \"127.0.0.1:9000\"")?;
+            jail.set_env("GREENROOM_CONFIG", "greenroom.toml");
+            let (config, _) = load(Some(Path::new("greenroom.toml")), Overrides::default())
+                .expect("valid config");
+            assert_eq!(config.listen.port(), 9000);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn refuses_zero_instances_and_bad_plugin_limits_up_front() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("zero.toml", "[runtime]\nmax-instances = 0")?;
+            let err = load(Some(Path::new("zero.toml")), Overrides::default()).unwrap_err();
+            assert!(
+                err.to_string().contains("max-instances must be at least 1"),
+                "{err}"
+            );
+            jail.create_file(
+                "limits.toml",
+                "[[plugins]]\nbundled = \"hello\"\nlimits = { memory = \"lots\" }",
+            )?;
+            let err = load(Some(Path::new("limits.toml")), Overrides::default()).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("plugins[0]")
+                    && format!("{err:#}").contains("limits.memory"),
+                "{err:#}"
+            );
+            Ok(())
+        });
     }
 
     #[test]

@@ -10,11 +10,13 @@ mod plugins;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use config::{Config, Overrides};
+use greenroom_broker::Coverage;
 use greenroom_portal::{AppState, PortalConfig};
-use greenroom_runtime::{Runtime, RuntimeConfig};
+use greenroom_runtime::{LoadedPlugin, Runtime, RuntimeConfig, Scheduler};
 use greenroom_store::Database;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Greenroom: a developer portal whose plugins are sandboxed WebAssembly
 /// components.
@@ -153,8 +155,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         guest_access: config.auth.guest,
         demo: args.source.demo,
     };
-    let state = AppState::new(loaded, failed, portal);
+    let loaded: Vec<Arc<LoadedPlugin>> = loaded.into_iter().map(Arc::new).collect();
     tokio.block_on(async move {
+        let scheduler = Scheduler::start(&loaded);
+        let state = AppState::new(loaded, failed, portal);
         let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| {
             format!("cannot listen on {}; is another Greenroom running? Choose another address with --listen", config.listen)
         })?;
@@ -165,6 +169,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .with_graceful_shutdown(shutdown_signal())
             .await
             .context("the server stopped")?;
+        drop(scheduler);
         drop(runtime);
         anyhow::Ok(())
     })
@@ -214,19 +219,13 @@ fn plugin_list(source: SourceArgs) -> anyhow::Result<()> {
                 );
                 println!("  {}", manifest.name);
                 for capability in &manifest.capabilities {
-                    let granted = p
-                        .grant
-                        .capabilities()
-                        .iter()
-                        .any(|g| g.to_string() == capability.to_string());
-                    println!(
-                        "  {} {capability}",
-                        if granted {
-                            "granted:    "
-                        } else {
-                            "not granted:"
+                    match p.grant.coverage(capability) {
+                        Coverage::Full => println!("  granted:     {capability}"),
+                        Coverage::Partial(part) => {
+                            println!("  partly:      {capability}, granted {part}")
                         }
-                    );
+                        Coverage::None => println!("  not granted: {capability}"),
+                    }
                 }
                 for slot in &manifest.slots {
                     println!(

@@ -86,7 +86,7 @@ pub enum ArtifactError {
     #[error(transparent)]
     UnsupportedWitVersion(#[from] UnsupportedWitVersion),
     /// The manifest section is not valid.
-    #[error("invalid manifest: {0}")]
+    #[error(transparent)]
     Manifest(#[from] ManifestError),
 }
 

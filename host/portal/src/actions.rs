@@ -2,7 +2,7 @@
 
 use crate::csrf;
 use crate::error::{AppError, ErrorKind};
-use crate::extract::query_pairs;
+use crate::extract::{local_path, query_pairs};
 use crate::identity::Actor;
 use crate::pages::{NOTICE_COOKIE, PluginPage};
 use crate::render::SubmittedForm;
@@ -19,16 +19,6 @@ use greenroom_runtime::types::Outcome;
 /// Hidden fields the portal adds to every form; never passed to plugins.
 const CSRF_FIELD: &str = "_csrf";
 const RETURN_FIELD: &str = "_return";
-
-/// A portal path a form may return or redirect to: local, and not
-/// protocol-relative (`//evil.example.com`).
-fn local_path(path: &str) -> Option<&str> {
-    let ok = path.starts_with('/')
-        && !path.starts_with("//")
-        && !path.starts_with("/\\")
-        && !path.chars().any(char::is_control);
-    ok.then_some(path)
-}
 
 /// `POST /plugins/<id>/actions/<action>`: checks the CSRF token, calls the
 /// plugin's `action` and acts on its outcome.
@@ -148,23 +138,4 @@ fn notice_cookie(message: &str) -> Cookie<'static> {
         .http_only(true)
         .same_site(SameSite::Strict)
         .build()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::local_path;
-
-    #[test]
-    fn only_local_paths_are_return_targets() {
-        assert_eq!(local_path("/plugins/hello"), Some("/plugins/hello"));
-        for bad in [
-            "https://evil.example.com",
-            "//evil.example.com",
-            "/\\evil.example.com",
-            "plugins",
-            "/a\nb",
-        ] {
-            assert_eq!(local_path(bad), None, "{bad:?}");
-        }
-    }
 }

@@ -1,14 +1,14 @@
 //! The JSON API: the plugin list, plugin API routes, and the health check.
 
 use crate::error::{AppError, ErrorKind};
-use crate::extract::{PluginPath, query_pairs};
-use crate::identity::MaybeActor;
+use crate::extract::{PluginPath, local_path, query_pairs};
+use crate::identity::Actor;
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use greenroom_runtime::types::{Method as WitMethod, Request};
 use serde_json::{Value, json};
 
@@ -37,7 +37,7 @@ const PLUGIN_RESPONSE_POLICY: &str = "sandbox; default-src 'none'; frame-ancesto
 
 /// `GET /api/plugins`: every loaded plugin with its manifest, grant and
 /// health, and those that failed to load.
-pub(crate) async fn plugins(State(state): State<AppState>) -> Json<Value> {
+pub(crate) async fn plugins(State(state): State<AppState>, _user: Actor) -> Json<Value> {
     let loaded: Vec<Value> = state
         .plugins()
         .iter()
@@ -94,7 +94,7 @@ pub(crate) async fn not_found() -> AppError {
 pub(crate) async fn plugin_route(
     State(state): State<AppState>,
     PluginPath { id, path }: PluginPath,
-    MaybeActor(user): MaybeActor,
+    Actor(user): Actor,
     method: Method,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
@@ -117,13 +117,13 @@ pub(crate) async fn plugin_route(
             ))));
         }
     };
-    // A browser can be made to send a cross-site form post with cookies,
-    // but not a JSON one (that needs a CORS preflight the portal never
-    // grants): requiring JSON bodies on writes keeps plugin APIs safe from
-    // cross-site request forgery.
-    if wit_method != WitMethod::Get && !body.is_empty() && !is_json(&headers) {
+    // A browser can be made to send a cross-site form post (or a simple
+    // POST with no body) with the user's cookies, but not a JSON one: that
+    // needs a CORS preflight the portal never grants. Requiring JSON on
+    // every write keeps plugin APIs safe from cross-site request forgery.
+    if wit_method != WitMethod::Get && !is_json(&headers) {
         return Err(AppError::api(ErrorKind::UnsupportedMediaType(
-            "requests with a body must be `content-type: application/json`".into(),
+            "plugin API writes must be sent with `content-type: application/json`".into(),
         )));
     }
     let request = Request {
@@ -138,28 +138,47 @@ pub(crate) async fn plugin_route(
             })
             .collect(),
         body: body.to_vec(),
-        user: user.as_ref().map(greenroom_broker::wit_user),
+        user: Some(greenroom_broker::wit_user(&user)),
     };
     let response = plugin
-        .handle(request, user)
+        .handle(request, Some(user))
         .await
         .map_err(|error| AppError::api(ErrorKind::Plugin { plugin: id, error }))?;
-    let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::BAD_GATEWAY);
-    let mut out = (status, response.body).into_response();
+    Ok(plugin_response(response))
+}
+
+/// The plugin's response as HTTP, with the headers a plugin may not set
+/// removed and a sandbox policy of its own.
+fn plugin_response(response: greenroom_runtime::types::Response) -> Response {
+    let mut out = Response::new(axum::body::Body::from(response.body));
+    *out.status_mut() = StatusCode::from_u16(response.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let headers = out.headers_mut();
     for (name, value) in response.headers {
         let name = name.to_ascii_lowercase();
         if WITHHELD_RESPONSE_HEADERS.contains(&name.as_str()) {
             continue;
         }
+        // A redirect may only stay inside the portal: a plugin must not be
+        // able to send users to a site of its choosing from the portal's
+        // address.
+        if name == "location" && local_path(&value).is_none() {
+            continue;
+        }
         if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
-            out.headers_mut().append(name, value);
+            headers.append(name, value);
         }
     }
-    out.headers_mut().insert(
+    if !headers.contains_key(header::CONTENT_TYPE) {
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        );
+    }
+    headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(PLUGIN_RESPONSE_POLICY),
     );
-    Ok(out)
+    out
 }
 
 fn is_json(headers: &HeaderMap) -> bool {

@@ -37,3 +37,33 @@ pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
         })
         .unwrap_or_default()
 }
+
+/// A portal path a form may return to, or a plugin redirect to: local, and
+/// not protocol-relative (`//evil.example.com`, which a browser reads as
+/// another site).
+pub(crate) fn local_path(path: &str) -> Option<&str> {
+    let local = path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.starts_with("/\\")
+        && !path.chars().any(char::is_control);
+    local.then_some(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn only_local_paths_are_return_or_redirect_targets() {
+        assert_eq!(local_path("/plugins/hello"), Some("/plugins/hello"));
+        for bad in [
+            "https://evil.example.com",
+            "//evil.example.com",
+            "/\\evil.example.com",
+            "plugins",
+            "/a\nb",
+        ] {
+            assert_eq!(local_path(bad), None, "{bad:?}");
+        }
+    }
+}

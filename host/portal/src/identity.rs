@@ -2,17 +2,13 @@
 
 use crate::error::{AppError, ErrorKind, Format};
 use crate::state::AppState;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::request::Parts;
 use greenroom_access::Identity;
 
 /// The acting user of a request. Extracting it refuses the request (401)
 /// when nobody can be identified.
 pub(crate) struct Actor(pub Identity);
-
-/// The acting user when there is one; API routes let the plugin decide
-/// what an anonymous caller gets.
-pub(crate) struct MaybeActor(pub Option<Identity>);
 
 fn resolve(state: &AppState) -> Option<Identity> {
     // Sign-in methods come with the access work; until then the only
@@ -24,7 +20,13 @@ impl FromRequestParts<AppState> for Actor {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Actor, AppError> {
-        let format = if parts.uri.path().starts_with("/api/") {
+        // Nested routers see their path without the `/api` prefix; the
+        // original URI has it.
+        let path = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map_or(parts.uri.path(), |uri| uri.0.path());
+        let format = if path.starts_with("/api/") {
             Format::Json
         } else {
             Format::Html
@@ -33,16 +35,5 @@ impl FromRequestParts<AppState> for Actor {
             kind: ErrorKind::Unauthenticated,
             format,
         })
-    }
-}
-
-impl FromRequestParts<AppState> for MaybeActor {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        _parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<MaybeActor, Self::Rejection> {
-        Ok(MaybeActor(resolve(state)))
     }
 }

@@ -14,7 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::Cookie;
 use greenroom_access::Identity;
-use greenroom_contract::{Capability, SlotDecl, SlotKind};
+use greenroom_broker::Coverage;
+use greenroom_contract::{SlotDecl, SlotKind};
 use greenroom_runtime::{CallContext, LoadedPlugin};
 use maud::{Markup, html};
 use std::sync::Arc;
@@ -343,10 +344,15 @@ fn about(plugin: &LoadedPlugin) -> Markup {
                 } @else {
                     ul.capabilities {
                         @for capability in &manifest.capabilities {
-                            @let is_granted = is_granted(granted.capabilities(), capability);
                             li {
-                                @if is_granted { span.badge.tone-success { "granted" } } @else { span.badge.tone-warning { "not granted" } }
-                                " " code { (capability) }
+                                @match granted.coverage(capability) {
+                                    Coverage::Full => { span.badge.tone-success { "granted" } " " code { (capability) } }
+                                    Coverage::Partial(part) => {
+                                        span.badge.tone-info { "partly granted" } " " code { (capability) }
+                                        p.text-muted.text-small { "granted: " code { (part) } }
+                                    }
+                                    Coverage::None => { span.badge.tone-warning { "not granted" } " " code { (capability) } }
+                                }
                             }
                         }
                     }
@@ -385,18 +391,6 @@ fn about(plugin: &LoadedPlugin) -> Markup {
             }
         }
     }
-}
-
-/// Whether `requested` is covered by the grant (for display).
-fn is_granted(granted: &[Capability], requested: &Capability) -> bool {
-    granted.iter().any(|g| match (g, requested) {
-        (Capability::Storage { .. }, Capability::Storage { .. }) => true,
-        (Capability::Http { hosts: g }, Capability::Http { hosts: r }) => r.is_subset(g),
-        (Capability::CatalogWrite { kinds: g }, Capability::CatalogWrite { kinds: r }) => {
-            r.is_subset(g)
-        }
-        (g, r) => g == r,
-    })
 }
 
 fn humantime_short(every: std::time::Duration) -> String {

@@ -40,11 +40,10 @@ impl AppState {
     /// The state for a portal serving `plugins`; `failed` lists those that
     /// could not be loaded.
     pub fn new(
-        plugins: Vec<LoadedPlugin>,
+        plugins: Vec<Arc<LoadedPlugin>>,
         failed: Vec<FailedPlugin>,
         config: PortalConfig,
     ) -> AppState {
-        let plugins = plugins.into_iter().map(Arc::new).collect();
         AppState {
             inner: Arc::new(Inner {
                 plugins,

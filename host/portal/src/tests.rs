@@ -10,7 +10,7 @@ use greenroom_contract::Artifact;
 use greenroom_runtime::{Limits, LoadedPlugin, Runtime, RuntimeConfig};
 use greenroom_store::Database;
 use http_body_util::BodyExt;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tower::ServiceExt;
 
@@ -52,15 +52,18 @@ fn load(db: &Database, bytes: Vec<u8>) -> LoadedPlugin {
 fn portal_with(guest_access: bool, test_plugins: &[&str]) -> Portal {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = Database::open(&dir.path().join("greenroom.db")).expect("database opens");
-    let mut plugins = vec![load(
+    let mut plugins = vec![Arc::new(load(
         &db,
         artifacts::bundled("hello")
             .expect("hello is bundled")
             .bytes
             .to_vec(),
-    )];
+    ))];
     for path in test_plugins {
-        plugins.push(load(&db, std::fs::read(path).expect("test plugin built")));
+        plugins.push(Arc::new(load(
+            &db,
+            std::fs::read(path).expect("test plugin built"),
+        )));
     }
     let failed = vec![FailedPlugin {
         source: "broken.wasm".into(),
@@ -393,4 +396,82 @@ async fn plugin_api_writes_must_be_json() {
     )
     .await;
     assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+#[tokio::test]
+async fn plugin_api_writes_without_a_body_must_be_json_too() {
+    let reply = send(
+        &portal(),
+        Request::post("/api/plugins/hello/views")
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+#[tokio::test]
+async fn the_api_refuses_everyone_when_guest_access_is_off() {
+    let portal = portal_with(false, &[]);
+    for uri in ["/api/plugins", "/api/plugins/hello/views"] {
+        let reply = get(&portal, uri).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{uri}");
+        let body: serde_json::Value = serde_json::from_str(&reply.body).expect("JSON");
+        assert_eq!(body["error"]["name"], "AuthenticationError");
+    }
+    assert_eq!(
+        get(&portal, "/healthz").await.status,
+        StatusCode::OK,
+        "load balancers still see health"
+    );
+}
+
+#[tokio::test]
+async fn plugins_never_see_credentials_nor_set_cookies_security_headers_or_foreign_redirects() {
+    let portal = portal_with(true, &[artifacts::PROBE_COMPONENT]);
+    let request = Request::get("/api/plugins/test-probe/headers")
+        .header("cookie", "greenroom_csrf=secret")
+        .header("authorization", "Bearer secret")
+        .header("x-forwarded-for", "10.0.0.1")
+        .body(Body::empty())
+        .expect("request");
+    let reply = send(&portal, request).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(
+        !reply.body.contains("secret"),
+        "credentials were withheld: {}",
+        reply.body
+    );
+    assert!(
+        reply.body.contains("x-forwarded-for"),
+        "other headers pass: {}",
+        reply.body
+    );
+    assert!(reply.headers.get("set-cookie").is_none());
+    assert!(
+        reply.headers.get("location").is_none(),
+        "no redirect off the portal"
+    );
+    assert!(reply.headers.get("access-control-allow-origin").is_none());
+    assert_eq!(reply.headers["x-frame-options"], "DENY");
+    assert!(
+        reply.headers["content-security-policy"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("sandbox")
+    );
+    assert_eq!(reply.headers["x-probe"], "kept");
+    assert_eq!(reply.headers.get_all("content-type").iter().count(), 1);
+}
+
+#[tokio::test]
+async fn a_response_with_an_impossible_status_is_a_gateway_error() {
+    let portal = portal_with(true, &[artifacts::PROBE_COMPONENT]);
+    let reply = get(&portal, "/api/plugins/test-probe/bad-status").await;
+    assert_eq!(reply.status, StatusCode::BAD_GATEWAY);
+    assert!(
+        reply.body.contains("status 999 is not an HTTP status"),
+        "{}",
+        reply.body
+    );
 }

@@ -50,9 +50,9 @@ impl ComponentCache {
         dir: Option<PathBuf>,
     ) -> Result<ComponentCache, RuntimeError> {
         if let Some(dir) = &dir {
-            std::fs::create_dir_all(dir).map_err(|source| RuntimeError::Cache {
+            std::fs::create_dir_all(dir).map_err(|error| RuntimeError::Cache {
                 path: dir.clone(),
-                source,
+                error,
             })?;
         }
         let mut hasher = Sha256Hasher(Sha256::new());

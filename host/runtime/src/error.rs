@@ -12,12 +12,12 @@ pub enum RuntimeError {
     #[error("cannot configure the WebAssembly engine: {0}")]
     Engine(String),
     /// The component cache directory is unusable.
-    #[error("cannot use the component cache at {path}: {source}")]
+    #[error("cannot use the component cache at {}: {error}", path.display())]
     Cache {
         /// The directory.
         path: std::path::PathBuf,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -67,8 +67,8 @@ pub enum CallError {
     #[error("{}", plugin_error_message(.0))]
     Plugin(PluginError),
     /// It returned a view that breaks the contract's rules.
-    #[error("the plugin returned a view the portal cannot draw: {0}")]
-    InvalidView(#[from] ViewError),
+    #[error("the plugin returned a view the portal cannot draw: {}", .0.0)]
+    InvalidView(ViewError),
     /// It returned an HTTP response that breaks the contract's rules.
     #[error("the plugin returned an invalid response: {0}")]
     InvalidResponse(String),

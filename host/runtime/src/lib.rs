@@ -12,7 +12,8 @@
 //! users or calls — and runs under [`Limits`]: a memory cap and a wall-clock
 //! deadline. A plugin that traps, loops past its deadline or exceeds its
 //! memory returns a typed [`CallError`]; the host never panics and the
-//! failure is counted in the plugin's [`PluginHealth`].
+//! failure is counted in the plugin's [`PluginHealth`]. The [`Scheduler`]
+//! runs the tasks plugins declare.
 //!
 //! It must never decide what a plugin may do: every import is answered by
 //! `greenroom-broker`, whose [`Session`](greenroom_broker::Session) lives in
@@ -25,6 +26,7 @@ mod error;
 mod health;
 mod limits;
 mod plugin;
+mod scheduler;
 mod state;
 
 pub use engine::{Runtime, RuntimeConfig};
@@ -32,6 +34,7 @@ pub use error::{CallError, LoadError, RuntimeError};
 pub use health::{FailureKind, HealthSnapshot, PluginHealth};
 pub use limits::Limits;
 pub use plugin::{CallContext, LoadedPlugin};
+pub use scheduler::Scheduler;
 
 /// The contract's types, as callers of this crate use them.
 pub use greenroom_contract::wit::latest::greenroom::plugin::{types, view};

@@ -148,7 +148,7 @@ impl LoadedPlugin {
             .and_then(|view| {
                 greenroom_contract::view::validate(&view)
                     .map(|()| view)
-                    .map_err(CallError::from)
+                    .map_err(CallError::InvalidView)
             });
         self.observe(started, result)
     }

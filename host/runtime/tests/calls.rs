@@ -296,6 +296,78 @@ mod static_state {
     }
 }
 
+mod probe {
+    use super::*;
+    use greenroom_runtime::Scheduler;
+    use std::sync::Arc;
+
+    fn line<'a>(lines: &'a [String], prefix: &str) -> &'a str {
+        lines
+            .iter()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no `{prefix}` line in {lines:?}"))
+    }
+
+    #[tokio::test]
+    async fn cannot_reach_files_environment_sockets_or_ungranted_hosts() {
+        let fixture = fixture();
+        let probe = load(&fixture, test_plugin(artifacts::PROBE_COMPONENT));
+        let view = probe
+            .render(&widget(&probe), &guest())
+            .await
+            .expect("renders");
+        let lines = texts(&view);
+        assert!(
+            line(&lines, "files: ").starts_with("files: refused"),
+            "{lines:?}"
+        );
+        assert!(
+            line(&lines, "/etc/passwd: ").starts_with("/etc/passwd: refused"),
+            "{lines:?}"
+        );
+        assert_eq!(line(&lines, "environment: "), "environment: 0 variables");
+        assert!(
+            line(&lines, "tcp: ").starts_with("tcp: refused"),
+            "{lines:?}"
+        );
+        let ungranted = line(&lines, "http ungranted: ");
+        assert!(ungranted.contains("HttpRequestDenied"), "{ungranted}");
+        let granted = line(&lines, "http granted: ");
+        assert!(
+            granted.contains("InternalError") && granted.contains("not available"),
+            "granted hosts fail closed too: {granted}"
+        );
+        let audit = AuditLog::new(fixture.db.clone())
+            .recent(Some("test-probe"), 10)
+            .expect("audit log reads");
+        assert_eq!(
+            audit.len(),
+            1,
+            "only the ungranted request is a denial: {audit:?}"
+        );
+        assert_eq!(
+            (audit[0].action.as_str(), audit[0].resource.as_deref()),
+            ("http.request", Some("example.com"))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn scheduled_tasks_run_once_per_interval() {
+        let fixture = fixture();
+        let probe = Arc::new(load(&fixture, test_plugin(artifacts::PROBE_COMPONENT)));
+        let scheduler = Scheduler::start(std::slice::from_ref(&probe));
+        assert_eq!(scheduler.len(), 1);
+        // Three intervals of one minute, and a little.
+        tokio::time::sleep(Duration::from_secs(3 * 60 + 5)).await;
+        drop(scheduler);
+        let view = probe
+            .render(&widget(&probe), &guest())
+            .await
+            .expect("renders");
+        assert_eq!(line(&texts(&view), "ticks: "), "ticks: 3");
+    }
+}
+
 mod trap {
     use super::*;
 

@@ -33,20 +33,20 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database file could not be opened or set up.
-    #[error("cannot open the database {path}: {source}")]
+    #[error("cannot open the database {}: {error}", path.display())]
     Open {
         /// The database file.
         path: PathBuf,
         /// Why.
-        source: rusqlite::Error,
+        error: rusqlite::Error,
     },
     /// A migration failed; the schema is left at the previous step.
-    #[error("database migration {name} failed: {source}")]
+    #[error("database migration {name} failed: {error}")]
     Migration {
         /// The migration's file name.
         name: &'static str,
         /// Why.
-        source: rusqlite::Error,
+        error: rusqlite::Error,
     },
     /// The file was written by a newer Greenroom.
     #[error(
@@ -61,10 +61,24 @@ pub enum StoreError {
     },
     /// No connection could be had from the pool.
     #[error("no database connection available: {0}")]
-    Pool(#[from] r2d2::Error),
+    Pool(r2d2::Error),
     /// A query failed.
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
+}
+
+// Written out rather than `#[from]`, which would also make the wrapped
+// error the `source` and print it twice in an error chain.
+impl From<r2d2::Error> for StoreError {
+    fn from(error: r2d2::Error) -> StoreError {
+        StoreError::Pool(error)
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite(error)
+    }
 }
 
 /// The data directory's database: a pool of connections to one SQLite file.
@@ -85,9 +99,9 @@ impl Database {
     /// Opens (creating if needed) the database at `path` and migrates it to
     /// the current schema.
     pub fn open(path: &Path) -> Result<Database, StoreError> {
-        let open_error = |source| StoreError::Open {
+        let open_error = |error| StoreError::Open {
             path: path.to_owned(),
-            source,
+            error,
         };
         let mut first = Connection::open(path).map_err(open_error)?;
         configure(&first).map_err(open_error)?;
@@ -143,7 +157,7 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         });
     }
     for (step, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current) {
-        let fail = |source| StoreError::Migration { name, source };
+        let fail = |error| StoreError::Migration { name, error };
         let tx = conn.transaction().map_err(fail)?;
         tx.execute_batch(sql).map_err(fail)?;
         tx.pragma_update(None, "user_version", (step + 1) as i64)
