@@ -106,13 +106,14 @@ impl Context {
             .map(|(_, v)| v.as_str())
     }
 
-    /// A link to a sub-page of the plugin's page, e.g. `cx.link_to("runs/42")`.
+    /// A link to a sub-page of the plugin's page, e.g. `cx.link_to("runs/42")`;
+    /// `cx.link_to("")` is the page itself.
     pub fn link_to(&self, path: &str) -> String {
-        format!(
-            "{}/{}",
-            self.base_path.trim_end_matches('/'),
-            path.trim_start_matches('/')
-        )
+        let base = self.base_path.trim_end_matches('/');
+        match path.trim_start_matches('/') {
+            "" => base.to_owned(),
+            path => format!("{base}/{path}"),
+        }
     }
 }
 

@@ -153,7 +153,6 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let (loaded, failed) = plugins::load_all(&config, &base, &runtime, &db)?;
     let portal = PortalConfig {
         guest_access: config.auth.guest,
-        demo: args.source.demo,
     };
     let loaded: Vec<Arc<LoadedPlugin>> = loaded.into_iter().map(Arc::new).collect();
     tokio.block_on(async move {

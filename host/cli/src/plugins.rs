@@ -101,10 +101,7 @@ pub fn load_all(
     runtime: &Runtime,
     db: &Database,
 ) -> anyhow::Result<(Vec<LoadedPlugin>, Vec<FailedPlugin>)> {
-    let default_limits = config
-        .limits
-        .apply(Limits::default())
-        .context("invalid [limits]")?;
+    let default_limits = config.limits.apply(Limits::default())?;
     let mut loaded: Vec<LoadedPlugin> = Vec::new();
     let mut failed = Vec::new();
     for entry in &config.plugins {

@@ -62,6 +62,14 @@ pub fn validate(view: &View) -> Result<(), ViewError> {
                 node.children.len()
             )));
         }
+        if let NodeKind::Heading(heading) = &node.kind
+            && !(1..=4).contains(&heading.level)
+        {
+            return Err(ViewError(format!(
+                "node {index} (heading) has level {}; use 1 to 4",
+                heading.level
+            )));
+        }
         if let NodeKind::Grid(grid) = &node.kind
             && !(1..=MAX_GRID_COLUMNS).contains(&grid.columns)
         {
@@ -305,6 +313,30 @@ mod tests {
                 .0
                 .contains("2 labels but 1 panels")
         );
+    }
+
+    #[test]
+    fn refuses_headings_and_grids_out_of_range() {
+        use crate::wit::latest::greenroom::plugin::view::{Grid, Heading};
+        let heading = |level| View {
+            nodes: vec![Node {
+                kind: NodeKind::Heading(Heading {
+                    level,
+                    text: "h".into(),
+                }),
+                children: vec![],
+            }],
+        };
+        assert!(validate(&heading(0)).unwrap_err().0.contains("level 0"));
+        assert!(validate(&heading(5)).is_err());
+        assert_eq!(validate(&heading(4)), Ok(()));
+        let grid = View {
+            nodes: vec![Node {
+                kind: NodeKind::Grid(Grid { columns: 0 }),
+                children: vec![],
+            }],
+        };
+        assert!(validate(&grid).unwrap_err().0.contains("0 columns"));
     }
 
     #[test]

@@ -28,6 +28,8 @@ const WITHHELD_RESPONSE_HEADERS: &[&str] = &[
     "x-frame-options",
     "access-control-allow-origin",
     "access-control-allow-credentials",
+    // `refresh` redirects like `location`, without the check below.
+    "refresh",
 ];
 
 /// A plugin's response runs in a sandbox of its own if a browser renders
@@ -164,7 +166,14 @@ fn plugin_response(response: greenroom_runtime::types::Response) -> Response {
         if name == "location" && local_path(&value).is_none() {
             continue;
         }
-        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+        let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value))
+        else {
+            continue;
+        };
+        // One content type: the plugin's last word on it.
+        if name == header::CONTENT_TYPE {
+            headers.insert(name, value);
+        } else {
             headers.append(name, value);
         }
     }

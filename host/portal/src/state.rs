@@ -10,8 +10,6 @@ pub struct PortalConfig {
     /// Let anyone in as the demo guest. Only for local use: the portal
     /// shows a banner whenever it is on.
     pub guest_access: bool,
-    /// Running with `--demo`: bundled plugins and demo data.
-    pub demo: bool,
 }
 
 /// A configured plugin that could not be loaded, shown to operators.

@@ -69,14 +69,7 @@ fn portal_with(guest_access: bool, test_plugins: &[&str]) -> Portal {
         source: "broken.wasm".into(),
         error: "not a Greenroom plugin".into(),
     }];
-    let state = AppState::new(
-        plugins,
-        failed,
-        PortalConfig {
-            guest_access,
-            demo: true,
-        },
-    );
+    let state = AppState::new(plugins, failed, PortalConfig { guest_access });
     Portal {
         _dir: dir,
         router: app(state),
@@ -461,7 +454,19 @@ async fn plugins_never_see_credentials_nor_set_cookies_security_headers_or_forei
             .starts_with("sandbox")
     );
     assert_eq!(reply.headers["x-probe"], "kept");
-    assert_eq!(reply.headers.get_all("content-type").iter().count(), 1);
+    assert!(
+        reply.headers.get("refresh").is_none(),
+        "no redirect by refresh either"
+    );
+    assert_eq!(
+        reply
+            .headers
+            .get_all("content-type")
+            .iter()
+            .collect::<Vec<_>>(),
+        ["text/html"],
+        "one content type, the plugin's last"
+    );
 }
 
 #[tokio::test]
@@ -474,4 +479,28 @@ async fn a_response_with_an_impossible_status_is_a_gateway_error() {
         "{}",
         reply.body
     );
+}
+
+#[tokio::test]
+async fn every_portal_link_on_the_home_and_plugin_pages_leads_somewhere() {
+    let portal = portal();
+    for page in ["/", "/plugins", "/plugins/hello"] {
+        let body = get(&portal, page).await.body;
+        let links: Vec<&str> = body
+            .split("href=\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .filter(|href| href.starts_with('/'))
+            .collect();
+        assert!(!links.is_empty(), "{page} has links");
+        for href in links {
+            let href = href.replace("&amp;", "&");
+            let href = href.split('#').next().unwrap_or_default();
+            assert_eq!(
+                get(&portal, href).await.status,
+                StatusCode::OK,
+                "{href}, linked from {page}"
+            );
+        }
+    }
 }

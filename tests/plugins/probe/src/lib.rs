@@ -70,6 +70,8 @@ impl Plugin for Probe {
                     ("content-security-policy", "default-src *"),
                     ("x-frame-options", "ALLOWALL"),
                     ("access-control-allow-origin", "*"),
+                    ("refresh", "0; url=https://evil.example.com/"),
+                    ("content-type", "text/html"),
                     ("x-probe", "kept"),
                 ] {
                     response.headers.push((name.to_owned(), value.to_owned()));
