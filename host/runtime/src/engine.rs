@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// How often the epoch advances. Every running plugin checks its deadline
 /// and yields to the executor at each tick, so this bounds both how late a
@@ -24,6 +24,15 @@ pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// component has its main module plus a few adapter shims; 20 leaves room
 /// for components from other toolchains.
 const CORE_INSTANCES_PER_COMPONENT: u32 = 20;
+
+/// Linear memory kept resident per pooled slot between calls. A Rust
+/// plugin's call touches a few hundred KiB (stack, heap, data); a slot
+/// keeps at most this much memory committed while idle, so raising it costs
+/// resident memory per warm slot.
+const KEEP_RESIDENT_BYTES: usize = 4 << 20;
+
+/// Table memory kept resident per pooled slot between calls.
+const KEEP_RESIDENT_TABLE_BYTES: usize = 64 << 10;
 
 /// How the runtime is set up.
 #[derive(Debug, Clone)]
@@ -131,7 +140,16 @@ fn engine_config(pooling: Option<&RuntimeConfig>) -> Config {
             .total_tables(instances * 4)
             .max_tables_per_component(4)
             .total_stacks(instances)
-            .max_memory_size(MAX_MEMORY_BYTES);
+            .max_memory_size(MAX_MEMORY_BYTES)
+            // Reset the pages a call dirtied with memset instead of handing
+            // them back to the kernel: every call gets a fresh instance, and
+            // madvise plus the page faults that refill memory were half the
+            // cost of a small call (see docs/performance.md). PAGEMAP_SCAN
+            // (Linux 6.7+) finds just the dirty pages; elsewhere wasmtime
+            // resets the low addresses.
+            .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+            .table_keep_resident(KEEP_RESIDENT_TABLE_BYTES)
+            .pagemap_scan(Enabled::Auto);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     config

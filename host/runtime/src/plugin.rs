@@ -5,6 +5,7 @@ use crate::error::CallError;
 use crate::health::{HealthSnapshot, PluginHealth};
 use crate::limits::Limits;
 use crate::state::PluginState;
+use futures::FutureExt;
 use greenroom_access::Identity;
 use greenroom_broker::{PluginEnv, Session, wit_user};
 use greenroom_contract::wit::latest::greenroom::plugin::types::{
@@ -13,6 +14,7 @@ use greenroom_contract::wit::latest::greenroom::plugin::types::{
 use greenroom_contract::wit::latest::greenroom::plugin::view::View;
 use greenroom_contract::{Artifact, Manifest, SlotDecl, SlotKind};
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -231,10 +233,8 @@ impl LoadedPlugin {
         result
     }
 
-    /// Runs `invoke` on a fresh store and instance, on a task of its own so
-    /// that even a bug in the host's import code cannot take down the
-    /// request that made the call.
-    async fn call<R: Send + 'static>(
+    /// Runs `invoke` on a fresh store and instance.
+    async fn call<R: Send>(
         &self,
         user: Option<Identity>,
         deadline: Duration,
@@ -245,7 +245,7 @@ impl LoadedPlugin {
         let engine = self.engine.clone();
         let slots = self.slots.clone();
         let limits = self.limits;
-        let task = tokio::spawn(async move {
+        let call = async move {
             // Waits for a free instance slot rather than failing when the
             // pool is full; the wait counts against the deadline.
             let deadline_at = Instant::now() + deadline;
@@ -276,11 +276,19 @@ impl LoadedPlugin {
                 Ok(Err(plugin_error)) => Err(CallError::Plugin(plugin_error)),
                 Err(error) => Err(classify(&error, store.data(), deadline, &limits)),
             }
-        });
-        match task.await {
+        };
+        // The call runs on the caller's task (a thread hop per call cost
+        // more than the call itself), but a panic in the host's import code
+        // is caught here and becomes this call's failure, not the request's.
+        match AssertUnwindSafe(call).catch_unwind().await {
             Ok(result) => result,
-            Err(join_error) => {
-                tracing::error!(plugin = %self.manifest().id, %join_error, "the host failed while running a plugin");
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!(plugin = %self.manifest().id, panic = %what, "the host panicked while running a plugin");
                 Err(CallError::Host(
                     "the host failed while running the plugin; see its log".into(),
                 ))
