@@ -31,14 +31,19 @@ fn the_demo_home_page_shows_the_hello_widget_and_its_counter_advances() {
 
 #[test]
 fn the_demo_counter_survives_a_restart() {
-    let first = Server::start(&["--demo"]);
+    let first =
+        Server::start_in_with_own_cache(tempfile::tempdir().expect("temp dir"), &["--demo"]);
     assert!(
         first
             .get("/")
             .body
             .contains("<div class=\"stat-value\">1</div>")
     );
-    let second = Server::start_in(first.stop(), &["--demo"]);
+    assert!(
+        first.log().contains("compiled=true"),
+        "a new data directory starts with an empty cache"
+    );
+    let second = Server::start_in_with_own_cache(first.stop(), &["--demo"]);
     assert!(
         second
             .get("/")

@@ -38,8 +38,21 @@ impl Server {
         Server::start_in(tempfile::tempdir().expect("temp dir"), args)
     }
 
-    /// As [`Server::start`], with a given data directory.
+    /// As [`Server::start`], with a given data directory. Every server the
+    /// tests start shares one compile cache, so each component is compiled
+    /// once per test run rather than once per server.
     pub fn start_in(data_dir: tempfile::TempDir, args: &[&str]) -> Server {
+        let shared_cache = concat!(env!("CARGO_TARGET_TMPDIR"), "/e2e-component-cache");
+        Server::spawn(data_dir, args, Some(shared_cache))
+    }
+
+    /// As [`Server::start_in`], with the compile cache in the data
+    /// directory, where an operator's server keeps it.
+    pub fn start_in_with_own_cache(data_dir: tempfile::TempDir, args: &[&str]) -> Server {
+        Server::spawn(data_dir, args, None)
+    }
+
+    fn spawn(data_dir: tempfile::TempDir, args: &[&str], cache_dir: Option<&str>) -> Server {
         let stderr_log = data_dir.path().join("stderr.log");
         let stderr = std::fs::File::create(&stderr_log).expect("stderr log");
         let mut child = Command::new(binary())
@@ -48,6 +61,7 @@ impl Server {
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir.path())
             .env("GREENROOM_LOG", "info")
+            .envs(cache_dir.map(|dir| ("GREENROOM_RUNTIME__CACHE_DIR", dir)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -69,10 +83,17 @@ impl Server {
                 stderr_log,
                 data_dir,
             },
-            Err(_) => {
+            Err(reason) => {
                 let _ = child.kill();
+                let _ = child.wait();
                 let log = std::fs::read_to_string(&stderr_log).unwrap_or_default();
-                panic!("greenroom did not start within {START_TIMEOUT:?}; its log:\n{log}");
+                let what = match reason {
+                    mpsc::RecvTimeoutError::Timeout => {
+                        format!("did not start within {START_TIMEOUT:?}")
+                    }
+                    mpsc::RecvTimeoutError::Disconnected => "exited before serving".to_owned(),
+                };
+                panic!("greenroom {what}; its log:\n{log}");
             }
         }
     }

@@ -62,16 +62,21 @@ pub struct LimitsConfig {
 
 /// Engine settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RuntimeSettings {
     /// The most plugin instances alive at once.
     pub max_instances: u32,
+    /// Where compiled components are cached; `<data-dir>/cache/components`
+    /// when unset. Several hosts may share one (entries are keyed by the
+    /// artifact's digest and the engine, and written atomically).
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl Default for RuntimeSettings {
     fn default() -> RuntimeSettings {
         RuntimeSettings {
             max_instances: greenroom_runtime::RuntimeConfig::default().max_instances,
+            cache_dir: None,
         }
     }
 }
@@ -281,6 +286,23 @@ mod tests {
             assert_eq!(
                 config.plugins[0].source(Path::new(".")).expect("source"),
                 PluginSource::Bundled("hello".into())
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn one_runtime_setting_from_the_environment_keeps_the_others_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("GREENROOM_RUNTIME__CACHE_DIR", "/var/cache/greenroom");
+            let (config, _) = load(None, Overrides::default()).expect("valid config");
+            assert_eq!(
+                config.runtime.cache_dir,
+                Some(PathBuf::from("/var/cache/greenroom"))
+            );
+            assert_eq!(
+                config.runtime.max_instances,
+                RuntimeSettings::default().max_instances
             );
             Ok(())
         });

@@ -142,7 +142,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })?;
     let db = Database::open(&config.data_dir.join("greenroom.db"))?;
     let runtime = Runtime::new(RuntimeConfig {
-        cache_dir: Some(config.data_dir.join("cache").join("components")),
+        cache_dir: Some(
+            config
+                .runtime
+                .cache_dir
+                .clone()
+                .unwrap_or_else(|| config.data_dir.join("cache").join("components")),
+        ),
         max_instances: config.runtime.max_instances,
     })?;
     let tokio = tokio::runtime::Builder::new_multi_thread()
