@@ -5,6 +5,13 @@ fn run(args: &[&str]) -> Output {
     Command::new(binary()).args(args).output().expect("runs")
 }
 
+/// `greenroom plugin list` with this configuration file.
+fn plugin_list_with(config: &str) -> Output {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write_config(dir.path(), config);
+    run(&["plugin", "list", "--config", path.to_str().expect("utf-8")])
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -44,14 +51,7 @@ fn a_missing_config_file_is_named() {
 
 #[test]
 fn a_misspelt_config_key_is_named() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = write_config(dir.path(), "lisen = \"127.0.0.1:9000\"\n");
-    let output = run(&[
-        "plugin",
-        "list",
-        "--config",
-        config.to_str().expect("utf-8"),
-    ]);
+    let output = plugin_list_with("lisen = \"127.0.0.1:9000\"\n");
     assert!(!output.status.success());
     assert!(
         text(&output.stderr).contains("lisen"),
@@ -62,17 +62,8 @@ fn a_misspelt_config_key_is_named() {
 
 #[test]
 fn a_grant_beyond_the_request_is_refused_with_the_reason() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = write_config(
-        dir.path(),
-        "[[plugins]]\nbundled = \"hello\"\ngrant = [\"http:evil.example.com\"]\n",
-    );
-    let output = run(&[
-        "plugin",
-        "list",
-        "--config",
-        config.to_str().expect("utf-8"),
-    ]);
+    let output =
+        plugin_list_with("[[plugins]]\nbundled = \"hello\"\ngrant = [\"http:evil.example.com\"]\n");
     assert!(!output.status.success());
     assert!(
         text(&output.stdout).contains("cannot grant `http:evil.example.com`"),
