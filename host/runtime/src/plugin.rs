@@ -73,7 +73,7 @@ pub struct LoadedPlugin {
     artifact: Artifact,
     env: Arc<PluginEnv>,
     limits: Limits,
-    pre: Arc<VersionedPre>,
+    pre: VersionedPre,
     engine: Engine,
     slots: Arc<Semaphore>,
     health: Arc<PluginHealth>,
@@ -94,7 +94,7 @@ impl LoadedPlugin {
             artifact,
             env,
             limits,
-            pre: Arc::new(pre),
+            pre,
             engine,
             slots,
             health: Arc::default(),
@@ -241,21 +241,18 @@ impl LoadedPlugin {
         invoke: Invoke<R>,
     ) -> Result<R, CallError> {
         let session = Session::new(self.env.clone(), user);
-        let pre = self.pre.clone();
-        let engine = self.engine.clone();
-        let slots = self.slots.clone();
-        let limits = self.limits;
-        let call = async move {
+        let call = async {
             // Waits for a free instance slot rather than failing when the
             // pool is full; the wait counts against the deadline.
             let deadline_at = Instant::now() + deadline;
-            let _permit = slots
-                .acquire_owned()
+            let _permit = self
+                .slots
+                .acquire()
                 .await
                 .map_err(|_| CallError::Host("the runtime is shutting down".into()))?;
             let mut store = Store::new(
-                &engine,
-                PluginState::new(session, limits.memory_bytes(), deadline_at),
+                &self.engine,
+                PluginState::new(session, self.limits.memory_bytes(), deadline_at),
             );
             store.limiter(|state| &mut state.limiter);
             store.set_epoch_deadline(1);
@@ -267,14 +264,14 @@ impl LoadedPlugin {
                 // worker thread.
                 Ok(UpdateDeadline::Yield(1))
             });
-            let outcome = match pre.instantiate(&mut store).await {
+            let outcome = match self.pre.instantiate(&mut store).await {
                 Ok(instance) => invoke(&instance, &mut store).await,
                 Err(error) => Err(error),
             };
             match outcome {
                 Ok(Ok(value)) => Ok(value),
                 Ok(Err(plugin_error)) => Err(CallError::Plugin(plugin_error)),
-                Err(error) => Err(classify(&error, store.data(), deadline, &limits)),
+                Err(error) => Err(classify(&error, store.data(), deadline, &self.limits)),
             }
         };
         // The call runs on the caller's task (a thread hop per call cost
