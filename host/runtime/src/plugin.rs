@@ -76,7 +76,7 @@ pub struct LoadedPlugin {
     pre: VersionedPre,
     engine: Engine,
     slots: Arc<Semaphore>,
-    health: Arc<PluginHealth>,
+    health: PluginHealth,
     from_cache: bool,
 }
 
@@ -97,7 +97,7 @@ impl LoadedPlugin {
             pre,
             engine,
             slots,
-            health: Arc::default(),
+            health: PluginHealth::default(),
             from_cache,
         }
     }
