@@ -1,21 +1,17 @@
-use crate::support::{Server, binary, toml_path, write_config};
+use crate::support::{Server, binary};
 use greenroom_artifacts as artifacts;
 use std::process::Command;
 
 #[test]
 fn refused_plugins_are_listed_with_the_reason_while_the_rest_serve() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = write_config(
-        dir.path(),
-        &format!(
-            "[auth]\nguest = true\n\n[[plugins]]\nbundled = \"hello\"\ngrant = [\"all\"]\n\n\
-             [[plugins]]\npath = {}\n\n[[plugins]]\npath = {}\n\n[[plugins]]\npath = {}\n",
-            toml_path(artifacts::NOT_A_PLUGIN_COMPONENT),
-            toml_path(artifacts::WRONG_WIT_COMPONENT),
-            toml_path(artifacts::BAD_MANIFEST_COMPONENT),
-        ),
+    let server = Server::with_test_plugins(
+        "",
+        &[
+            artifacts::NOT_A_PLUGIN_COMPONENT,
+            artifacts::WRONG_WIT_COMPONENT,
+            artifacts::BAD_MANIFEST_COMPONENT,
+        ],
     );
-    let server = Server::start(&["--config", config.to_str().expect("utf-8 path")]);
     let api: serde_json::Value =
         serde_json::from_str(&server.get("/api/plugins").body).expect("JSON");
     let failed = api["failed"].as_array().expect("failed list");

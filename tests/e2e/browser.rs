@@ -1,7 +1,7 @@
 //! Pages in a real headless Chromium: what a person's browser does with
 //! the portal's HTML, including markup a hostile plugin tried to inject.
 
-use crate::support::{Server, toml_path, write_config};
+use crate::support::Server;
 use greenroom_artifacts as artifacts;
 use std::path::PathBuf;
 use std::process::Command;
@@ -58,15 +58,7 @@ fn dump_dom(url: &str) -> String {
 
 #[test]
 fn chromium_renders_the_home_page_and_runs_none_of_a_plugins_markup() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = write_config(
-        dir.path(),
-        &format!(
-            "[auth]\nguest = true\n\n[[plugins]]\nbundled = \"hello\"\ngrant = [\"all\"]\n\n[[plugins]]\npath = {}\n",
-            toml_path(artifacts::XSS_COMPONENT)
-        ),
-    );
-    let server = Server::start(&["--config", config.to_str().expect("utf-8")]);
+    let server = Server::with_test_plugins("", &[artifacts::XSS_COMPONENT]);
     let dom = dump_dom(&format!("{}/", server.base));
     assert!(
         dom.contains("<title>Home · Greenroom</title>"),

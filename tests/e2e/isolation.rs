@@ -1,44 +1,16 @@
-use crate::support::{Server, toml_path, write_config};
+use crate::support::Server;
 use greenroom_artifacts as artifacts;
 
 fn hostile_portal() -> Server {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = write_config(
-        dir.path(),
-        &format!(
-            r#"
-            [auth]
-            guest = true
-
-            [limits]
-            memory = "32 MiB"
-            render-deadline = "500ms"
-
-            [[plugins]]
-            bundled = "hello"
-            grant = ["all"]
-
-            [[plugins]]
-            path = {trap}
-
-            [[plugins]]
-            path = {spin}
-
-            [[plugins]]
-            path = {hog}
-
-            [[plugins]]
-            path = {xss}
-            "#,
-            trap = toml_path(artifacts::TRAP_COMPONENT),
-            spin = toml_path(artifacts::SPIN_COMPONENT),
-            hog = toml_path(artifacts::HOG_COMPONENT),
-            xss = toml_path(artifacts::XSS_COMPONENT),
-        ),
-    );
-    let server = Server::start(&["--config", config.to_str().expect("utf-8 path")]);
-    drop(dir);
-    server
+    Server::with_test_plugins(
+        "[limits]\nmemory = \"32 MiB\"\nrender-deadline = \"500ms\"",
+        &[
+            artifacts::TRAP_COMPONENT,
+            artifacts::SPIN_COMPONENT,
+            artifacts::HOG_COMPONENT,
+            artifacts::XSS_COMPONENT,
+        ],
+    )
 }
 
 #[test]

@@ -38,6 +38,22 @@ impl Server {
         Server::start_in(tempfile::tempdir().expect("temp dir"), args)
     }
 
+    /// A portal with guest access, hello granted everything, and these
+    /// component files loaded as plugins (granted nothing); `extra_config`
+    /// is TOML placed before the plugin list (e.g. a `[limits]` table).
+    pub fn with_test_plugins(extra_config: &str, components: &[&str]) -> Server {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut config = format!(
+            "[auth]\nguest = true\n\n{extra_config}\n\n[[plugins]]\nbundled = \"hello\"\ngrant = [\"all\"]\n"
+        );
+        for component in components {
+            config.push_str(&format!("\n[[plugins]]\npath = {component:?}\n"));
+        }
+        let file = write_config(data_dir.path(), &config);
+        let file = file.to_str().expect("utf-8 path").to_owned();
+        Server::start_in(data_dir, &["--config", &file])
+    }
+
     /// As [`Server::start`], with a given data directory. Every server the
     /// tests start shares one compile cache, so each component is compiled
     /// once per test run rather than once per server.
@@ -149,9 +165,4 @@ pub fn write_config(dir: &Path, toml: &str) -> PathBuf {
     let path = dir.join("greenroom.toml");
     std::fs::write(&path, toml).expect("config written");
     path
-}
-
-/// A TOML string literal for a path.
-pub fn toml_path(path: &str) -> String {
-    format!("{path:?}")
 }

@@ -129,30 +129,16 @@ impl Grant {
                 Some(granted) => Coverage::Partial(Capability::Storage { quota: granted }),
                 None => Coverage::None,
             },
-            Capability::Http { hosts } => {
-                let allowed: BTreeSet<String> = hosts
-                    .iter()
-                    .filter(|h| self.allows_http(h))
-                    .cloned()
-                    .collect();
-                partial(allowed.len() == hosts.len(), allowed.is_empty(), || {
-                    Capability::Http {
-                        hosts: allowed.clone(),
-                    }
-                })
-            }
-            Capability::CatalogWrite { kinds } => {
-                let allowed: BTreeSet<String> = kinds
-                    .iter()
-                    .filter(|k| self.allows_catalog_write(k))
-                    .cloned()
-                    .collect();
-                partial(allowed.len() == kinds.len(), allowed.is_empty(), || {
-                    Capability::CatalogWrite {
-                        kinds: allowed.clone(),
-                    }
-                })
-            }
+            Capability::Http { hosts } => subset(
+                hosts,
+                |h| self.allows_http(h),
+                |hosts| Capability::Http { hosts },
+            ),
+            Capability::CatalogWrite { kinds } => subset(
+                kinds,
+                |k| self.allows_catalog_write(k),
+                |kinds| Capability::CatalogWrite { kinds },
+            ),
             other if self.capabilities.contains(other) => Coverage::Full,
             _ => Coverage::None,
         }
@@ -164,11 +150,24 @@ impl Grant {
     }
 }
 
-fn partial(all: bool, nothing: bool, part: impl FnOnce() -> Capability) -> Coverage {
-    match (all, nothing) {
-        (true, _) => Coverage::Full,
-        (false, true) => Coverage::None,
-        (false, false) => Coverage::Partial(part()),
+/// Coverage of a requested set of hosts or kinds: the members `allowed`
+/// lets through, as the capability `part` makes of them.
+fn subset(
+    requested: &BTreeSet<String>,
+    allowed: impl Fn(&str) -> bool,
+    part: impl FnOnce(BTreeSet<String>) -> Capability,
+) -> Coverage {
+    let granted: BTreeSet<String> = requested
+        .iter()
+        .filter(|item| allowed(item))
+        .cloned()
+        .collect();
+    if granted.len() == requested.len() {
+        Coverage::Full
+    } else if granted.is_empty() {
+        Coverage::None
+    } else {
+        Coverage::Partial(part(granted))
     }
 }
 

@@ -157,6 +157,20 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     // Compiling is CPU-bound: done before the server starts taking requests.
     let (loaded, failed) = plugins::load_all(&config, &base, &runtime, &db)?;
+    // Say at start what a first visit would otherwise only show as a 401
+    // or an empty home page.
+    if !config.auth.guest {
+        tracing::warn!(
+            "guest access is off and no sign-in method is configured yet: every page will answer 401; \
+             for local use, run with --demo or set `[auth] guest = true`"
+        );
+    }
+    if config.plugins.is_empty() {
+        tracing::warn!(
+            "no plugins are configured; add [[plugins]] entries, or try --demo (bundled: {})",
+            plugins::bundled_names()
+        );
+    }
     let portal = PortalConfig {
         guest_access: config.auth.guest,
     };

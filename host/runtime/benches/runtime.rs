@@ -98,6 +98,26 @@ fn renders(
     })
 }
 
+/// A loaded plugin and its home-page widget slot.
+fn widget_plugin(
+    runtime: &Runtime,
+    db: &Database,
+    artifact: Artifact,
+) -> (Arc<LoadedPlugin>, SlotDecl) {
+    let plugin = Arc::new(
+        runtime
+            .load(artifact.clone(), env(&artifact, db), Limits::default())
+            .expect("loads"),
+    );
+    let slot = plugin
+        .manifest()
+        .slots_of(SlotKind::HomeWidget)
+        .next()
+        .expect("widget")
+        .clone();
+    (plugin, slot)
+}
+
 fn call(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = Database::open(&dir.path().join("db")).expect("db");
@@ -112,33 +132,12 @@ fn call(c: &mut Criterion) {
         std::fs::read(greenroom_artifacts::STATIC_STATE_COMPONENT).expect("built"),
     )
     .expect("valid");
-    let trivial = Arc::new(
-        runtime
-            .load(trivial.clone(), env(&trivial, &db), Limits::default())
-            .expect("loads"),
-    );
-    let slot = trivial
-        .manifest()
-        .slots_of(SlotKind::HomeWidget)
-        .next()
-        .expect("widget")
-        .clone();
+    let (trivial, slot) = widget_plugin(&runtime, &db, trivial);
     group.bench_function("trivial_render", |b| {
         b.iter_custom(|iters| renders(&tokio, &trivial, &slot, iters))
     });
 
-    let artifact = hello();
-    let hello = Arc::new(
-        runtime
-            .load(artifact.clone(), env(&artifact, &db), Limits::default())
-            .expect("loads"),
-    );
-    let slot = hello
-        .manifest()
-        .slots_of(SlotKind::HomeWidget)
-        .next()
-        .expect("widget")
-        .clone();
+    let (hello, slot) = widget_plugin(&runtime, &db, hello());
     group.bench_function("hello_home_widget", |b| {
         b.iter_custom(|iters| renders(&tokio, &hello, &slot, iters))
     });

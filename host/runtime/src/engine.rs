@@ -3,6 +3,7 @@
 use crate::cache::{CacheOutcome, ComponentCache};
 use crate::dispatch::{Linkers, VersionedPre};
 use crate::error::{LoadError, RuntimeError};
+use crate::health::PluginHealth;
 use crate::limits::{Limits, MAX_MEMORY_BYTES};
 use crate::plugin::LoadedPlugin;
 use greenroom_broker::PluginEnv;
@@ -111,16 +112,16 @@ impl Runtime {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "loaded plugin"
         );
-        let from_cache = outcome == CacheOutcome::Hit;
-        Ok(LoadedPlugin::new(
+        Ok(LoadedPlugin {
             artifact,
-            Arc::new(env),
+            env: Arc::new(env),
             limits,
             pre,
-            self.engine.clone(),
-            self.slots.clone(),
-            from_cache,
-        ))
+            engine: self.engine.clone(),
+            slots: self.slots.clone(),
+            health: PluginHealth::default(),
+            from_cache: outcome == CacheOutcome::Hit,
+        })
     }
 }
 

@@ -70,38 +70,18 @@ type Invoke<R> = Box<
 /// A plugin ready to be called: its artifact, its broker environment, its
 /// limits and one pre-instantiated component.
 pub struct LoadedPlugin {
-    artifact: Artifact,
-    env: Arc<PluginEnv>,
-    limits: Limits,
-    pre: VersionedPre,
-    engine: Engine,
-    slots: Arc<Semaphore>,
-    health: PluginHealth,
-    from_cache: bool,
+    pub(crate) artifact: Artifact,
+    pub(crate) env: Arc<PluginEnv>,
+    pub(crate) limits: Limits,
+    pub(crate) pre: VersionedPre,
+    pub(crate) engine: Engine,
+    /// Instance slots, shared by every plugin of the runtime.
+    pub(crate) slots: Arc<Semaphore>,
+    pub(crate) health: PluginHealth,
+    pub(crate) from_cache: bool,
 }
 
 impl LoadedPlugin {
-    pub(crate) fn new(
-        artifact: Artifact,
-        env: Arc<PluginEnv>,
-        limits: Limits,
-        pre: VersionedPre,
-        engine: Engine,
-        slots: Arc<Semaphore>,
-        from_cache: bool,
-    ) -> LoadedPlugin {
-        LoadedPlugin {
-            artifact,
-            env,
-            limits,
-            pre,
-            engine,
-            slots,
-            health: PluginHealth::default(),
-            from_cache,
-        }
-    }
-
     /// Whether the compiled component came from the cache rather than
     /// being compiled at load.
     pub fn loaded_from_cache(&self) -> bool {
@@ -143,16 +123,17 @@ impl LoadedPlugin {
         let invoke: Invoke<View> = Box::new(move |instance, store| {
             Box::pin(async move { instance.render(store, &wit_slot, &context).await })
         });
-        let started = Instant::now();
-        let result = self
-            .call(Some(cx.user.clone()), self.limits.render_deadline, invoke)
-            .await
-            .and_then(|view| {
+        self.call(
+            Some(cx.user.clone()),
+            self.limits.render_deadline,
+            invoke,
+            |view| {
                 greenroom_contract::view::validate(&view)
                     .map(|()| view)
                     .map_err(CallError::InvalidView)
-            });
-        self.observe(started, result)
+            },
+        )
+        .await
     }
 
     /// Handles a submitted form.
@@ -167,11 +148,13 @@ impl LoadedPlugin {
         let invoke: Invoke<Outcome> = Box::new(move |instance, store| {
             Box::pin(async move { instance.action(store, &name, &fields, &context).await })
         });
-        let started = Instant::now();
-        let result = self
-            .call(Some(cx.user.clone()), self.limits.request_deadline, invoke)
-            .await;
-        self.observe(started, result)
+        self.call(
+            Some(cx.user.clone()),
+            self.limits.request_deadline,
+            invoke,
+            Ok,
+        )
+        .await
     }
 
     /// Answers a request to its JSON API.
@@ -183,21 +166,17 @@ impl LoadedPlugin {
         let invoke: Invoke<Response> = Box::new(move |instance, store| {
             Box::pin(async move { instance.handle(store, &request).await })
         });
-        let started = Instant::now();
-        let result = self
-            .call(user, self.limits.request_deadline, invoke)
-            .await
-            .and_then(|response| {
-                if (100..=599).contains(&response.status) {
-                    Ok(response)
-                } else {
-                    Err(CallError::InvalidResponse(format!(
-                        "status {} is not an HTTP status",
-                        response.status
-                    )))
-                }
-            });
-        self.observe(started, result)
+        self.call(user, self.limits.request_deadline, invoke, |response| {
+            if (100..=599).contains(&response.status) {
+                Ok(response)
+            } else {
+                Err(CallError::InvalidResponse(format!(
+                    "status {} is not an HTTP status",
+                    response.status
+                )))
+            }
+        })
+        .await
     }
 
     /// Runs a scheduled task; no user is acting.
@@ -206,9 +185,7 @@ impl LoadedPlugin {
         let invoke: Invoke<()> = Box::new(move |instance, store| {
             Box::pin(async move { instance.run_task(store, &name).await })
         });
-        let started = Instant::now();
-        let result = self.call(None, self.limits.task_deadline, invoke).await;
-        self.observe(started, result)
+        self.call(None, self.limits.task_deadline, invoke, Ok).await
     }
 
     fn context(&self, cx: &CallContext) -> Context {
@@ -221,6 +198,7 @@ impl LoadedPlugin {
         }
     }
 
+    /// Counts the call on the plugin's health, and logs a failure.
     fn observe<R>(&self, started: Instant, result: Result<R, CallError>) -> Result<R, CallError> {
         let failure = result
             .as_ref()
@@ -233,8 +211,22 @@ impl LoadedPlugin {
         result
     }
 
-    /// Runs `invoke` on a fresh store and instance.
+    /// Runs `invoke` on a fresh store and instance, checks what it returned
+    /// against the contract with `check`, and counts the call.
     async fn call<R: Send>(
+        &self,
+        user: Option<Identity>,
+        deadline: Duration,
+        invoke: Invoke<R>,
+        check: impl FnOnce(R) -> Result<R, CallError>,
+    ) -> Result<R, CallError> {
+        let started = Instant::now();
+        let result = self.run(user, deadline, invoke).await.and_then(check);
+        self.observe(started, result)
+    }
+
+    /// Runs `invoke` on a fresh store and instance.
+    async fn run<R: Send>(
         &self,
         user: Option<Identity>,
         deadline: Duration,

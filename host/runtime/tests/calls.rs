@@ -96,6 +96,13 @@ fn guest() -> CallContext {
     CallContext::for_user(Identity::guest())
 }
 
+/// Loads a test plugin and draws its home widget once, for the guest.
+async fn render_widget_of(component: &str) -> Result<View, CallError> {
+    let fixture = fixture();
+    let plugin = load(&fixture, test_plugin(component));
+    plugin.render(&widget(&plugin), &guest()).await
+}
+
 fn texts(view: &View) -> Vec<String> {
     view.nodes
         .iter()
@@ -392,9 +399,9 @@ mod spin {
 
     #[tokio::test]
     async fn is_stopped_at_its_deadline() {
-        let fixture = fixture();
-        let plugin = load(&fixture, test_plugin(artifacts::SPIN_COMPONENT));
-        let err = plugin.render(&widget(&plugin), &guest()).await.unwrap_err();
+        let err = render_widget_of(artifacts::SPIN_COMPONENT)
+            .await
+            .unwrap_err();
         assert_eq!(
             err,
             CallError::Deadline {
@@ -413,9 +420,9 @@ mod hog {
 
     #[tokio::test]
     async fn is_stopped_at_its_memory_limit() {
-        let fixture = fixture();
-        let plugin = load(&fixture, test_plugin(artifacts::HOG_COMPONENT));
-        let err = plugin.render(&widget(&plugin), &guest()).await.unwrap_err();
+        let err = render_widget_of(artifacts::HOG_COMPONENT)
+            .await
+            .unwrap_err();
         assert!(
             matches!(&err, CallError::Memory { limit } if limit == "32.0 MiB"),
             "{err:?}"
@@ -428,10 +435,7 @@ mod xss {
 
     #[tokio::test]
     async fn markup_comes_back_as_data_for_the_portal_to_escape() {
-        let fixture = fixture();
-        let plugin = load(&fixture, test_plugin(artifacts::XSS_COMPONENT));
-        let view = plugin
-            .render(&widget(&plugin), &guest())
+        let view = render_widget_of(artifacts::XSS_COMPONENT)
             .await
             .expect("a view full of markup is still a valid view");
         assert!(
