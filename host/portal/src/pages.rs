@@ -42,7 +42,7 @@ fn take_notice(jar: CookieJar) -> (Option<String>, CookieJar) {
 
 /// Draws one slot of one plugin: its view, or an error card saying why
 /// not. Never fails: a broken plugin must not break the page.
-pub(crate) async fn render_slot(
+async fn render_slot(
     plugin: &LoadedPlugin,
     slot: &SlotDecl,
     cx: &CallContext,
