@@ -17,6 +17,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_audit_log",
         include_str!("../migrations/0002_audit_log.sql"),
     ),
+    ("0003_catalog", include_str!("../migrations/0003_catalog.sql")),
 ];
 
 /// Connections kept open. SQLite in WAL mode serves readers concurrently

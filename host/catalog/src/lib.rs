@@ -1,0 +1,35 @@
+//! The software catalog, compatible with Backstage's.
+//!
+//! This crate owns the entity model (the envelope, references, relations),
+//! Backstage's validation rules, ingestion from `file` and `url` locations,
+//! and the catalog's tables: writes in transactions, reads as queries whose
+//! every condition — including a caller's permission restriction, passed in
+//! as a [`Predicate`] — is applied in SQL.
+//!
+//! It must never decide who may see what: callers (the broker, the REST
+//! API, the portal) pass the restriction their decision produced. Nor does
+//! it speak HTTP: the REST shapes live in the portal.
+
+mod ingest;
+mod query;
+mod reference;
+mod relations;
+mod service;
+mod store;
+mod validate;
+mod yaml;
+
+pub use ingest::{
+    LocationType, MANAGED_BY_LOCATION, MANAGED_BY_ORIGIN_LOCATION, MAX_FILE_BYTES, Reading,
+    SourceProblem, check_text, generated_location_name, read_location,
+};
+pub use query::{Cursor, EntityQuery, FullText, Order, Predicate, QueryError};
+pub use reference::{DEFAULT_NAMESPACE, EntityRef, RefError};
+pub use relations::Relation;
+pub use service::{Catalog, CatalogConfig, RefreshSummary, project_fields};
+pub use store::{
+    AncestryItem, ApplyReport, CatalogError, CatalogStore, Location, ORPHAN_ANNOTATION,
+    OrphanStrategy, Page, TEXT_FIELDS,
+};
+pub use validate::{BUILT_IN_KINDS, Problem, is_dns_label, is_object_name, is_tag, validate};
+pub use yaml::{Document, Position, YamlError, parse_documents};

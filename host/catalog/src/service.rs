@@ -1,0 +1,271 @@
+//! The catalog as the rest of the host uses it: register and remove
+//! locations, refresh them (once, or in a loop), and read through the store.
+
+use crate::ingest::{self, LocationType};
+use crate::store::{ApplyReport, CatalogError, CatalogStore, Location, OrphanStrategy};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How the catalog refreshes.
+#[derive(Debug, Clone)]
+pub struct CatalogConfig {
+    /// Time between the starts of two refreshes of every location.
+    pub refresh_interval: Duration,
+    /// What happens to entities their source no longer yields.
+    pub orphans: OrphanStrategy,
+}
+
+impl Default for CatalogConfig {
+    fn default() -> CatalogConfig {
+        CatalogConfig {
+            // Backstage's default processing interval is 100–150 s; files
+            // on disk are cheap to re-read, so refresh sooner.
+            refresh_interval: Duration::from_secs(60),
+            orphans: OrphanStrategy::Keep,
+        }
+    }
+}
+
+/// What one refresh of every location did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RefreshSummary {
+    /// Locations read.
+    pub locations: usize,
+    /// Totals over them.
+    pub added: usize,
+    /// Changed entities.
+    pub updated: usize,
+    /// Entities orphaned.
+    pub orphaned: usize,
+    /// Problems found.
+    pub problems: usize,
+    /// How long it took.
+    #[serde(with = "humantime_serde_ms")]
+    pub took: Duration,
+}
+
+mod humantime_serde_ms {
+    pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+}
+
+/// The catalog service.
+#[derive(Clone)]
+pub struct Catalog {
+    store: CatalogStore,
+    config: CatalogConfig,
+    /// One refresh writes at a time: SQLite has one writer, and two
+    /// refreshes of one location must not interleave their reads of what
+    /// is stored.
+    writing: Arc<Mutex<()>>,
+}
+
+impl Catalog {
+    /// The catalog over `store`.
+    pub fn new(store: CatalogStore, config: CatalogConfig) -> Catalog {
+        Catalog {
+            store,
+            config,
+            writing: Arc::new(Mutex::new(())),
+        }
+    }
+
+    /// Its tables, for reads.
+    pub fn store(&self) -> &CatalogStore {
+        &self.store
+    }
+
+    /// Its configuration.
+    pub fn config(&self) -> &CatalogConfig {
+        &self.config
+    }
+
+    /// A location target as stored: file paths made absolute, so the
+    /// location means the same wherever the host is started from.
+    pub fn normalise_target(kind: LocationType, target: &str) -> Result<String, CatalogError> {
+        match kind {
+            LocationType::Url => url::Url::parse(target)
+                .map(|u| u.to_string())
+                .map_err(|e| CatalogError::Query(crate::QueryError(format!("\"{target}\" is not a URL: {e}")))),
+            LocationType::File => {
+                let target = target.strip_prefix("file:").unwrap_or(target);
+                let path = Path::new(target);
+                let absolute = if path.is_absolute() {
+                    path.to_owned()
+                } else {
+                    std::env::current_dir()
+                        .map_err(|e| CatalogError::Query(crate::QueryError(format!("cannot resolve {target}: {e}"))))?
+                        .join(path)
+                };
+                Ok(clean(&absolute))
+            }
+        }
+    }
+
+    /// Registers a location and reads it at once, so its entities are in
+    /// the catalog when this returns. An existing location with the same
+    /// target is returned as it is when `exists_ok`, refused otherwise.
+    pub fn add_location(
+        &self,
+        kind: LocationType,
+        target: &str,
+        origin: &str,
+        exists_ok: bool,
+    ) -> Result<(Location, ApplyReport), CatalogError> {
+        let target = Catalog::normalise_target(kind, target)?;
+        let location = match self.store.add_location(kind, &target, origin) {
+            Ok(location) => location,
+            Err(CatalogError::Conflict(_)) if exists_ok => self
+                .store
+                .location_by_target(kind, &target)?
+                .ok_or_else(|| CatalogError::NotFound(format!("location {kind}:{target}")))?,
+            Err(error) => return Err(error),
+        };
+        let report = self.refresh_location(&location)?;
+        Ok((location, report))
+    }
+
+    /// Reads a location without storing anything: what it would add.
+    pub fn analyze(&self, kind: LocationType, target: &str) -> Result<ingest::Reading, CatalogError> {
+        let target = Catalog::normalise_target(kind, target)?;
+        Ok(ingest::read_location(kind, &target))
+    }
+
+    /// Reads one location again and stores what changed.
+    pub fn refresh_location(&self, location: &Location) -> Result<ApplyReport, CatalogError> {
+        let reading = ingest::read_location(location.kind, &location.target);
+        let _writing = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        self.store.apply(location, &reading, self.config.orphans)
+    }
+
+    /// Refreshes the location an entity came from.
+    pub fn refresh_entity(&self, entity_ref: &str) -> Result<ApplyReport, CatalogError> {
+        let location = self
+            .store
+            .location_of(entity_ref)?
+            .ok_or_else(|| CatalogError::NotFound(format!("No entity named {entity_ref}")))?;
+        self.refresh_location(&location)
+    }
+
+    /// Refreshes every location; a location that fails is logged and the
+    /// others go on.
+    pub fn refresh_all(&self) -> Result<RefreshSummary, CatalogError> {
+        let started = Instant::now();
+        let mut summary = RefreshSummary::default();
+        for location in self.store.locations()? {
+            match self.refresh_location(&location) {
+                Ok(report) => {
+                    summary.locations += 1;
+                    summary.added += report.added;
+                    summary.updated += report.updated;
+                    summary.orphaned += report.orphaned;
+                    summary.problems += report.problems.len();
+                }
+                Err(error) => tracing::error!(location = %location.target, %error, "catalog refresh failed"),
+            }
+        }
+        if summary.added + summary.updated > 0 {
+            self.store.optimize()?;
+        }
+        summary.took = started.elapsed();
+        Ok(summary)
+    }
+
+    /// Refreshes every location every `refresh_interval`, on a thread of
+    /// its own (ingestion is blocking file and SQLite work), until the
+    /// process ends.
+    pub fn spawn_refresh_loop(&self) -> std::thread::JoinHandle<()> {
+        let catalog = self.clone();
+        std::thread::Builder::new()
+            .name("catalog-refresh".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(catalog.config.refresh_interval);
+                    match catalog.refresh_all() {
+                        Ok(summary) => tracing::debug!(?summary, "catalog refreshed"),
+                        Err(error) => tracing::error!(%error, "catalog refresh failed"),
+                    }
+                }
+            })
+            .expect("the OS starts a thread")
+    }
+
+    /// Removes a location and its entities.
+    pub fn remove_location(&self, id: &str) -> Result<(), CatalogError> {
+        let _writing = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        self.store.remove_location(id)
+    }
+}
+
+/// `path` with `.` and `..` resolved lexically.
+fn clean(path: &Path) -> String {
+    let mut out = std::path::PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out.to_string_lossy().into_owned()
+}
+
+/// Only the dotted `fields` of an entity, as Backstage's `fields`
+/// parameter: `metadata.name,kind` keeps `{kind, metadata: {name}}`.
+pub fn project_fields(entity: &Value, fields: &[String]) -> Value {
+    if fields.is_empty() {
+        return entity.clone();
+    }
+    let mut out = Value::Object(Map::new());
+    for field in fields {
+        let parts: Vec<&str> = field.split('.').collect();
+        let mut source = entity;
+        let mut found = true;
+        for part in &parts {
+            match source.get(part) {
+                Some(next) => source = next,
+                None => {
+                    found = false;
+                    break;
+                }
+            }
+        }
+        if !found {
+            continue;
+        }
+        let mut target = &mut out;
+        for part in &parts[..parts.len() - 1] {
+            target = target
+                .as_object_mut()
+                .expect("projection builds objects")
+                .entry(*part)
+                .or_insert_with(|| Value::Object(Map::new()));
+        }
+        if let Some(map) = target.as_object_mut() {
+            map.insert(parts[parts.len() - 1].to_owned(), source.clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn projects_dotted_fields() {
+        let entity = json!({"kind": "Component", "metadata": {"name": "a", "tags": ["x"]}, "spec": {"type": "service"}});
+        let fields = vec!["metadata.name".to_owned(), "kind".to_owned(), "spec.missing".to_owned()];
+        assert_eq!(
+            project_fields(&entity, &fields),
+            json!({"kind": "Component", "metadata": {"name": "a"}})
+        );
+    }
+}

@@ -1,0 +1,987 @@
+//! The catalog's tables: writing what a location yielded in one transaction,
+//! and every read the API, the portal and plugins make.
+//!
+//! Every statement here is plain SQL that PostgreSQL also runs, except the
+//! trigram full-text table (`catalog_text`), which the PostgreSQL port
+//! replaces with a pg_trgm index.
+
+use crate::ingest::{Ingested, LocationType, Reading, SourceProblem};
+use crate::query::{self, Cursor, EntityQuery, Predicate, QueryError, Sql};
+use greenroom_store::{Database, StoreError, now_ms};
+use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+
+/// Fields copied into the trigram full-text index (lower-cased dotted
+/// paths): what people type into a search box.
+pub const TEXT_FIELDS: [&str; 10] = [
+    "metadata.name",
+    "metadata.title",
+    "metadata.description",
+    "metadata.tags",
+    "kind",
+    "spec.type",
+    "spec.lifecycle",
+    "spec.owner",
+    "spec.profile.displayname",
+    "spec.profile.email",
+];
+
+/// Backstage keeps search values up to this length and stores longer ones
+/// as "exists, no value" (an API definition is not a filter value).
+const MAX_SEARCH_VALUE: usize = 200;
+
+/// The annotation Backstage puts on an entity whose source no longer has it.
+pub const ORPHAN_ANNOTATION: &str = "backstage.io/orphan";
+
+/// What can go wrong in the catalog.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A statement failed.
+    #[error("catalog database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    /// The request is malformed; the message says how.
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    /// The thing asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// It exists already.
+    #[error("{0}")]
+    Conflict(String),
+}
+
+/// A registered location.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    /// Its id (a UUID).
+    pub id: String,
+    /// `file` or `url`.
+    #[serde(rename = "type")]
+    pub kind: LocationType,
+    /// The path or URL.
+    pub target: String,
+    /// Who registered it: `config`, `api`, `cli` or `plugin:<id>`.
+    #[serde(skip)]
+    pub origin: String,
+}
+
+/// What happens to an entity its source no longer yields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrphanStrategy {
+    /// Keep it, annotated `backstage.io/orphan: "true"` (Backstage's default).
+    #[default]
+    Keep,
+    /// Delete it.
+    Delete,
+}
+
+/// What one refresh of a location changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ApplyReport {
+    /// Entities new to the catalog.
+    pub added: usize,
+    /// Entities whose content changed.
+    pub updated: usize,
+    /// Entities read again unchanged.
+    pub unchanged: usize,
+    /// Entities no longer in their source, now orphans.
+    pub orphaned: usize,
+    /// Entities deleted (orphans, under the delete strategy).
+    pub deleted: usize,
+    /// Problems recorded.
+    pub problems: Vec<SourceProblem>,
+}
+
+/// One page of a query.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page {
+    /// The entities, in order.
+    pub items: Vec<Value>,
+    /// How many match across all pages.
+    pub total_items: u64,
+    /// The cursor of the next page, if there is one.
+    pub next_cursor: Option<String>,
+    /// The cursor of the previous page, if there is one.
+    pub prev_cursor: Option<String>,
+}
+
+/// One parent link in an entity's ancestry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AncestryItem {
+    /// The entity.
+    pub entity: Value,
+    /// The entities that produced it (empty for a registered location).
+    pub parent_entity_refs: Vec<String>,
+}
+
+/// The catalog's data in the store.
+#[derive(Clone)]
+pub struct CatalogStore {
+    db: Database,
+}
+
+type Conn = r2d2::PooledConnection<r2d2_sqlite::SqliteConnectionManager>;
+
+impl CatalogStore {
+    /// The catalog in `db` (whose migrations created its tables).
+    pub fn new(db: Database) -> CatalogStore {
+        CatalogStore { db }
+    }
+
+    fn conn(&self) -> Result<Conn, CatalogError> {
+        Ok(self.db.connection()?)
+    }
+
+    // ---- locations ----
+
+    /// Registers a location; refused when the same type and target exist.
+    pub fn add_location(
+        &self,
+        kind: LocationType,
+        target: &str,
+        origin: &str,
+    ) -> Result<Location, CatalogError> {
+        let conn = self.conn()?;
+        if let Some(existing) = location_where(&conn, "type = ?1 AND target = ?2", params![kind.as_str(), target])? {
+            return Err(CatalogError::Conflict(format!(
+                "Location {kind}:{target} already exists (id {})",
+                existing.id
+            )));
+        }
+        let location = Location {
+            id: uuid::Uuid::new_v4().to_string(),
+            kind,
+            target: target.to_owned(),
+            origin: origin.to_owned(),
+        };
+        conn.execute(
+            "INSERT INTO catalog_locations (id, type, target, origin, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![location.id, kind.as_str(), target, origin, now_ms()],
+        )?;
+        Ok(location)
+    }
+
+    /// Every registered location, oldest first.
+    pub fn locations(&self) -> Result<Vec<Location>, CatalogError> {
+        let conn = self.conn()?;
+        let mut statement = conn.prepare(
+            "SELECT id, type, target, origin FROM catalog_locations ORDER BY created_ms, id",
+        )?;
+        let rows = statement.query_map([], location_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The location with this id.
+    pub fn location(&self, id: &str) -> Result<Option<Location>, CatalogError> {
+        location_where(&*self.conn()?, "id = ?1", params![id])
+    }
+
+    /// The location with this type and target.
+    pub fn location_by_target(&self, kind: LocationType, target: &str) -> Result<Option<Location>, CatalogError> {
+        location_where(&*self.conn()?, "type = ?1 AND target = ?2", params![kind.as_str(), target])
+    }
+
+    /// The registered location an entity came from.
+    pub fn location_of(&self, entity_ref: &str) -> Result<Option<Location>, CatalogError> {
+        location_where(
+            &*self.conn()?,
+            "id = (SELECT location_id FROM catalog_entities WHERE entity_ref = ?1)",
+            params![entity_ref.to_lowercase()],
+        )
+    }
+
+    /// Removes a location and every entity it provided.
+    pub fn remove_location(&self, id: &str) -> Result<(), CatalogError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        tx.execute(
+            "DELETE FROM catalog_text WHERE entity_id IN (SELECT id FROM catalog_entities WHERE location_id = ?1)",
+            params![id],
+        )?;
+        let removed = tx.execute("DELETE FROM catalog_locations WHERE id = ?1", params![id])?;
+        if removed == 0 {
+            return Err(CatalogError::NotFound(format!("Found no location with ID {id}")));
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    // ---- writing ----
+
+    /// Stores what one refresh of `location` read, in one transaction:
+    /// new and changed entities written, unchanged ones left alone, those
+    /// gone from a readable source orphaned, and the location's problems
+    /// replaced. An entity that now fails validation keeps its last good
+    /// version, with the problem shown on it.
+    pub fn apply(
+        &self,
+        location: &Location,
+        reading: &Reading,
+        orphans: OrphanStrategy,
+    ) -> Result<ApplyReport, CatalogError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let mut report = ApplyReport {
+            problems: reading.problems.clone(),
+            ..ApplyReport::default()
+        };
+        let existing = existing_entities(&tx, &location.id)?;
+        let mut seen: HashMap<String, &Ingested> = HashMap::new();
+        for ingested in &reading.entities {
+            let key = ingested.entity_ref.key();
+            if let Some(first) = seen.get(&key) {
+                report.problems.push(problem_on(
+                    ingested,
+                    format!(
+                        "duplicate entity {}: it is also defined in {}",
+                        ingested.entity_ref, first.source
+                    ),
+                ));
+                continue;
+            }
+            if !existing.contains_key(&key)
+                && let Some(owner) = owner_elsewhere(&tx, &key)?
+            {
+                report.problems.push(problem_on(
+                    ingested,
+                    format!(
+                        "conflicting entity {}: it is already provided by location {owner}",
+                        ingested.entity_ref
+                    ),
+                ));
+                continue;
+            }
+            seen.insert(key.clone(), ingested);
+            match write_entity(&tx, location, ingested, existing.get(&key))? {
+                Written::Added => report.added += 1,
+                Written::Updated => report.updated += 1,
+                Written::Unchanged => report.unchanged += 1,
+            }
+        }
+        let still_described: HashSet<&str> = reading
+            .problems
+            .iter()
+            .filter_map(|p| p.entity_ref.as_deref())
+            .collect();
+        for (key, row) in &existing {
+            if seen.contains_key(key)
+                || row.orphan
+                || reading.unreadable.contains(&row.source)
+                || still_described.contains(key.as_str())
+            {
+                continue;
+            }
+            match orphans {
+                OrphanStrategy::Keep => {
+                    orphan(&tx, row)?;
+                    report.orphaned += 1;
+                }
+                OrphanStrategy::Delete => {
+                    delete_entity_row(&tx, row.id)?;
+                    report.deleted += 1;
+                }
+            }
+        }
+        tx.execute("DELETE FROM catalog_errors WHERE location_id = ?1", params![location.id])?;
+        for problem in &report.problems {
+            tx.execute(
+                "INSERT INTO catalog_errors (location_id, parent_ref, source, line, col, entity_ref, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    location.id,
+                    problem.parent_ref,
+                    problem.source,
+                    problem.position.map(|p| p.line as i64),
+                    problem.position.map(|p| p.column as i64),
+                    problem.entity_ref,
+                    problem.message
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(report)
+    }
+
+    /// Deletes an entity by uid. It comes back on its location's next
+    /// refresh unless its source no longer has it.
+    pub fn delete_by_uid(&self, uid: &str) -> Result<(), CatalogError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let id: Option<i64> = tx
+            .query_row("SELECT id FROM catalog_entities WHERE uid = ?1", params![uid], |r| r.get(0))
+            .optional()?;
+        let id = id.ok_or_else(|| CatalogError::NotFound(format!("Entity with uid {uid} not found")))?;
+        delete_entity_row(&tx, id)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Keeps the query planner's statistics current after a large change.
+    pub fn optimize(&self) -> Result<(), CatalogError> {
+        self.conn()?.execute_batch("PRAGMA optimize;")?;
+        Ok(())
+    }
+
+    // ---- reading ----
+
+    /// The entity with this reference (any case).
+    pub fn entity_by_ref(&self, entity_ref: &str) -> Result<Option<Value>, CatalogError> {
+        self.entity_where("e.entity_ref = ?", entity_ref.to_lowercase(), None)
+    }
+
+    /// The entity with this reference, if `restriction` allows it.
+    pub fn entity_by_ref_where(
+        &self,
+        entity_ref: &str,
+        restriction: Option<&Predicate>,
+    ) -> Result<Option<Value>, CatalogError> {
+        self.entity_where("e.entity_ref = ?", entity_ref.to_lowercase(), restriction)
+    }
+
+    /// The entity with this uid.
+    pub fn entity_by_uid(&self, uid: &str, restriction: Option<&Predicate>) -> Result<Option<Value>, CatalogError> {
+        self.entity_where("e.uid = ?", uid.to_owned(), restriction)
+    }
+
+    fn entity_where(
+        &self,
+        condition: &str,
+        value: String,
+        restriction: Option<&Predicate>,
+    ) -> Result<Option<Value>, CatalogError> {
+        let mut sql = Sql::default();
+        sql.push("SELECT e.entity_ref, e.body, e.orphan FROM catalog_entities e WHERE ");
+        sql.push(&condition.replace('?', "?"));
+        sql.params.push(value);
+        restrict(&mut sql, restriction);
+        let conn = self.conn()?;
+        let row = conn
+            .query_row(&sql.text, params_from_iter(&sql.params), stored_row)
+            .optional()?;
+        row.map(|row| hydrate(&conn, row)).transpose()
+    }
+
+    /// The entities with these references, in the same order, `None` where
+    /// one does not exist (or `restriction` hides it).
+    pub fn entities_by_refs(
+        &self,
+        refs: &[String],
+        restriction: Option<&Predicate>,
+    ) -> Result<Vec<Option<Value>>, CatalogError> {
+        let conn = self.conn()?;
+        let mut found: HashMap<String, Value> = HashMap::new();
+        for chunk in refs.chunks(500) {
+            let mut sql = Sql::default();
+            sql.push("SELECT e.entity_ref, e.body, e.orphan FROM catalog_entities e WHERE e.entity_ref IN (");
+            for (i, r) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.param(r.to_lowercase());
+            }
+            sql.push(")");
+            restrict(&mut sql, restriction);
+            let mut statement = conn.prepare(&sql.text)?;
+            let rows: Vec<StoredRow> = statement
+                .query_map(params_from_iter(&sql.params), stored_row)?
+                .collect::<Result<_, _>>()?;
+            for row in rows {
+                let key = row.0.clone();
+                found.insert(key, hydrate(&conn, row)?);
+            }
+        }
+        Ok(refs.iter().map(|r| found.get(&r.to_lowercase()).cloned()).collect())
+    }
+
+    /// One page of entities.
+    pub fn query(
+        &self,
+        cursor: &Cursor,
+        limit: usize,
+        restriction: Option<&Predicate>,
+    ) -> Result<Page, CatalogError> {
+        let conn = self.conn()?;
+        let query = &cursor.query;
+        let mut base = Sql::default();
+        let (sort_expr, sort_param) = sort_expression(query);
+        base.push("SELECT e.id, e.entity_ref, e.body, e.orphan, ");
+        base.push(&sort_expr);
+        base.push(" AS sv FROM catalog_entities e WHERE 1 = 1");
+        if let Some(param) = sort_param {
+            base.params.push(param);
+        }
+        where_clause(&mut base, query, restriction);
+
+        let total_items = match cursor.total_items {
+            Some(total) => total,
+            None => {
+                let mut count = Sql::default();
+                count.push("SELECT COUNT(*) FROM catalog_entities e WHERE 1 = 1");
+                where_clause(&mut count, query, restriction);
+                conn.query_row(&count.text, params_from_iter(&count.params), |r| r.get::<_, i64>(0))? as u64
+            }
+        };
+
+        let descending = query.order.as_ref().is_some_and(|o| o.descending);
+        let backwards = cursor.previous;
+        // Rows are fetched in this direction; a previous page is read
+        // backwards from its boundary and then turned round.
+        let ascending = descending == backwards;
+        let mut sql = Sql::default();
+        sql.push("SELECT id, entity_ref, body, orphan, sv FROM (");
+        sql.push(&base.text);
+        sql.params.extend(base.params);
+        sql.push(") q");
+        if let Some((null, value, entity_ref)) = &cursor.boundary {
+            let op = if ascending { ">" } else { "<" };
+            // The flag is inlined: bound as text it would compare as text.
+            let null = i32::from(*null);
+            sql.push(&format!(
+                " WHERE (CASE WHEN sv IS NULL THEN 1 ELSE 0 END, COALESCE(sv, ''), entity_ref) {op} ({null}, ?, ?)"
+            ));
+            sql.params.push(value.clone());
+            sql.params.push(entity_ref.clone());
+        }
+        let dir = if ascending { "ASC" } else { "DESC" };
+        sql.push(&format!(
+            " ORDER BY CASE WHEN sv IS NULL THEN 1 ELSE 0 END {dir}, COALESCE(sv, '') {dir}, entity_ref {dir} LIMIT {}",
+            limit + 1
+        ));
+        let mut statement = conn.prepare(&sql.text)?;
+        let mut rows: Vec<(StoredRow, Option<String>)> = statement
+            .query_map(params_from_iter(&sql.params), |r| {
+                Ok(((r.get(1)?, r.get(2)?, r.get(3)?), r.get(4)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        if backwards {
+            rows.reverse();
+        }
+        let key_of = |(row, sv): &(StoredRow, Option<String>)| {
+            (sv.is_none(), sv.clone().unwrap_or_default(), row.0.clone())
+        };
+        let page_cursor = |boundary, previous| {
+            Cursor {
+                query: query.clone(),
+                boundary: Some(boundary),
+                previous,
+                total_items: Some(total_items),
+            }
+            .encode()
+        };
+        let (has_next, has_prev) = if backwards {
+            (true, more)
+        } else {
+            (more, cursor.boundary.is_some())
+        };
+        let next_cursor = rows
+            .last()
+            .filter(|_| has_next)
+            .map(|last| page_cursor(key_of(last), false));
+        let prev_cursor = rows
+            .first()
+            .filter(|_| has_prev)
+            .map(|first| page_cursor(key_of(first), true));
+        let items = rows
+            .into_iter()
+            .map(|(row, _)| hydrate(&conn, row))
+            .collect::<Result<_, _>>()?;
+        Ok(Page {
+            items,
+            total_items,
+            next_cursor,
+            prev_cursor,
+        })
+    }
+
+    /// Entities by offset, for Backstage's legacy `GET /entities`.
+    pub fn list(
+        &self,
+        query: &EntityQuery,
+        offset: usize,
+        limit: Option<usize>,
+        restriction: Option<&Predicate>,
+    ) -> Result<Vec<Value>, CatalogError> {
+        let conn = self.conn()?;
+        let mut sql = Sql::default();
+        sql.push("SELECT e.entity_ref, e.body, e.orphan FROM catalog_entities e WHERE 1 = 1");
+        where_clause(&mut sql, query, restriction);
+        sql.push(&format!(
+            " ORDER BY e.entity_ref LIMIT {} OFFSET {offset}",
+            limit.map_or(-1, |l| l as i64)
+        ));
+        let mut statement = conn.prepare(&sql.text)?;
+        let rows: Vec<StoredRow> = statement
+            .query_map(params_from_iter(&sql.params), stored_row)?
+            .collect::<Result<_, _>>()?;
+        rows.into_iter().map(|row| hydrate(&conn, row)).collect()
+    }
+
+    /// For each field, how many matching entities have each value, most
+    /// frequent first, as Backstage's `/entity-facets`.
+    pub fn facets(
+        &self,
+        fields: &[String],
+        filter: Option<&Predicate>,
+        restriction: Option<&Predicate>,
+    ) -> Result<Vec<(String, Vec<(String, u64)>)>, CatalogError> {
+        let conn = self.conn()?;
+        let query = EntityQuery {
+            filter: filter.cloned(),
+            ..EntityQuery::default()
+        };
+        let mut facets = Vec::new();
+        for field in fields {
+            let key = field.to_lowercase();
+            let mut sql = Sql::default();
+            if let Some(relation) = key.strip_prefix("relations.") {
+                sql.push("SELECT r.target_ref, COUNT(DISTINCT e.id) FROM catalog_relations r JOIN catalog_entities e ON e.entity_ref = r.source_ref WHERE r.type = ");
+                sql.param(query::relation_type(relation).unwrap_or("-"));
+                where_clause(&mut sql, &query, restriction);
+                sql.push(" GROUP BY r.target_ref");
+            } else {
+                sql.push("SELECT s.original_value, COUNT(DISTINCT e.id) FROM catalog_search s JOIN catalog_entities e ON e.id = s.entity_id WHERE s.key = ");
+                sql.param(key);
+                sql.push(" AND s.original_value IS NOT NULL");
+                where_clause(&mut sql, &query, restriction);
+                sql.push(" GROUP BY s.original_value");
+            }
+            sql.push(" ORDER BY 2 DESC, 1 ASC");
+            let mut statement = conn.prepare(&sql.text)?;
+            let values = statement
+                .query_map(params_from_iter(&sql.params), |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+                })?
+                .collect::<Result<_, _>>()?;
+            facets.push((field.clone(), values));
+        }
+        Ok(facets)
+    }
+
+    /// The chain of entities that led to this one, up to its registered
+    /// location, as Backstage's `/ancestry`.
+    pub fn ancestry(&self, entity_ref: &str) -> Result<Vec<AncestryItem>, CatalogError> {
+        let conn = self.conn()?;
+        let mut items = Vec::new();
+        let mut next = Some(entity_ref.to_lowercase());
+        let mut visited = HashSet::new();
+        while let Some(current) = next.take() {
+            if !visited.insert(current.clone()) {
+                break;
+            }
+            let row: Option<(StoredRow, Option<String>)> = conn
+                .query_row(
+                    "SELECT entity_ref, body, orphan, parent_ref FROM catalog_entities WHERE entity_ref = ?1",
+                    params![current],
+                    |r| Ok(((r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?)),
+                )
+                .optional()?;
+            let Some((row, parent)) = row else {
+                if items.is_empty() {
+                    return Err(CatalogError::NotFound(format!("No such entity {entity_ref}")));
+                }
+                break;
+            };
+            let parent = parent.filter(|p| *p != current);
+            items.push(AncestryItem {
+                entity: hydrate(&conn, row)?,
+                parent_entity_refs: parent.iter().cloned().collect(),
+            });
+            next = parent;
+        }
+        Ok(items)
+    }
+
+    /// The number of entities stored.
+    pub fn count(&self) -> Result<u64, CatalogError> {
+        let n: i64 = self
+            .conn()?
+            .query_row("SELECT COUNT(*) FROM catalog_entities", [], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    /// Every problem recorded by the last refresh of each location.
+    pub fn problems(&self) -> Result<Vec<SourceProblem>, CatalogError> {
+        let conn = self.conn()?;
+        let mut statement = conn.prepare(
+            "SELECT source, parent_ref, line, col, entity_ref, message FROM catalog_errors ORDER BY source, line",
+        )?;
+        let rows = statement.query_map([], problem_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+// ---- rows ----
+
+/// (entity_ref, body, orphan)
+type StoredRow = (String, String, bool);
+
+fn stored_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+}
+
+fn location_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Location> {
+    let kind: String = r.get(1)?;
+    Ok(Location {
+        id: r.get(0)?,
+        kind: LocationType::parse(&kind).unwrap_or(LocationType::File),
+        target: r.get(2)?,
+        origin: r.get(3)?,
+    })
+}
+
+fn problem_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceProblem> {
+    let line: Option<i64> = r.get(2)?;
+    let col: Option<i64> = r.get(3)?;
+    Ok(SourceProblem {
+        source: r.get(0)?,
+        parent_ref: r.get(1)?,
+        position: line.map(|line| crate::yaml::Position {
+            line: line as usize,
+            column: col.unwrap_or(1) as usize,
+        }),
+        entity_ref: r.get(4)?,
+        message: r.get(5)?,
+    })
+}
+
+fn location_where(
+    conn: &rusqlite::Connection,
+    condition: &str,
+    params: impl rusqlite::Params,
+) -> Result<Option<Location>, CatalogError> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT id, type, target, origin FROM catalog_locations WHERE {condition}"),
+            params,
+            location_row,
+        )
+        .optional()?)
+}
+
+/// The stored entity as the API returns it: its body with its relations
+/// and, when its last refresh found problems, a status listing them.
+fn hydrate(conn: &rusqlite::Connection, (entity_ref, body, _orphan): StoredRow) -> Result<Value, CatalogError> {
+    let mut entity: Value = serde_json::from_str(&body).map_err(|e| {
+        CatalogError::Sql(rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            Box::new(e),
+        ))
+    })?;
+    let mut statement = conn.prepare_cached(
+        "SELECT DISTINCT type, target_ref FROM catalog_relations WHERE source_ref = ?1 ORDER BY type, target_ref",
+    )?;
+    let relations: Vec<Value> = statement
+        .query_map(params![entity_ref], |r| {
+            Ok(json!({"type": r.get::<_, String>(0)?, "targetRef": r.get::<_, String>(1)?}))
+        })?
+        .collect::<Result<_, _>>()?;
+    entity["relations"] = Value::Array(relations);
+    let mut statement = conn.prepare_cached(
+        "SELECT source, parent_ref, line, col, entity_ref, message FROM catalog_errors \
+         WHERE entity_ref = ?1 OR (parent_ref = ?1 AND (entity_ref IS NULL OR entity_ref NOT IN (SELECT entity_ref FROM catalog_entities)))",
+    )?;
+    let problems: Vec<SourceProblem> = statement
+        .query_map(params![entity_ref], problem_row)?
+        .collect::<Result<_, _>>()?;
+    if !problems.is_empty() {
+        let items: Vec<Value> = problems
+            .iter()
+            .map(|p| {
+                json!({
+                    "type": "backstage.io/catalog-processing",
+                    "level": "error",
+                    "message": format!("InputError: {p}"),
+                    "error": {"name": "InputError", "message": p.to_string()},
+                })
+            })
+            .collect();
+        entity["status"] = json!({ "items": items });
+    }
+    Ok(entity)
+}
+
+fn restrict(sql: &mut Sql, restriction: Option<&Predicate>) {
+    if let Some(restriction) = restriction {
+        sql.push(" AND ");
+        query::compile(restriction, sql);
+    }
+}
+
+fn where_clause(sql: &mut Sql, query: &EntityQuery, restriction: Option<&Predicate>) {
+    if let Some(filter) = &query.filter {
+        sql.push(" AND ");
+        query::compile(filter, sql);
+    }
+    if let Some(full_text) = query.full_text.as_ref().filter(|f| !f.term.trim().is_empty()) {
+        sql.push(" AND ");
+        let default_field = query
+            .order
+            .as_ref()
+            .map_or("metadata.uid", |o| o.field.as_str())
+            .to_lowercase();
+        query::compile_full_text(full_text, &default_field, sql);
+    }
+    restrict(sql, restriction);
+}
+
+/// The SQL for the sort value of `e`, and its parameter if any.
+fn sort_expression(query: &EntityQuery) -> (String, Option<String>) {
+    let Some(order) = &query.order else {
+        return ("e.entity_ref".into(), None);
+    };
+    let key = order.field.to_lowercase();
+    match key.as_str() {
+        "kind" => ("e.kind".into(), None),
+        "metadata.namespace" => ("e.namespace".into(), None),
+        "metadata.name" => ("e.name".into(), None),
+        _ => (
+            "(SELECT MIN(s.value) FROM catalog_search s WHERE s.entity_id = e.id AND s.key = ?)".into(),
+            Some(key),
+        ),
+    }
+}
+
+// ---- writing ----
+
+struct ExistingRow {
+    id: i64,
+    uid: String,
+    etag: String,
+    generation: i64,
+    source: String,
+    parent_ref: Option<String>,
+    orphan: bool,
+    body: String,
+}
+
+fn existing_entities(tx: &Transaction<'_>, location_id: &str) -> Result<HashMap<String, ExistingRow>, CatalogError> {
+    let mut statement = tx.prepare(
+        "SELECT entity_ref, id, uid, etag, generation, source, parent_ref, orphan, body FROM catalog_entities WHERE location_id = ?1",
+    )?;
+    let rows = statement.query_map(params![location_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            ExistingRow {
+                id: r.get(1)?,
+                uid: r.get(2)?,
+                etag: r.get(3)?,
+                generation: r.get(4)?,
+                source: r.get(5)?,
+                parent_ref: r.get(6)?,
+                orphan: r.get(7)?,
+                body: r.get(8)?,
+            },
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn owner_elsewhere(tx: &Transaction<'_>, key: &str) -> Result<Option<String>, CatalogError> {
+    Ok(tx
+        .query_row(
+            "SELECT l.type || ':' || l.target FROM catalog_entities e JOIN catalog_locations l ON l.id = e.location_id WHERE e.entity_ref = ?1",
+            params![key],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+fn problem_on(ingested: &Ingested, message: String) -> SourceProblem {
+    SourceProblem {
+        source: ingested.source.clone(),
+        parent_ref: ingested.parent_ref.clone(),
+        position: None,
+        entity_ref: None,
+        message,
+    }
+}
+
+enum Written {
+    Added,
+    Updated,
+    Unchanged,
+}
+
+/// The content hash of an entity as read, before the catalog's own fields.
+fn content_etag(entity: &Value) -> String {
+    let bytes = serde_json::to_vec(entity).expect("a JSON value serialises");
+    hex::encode(&Sha256::digest(&bytes)[..16])
+}
+
+fn write_entity(
+    tx: &Transaction<'_>,
+    location: &Location,
+    ingested: &Ingested,
+    existing: Option<&ExistingRow>,
+) -> Result<Written, CatalogError> {
+    let etag = content_etag(&ingested.entity);
+    if let Some(row) = existing
+        && row.etag == etag
+        && !row.orphan
+        && row.source == ingested.source
+        && row.parent_ref.as_deref() == Some(ingested.parent_ref.as_str())
+    {
+        return Ok(Written::Unchanged);
+    }
+    let (uid, generation) = match existing {
+        Some(row) => {
+            let old: Value = serde_json::from_str(&row.body).unwrap_or(Value::Null);
+            let spec_changed = old.get("spec") != ingested.entity.get("spec");
+            (row.uid.clone(), row.generation + i64::from(spec_changed))
+        }
+        None => (uuid::Uuid::new_v4().to_string(), 1),
+    };
+    let mut body = ingested.entity.clone();
+    body.as_object_mut()
+        .expect("validated: an entity is a mapping")
+        .remove("relations");
+    body.as_object_mut().expect("mapping").remove("status");
+    let metadata = body["metadata"].as_object_mut().expect("validated: metadata is a mapping");
+    metadata.insert("uid".into(), json!(uid));
+    metadata.insert("etag".into(), json!(etag));
+    metadata.insert("generation".into(), json!(generation));
+    let entity_ref = &ingested.entity_ref;
+    let key = entity_ref.key();
+    let body_text = body.to_string();
+    let now = now_ms();
+    let id = match existing {
+        Some(row) => {
+            tx.execute(
+                "UPDATE catalog_entities SET source = ?2, parent_ref = ?3, orphan = 0, generation = ?4, etag = ?5, body = ?6, updated_ms = ?7 WHERE id = ?1",
+                params![row.id, ingested.source, ingested.parent_ref, generation, etag, body_text, now],
+            )?;
+            clear_derived(tx, row.id)?;
+            row.id
+        }
+        None => {
+            tx.execute(
+                "INSERT INTO catalog_entities (uid, entity_ref, kind, namespace, name, location_id, source, parent_ref, orphan, generation, etag, body, updated_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?11, ?12)",
+                params![
+                    uid,
+                    key,
+                    entity_ref.kind(),
+                    entity_ref.namespace(),
+                    entity_ref.name().to_lowercase(),
+                    location.id,
+                    ingested.source,
+                    ingested.parent_ref,
+                    generation,
+                    etag,
+                    body_text,
+                    now
+                ],
+            )?;
+            tx.last_insert_rowid()
+        }
+    };
+    write_derived(tx, id, &body, &ingested.relations)?;
+    Ok(if existing.is_some() {
+        Written::Updated
+    } else {
+        Written::Added
+    })
+}
+
+fn orphan(tx: &Transaction<'_>, row: &ExistingRow) -> Result<(), CatalogError> {
+    let mut body: Value = serde_json::from_str(&row.body).unwrap_or_else(|_| json!({}));
+    if let Some(metadata) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+        let annotations = metadata.entry("annotations").or_insert_with(|| json!({}));
+        annotations[ORPHAN_ANNOTATION] = json!("true");
+    }
+    tx.execute(
+        "UPDATE catalog_entities SET orphan = 1, body = ?2, updated_ms = ?3 WHERE id = ?1",
+        params![row.id, body.to_string(), now_ms()],
+    )?;
+    // An orphan keeps its search rows (so it can still be found and
+    // cleaned up), but it no longer produces relations: its source no
+    // longer says them.
+    tx.execute("DELETE FROM catalog_relations WHERE producer_id = ?1", params![row.id])?;
+    tx.execute(
+        "INSERT INTO catalog_search (entity_id, key, value, original_value) VALUES (?1, ?2, 'true', 'true')",
+        params![row.id, format!("metadata.annotations.{ORPHAN_ANNOTATION}")],
+    )?;
+    Ok(())
+}
+
+fn delete_entity_row(tx: &Transaction<'_>, id: i64) -> Result<(), CatalogError> {
+    tx.execute("DELETE FROM catalog_text WHERE entity_id = ?1", params![id])?;
+    tx.execute("DELETE FROM catalog_entities WHERE id = ?1", params![id])?;
+    Ok(())
+}
+
+fn clear_derived(tx: &Transaction<'_>, id: i64) -> Result<(), CatalogError> {
+    tx.execute("DELETE FROM catalog_search WHERE entity_id = ?1", params![id])?;
+    tx.execute("DELETE FROM catalog_text WHERE entity_id = ?1", params![id])?;
+    tx.execute("DELETE FROM catalog_relations WHERE producer_id = ?1", params![id])?;
+    Ok(())
+}
+
+fn write_derived(
+    tx: &Transaction<'_>,
+    id: i64,
+    body: &Value,
+    relations: &[crate::relations::Relation],
+) -> Result<(), CatalogError> {
+    let mut search = tx.prepare_cached(
+        "INSERT INTO catalog_search (entity_id, key, value, original_value) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let mut text = tx.prepare_cached("INSERT INTO catalog_text (value, key, entity_id) VALUES (?1, ?2, ?3)")?;
+    let mut rows = Vec::new();
+    flatten(body, String::new(), &mut rows);
+    for (key, value) in rows {
+        if TEXT_FIELDS.contains(&key.as_str())
+            && let Some(value) = &value
+        {
+            text.execute(params![value.to_lowercase(), key, id])?;
+        }
+        let value = value.filter(|v| v.len() <= MAX_SEARCH_VALUE);
+        search.execute(params![id, key, value.as_ref().map(|v| v.to_lowercase()), value])?;
+    }
+    let mut relation = tx.prepare_cached(
+        "INSERT INTO catalog_relations (producer_id, source_ref, type, target_ref) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let mut written = HashSet::new();
+    for r in relations {
+        let row = (r.source.key(), r.kind, r.target.to_string());
+        if written.insert(row.clone()) {
+            relation.execute(params![id, row.0, row.1, row.2])?;
+        }
+    }
+    Ok(())
+}
+
+/// Every leaf of an entity as (lower-cased dotted key, value as written),
+/// as Backstage's `buildEntitySearch`: arrays repeat their key.
+fn flatten(value: &Value, prefix: String, out: &mut Vec<(String, Option<String>)>) {
+    match value {
+        Value::Object(map) => {
+            for (key, item) in map {
+                if prefix.is_empty() && matches!(key.as_str(), "relations" | "status") {
+                    continue;
+                }
+                let key = key.to_lowercase();
+                let path = if prefix.is_empty() { key } else { format!("{prefix}.{key}") };
+                flatten(item, path, out);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                flatten(item, prefix.clone(), out);
+            }
+        }
+        Value::Null => out.push((prefix, None)),
+        Value::String(s) => out.push((prefix, Some(s.clone()))),
+        other => out.push((prefix, Some(other.to_string()))),
+    }
+}
