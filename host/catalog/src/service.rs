@@ -175,20 +175,29 @@ impl Catalog {
         Ok(summary)
     }
 
-    /// Refreshes every location every `refresh_interval`, on a thread of
-    /// its own (ingestion is blocking file and SQLite work), until the
-    /// process ends.
+    /// Refreshes every location now and then every `refresh_interval`, on
+    /// a thread of its own (ingestion is blocking file and SQLite work),
+    /// until the process ends. The portal serves meanwhile: a large catalog
+    /// fills in while pages already answer.
     pub fn spawn_refresh_loop(&self) -> std::thread::JoinHandle<()> {
         let catalog = self.clone();
         std::thread::Builder::new()
             .name("catalog-refresh".into())
             .spawn(move || {
                 loop {
-                    std::thread::sleep(catalog.config.refresh_interval);
                     match catalog.refresh_all() {
-                        Ok(summary) => tracing::debug!(?summary, "catalog refreshed"),
+                        Ok(summary) => tracing::info!(
+                            locations = summary.locations,
+                            added = summary.added,
+                            updated = summary.updated,
+                            orphaned = summary.orphaned,
+                            problems = summary.problems,
+                            took_ms = summary.took.as_millis() as u64,
+                            "catalog refreshed"
+                        ),
                         Err(error) => tracing::error!(%error, "catalog refresh failed"),
                     }
+                    std::thread::sleep(catalog.config.refresh_interval);
                 }
             })
             .expect("the OS starts a thread")

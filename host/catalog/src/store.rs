@@ -72,7 +72,7 @@ pub struct Location {
 }
 
 /// What happens to an entity its source no longer yields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OrphanStrategy {
     /// Keep it, annotated `backstage.io/orphan: "true"` (Backstage's default).

@@ -31,9 +31,76 @@ pub struct Config {
     /// Engine settings.
     #[serde(default)]
     pub runtime: RuntimeSettings,
+    /// The software catalog: where entities come from.
+    #[serde(default)]
+    pub catalog: CatalogSettings,
     /// The plugins to load, in order.
     #[serde(default)]
     pub plugins: Vec<PluginConfig>,
+}
+
+/// The catalog's settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CatalogSettings {
+    /// Time between refreshes of every location (`"60s"`, `"5m"`).
+    pub refresh_interval: String,
+    /// What happens to an entity its source no longer has: `keep` (marked
+    /// `backstage.io/orphan`) or `delete`.
+    pub orphans: greenroom_catalog::OrphanStrategy,
+    /// Locations registered at start (in addition to those registered
+    /// through the API or `greenroom catalog import`).
+    pub locations: Vec<CatalogLocation>,
+}
+
+impl Default for CatalogSettings {
+    fn default() -> CatalogSettings {
+        CatalogSettings {
+            refresh_interval: "60s".into(),
+            orphans: greenroom_catalog::OrphanStrategy::Keep,
+            locations: Vec::new(),
+        }
+    }
+}
+
+impl CatalogSettings {
+    /// The catalog's configuration.
+    pub fn catalog_config(&self) -> anyhow::Result<greenroom_catalog::CatalogConfig> {
+        let refresh_interval = humantime::parse_duration(&self.refresh_interval).with_context(|| {
+            format!(
+                "catalog.refresh-interval: `{}` is not a duration; write e.g. `60s` or `5m`",
+                self.refresh_interval
+            )
+        })?;
+        if refresh_interval < Duration::from_secs(1) {
+            bail!("catalog.refresh-interval must be at least 1s");
+        }
+        Ok(greenroom_catalog::CatalogConfig {
+            refresh_interval,
+            orphans: self.orphans,
+        })
+    }
+}
+
+/// One catalog location in the config.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CatalogLocation {
+    /// `file` (a path or glob, relative to the config file) or `url`.
+    #[serde(rename = "type")]
+    pub kind: greenroom_catalog::LocationType,
+    /// The path, glob or URL.
+    pub target: String,
+}
+
+impl CatalogLocation {
+    /// The target as registered: file paths resolved against `base`.
+    pub fn resolved_target(&self, base: &Path) -> String {
+        match self.kind {
+            greenroom_catalog::LocationType::File => base.join(&self.target).to_string_lossy().into_owned(),
+            _ => self.target.clone(),
+        }
+    }
 }
 
 /// Sign-in settings.
@@ -234,6 +301,7 @@ impl Config {
         if self.runtime.max_instances == 0 {
             bail!("invalid configuration: runtime.max-instances must be at least 1");
         }
+        self.catalog.catalog_config().context("invalid configuration")?;
         let defaults = self
             .limits
             .apply(Limits::default())

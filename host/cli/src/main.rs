@@ -4,6 +4,7 @@
 //! from a configuration file, and offers the commands operators and plugin
 //! authors use from a shell.
 
+mod catalog;
 mod config;
 mod plugins;
 
@@ -141,6 +142,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )
     })?;
     let db = Database::open(&config.data_dir.join("greenroom.db"))?;
+    let catalog = catalog::open(&config, &base, &db, args.source.demo)?;
     let runtime = Runtime::new(RuntimeConfig {
         cache_dir: Some(
             config
@@ -177,7 +179,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let loaded: Vec<Arc<LoadedPlugin>> = loaded.into_iter().map(Arc::new).collect();
     tokio.block_on(async move {
         let scheduler = Scheduler::start(&loaded);
-        let state = AppState::new(loaded, failed, portal);
+        let _refresh = catalog.spawn_refresh_loop();
+        let state = AppState::new(loaded, failed, portal, catalog);
         let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| {
             format!("cannot listen on {}; is another Greenroom running? Choose another address with --listen", config.listen)
         })?;

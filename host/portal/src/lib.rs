@@ -20,6 +20,8 @@
 mod actions;
 mod api;
 mod assets;
+mod catalog_api;
+mod catalog_pages;
 mod csrf;
 mod error;
 mod extract;
@@ -58,8 +60,10 @@ pub fn app(state: AppState) -> Router {
         .route("/plugins/{id}", get(pages::plugin_page))
         .route("/plugins/{id}/{*path}", get(pages::plugin_page))
         .route("/plugins/{id}/actions/{action}", post(actions::submit))
+        .merge(catalog_pages::routes())
         .route_layer(axum::middleware::from_fn(csrf::ensure_cookie));
     let api = Router::new()
+        .nest("/catalog", catalog_api::routes())
         .route("/plugins", get(api::plugins))
         .route("/plugins/{id}", axum::routing::any(api::plugin_route))
         .route(

@@ -1,5 +1,6 @@
 //! What every handler shares.
 
+use greenroom_catalog::Catalog;
 use greenroom_runtime::LoadedPlugin;
 use std::sync::Arc;
 use std::time::Instant;
@@ -31,22 +32,25 @@ struct Inner {
     plugins: Vec<Arc<LoadedPlugin>>,
     failed: Vec<FailedPlugin>,
     config: PortalConfig,
+    catalog: Catalog,
     started: Instant,
 }
 
 impl AppState {
-    /// The state for a portal serving `plugins`; `failed` lists those that
-    /// could not be loaded.
+    /// The state for a portal serving `plugins` and `catalog`; `failed`
+    /// lists the plugins that could not be loaded.
     pub fn new(
         plugins: Vec<Arc<LoadedPlugin>>,
         failed: Vec<FailedPlugin>,
         config: PortalConfig,
+        catalog: Catalog,
     ) -> AppState {
         AppState {
             inner: Arc::new(Inner {
                 plugins,
                 failed,
                 config,
+                catalog,
                 started: Instant::now(),
             }),
         }
@@ -68,6 +72,11 @@ impl AppState {
     /// Plugins that could not be loaded.
     pub(crate) fn failed(&self) -> &[FailedPlugin] {
         &self.inner.failed
+    }
+
+    /// The software catalog.
+    pub(crate) fn catalog(&self) -> &Catalog {
+        &self.inner.catalog
     }
 
     pub(crate) fn config(&self) -> &PortalConfig {

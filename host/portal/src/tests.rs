@@ -69,7 +69,11 @@ fn portal_with(guest_access: bool, test_plugins: &[&str]) -> Portal {
         source: "broken.wasm".into(),
         error: "not a Greenroom plugin".into(),
     }];
-    let state = AppState::new(plugins, failed, PortalConfig { guest_access });
+    let catalog = greenroom_catalog::Catalog::new(
+        greenroom_catalog::CatalogStore::new(db.clone()),
+        greenroom_catalog::CatalogConfig::default(),
+    );
+    let state = AppState::new(plugins, failed, PortalConfig { guest_access }, catalog);
     Portal {
         _dir: dir,
         router: app(state),
