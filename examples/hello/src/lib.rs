@@ -41,17 +41,15 @@ impl Plugin for Hello {
                     return Err(Error::invalid_input("an entity card needs an entity"));
                 };
                 let views = storage::increment(&format!("views/{}", entity.ref_), 1)?;
-                let owner = entity
-                    .owner
-                    .clone()
-                    .unwrap_or_else(|| "nobody yet".to_owned());
-                Ok(card(format!("{greeting} from {}", entity.name))
-                    .child(
-                        properties()
-                            .property("Owner", owner)
-                            .property("Views", views.to_string()),
-                    )
-                    .into())
+                let mut card = card(format!("{greeting} from {}", entity.name)).child(
+                    properties()
+                        .property("Owner", entity.owner.as_deref().unwrap_or("nobody yet"))
+                        .property("Views", views.to_string()),
+                );
+                if let Some(owner) = &entity.owner {
+                    card = card.child(owned_alongside(owner, &entity.ref_)?);
+                }
+                Ok(card.into())
             }
             SlotKind::Page => guestbook(&greeting, cx),
             SlotKind::EntityTab => Err(Error::unsupported("hello has no entity tab")),
@@ -100,6 +98,39 @@ impl Plugin for Hello {
             )),
         }
     }
+}
+
+/// What else `owner` owns, read through the brokered catalog: a plugin
+/// sees only entities the acting user may see.
+fn owned_alongside(owner: &str, this: &str) -> Result<El> {
+    let mut query = catalog::Query::filter([("relations.ownedBy", owner)]);
+    query.limit = 6;
+    let page = catalog::query(query)?;
+    let others: Vec<_> = page
+        .items
+        .iter()
+        .filter(|e| e.ref_ != this)
+        .take(5)
+        .collect();
+    if others.is_empty() {
+        return Ok(text(format!("{owner} owns nothing else.")).into());
+    }
+    let mut list = bullet_list();
+    for other in others {
+        let href = format!(
+            "/catalog/{}/{}/{}",
+            other.namespace,
+            other.kind.to_lowercase(),
+            other.name
+        );
+        list = list.child(link(other.name.clone(), href));
+    }
+    Ok(column()
+        .child(text(format!(
+            "{owner} owns {} entities, including:",
+            page.total
+        )))
+        .child(list))
 }
 
 fn guestbook(greeting: &str, cx: &Context) -> Result<View> {

@@ -15,7 +15,8 @@
 //!
 //! A "no" is a typed `denied` error for the plugin and a line in the audit
 //! log. Imports the contract defines but this host does not back yet answer
-//! `unavailable`, never made-up data.
+//! `unavailable`, never made-up data. Catalog reads also carry the user's
+//! restriction ([`Session::catalog_restriction`]) into the store's SQL.
 //!
 //! This crate must never run plugin code or hold engine state: it is called
 //! by the runtime with a [`Session`] per plugin call.
@@ -30,6 +31,7 @@ mod session;
 mod settings;
 mod storage;
 
+pub use catalog::{MAX_QUERY_LIMIT, MAX_WRITE_BATCH, wit_entity};
 pub use grant::{Coverage, Grant, GrantError};
 pub use identity::wit_user;
 pub use log::{LogLine, LogTail};

@@ -3,6 +3,7 @@
 use crate::grant::Grant;
 use crate::log::{LogBudget, LogTail};
 use greenroom_access::{AuditEvent, AuditLog, Decision, Identity};
+use greenroom_catalog::CatalogStore;
 use greenroom_contract::wit::latest::greenroom::plugin::types::HostError;
 use greenroom_contract::{Manifest, PluginId};
 use greenroom_store::{Database, PluginStore};
@@ -18,6 +19,7 @@ pub struct PluginEnv {
     settings: serde_json::Value,
     permissions: BTreeSet<String>,
     store: Option<PluginStore>,
+    catalog: CatalogStore,
     audit: AuditLog,
     log_tail: LogTail,
 }
@@ -47,6 +49,7 @@ impl PluginEnv {
                 .map(|p| p.name.clone())
                 .collect(),
             store,
+            catalog: CatalogStore::new(db.clone()),
             audit: AuditLog::new(db.clone()),
             log_tail: LogTail::default(),
         }
@@ -75,6 +78,11 @@ impl PluginEnv {
     /// Its storage, when granted.
     pub(crate) fn store(&self) -> Option<&PluginStore> {
         self.store.as_ref()
+    }
+
+    /// The catalog, for the `catalog` import.
+    pub(crate) fn catalog(&self) -> &CatalogStore {
+        &self.catalog
     }
 
     /// Its latest warnings and errors, for its health page.
@@ -199,6 +207,14 @@ impl Session {
         Err(HostError::Denied(reason))
     }
 
+    /// What the acting user may see of the catalog, as a condition every
+    /// catalog read ANDs into its SQL; `None` means everything. Today every
+    /// user sees the whole catalog; RBAC's conditions (is owner, is kind,
+    /// has annotation…) become this predicate, decided here, once.
+    pub fn catalog_restriction(&self) -> Option<greenroom_catalog::Predicate> {
+        None
+    }
+
     /// Records a denial. Failing to write the audit log never turns a
     /// denial into an allow; it is logged as an error instead.
     pub(crate) fn audit_denial(&self, action: &str, resource: Option<&str>, reason: &str) {
@@ -217,7 +233,7 @@ impl Session {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn env_with(capabilities: &str) -> (tempfile::TempDir, Database, Arc<PluginEnv>) {

@@ -46,6 +46,9 @@ pub enum LocationType {
     File,
     /// A document fetched over HTTP(S).
     Url,
+    /// Entities a plugin provides through the `catalog` import; the target
+    /// is the plugin's id. Nothing is read on refresh: the plugin writes.
+    Plugin,
 }
 
 impl LocationType {
@@ -54,6 +57,7 @@ impl LocationType {
         match self {
             LocationType::File => "file",
             LocationType::Url => "url",
+            LocationType::Plugin => "plugin",
         }
     }
 
@@ -62,6 +66,7 @@ impl LocationType {
         match text {
             "file" => Some(LocationType::File),
             "url" => Some(LocationType::Url),
+            "plugin" => Some(LocationType::Plugin),
             _ => None,
         }
     }
@@ -127,6 +132,61 @@ pub struct Reading {
     pub unreadable: HashSet<String>,
 }
 
+/// Checks one entity and prepares it for the store: validated, its
+/// namespace filled in, its relations generated, annotated with where it
+/// came from (`source`, read for the registered location `origin`).
+pub fn prepare_entity(
+    mut entity: Value,
+    source: &str,
+    parent: &str,
+    origin: &str,
+) -> Result<Ingested, Vec<Problem>> {
+    let problems = validate::validate(&entity);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let namespace = entity["metadata"]
+        .get("namespace")
+        .and_then(Value::as_str)
+        .unwrap_or(DEFAULT_NAMESPACE)
+        .to_owned();
+    let kind = entity["kind"].as_str().unwrap_or_default().to_owned();
+    let name = entity["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let entity_ref = EntityRef::new(&kind, &namespace, &name);
+    let relations = relations::generate(&entity, &entity_ref)?;
+    entity["metadata"]["namespace"] = json!(namespace);
+    let annotations = entity["metadata"]
+        .as_object_mut()
+        .expect("validated: metadata is a mapping")
+        .entry("annotations")
+        .or_insert_with(|| json!({}));
+    annotations[MANAGED_BY_LOCATION] = json!(managed_by(source));
+    annotations[MANAGED_BY_ORIGIN_LOCATION] = json!(origin);
+    Ok(Ingested {
+        entity,
+        entity_ref,
+        relations,
+        source: source.to_owned(),
+        parent_ref: parent.to_owned(),
+    })
+}
+
+impl Reading {
+    /// Adds another reading's findings to this one.
+    pub fn merge(&mut self, other: Reading) {
+        self.entities.extend(other.entities);
+        self.problems.extend(other.problems);
+        self.unreadable.extend(other.unreadable);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.entities.is_empty() && self.problems.is_empty() && self.unreadable.is_empty()
+    }
+}
+
 /// The name Backstage gives the Location entity it creates for a
 /// registered location: `generated-` and a hash of `type:target`.
 pub fn generated_location_name(kind: LocationType, target: &str) -> String {
@@ -136,6 +196,16 @@ pub fn generated_location_name(kind: LocationType, target: &str) -> String {
 
 /// Reads a registered location and everything it leads to.
 pub fn read_location(kind: LocationType, target: &str) -> Reading {
+    let mut all = Reading::default();
+    read_location_in_batches(kind, target, &mut |batch| all.merge(batch));
+    all
+}
+
+/// Reads a registered location and everything it leads to, handing what
+/// each file yielded to `sink` as soon as that file is read: a catalog of
+/// any size is ingested with one file's entities in memory at a time. The
+/// generated Location entity comes first.
+pub fn read_location_in_batches(kind: LocationType, target: &str, sink: &mut dyn FnMut(Reading)) {
     let origin = format!("{kind}:{target}");
     let root_ref = EntityRef::new(
         "location",
@@ -147,6 +217,7 @@ pub fn read_location(kind: LocationType, target: &str) -> Reading {
         reading: Reading::default(),
         seen: HashSet::new(),
         http: None,
+        sink,
     };
     let root_entity = json!({
         "apiVersion": "backstage.io/v1alpha1",
@@ -168,6 +239,7 @@ pub fn read_location(kind: LocationType, target: &str) -> Reading {
         source: origin.clone(),
         parent_ref: root_ref.key(),
     });
+    reader.flush();
     match kind {
         LocationType::File => {
             let path = Path::new(target);
@@ -187,6 +259,7 @@ pub fn read_location(kind: LocationType, target: &str) -> Reading {
                 ),
             }
         }
+        LocationType::Plugin => {}
         LocationType::Url => match url::Url::parse(target) {
             Ok(url) => reader.read_url(&url, &root_ref.key(), 0),
             Err(error) => reader.unreadable(
@@ -196,18 +269,21 @@ pub fn read_location(kind: LocationType, target: &str) -> Reading {
             ),
         },
     }
-    reader.reading
+    reader.flush();
 }
 
 /// Validates the documents of one text as a catalog file, without storing
 /// anything: what `greenroom catalog validate` and `POST /validate-entity`
 /// use. Placeholders are resolved relative to `folder` when given.
 pub fn check_text(source: &str, text: &str, folder: Option<&Path>) -> Reading {
+    let mut all = Reading::default();
+    let mut sink = |batch| all.merge(batch);
     let mut reader = Reader {
         origin: source.to_owned(),
         reading: Reading::default(),
         seen: HashSet::new(),
         http: None,
+        sink: &mut sink,
     };
     let files = folder.and_then(|folder| {
         Some(FileTree {
@@ -223,7 +299,9 @@ pub fn check_text(source: &str, text: &str, folder: Option<&Path>) -> Reading {
         None => Context::Detached,
     };
     reader.read_text(source, text, "", &context, 0);
-    reader.reading
+    reader.flush();
+    drop(reader);
+    all
 }
 
 /// Splits `/a/b/**/*.yaml` into the folder without globs (`/a/b`) and the
@@ -233,7 +311,11 @@ fn split_glob(path: &Path) -> (PathBuf, String) {
     let components: Vec<_> = path.components().collect();
     let first_glob = components
         .iter()
-        .position(|c| c.as_os_str().to_string_lossy().contains(['*', '?', '[', '{']))
+        .position(|c| {
+            c.as_os_str()
+                .to_string_lossy()
+                .contains(['*', '?', '[', '{'])
+        })
         .unwrap_or(components.len().saturating_sub(1));
     let folder: PathBuf = components[..first_glob].iter().collect();
     let pattern: PathBuf = components[first_glob..].iter().collect();
@@ -306,17 +388,27 @@ enum Context<'a> {
     Detached,
 }
 
-struct Reader {
+struct Reader<'s> {
     origin: String,
+    /// What the file being read has yielded so far.
     reading: Reading,
     seen: HashSet<String>,
     http: Option<reqwest::blocking::Client>,
+    sink: &'s mut dyn FnMut(Reading),
 }
 
-impl Reader {
+impl Reader<'_> {
+    /// Hands what was read so far to the sink.
+    fn flush(&mut self) {
+        if !self.reading.is_empty() {
+            (self.sink)(std::mem::take(&mut self.reading));
+        }
+    }
+
     fn unreadable(&mut self, source: &str, parent: &str, message: String) {
         self.reading.unreadable.insert(source.to_owned());
         self.problem(source, parent, None, None, message);
+        self.flush();
     }
 
     fn problem(
@@ -400,84 +492,82 @@ impl Reader {
         Ok(text)
     }
 
-    fn read_text(&mut self, source: &str, text: &str, parent: &str, context: &Context<'_>, depth: usize) {
+    fn read_text(
+        &mut self,
+        source: &str,
+        text: &str,
+        parent: &str,
+        context: &Context<'_>,
+        depth: usize,
+    ) {
         let documents = match yaml::parse_documents(text) {
             Ok(documents) => documents,
             Err(error) => {
                 // A file that does not parse yields nothing, so what was
                 // stored from it stays as it was.
                 self.reading.unreadable.insert(source.to_owned());
-                return self.problem(
+                self.problem(
                     source,
                     parent,
                     Some(error.position),
                     None,
                     format!("YAML error: {}", error.message),
                 );
+                return self.flush();
             }
         };
+        let mut locations = Vec::new();
         for mut document in documents {
-            self.read_document(source, &mut document, parent, context, depth);
+            if let Some(found) = self.read_document(source, &mut document, parent, context) {
+                locations.push((found, document));
+            }
+        }
+        // The file's entities go to the sink before the files its Location
+        // entities point to are read.
+        self.flush();
+        for ((spec, this), document) in locations {
+            self.follow_location(source, &spec, &this, context, depth, &document);
         }
     }
 
+    /// Reads one document into the batch; a Location entity's spec and
+    /// reference are returned, for its targets to be read next.
     fn read_document(
         &mut self,
         source: &str,
         document: &mut Document,
         parent: &str,
         context: &Context<'_>,
-        depth: usize,
-    ) {
+    ) -> Option<(Value, String)> {
         let named = naive_ref(&document.value);
         let report = |reader: &mut Reader, problems: Vec<Problem>, document: &Document| {
             for problem in problems {
                 let position = document.position(&problem.pointer);
-                reader.problem(source, parent, Some(position), named.clone(), problem.message);
+                reader.problem(
+                    source,
+                    parent,
+                    Some(position),
+                    named.clone(),
+                    problem.message,
+                );
             }
         };
         let placeholders = self.resolve_placeholders(&mut document.value, "", context);
         if !placeholders.is_empty() {
-            return report(self, placeholders, document);
+            report(self, placeholders, document);
+            return None;
         }
-        let problems = validate::validate(&document.value);
-        if !problems.is_empty() {
-            return report(self, problems, document);
-        }
-        let entity = &mut document.value;
-        let namespace = entity["metadata"]
-            .get("namespace")
-            .and_then(Value::as_str)
-            .unwrap_or(DEFAULT_NAMESPACE)
-            .to_owned();
-        let kind = entity["kind"].as_str().unwrap_or_default().to_owned();
-        let name = entity["metadata"]["name"].as_str().unwrap_or_default().to_owned();
-        let entity_ref = EntityRef::new(&kind, &namespace, &name);
-        let relations = match relations::generate(entity, &entity_ref) {
-            Ok(relations) => relations,
-            Err(problems) => return report(self, problems, document),
+        let ingested = match prepare_entity(document.value.clone(), source, parent, &self.origin) {
+            Ok(ingested) => ingested,
+            Err(problems) => {
+                report(self, problems, document);
+                return None;
+            }
         };
-        let entity = &mut document.value;
-        entity["metadata"]["namespace"] = json!(namespace);
-        let annotations = entity["metadata"]
-            .as_object_mut()
-            .expect("validated: metadata is a mapping")
-            .entry("annotations")
-            .or_insert_with(|| json!({}));
-        annotations[MANAGED_BY_LOCATION] = json!(managed_by(source));
-        annotations[MANAGED_BY_ORIGIN_LOCATION] = json!(self.origin);
-        let is_location = entity_ref.kind() == "location";
-        let spec = entity["spec"].clone();
-        self.reading.entities.push(Ingested {
-            entity: document.value.clone(),
-            entity_ref: entity_ref.clone(),
-            relations,
-            source: source.to_owned(),
-            parent_ref: parent.to_owned(),
-        });
-        if is_location {
-            self.follow_location(source, &spec, &entity_ref.key(), context, depth, document);
-        }
+        let location = (ingested.entity_ref.kind() == "location")
+            .then(|| (ingested.entity["spec"].clone(), ingested.entity_ref.key()));
+        self.reading.entities.push(ingested);
+        location
     }
 
     /// Reads the targets of a Location entity found in a file.
@@ -523,7 +613,9 @@ impl Reader {
                     };
                     match url {
                         Ok(url) => self.read_url(&url, this, depth + 1),
-                        Err(error) => fail(self, format!("target \"{target}\" is not a URL: {error}")),
+                        Err(error) => {
+                            fail(self, format!("target \"{target}\" is not a URL: {error}"))
+                        }
                     }
                 }
                 (Some("file") | None, Context::File { files, relative }) => {
@@ -546,26 +638,48 @@ impl Reader {
 
     /// Replaces `{$text: …}`, `{$json: …}` and `{$yaml: …}` with what they
     /// point to, as Backstage's PlaceholderProcessor does.
-    fn resolve_placeholders(&mut self, value: &mut Value, pointer: &str, context: &Context<'_>) -> Vec<Problem> {
+    fn resolve_placeholders(
+        &mut self,
+        value: &mut Value,
+        pointer: &str,
+        context: &Context<'_>,
+    ) -> Vec<Problem> {
         let mut problems = Vec::new();
         match value {
             Value::Object(map) if map.len() == 1 && map.keys().all(|k| k.starts_with('$')) => {
                 let (key, target) = map.iter().next().expect("one entry");
                 let Some(target) = target.as_str() else {
-                    problems.push(Problem::new(pointer, format!("placeholder {key} must name a file or URL")));
+                    problems.push(Problem::new(
+                        pointer,
+                        format!("placeholder {key} must name a file or URL"),
+                    ));
                     return problems;
                 };
-                let resolved = self.read_relative(target, context).and_then(|text| match key.as_str() {
-                    "$text" => Ok(Value::String(text)),
-                    "$json" => serde_json::from_str(&text).map_err(|e| format!("{target} is not JSON: {e}")),
-                    "$yaml" => yaml::parse_documents(&text)
-                        .map_err(|e| format!("{target} is not YAML: {e}"))
-                        .map(|mut docs| if docs.is_empty() { Value::Null } else { docs.swap_remove(0).value }),
-                    other => Err(format!("placeholder {other} is not supported ($text, $json, $yaml)")),
-                });
+                let resolved =
+                    self.read_relative(target, context)
+                        .and_then(|text| match key.as_str() {
+                            "$text" => Ok(Value::String(text)),
+                            "$json" => serde_json::from_str(&text)
+                                .map_err(|e| format!("{target} is not JSON: {e}")),
+                            "$yaml" => yaml::parse_documents(&text)
+                                .map_err(|e| format!("{target} is not YAML: {e}"))
+                                .map(|mut docs| {
+                                    if docs.is_empty() {
+                                        Value::Null
+                                    } else {
+                                        docs.swap_remove(0).value
+                                    }
+                                }),
+                            other => Err(format!(
+                                "placeholder {other} is not supported ($text, $json, $yaml)"
+                            )),
+                        });
                 match resolved {
                     Ok(resolved) => *value = resolved,
-                    Err(message) => problems.push(Problem::new(pointer, format!("placeholder {key}: {message}"))),
+                    Err(message) => problems.push(Problem::new(
+                        pointer,
+                        format!("placeholder {key}: {message}"),
+                    )),
                 }
             }
             Value::Object(map) => {
@@ -576,7 +690,11 @@ impl Reader {
             }
             Value::Array(items) => {
                 for (i, item) in items.iter_mut().enumerate() {
-                    problems.extend(self.resolve_placeholders(item, &format!("{pointer}/{i}"), context));
+                    problems.extend(self.resolve_placeholders(
+                        item,
+                        &format!("{pointer}/{i}"),
+                        context,
+                    ));
                 }
             }
             _ => {}
@@ -593,13 +711,17 @@ impl Reader {
         match context {
             Context::File { files, relative } => {
                 let path = inside(files, relative, target)?;
-                files.read(Path::new(&path)).map_err(|e| format!("cannot read {target}: {e}"))
+                files
+                    .read(Path::new(&path))
+                    .map_err(|e| format!("cannot read {target}: {e}"))
             }
             Context::Url(base) => {
                 let url = base.join(target).map_err(|e| format!("{target}: {e}"))?;
                 self.fetch(&url)
             }
-            Context::Detached => Err(format!("cannot read {target} here: the entity has no location")),
+            Context::Detached => Err(format!(
+                "cannot read {target} here: the entity has no location"
+            )),
         }
     }
 }
@@ -640,7 +762,7 @@ fn outside(files: &FileTree, target: &str) -> String {
 }
 
 fn managed_by(source: &str) -> String {
-    if source.starts_with("file:") {
+    if source.starts_with("file:") || source.starts_with("plugin:") {
         source.to_owned()
     } else {
         format!("url:{source}")
@@ -672,7 +794,11 @@ mod tests {
     }
 
     fn names(reading: &Reading) -> Vec<String> {
-        reading.entities.iter().map(|e| e.entity_ref.to_string()).collect()
+        reading
+            .entities
+            .iter()
+            .map(|e| e.entity_ref.to_string())
+            .collect()
     }
 
     #[test]
@@ -703,10 +829,17 @@ mod tests {
         .unwrap();
         fs::write(dir.path().join("teams/a/one.yaml"), component("one")).unwrap();
         fs::write(dir.path().join("teams/two.yaml"), component("two")).unwrap();
-        let reading = read_location(LocationType::File, dir.path().join("all.yaml").to_str().unwrap());
+        let reading = read_location(
+            LocationType::File,
+            dir.path().join("all.yaml").to_str().unwrap(),
+        );
         assert_eq!(
             names(&reading)[1..],
-            ["location:default/all", "component:default/one", "component:default/two"]
+            [
+                "location:default/all",
+                "component:default/one",
+                "component:default/two"
+            ]
         );
         assert!(reading.problems.is_empty(), "{:?}", reading.problems);
         assert_eq!(reading.entities[2].parent_ref, "location:default/all");
@@ -721,16 +854,27 @@ mod tests {
         let api = "apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata:\n  name: NAME\nspec:\n  type: openapi\n  lifecycle: production\n  owner: team-a\n  definition:\n    $text: TARGET\n";
         let text = format!(
             "{}---\n{}",
-            api.replace("NAME", "good").replace("TARGET", "./openapi.yaml"),
-            api.replace("NAME", "sneaky").replace("TARGET", "../secret.txt")
+            api.replace("NAME", "good")
+                .replace("TARGET", "./openapi.yaml"),
+            api.replace("NAME", "sneaky")
+                .replace("TARGET", "../secret.txt")
         );
         fs::write(dir.path().join("cat/apis.yaml"), text).unwrap();
-        let reading = read_location(LocationType::File, dir.path().join("cat/apis.yaml").to_str().unwrap());
+        let reading = read_location(
+            LocationType::File,
+            dir.path().join("cat/apis.yaml").to_str().unwrap(),
+        );
         assert_eq!(names(&reading)[1..], ["api:default/good"]);
-        assert_eq!(reading.entities[1].entity["spec"]["definition"], "openapi: 3.0.0\n");
+        assert_eq!(
+            reading.entities[1].entity["spec"]["definition"],
+            "openapi: 3.0.0\n"
+        );
         assert_eq!(reading.problems.len(), 1);
         let problem = &reading.problems[0];
-        assert!(problem.message.contains("outside the location's folder"), "{problem}");
+        assert!(
+            problem.message.contains("outside the location's folder"),
+            "{problem}"
+        );
         assert_eq!(problem.position.unwrap().line, 21, "the placeholder's line");
         assert_eq!(problem.entity_ref.as_deref(), Some("api:default/sneaky"));
     }
@@ -740,8 +884,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir_all(dir.path().join("cat")).unwrap();
         fs::write(dir.path().join("outside.yaml"), component("outside")).unwrap();
-        std::os::unix::fs::symlink(dir.path().join("outside.yaml"), dir.path().join("cat/link.yaml")).unwrap();
-        let reading = read_location(LocationType::File, dir.path().join("cat/link.yaml").to_str().unwrap());
+        std::os::unix::fs::symlink(
+            dir.path().join("outside.yaml"),
+            dir.path().join("cat/link.yaml"),
+        )
+        .unwrap();
+        let reading = read_location(
+            LocationType::File,
+            dir.path().join("cat/link.yaml").to_str().unwrap(),
+        );
         assert_eq!(reading.entities.len(), 1, "only the generated location");
         assert_eq!(reading.unreadable.len(), 1);
     }
@@ -749,11 +900,22 @@ mod tests {
     #[test]
     fn malformed_yaml_names_the_line_and_keeps_nothing_from_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join("c.yaml"), format!("{}  bad: [\n", component("x"))).unwrap();
-        let reading = read_location(LocationType::File, dir.path().join("c.yaml").to_str().unwrap());
+        fs::write(
+            dir.path().join("c.yaml"),
+            format!("{}  bad: [\n", component("x")),
+        )
+        .unwrap();
+        let reading = read_location(
+            LocationType::File,
+            dir.path().join("c.yaml").to_str().unwrap(),
+        );
         assert_eq!(reading.entities.len(), 1);
         assert_eq!(reading.problems.len(), 1);
-        assert!(reading.problems[0].message.starts_with("YAML error"), "{:?}", reading.problems);
+        assert!(
+            reading.problems[0].message.starts_with("YAML error"),
+            "{:?}",
+            reading.problems
+        );
         assert!(reading.problems[0].position.is_some());
         assert!(!reading.unreadable.is_empty());
     }
@@ -761,9 +923,16 @@ mod tests {
     #[test]
     fn a_missing_file_is_unreadable_not_empty() {
         let dir = tempfile::tempdir().unwrap();
-        let reading = read_location(LocationType::File, dir.path().join("nope.yaml").to_str().unwrap());
+        let reading = read_location(
+            LocationType::File,
+            dir.path().join("nope.yaml").to_str().unwrap(),
+        );
         assert_eq!(reading.unreadable.len(), 1);
-        assert!(reading.problems[0].message.contains("cannot read"), "{:?}", reading.problems);
+        assert!(
+            reading.problems[0].message.contains("cannot read"),
+            "{:?}",
+            reading.problems
+        );
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //! API, the portal) pass the restriction their decision produced. Nor does
 //! it speak HTTP: the REST shapes live in the portal.
 
+pub mod bench;
+pub mod generate;
 mod ingest;
 mod query;
 mod reference;
@@ -20,8 +22,9 @@ mod validate;
 mod yaml;
 
 pub use ingest::{
-    LocationType, MANAGED_BY_LOCATION, MANAGED_BY_ORIGIN_LOCATION, MAX_FILE_BYTES, Reading,
-    SourceProblem, check_text, generated_location_name, read_location,
+    Ingested, LocationType, MANAGED_BY_LOCATION, MANAGED_BY_ORIGIN_LOCATION, MAX_FILE_BYTES,
+    Reading, SourceProblem, check_text, generated_location_name, prepare_entity, read_location,
+    read_location_in_batches,
 };
 pub use query::{Cursor, EntityQuery, FullText, Order, Predicate, QueryError};
 pub use reference::{DEFAULT_NAMESPACE, EntityRef, RefError};
@@ -29,7 +32,7 @@ pub use relations::Relation;
 pub use service::{Catalog, CatalogConfig, RefreshSummary, project_fields};
 pub use store::{
     AncestryItem, ApplyReport, CatalogError, CatalogStore, Location, ORPHAN_ANNOTATION,
-    OrphanStrategy, Page, TEXT_FIELDS,
+    OrphanStrategy, Page, Refresh, TEXT_FIELDS,
 };
 pub use validate::{BUILT_IN_KINDS, Problem, is_dns_label, is_object_name, is_tag, validate};
 pub use yaml::{Document, Position, YamlError, parse_documents};

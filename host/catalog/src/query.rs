@@ -302,16 +302,17 @@ pub(crate) fn compile(predicate: &Predicate, sql: &mut Sql) {
 fn field(key: &str, values: &[String], sql: &mut Sql) {
     let key = key.to_lowercase();
     // Columns of the entities table answer the commonest filters without a
-    // join.
+    // join (the kind, namespace and name are never null).
     let column = match key.as_str() {
         "kind" => Some("e.kind"),
         "metadata.namespace" => Some("e.namespace"),
         "metadata.name" => Some("e.name"),
+        "spec.type" => Some("e.spec_type"),
         _ => None,
     };
     if let Some(column) = column {
         if values.is_empty() {
-            sql.push("1 = 1");
+            let _ = write!(sql.text, "{column} IS NOT NULL");
         } else {
             let _ = write!(sql.text, "{column} IN ");
             sql.list(values);
@@ -350,7 +351,9 @@ pub(crate) fn compile_full_text(full_text: &FullText, default_field: &str, sql: 
     } else {
         full_text.fields.iter().map(|f| f.to_lowercase()).collect()
     };
-    let indexed = fields.iter().all(|f| crate::store::TEXT_FIELDS.contains(&f.as_str()));
+    let indexed = fields
+        .iter()
+        .all(|f| crate::store::TEXT_FIELDS.contains(&f.as_str()));
     if indexed && term.chars().count() >= 3 {
         sql.push("e.id IN (SELECT t.entity_id FROM catalog_text t WHERE catalog_text MATCH ");
         sql.param(format!("\"{}\"", term.replace('"', "\"\"")));
@@ -360,7 +363,9 @@ pub(crate) fn compile_full_text(full_text: &FullText, default_field: &str, sql: 
     } else {
         let pattern = format!(
             "%{}%",
-            term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+            term.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
         );
         sql.push("e.id IN (SELECT s.entity_id FROM catalog_search s WHERE s.key IN ");
         sql.list(&fields);
@@ -381,9 +386,10 @@ mod tests {
 
     #[test]
     fn one_filter_param_is_an_and_and_repeated_keys_are_alternatives() {
-        let parsed = Predicate::from_filter_params(&params(&["kind=component,spec.type=service,kind=api"]))
-            .unwrap()
-            .unwrap();
+        let parsed =
+            Predicate::from_filter_params(&params(&["kind=component,spec.type=service,kind=api"]))
+                .unwrap()
+                .unwrap();
         assert_eq!(
             parsed,
             Predicate::AllOf(vec![
@@ -395,9 +401,10 @@ mod tests {
 
     #[test]
     fn several_filter_params_are_alternatives_and_a_bare_key_means_exists() {
-        let parsed = Predicate::from_filter_params(&params(&["kind=user", "metadata.annotations.x"]))
-            .unwrap()
-            .unwrap();
+        let parsed =
+            Predicate::from_filter_params(&params(&["kind=user", "metadata.annotations.x"]))
+                .unwrap()
+                .unwrap();
         assert_eq!(
             parsed,
             Predicate::AnyOf(vec![
@@ -417,23 +424,44 @@ mod tests {
     fn order_fields_parse_as_backstage_writes_them() {
         assert_eq!(
             Order::parse("metadata.name,desc").unwrap(),
-            Order { field: "metadata.name".into(), descending: true }
+            Order {
+                field: "metadata.name".into(),
+                descending: true
+            }
         );
         assert!(!Order::parse("metadata.name").unwrap().descending);
-        assert!(Order::parse("metadata.name,sideways").unwrap_err().0.contains("sideways"));
+        assert!(
+            Order::parse("metadata.name,sideways")
+                .unwrap_err()
+                .0
+                .contains("sideways")
+        );
     }
 
     #[test]
     fn compiles_to_parameterised_sql() {
         let predicate = Predicate::field("spec.type", &["Service"])
-            .and(Predicate::Not(Box::new(Predicate::field("relations.ownedBy", &["group:default/a"]))));
+            .and(Predicate::Not(Box::new(Predicate::field(
+                "relations.ownedBy",
+                &["group:default/a"],
+            ))))
+            .and(Predicate::field("metadata.annotations.x", &["Y"]));
         let mut sql = Sql::default();
         compile(&predicate, &mut sql);
         assert_eq!(
             sql.text,
-            "(e.id IN (SELECT s.entity_id FROM catalog_search s WHERE s.key = ? AND s.value IN (?)) AND NOT (e.entity_ref IN (SELECT r.source_ref FROM catalog_relations r WHERE r.type = ? AND lower(r.target_ref) IN (?))))"
+            "(e.spec_type IN (?) AND NOT (e.entity_ref IN (SELECT r.source_ref FROM catalog_relations r WHERE r.type = ? AND lower(r.target_ref) IN (?))) AND e.id IN (SELECT s.entity_id FROM catalog_search s WHERE s.key = ? AND s.value IN (?)))"
         );
-        assert_eq!(sql.params, ["spec.type", "service", "ownedBy", "group:default/a"]);
+        assert_eq!(
+            sql.params,
+            [
+                "service",
+                "ownedBy",
+                "group:default/a",
+                "metadata.annotations.x",
+                "y"
+            ]
+        );
     }
 
     #[test]

@@ -58,7 +58,10 @@ const COMPONENT: &[Rule] = &[
 const API: &[Rule] = &[OWNER, SYSTEM];
 const RESOURCE: &[Rule] = &[OWNER, DEPENDS_ON, DEPENDENCY_OF, SYSTEM];
 const SYSTEM_RULES: &[Rule] = &[OWNER, rule("domain", Some("Domain"), "partOf", "hasPart")];
-const DOMAIN: &[Rule] = &[OWNER, rule("subdomainOf", Some("Domain"), "partOf", "hasPart")];
+const DOMAIN: &[Rule] = &[
+    OWNER,
+    rule("subdomainOf", Some("Domain"), "partOf", "hasPart"),
+];
 const USER: &[Rule] = &[rule("memberOf", Some("Group"), "memberOf", "hasMember")];
 const GROUP: &[Rule] = &[
     rule("parent", Some("Group"), "childOf", "parentOf"),
@@ -206,6 +209,9 @@ mod tests {
         let problems = generate(&entity, &this).unwrap_err();
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].pointer, "/spec/dependsOn/1");
-        assert!(problems[0].message.contains("missing or empty kind"), "{problems:?}");
+        assert!(
+            problems[0].message.contains("missing or empty kind"),
+            "{problems:?}"
+        );
     }
 }

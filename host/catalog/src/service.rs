@@ -9,6 +9,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Files read ahead of the one being written during a refresh.
+const READ_AHEAD_FILES: usize = 4;
+
 /// How the catalog refreshes.
 #[derive(Debug, Clone)]
 pub struct CatalogConfig {
@@ -48,7 +51,10 @@ pub struct RefreshSummary {
 }
 
 mod humantime_serde_ms {
-    pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: serde::Serializer>(
+        d: &std::time::Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.serialize_u64(d.as_millis() as u64)
     }
 }
@@ -88,9 +94,10 @@ impl Catalog {
     /// location means the same wherever the host is started from.
     pub fn normalise_target(kind: LocationType, target: &str) -> Result<String, CatalogError> {
         match kind {
-            LocationType::Url => url::Url::parse(target)
-                .map(|u| u.to_string())
-                .map_err(|e| CatalogError::Query(crate::QueryError(format!("\"{target}\" is not a URL: {e}")))),
+            LocationType::Url => url::Url::parse(target).map(|u| u.to_string()).map_err(|e| {
+                CatalogError::Query(crate::QueryError(format!("\"{target}\" is not a URL: {e}")))
+            }),
+            LocationType::Plugin => Ok(target.to_owned()),
             LocationType::File => {
                 let target = target.strip_prefix("file:").unwrap_or(target);
                 let path = Path::new(target);
@@ -98,7 +105,11 @@ impl Catalog {
                     path.to_owned()
                 } else {
                     std::env::current_dir()
-                        .map_err(|e| CatalogError::Query(crate::QueryError(format!("cannot resolve {target}: {e}"))))?
+                        .map_err(|e| {
+                            CatalogError::Query(crate::QueryError(format!(
+                                "cannot resolve {target}: {e}"
+                            )))
+                        })?
                         .join(path)
                 };
                 Ok(clean(&absolute))
@@ -130,16 +141,43 @@ impl Catalog {
     }
 
     /// Reads a location without storing anything: what it would add.
-    pub fn analyze(&self, kind: LocationType, target: &str) -> Result<ingest::Reading, CatalogError> {
+    pub fn analyze(
+        &self,
+        kind: LocationType,
+        target: &str,
+    ) -> Result<ingest::Reading, CatalogError> {
         let target = Catalog::normalise_target(kind, target)?;
         Ok(ingest::read_location(kind, &target))
     }
 
     /// Reads one location again and stores what changed.
     pub fn refresh_location(&self, location: &Location) -> Result<ApplyReport, CatalogError> {
-        let reading = ingest::read_location(location.kind, &location.target);
+        if location.kind == LocationType::Plugin {
+            // Its plugin writes it; there is nothing to read.
+            return Ok(ApplyReport::default());
+        }
         let _writing = self.writing.lock().unwrap_or_else(|p| p.into_inner());
-        self.store.apply(location, &reading, self.config.orphans)
+        let mut refresh = self.store.begin_refresh(location)?;
+        // Reading (YAML, validation, relations) and writing (SQLite) take
+        // about the same CPU; on their own threads they overlap. The
+        // channel holds a few files, so memory stays bounded.
+        let (batches, received) = std::sync::mpsc::sync_channel(READ_AHEAD_FILES);
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                ingest::read_location_in_batches(location.kind, &location.target, &mut |batch| {
+                    // The writer stopped on an error: stop reading too.
+                    let _ = batches.send(batch);
+                });
+            });
+            for batch in received {
+                // What was written stays (each file in its own
+                // transaction); nothing is orphaned on a refresh that did
+                // not finish. Dropping the receiver stops the reader.
+                refresh.apply_batch(batch)?;
+            }
+            Ok::<(), CatalogError>(())
+        })?;
+        refresh.finish(self.config.orphans)
     }
 
     /// Refreshes the location an entity came from.
@@ -165,7 +203,9 @@ impl Catalog {
                     summary.orphaned += report.orphaned;
                     summary.problems += report.problems.len();
                 }
-                Err(error) => tracing::error!(location = %location.target, %error, "catalog refresh failed"),
+                Err(error) => {
+                    tracing::error!(location = %location.target, %error, "catalog refresh failed")
+                }
             }
         }
         if summary.added + summary.updated > 0 {
@@ -233,34 +273,45 @@ pub fn project_fields(entity: &Value, fields: &[String]) -> Value {
     }
     let mut out = Value::Object(Map::new());
     for field in fields {
-        let parts: Vec<&str> = field.split('.').collect();
-        let mut source = entity;
-        let mut found = true;
-        for part in &parts {
-            match source.get(part) {
-                Some(next) => source = next,
-                None => {
-                    found = false;
-                    break;
-                }
-            }
-        }
-        if !found {
+        let Some((path, value)) = field_path(entity, field) else {
             continue;
-        }
+        };
+        let Some((last, parents)) = path.split_last() else {
+            continue;
+        };
         let mut target = &mut out;
-        for part in &parts[..parts.len() - 1] {
+        for key in parents {
             target = target
                 .as_object_mut()
                 .expect("projection builds objects")
-                .entry(*part)
+                .entry(key.clone())
                 .or_insert_with(|| Value::Object(Map::new()));
         }
         if let Some(map) = target.as_object_mut() {
-            map.insert(parts[parts.len() - 1].to_owned(), source.clone());
+            map.insert(last.clone(), value.clone());
         }
     }
     out
+}
+
+/// The keys leading to the dotted `field` of `entity`, and the value there.
+/// A key may itself hold dots (`metadata.annotations.backstage.io/techdocs-ref`):
+/// as in Backstage, a part that is not a key is joined to the next one.
+fn field_path<'a>(entity: &'a Value, field: &str) -> Option<(Vec<String>, &'a Value)> {
+    let mut path = Vec::new();
+    let mut value = entity;
+    let mut pending = String::new();
+    for part in field.split('.') {
+        pending.push_str(part);
+        match value.get(pending.as_str()) {
+            Some(next) => {
+                value = next;
+                path.push(std::mem::take(&mut pending));
+            }
+            None => pending.push('.'),
+        }
+    }
+    pending.is_empty().then_some((path, value))
 }
 
 #[cfg(test)]
@@ -271,10 +322,25 @@ mod tests {
     #[test]
     fn projects_dotted_fields() {
         let entity = json!({"kind": "Component", "metadata": {"name": "a", "tags": ["x"]}, "spec": {"type": "service"}});
-        let fields = vec!["metadata.name".to_owned(), "kind".to_owned(), "spec.missing".to_owned()];
+        let fields = vec![
+            "metadata.name".to_owned(),
+            "kind".to_owned(),
+            "spec.missing".to_owned(),
+        ];
         assert_eq!(
             project_fields(&entity, &fields),
             json!({"kind": "Component", "metadata": {"name": "a"}})
+        );
+    }
+
+    #[test]
+    fn projects_annotations_whose_keys_hold_dots() {
+        let entity =
+            json!({"metadata": {"annotations": {"backstage.io/techdocs-ref": "dir:.", "x": "y"}}});
+        let fields = vec!["metadata.annotations.backstage.io/techdocs-ref".to_owned()];
+        assert_eq!(
+            project_fields(&entity, &fields),
+            json!({"metadata": {"annotations": {"backstage.io/techdocs-ref": "dir:."}}})
         );
     }
 }

@@ -16,15 +16,14 @@ use std::collections::{HashMap, HashSet};
 
 /// Fields copied into the trigram full-text index (lower-cased dotted
 /// paths): what people type into a search box.
-pub const TEXT_FIELDS: [&str; 10] = [
+/// (Short enumerations such as `kind` or `spec.type` are not indexed: a
+/// trigram index over them costs ingestion time for no gain; they are
+/// searched by scanning their search rows.)
+pub const TEXT_FIELDS: [&str; 6] = [
     "metadata.name",
     "metadata.title",
     "metadata.description",
     "metadata.tags",
-    "kind",
-    "spec.type",
-    "spec.lifecycle",
-    "spec.owner",
     "spec.profile.displayname",
     "spec.profile.email",
 ];
@@ -128,6 +127,12 @@ pub struct CatalogStore {
     db: Database,
 }
 
+impl std::fmt::Debug for CatalogStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CatalogStore").finish_non_exhaustive()
+    }
+}
+
 type Conn = r2d2::PooledConnection<r2d2_sqlite::SqliteConnectionManager>;
 
 impl CatalogStore {
@@ -150,7 +155,11 @@ impl CatalogStore {
         origin: &str,
     ) -> Result<Location, CatalogError> {
         let conn = self.conn()?;
-        if let Some(existing) = location_where(&conn, "type = ?1 AND target = ?2", params![kind.as_str(), target])? {
+        if let Some(existing) = location_where(
+            &conn,
+            "type = ?1 AND target = ?2",
+            params![kind.as_str(), target],
+        )? {
             return Err(CatalogError::Conflict(format!(
                 "Location {kind}:{target} already exists (id {})",
                 existing.id
@@ -185,8 +194,16 @@ impl CatalogStore {
     }
 
     /// The location with this type and target.
-    pub fn location_by_target(&self, kind: LocationType, target: &str) -> Result<Option<Location>, CatalogError> {
-        location_where(&*self.conn()?, "type = ?1 AND target = ?2", params![kind.as_str(), target])
+    pub fn location_by_target(
+        &self,
+        kind: LocationType,
+        target: &str,
+    ) -> Result<Option<Location>, CatalogError> {
+        location_where(
+            &*self.conn()?,
+            "type = ?1 AND target = ?2",
+            params![kind.as_str(), target],
+        )
     }
 
     /// The registered location an entity came from.
@@ -208,7 +225,9 @@ impl CatalogStore {
         )?;
         let removed = tx.execute("DELETE FROM catalog_locations WHERE id = ?1", params![id])?;
         if removed == 0 {
-            return Err(CatalogError::NotFound(format!("Found no location with ID {id}")));
+            return Err(CatalogError::NotFound(format!(
+                "Found no location with ID {id}"
+            )));
         }
         tx.commit()?;
         Ok(())
@@ -216,97 +235,85 @@ impl CatalogStore {
 
     // ---- writing ----
 
-    /// Stores what one refresh of `location` read, in one transaction:
-    /// new and changed entities written, unchanged ones left alone, those
-    /// gone from a readable source orphaned, and the location's problems
-    /// replaced. An entity that now fails validation keeps its last good
-    /// version, with the problem shown on it.
+    /// Stores what one refresh of `location` read (see [`Refresh`]).
     pub fn apply(
         &self,
         location: &Location,
-        reading: &Reading,
+        reading: Reading,
         orphans: OrphanStrategy,
     ) -> Result<ApplyReport, CatalogError> {
+        let mut refresh = self.begin_refresh(location)?;
+        refresh.apply_batch(reading)?;
+        refresh.finish(orphans)
+    }
+
+    /// Starts storing a refresh of `location`, batch by batch.
+    pub fn begin_refresh(&self, location: &Location) -> Result<Refresh<'_>, CatalogError> {
+        let conn = self.conn()?;
+        let existing = existing_entities(&conn, &location.id)?;
+        Ok(Refresh {
+            store: self,
+            location: location.clone(),
+            existing,
+            seen: HashMap::new(),
+            sources: HashSet::new(),
+            unreadable: HashSet::new(),
+            described: HashSet::new(),
+            report: ApplyReport::default(),
+        })
+    }
+
+    /// Adds or replaces entities in a plugin's location, all or none: an
+    /// entity another location provides is refused, naming that location.
+    pub fn provide(
+        &self,
+        location: &Location,
+        entities: &[Ingested],
+    ) -> Result<usize, CatalogError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
-        let mut report = ApplyReport {
-            problems: reading.problems.clone(),
-            ..ApplyReport::default()
-        };
         let existing = existing_entities(&tx, &location.id)?;
-        let mut seen: HashMap<String, &Ingested> = HashMap::new();
-        for ingested in &reading.entities {
+        for ingested in entities {
             let key = ingested.entity_ref.key();
-            if let Some(first) = seen.get(&key) {
-                report.problems.push(problem_on(
-                    ingested,
-                    format!(
-                        "duplicate entity {}: it is also defined in {}",
-                        ingested.entity_ref, first.source
-                    ),
-                ));
-                continue;
-            }
             if !existing.contains_key(&key)
                 && let Some(owner) = owner_elsewhere(&tx, &key)?
             {
-                report.problems.push(problem_on(
-                    ingested,
-                    format!(
-                        "conflicting entity {}: it is already provided by location {owner}",
-                        ingested.entity_ref
-                    ),
-                ));
-                continue;
+                return Err(CatalogError::Conflict(format!(
+                    "entity {} is already provided by location {owner}",
+                    ingested.entity_ref
+                )));
             }
-            seen.insert(key.clone(), ingested);
-            match write_entity(&tx, location, ingested, existing.get(&key))? {
-                Written::Added => report.added += 1,
-                Written::Updated => report.updated += 1,
-                Written::Unchanged => report.unchanged += 1,
-            }
-        }
-        let still_described: HashSet<&str> = reading
-            .problems
-            .iter()
-            .filter_map(|p| p.entity_ref.as_deref())
-            .collect();
-        for (key, row) in &existing {
-            if seen.contains_key(key)
-                || row.orphan
-                || reading.unreadable.contains(&row.source)
-                || still_described.contains(key.as_str())
-            {
-                continue;
-            }
-            match orphans {
-                OrphanStrategy::Keep => {
-                    orphan(&tx, row)?;
-                    report.orphaned += 1;
-                }
-                OrphanStrategy::Delete => {
-                    delete_entity_row(&tx, row.id)?;
-                    report.deleted += 1;
-                }
-            }
-        }
-        tx.execute("DELETE FROM catalog_errors WHERE location_id = ?1", params![location.id])?;
-        for problem in &report.problems {
-            tx.execute(
-                "INSERT INTO catalog_errors (location_id, parent_ref, source, line, col, entity_ref, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    location.id,
-                    problem.parent_ref,
-                    problem.source,
-                    problem.position.map(|p| p.line as i64),
-                    problem.position.map(|p| p.column as i64),
-                    problem.entity_ref,
-                    problem.message
-                ],
-            )?;
+            write_entity(&tx, location, ingested, existing.get(&key))?;
         }
         tx.commit()?;
-        Ok(report)
+        Ok(entities.len())
+    }
+
+    /// Removes entities from a plugin's location, all or none: a reference
+    /// to an entity of another location is refused.
+    pub fn withdraw(&self, location: &Location, refs: &[String]) -> Result<usize, CatalogError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let existing = existing_entities(&tx, &location.id)?;
+        let mut removed = 0;
+        for entity_ref in refs {
+            let key = entity_ref.to_lowercase();
+            match existing.get(&key) {
+                Some(row) => {
+                    delete_entity_row(&tx, row.id)?;
+                    removed += 1;
+                }
+                None => {
+                    if let Some(owner) = owner_elsewhere(&tx, &key)? {
+                        return Err(CatalogError::Conflict(format!(
+                            "entity {entity_ref} belongs to location {owner}, not to this one"
+                        )));
+                    }
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(removed)
     }
 
     /// Deletes an entity by uid. It comes back on its location's next
@@ -315,9 +322,14 @@ impl CatalogStore {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
         let id: Option<i64> = tx
-            .query_row("SELECT id FROM catalog_entities WHERE uid = ?1", params![uid], |r| r.get(0))
+            .query_row(
+                "SELECT id FROM catalog_entities WHERE uid = ?1",
+                params![uid],
+                |r| r.get(0),
+            )
             .optional()?;
-        let id = id.ok_or_else(|| CatalogError::NotFound(format!("Entity with uid {uid} not found")))?;
+        let id =
+            id.ok_or_else(|| CatalogError::NotFound(format!("Entity with uid {uid} not found")))?;
         delete_entity_row(&tx, id)?;
         tx.commit()?;
         Ok(())
@@ -346,7 +358,11 @@ impl CatalogStore {
     }
 
     /// The entity with this uid.
-    pub fn entity_by_uid(&self, uid: &str, restriction: Option<&Predicate>) -> Result<Option<Value>, CatalogError> {
+    pub fn entity_by_uid(
+        &self,
+        uid: &str,
+        restriction: Option<&Predicate>,
+    ) -> Result<Option<Value>, CatalogError> {
         self.entity_where("e.uid = ?", uid.to_owned(), restriction)
     }
 
@@ -357,7 +373,7 @@ impl CatalogStore {
         restriction: Option<&Predicate>,
     ) -> Result<Option<Value>, CatalogError> {
         let mut sql = Sql::default();
-        sql.push("SELECT e.entity_ref, e.body, e.orphan FROM catalog_entities e WHERE ");
+        sql.push("SELECT e.entity_ref, b.body, e.orphan FROM catalog_entities e JOIN catalog_bodies b ON b.entity_id = e.id WHERE ");
         sql.push(&condition.replace('?', "?"));
         sql.params.push(value);
         restrict(&mut sql, restriction);
@@ -379,7 +395,7 @@ impl CatalogStore {
         let mut found: HashMap<String, Value> = HashMap::new();
         for chunk in refs.chunks(500) {
             let mut sql = Sql::default();
-            sql.push("SELECT e.entity_ref, e.body, e.orphan FROM catalog_entities e WHERE e.entity_ref IN (");
+            sql.push("SELECT e.entity_ref, b.body, e.orphan FROM catalog_entities e JOIN catalog_bodies b ON b.entity_id = e.id WHERE e.entity_ref IN (");
             for (i, r) in chunk.iter().enumerate() {
                 if i > 0 {
                     sql.push(", ");
@@ -397,7 +413,10 @@ impl CatalogStore {
                 found.insert(key, hydrate(&conn, row)?);
             }
         }
-        Ok(refs.iter().map(|r| found.get(&r.to_lowercase()).cloned()).collect())
+        Ok(refs
+            .iter()
+            .map(|r| found.get(&r.to_lowercase()).cloned())
+            .collect())
     }
 
     /// One page of entities.
@@ -411,7 +430,7 @@ impl CatalogStore {
         let query = &cursor.query;
         let mut base = Sql::default();
         let (sort_expr, sort_param) = sort_expression(query);
-        base.push("SELECT e.id, e.entity_ref, e.body, e.orphan, ");
+        base.push("SELECT e.id, e.entity_ref, e.orphan, ");
         base.push(&sort_expr);
         base.push(" AS sv FROM catalog_entities e WHERE 1 = 1");
         if let Some(param) = sort_param {
@@ -425,7 +444,9 @@ impl CatalogStore {
                 let mut count = Sql::default();
                 count.push("SELECT COUNT(*) FROM catalog_entities e WHERE 1 = 1");
                 where_clause(&mut count, query, restriction);
-                conn.query_row(&count.text, params_from_iter(&count.params), |r| r.get::<_, i64>(0))? as u64
+                conn.query_row(&count.text, params_from_iter(&count.params), |r| {
+                    r.get::<_, i64>(0)
+                })? as u64
             }
         };
 
@@ -435,10 +456,11 @@ impl CatalogStore {
         // backwards from its boundary and then turned round.
         let ascending = descending == backwards;
         let mut sql = Sql::default();
-        sql.push("SELECT id, entity_ref, body, orphan, sv FROM (");
+        // Only the page's rows join their bodies, after sorting and limiting.
+        sql.push("SELECT q.entity_ref, b.body, q.orphan, q.sv FROM (SELECT * FROM (");
         sql.push(&base.text);
         sql.params.extend(base.params);
-        sql.push(") q");
+        sql.push(") q0");
         if let Some((null, value, entity_ref)) = &cursor.boundary {
             let op = if ascending { ">" } else { "<" };
             // The flag is inlined: bound as text it would compare as text.
@@ -450,14 +472,20 @@ impl CatalogStore {
             sql.params.push(entity_ref.clone());
         }
         let dir = if ascending { "ASC" } else { "DESC" };
+        let order = format!(
+            "CASE WHEN sv IS NULL THEN 1 ELSE 0 END {dir}, COALESCE(sv, '') {dir}, entity_ref {dir}"
+        );
         sql.push(&format!(
-            " ORDER BY CASE WHEN sv IS NULL THEN 1 ELSE 0 END {dir}, COALESCE(sv, '') {dir}, entity_ref {dir} LIMIT {}",
-            limit + 1
+            " ORDER BY {order} LIMIT {}) q JOIN catalog_bodies b ON b.entity_id = q.id ORDER BY {}",
+            limit + 1,
+            order
+                .replace("sv", "q.sv")
+                .replace("entity_ref", "q.entity_ref")
         ));
         let mut statement = conn.prepare(&sql.text)?;
         let mut rows: Vec<(StoredRow, Option<String>)> = statement
             .query_map(params_from_iter(&sql.params), |r| {
-                Ok(((r.get(1)?, r.get(2)?, r.get(3)?), r.get(4)?))
+                Ok(((r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?))
             })?
             .collect::<Result<_, _>>()?;
         let more = rows.len() > limit;
@@ -512,10 +540,21 @@ impl CatalogStore {
     ) -> Result<Vec<Value>, CatalogError> {
         let conn = self.conn()?;
         let mut sql = Sql::default();
-        sql.push("SELECT e.entity_ref, e.body, e.orphan FROM catalog_entities e WHERE 1 = 1");
+        sql.push("SELECT e.entity_ref, b.body, e.orphan FROM catalog_entities e JOIN catalog_bodies b ON b.entity_id = e.id WHERE 1 = 1");
         where_clause(&mut sql, query, restriction);
+        // By the order field when there is one (entities without it last,
+        // as Backstage), the reference breaking ties.
+        let order_by = match &query.order {
+            None => "e.entity_ref".to_owned(),
+            Some(order) => {
+                let (sort, param) = sort_expression(query);
+                sql.params.extend(param.iter().chain(param.iter()).cloned());
+                let direction = if order.descending { "DESC" } else { "ASC" };
+                format!("({sort}) IS NULL, ({sort}) {direction}, e.entity_ref")
+            }
+        };
         sql.push(&format!(
-            " ORDER BY e.entity_ref LIMIT {} OFFSET {offset}",
+            " ORDER BY {order_by} LIMIT {} OFFSET {offset}",
             limit.map_or(-1, |l| l as i64)
         ));
         let mut statement = conn.prepare(&sql.text)?;
@@ -526,7 +565,14 @@ impl CatalogStore {
     }
 
     /// For each field, how many matching entities have each value, most
-    /// frequent first, as Backstage's `/entity-facets`.
+    /// frequent first, as Backstage's `/entity-facets`. Values are grouped
+    /// case-insensitively and shown as first written.
+    ///
+    /// The database selects the matching entities once (filter and
+    /// restriction in SQL); each field's values are then read in index
+    /// order and counted here. Measured at 100 000 entities, this is five
+    /// to ten times faster than SQLite's own grouping with an `IN`
+    /// membership test (docs/performance.md).
     pub fn facets(
         &self,
         fields: &[String],
@@ -538,29 +584,61 @@ impl CatalogStore {
             filter: filter.cloned(),
             ..EntityQuery::default()
         };
+        let filtered = query.filter.is_some() || restriction.is_some();
+        let mut ids: Option<HashSet<i64>> = None;
+        let mut refs: Option<HashSet<String>> = None;
         let mut facets = Vec::new();
         for field in fields {
             let key = field.to_lowercase();
-            let mut sql = Sql::default();
-            if let Some(relation) = key.strip_prefix("relations.") {
-                sql.push("SELECT r.target_ref, COUNT(DISTINCT e.id) FROM catalog_relations r JOIN catalog_entities e ON e.entity_ref = r.source_ref WHERE r.type = ");
-                sql.param(query::relation_type(relation).unwrap_or("-"));
-                where_clause(&mut sql, &query, restriction);
-                sql.push(" GROUP BY r.target_ref");
+            let groups = if let Some(relation) = key.strip_prefix("relations.") {
+                let relation = query::relation_type(relation).unwrap_or("-");
+                if filtered && refs.is_none() {
+                    refs = Some(matching(&conn, "e.entity_ref", &query, restriction)?);
+                }
+                let mut statement = conn.prepare_cached(
+                    "SELECT lower(target_ref), source_ref FROM catalog_relations WHERE type = ?1 ORDER BY lower(target_ref), source_ref",
+                )?;
+                let rows = statement.query_map(params![relation], |r| {
+                    Ok((r.get(0)?, r.get::<_, String>(1)?))
+                })?;
+                let groups = count_groups(rows, |source| {
+                    refs.as_ref().is_none_or(|refs| refs.contains(source))
+                })?;
+                let mut display = conn.prepare_cached(
+                    "SELECT target_ref FROM catalog_relations WHERE type = ?1 AND lower(target_ref) = ?2 LIMIT 1",
+                )?;
+                groups
+                    .into_iter()
+                    .map(|(value, count)| {
+                        Ok((
+                            display.query_row(params![relation, value], |r| r.get(0))?,
+                            count,
+                        ))
+                    })
+                    .collect::<Result<Vec<_>, CatalogError>>()?
             } else {
-                sql.push("SELECT s.original_value, COUNT(DISTINCT e.id) FROM catalog_search s JOIN catalog_entities e ON e.id = s.entity_id WHERE s.key = ");
-                sql.param(key);
-                sql.push(" AND s.original_value IS NOT NULL");
-                where_clause(&mut sql, &query, restriction);
-                sql.push(" GROUP BY s.original_value");
-            }
-            sql.push(" ORDER BY 2 DESC, 1 ASC");
-            let mut statement = conn.prepare(&sql.text)?;
-            let values = statement
-                .query_map(params_from_iter(&sql.params), |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
-                })?
-                .collect::<Result<_, _>>()?;
+                if filtered && ids.is_none() {
+                    ids = Some(matching(&conn, "e.id", &query, restriction)?);
+                }
+                let mut statement = conn.prepare_cached(
+                    "SELECT value, entity_id FROM catalog_search WHERE key = ?1 AND value IS NOT NULL ORDER BY value, entity_id",
+                )?;
+                let rows =
+                    statement.query_map(params![key], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?)))?;
+                let groups =
+                    count_groups(rows, |id| ids.as_ref().is_none_or(|ids| ids.contains(id)))?;
+                let mut display = conn.prepare_cached(
+                    "SELECT original_value FROM catalog_search WHERE key = ?1 AND value = ?2 LIMIT 1",
+                )?;
+                groups
+                    .into_iter()
+                    .map(|(value, count)| {
+                        Ok((display.query_row(params![key, value], |r| r.get(0))?, count))
+                    })
+                    .collect::<Result<Vec<_>, CatalogError>>()?
+            };
+            let mut values: Vec<(String, u64)> = groups;
+            values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             facets.push((field.clone(), values));
         }
         Ok(facets)
@@ -579,14 +657,16 @@ impl CatalogStore {
             }
             let row: Option<(StoredRow, Option<String>)> = conn
                 .query_row(
-                    "SELECT entity_ref, body, orphan, parent_ref FROM catalog_entities WHERE entity_ref = ?1",
+                    "SELECT e.entity_ref, b.body, e.orphan, e.parent_ref FROM catalog_entities e JOIN catalog_bodies b ON b.entity_id = e.id WHERE e.entity_ref = ?1",
                     params![current],
                     |r| Ok(((r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?)),
                 )
                 .optional()?;
             let Some((row, parent)) = row else {
                 if items.is_empty() {
-                    return Err(CatalogError::NotFound(format!("No such entity {entity_ref}")));
+                    return Err(CatalogError::NotFound(format!(
+                        "No such entity {entity_ref}"
+                    )));
                 }
                 break;
             };
@@ -617,6 +697,196 @@ impl CatalogStore {
         let rows = statement.query_map([], problem_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// One refresh of a location being stored, a file at a time.
+///
+/// Each batch (what one file yielded) is written in its own transaction:
+/// new and changed entities written, unchanged ones left alone, the file's
+/// problems replaced. [`Refresh::finish`] then orphans (or deletes) what no
+/// readable source yields any more, in one more transaction. A crash at
+/// any point leaves every entity whole and consistent with its relations;
+/// the next refresh completes the work. An entity that now fails
+/// validation keeps its last good version, with the problem shown on it.
+pub struct Refresh<'a> {
+    store: &'a CatalogStore,
+    location: Location,
+    existing: HashMap<String, ExistingRow>,
+    /// Entities written (or found unchanged) so far, and their source.
+    seen: HashMap<String, String>,
+    /// Every source this refresh read or tried to.
+    sources: HashSet<String>,
+    unreadable: HashSet<String>,
+    /// Entities named by a problem: kept as they were.
+    described: HashSet<String>,
+    report: ApplyReport,
+}
+
+impl Refresh<'_> {
+    /// Stores what one file yielded, in one transaction.
+    pub fn apply_batch(&mut self, batch: Reading) -> Result<(), CatalogError> {
+        let mut conn = self.store.conn()?;
+        let tx = conn.transaction()?;
+        let mut problems = batch.problems;
+        for ingested in &batch.entities {
+            let key = ingested.entity_ref.key();
+            if let Some(first) = self.seen.get(&key) {
+                problems.push(problem_on(
+                    ingested,
+                    format!(
+                        "duplicate entity {}: it is also defined in {first}",
+                        ingested.entity_ref
+                    ),
+                ));
+                continue;
+            }
+            if !self.existing.contains_key(&key)
+                && let Some(owner) = owner_elsewhere(&tx, &key)?
+            {
+                problems.push(problem_on(
+                    ingested,
+                    format!(
+                        "conflicting entity {}: it is already provided by location {owner}",
+                        ingested.entity_ref
+                    ),
+                ));
+                continue;
+            }
+            self.seen.insert(key.clone(), ingested.source.clone());
+            match write_entity(&tx, &self.location, ingested, self.existing.get(&key))? {
+                Written::Added => self.report.added += 1,
+                Written::Updated => self.report.updated += 1,
+                Written::Unchanged => self.report.unchanged += 1,
+            }
+        }
+        let sources: HashSet<&str> = batch
+            .entities
+            .iter()
+            .map(|e| e.source.as_str())
+            .chain(problems.iter().map(|p| p.source.as_str()))
+            .chain(batch.unreadable.iter().map(String::as_str))
+            .collect();
+        for source in &sources {
+            tx.execute(
+                "DELETE FROM catalog_errors WHERE location_id = ?1 AND source = ?2",
+                params![self.location.id, source],
+            )?;
+            self.sources.insert((*source).to_owned());
+        }
+        for problem in &problems {
+            insert_problem(&tx, &self.location.id, problem)?;
+            if let Some(entity_ref) = &problem.entity_ref {
+                self.described.insert(entity_ref.clone());
+            }
+        }
+        tx.commit()?;
+        self.unreadable.extend(batch.unreadable);
+        self.report.problems.extend(problems);
+        Ok(())
+    }
+
+    /// Orphans (or deletes) what no readable source yields any more, and
+    /// drops problems of sources this refresh no longer reached.
+    pub fn finish(mut self, orphans: OrphanStrategy) -> Result<ApplyReport, CatalogError> {
+        let mut conn = self.store.conn()?;
+        let tx = conn.transaction()?;
+        for (key, row) in &self.existing {
+            if self.seen.contains_key(key)
+                || row.orphan
+                || self.unreadable.contains(&row.source)
+                || self.described.contains(key)
+            {
+                continue;
+            }
+            match orphans {
+                OrphanStrategy::Keep => {
+                    orphan(&tx, row)?;
+                    self.report.orphaned += 1;
+                }
+                OrphanStrategy::Delete => {
+                    delete_entity_row(&tx, row.id)?;
+                    self.report.deleted += 1;
+                }
+            }
+        }
+        let stale: Vec<String> = {
+            let mut statement =
+                tx.prepare("SELECT DISTINCT source FROM catalog_errors WHERE location_id = ?1")?;
+            let rows = statement.query_map(params![self.location.id], |r| r.get::<_, String>(0))?;
+            rows.filter_map(Result::ok)
+                .filter(|source| !self.sources.contains(source))
+                .collect()
+        };
+        for source in stale {
+            tx.execute(
+                "DELETE FROM catalog_errors WHERE location_id = ?1 AND source = ?2",
+                params![self.location.id, source],
+            )?;
+        }
+        tx.commit()?;
+        Ok(self.report)
+    }
+}
+
+fn insert_problem(
+    tx: &Transaction<'_>,
+    location_id: &str,
+    problem: &SourceProblem,
+) -> Result<(), CatalogError> {
+    tx.execute(
+        "INSERT INTO catalog_errors (location_id, parent_ref, source, line, col, entity_ref, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            location_id,
+            problem.parent_ref,
+            problem.source,
+            problem.position.map(|p| p.line as i64),
+            problem.position.map(|p| p.column as i64),
+            problem.entity_ref,
+            problem.message
+        ],
+    )?;
+    Ok(())
+}
+
+/// The `column` (`e.id` or `e.entity_ref`) of every entity matching.
+fn matching<T: rusqlite::types::FromSql + std::hash::Hash + Eq>(
+    conn: &rusqlite::Connection,
+    column: &str,
+    query: &EntityQuery,
+    restriction: Option<&Predicate>,
+) -> Result<HashSet<T>, CatalogError> {
+    let mut sql = Sql::default();
+    sql.push(&format!(
+        "SELECT {column} FROM catalog_entities e WHERE 1 = 1"
+    ));
+    where_clause(&mut sql, query, restriction);
+    let mut statement = conn.prepare(&sql.text)?;
+    let rows = statement.query_map(params_from_iter(&sql.params), |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Counts rows `(group, member)` read in group-then-member order: each
+/// member once per group, and only members `keep` accepts.
+fn count_groups<M: PartialEq>(
+    rows: impl Iterator<Item = rusqlite::Result<(String, M)>>,
+    keep: impl Fn(&M) -> bool,
+) -> Result<Vec<(String, u64)>, CatalogError> {
+    let mut groups: Vec<(String, u64)> = Vec::new();
+    let mut last: Option<(String, M)> = None;
+    for row in rows {
+        let (group, member) = row?;
+        let repeated = last
+            .as_ref()
+            .is_some_and(|(g, m)| *g == group && *m == member);
+        if !repeated && keep(&member) {
+            match groups.last_mut() {
+                Some((g, count)) if *g == group => *count += 1,
+                _ => groups.push((group.clone(), 1)),
+            }
+        }
+        last = Some((group, member));
+    }
+    Ok(groups)
 }
 
 // ---- rows ----
@@ -669,7 +939,10 @@ fn location_where(
 
 /// The stored entity as the API returns it: its body with its relations
 /// and, when its last refresh found problems, a status listing them.
-fn hydrate(conn: &rusqlite::Connection, (entity_ref, body, _orphan): StoredRow) -> Result<Value, CatalogError> {
+fn hydrate(
+    conn: &rusqlite::Connection,
+    (entity_ref, body, _orphan): StoredRow,
+) -> Result<Value, CatalogError> {
     let mut entity: Value = serde_json::from_str(&body).map_err(|e| {
         CatalogError::Sql(rusqlite::Error::FromSqlConversionFailure(
             0,
@@ -722,7 +995,11 @@ fn where_clause(sql: &mut Sql, query: &EntityQuery, restriction: Option<&Predica
         sql.push(" AND ");
         query::compile(filter, sql);
     }
-    if let Some(full_text) = query.full_text.as_ref().filter(|f| !f.term.trim().is_empty()) {
+    if let Some(full_text) = query
+        .full_text
+        .as_ref()
+        .filter(|f| !f.term.trim().is_empty())
+    {
         sql.push(" AND ");
         let default_field = query
             .order
@@ -744,8 +1021,10 @@ fn sort_expression(query: &EntityQuery) -> (String, Option<String>) {
         "kind" => ("e.kind".into(), None),
         "metadata.namespace" => ("e.namespace".into(), None),
         "metadata.name" => ("e.name".into(), None),
+        "spec.type" => ("e.spec_type".into(), None),
         _ => (
-            "(SELECT MIN(s.value) FROM catalog_search s WHERE s.entity_id = e.id AND s.key = ?)".into(),
+            "(SELECT MIN(s.value) FROM catalog_search s WHERE s.entity_id = e.id AND s.key = ?)"
+                .into(),
             Some(key),
         ),
     }
@@ -761,12 +1040,14 @@ struct ExistingRow {
     source: String,
     parent_ref: Option<String>,
     orphan: bool,
-    body: String,
 }
 
-fn existing_entities(tx: &Transaction<'_>, location_id: &str) -> Result<HashMap<String, ExistingRow>, CatalogError> {
+fn existing_entities(
+    tx: &rusqlite::Connection,
+    location_id: &str,
+) -> Result<HashMap<String, ExistingRow>, CatalogError> {
     let mut statement = tx.prepare(
-        "SELECT entity_ref, id, uid, etag, generation, source, parent_ref, orphan, body FROM catalog_entities WHERE location_id = ?1",
+        "SELECT entity_ref, id, uid, etag, generation, source, parent_ref, orphan FROM catalog_entities WHERE location_id = ?1",
     )?;
     let rows = statement.query_map(params![location_id], |r| {
         Ok((
@@ -779,7 +1060,6 @@ fn existing_entities(tx: &Transaction<'_>, location_id: &str) -> Result<HashMap<
                 source: r.get(5)?,
                 parent_ref: r.get(6)?,
                 orphan: r.get(7)?,
-                body: r.get(8)?,
             },
         ))
     })?;
@@ -835,7 +1115,7 @@ fn write_entity(
     }
     let (uid, generation) = match existing {
         Some(row) => {
-            let old: Value = serde_json::from_str(&row.body).unwrap_or(Value::Null);
+            let old = stored_body(tx, row.id)?;
             let spec_changed = old.get("spec") != ingested.entity.get("spec");
             (row.uid.clone(), row.generation + i64::from(spec_changed))
         }
@@ -846,7 +1126,9 @@ fn write_entity(
         .expect("validated: an entity is a mapping")
         .remove("relations");
     body.as_object_mut().expect("mapping").remove("status");
-    let metadata = body["metadata"].as_object_mut().expect("validated: metadata is a mapping");
+    let metadata = body["metadata"]
+        .as_object_mut()
+        .expect("validated: metadata is a mapping");
     metadata.insert("uid".into(), json!(uid));
     metadata.insert("etag".into(), json!(etag));
     metadata.insert("generation".into(), json!(generation));
@@ -854,20 +1136,28 @@ fn write_entity(
     let key = entity_ref.key();
     let body_text = body.to_string();
     let now = now_ms();
+    let spec_type = match &body["spec"]["type"] {
+        Value::Null => None,
+        Value::String(s) => Some(s.to_lowercase()),
+        other => Some(other.to_string().to_lowercase()),
+    };
     let id = match existing {
         Some(row) => {
-            tx.execute(
-                "UPDATE catalog_entities SET source = ?2, parent_ref = ?3, orphan = 0, generation = ?4, etag = ?5, body = ?6, updated_ms = ?7 WHERE id = ?1",
-                params![row.id, ingested.source, ingested.parent_ref, generation, etag, body_text, now],
-            )?;
+            tx.prepare_cached(
+                "UPDATE catalog_entities SET source = ?2, parent_ref = ?3, orphan = 0, generation = ?4, etag = ?5, updated_ms = ?6, spec_type = ?7 WHERE id = ?1",
+            )?
+            .execute(params![row.id, ingested.source, ingested.parent_ref, generation, etag, now, spec_type])?;
+            tx.prepare_cached("UPDATE catalog_bodies SET body = ?2 WHERE entity_id = ?1")?
+                .execute(params![row.id, body_text])?;
             clear_derived(tx, row.id)?;
             row.id
         }
         None => {
-            tx.execute(
-                "INSERT INTO catalog_entities (uid, entity_ref, kind, namespace, name, location_id, source, parent_ref, orphan, generation, etag, body, updated_ms) \
+            tx.prepare_cached(
+                "INSERT INTO catalog_entities (uid, entity_ref, kind, namespace, name, location_id, source, parent_ref, orphan, generation, etag, updated_ms, spec_type) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?11, ?12)",
-                params![
+            )?
+            .execute(params![
                     uid,
                     key,
                     entity_ref.kind(),
@@ -878,11 +1168,13 @@ fn write_entity(
                     ingested.parent_ref,
                     generation,
                     etag,
-                    body_text,
-                    now
-                ],
-            )?;
-            tx.last_insert_rowid()
+                    now,
+                    spec_type
+                ])?;
+            let id = tx.last_insert_rowid();
+            tx.prepare_cached("INSERT INTO catalog_bodies (entity_id, body) VALUES (?1, ?2)")?
+                .execute(params![id, body_text])?;
+            id
         }
     };
     write_derived(tx, id, &body, &ingested.relations)?;
@@ -893,20 +1185,36 @@ fn write_entity(
     })
 }
 
+fn stored_body(tx: &Transaction<'_>, id: i64) -> Result<Value, CatalogError> {
+    let body: String = tx.query_row(
+        "SELECT body FROM catalog_bodies WHERE entity_id = ?1",
+        params![id],
+        |r| r.get(0),
+    )?;
+    Ok(serde_json::from_str(&body).unwrap_or_else(|_| json!({})))
+}
+
 fn orphan(tx: &Transaction<'_>, row: &ExistingRow) -> Result<(), CatalogError> {
-    let mut body: Value = serde_json::from_str(&row.body).unwrap_or_else(|_| json!({}));
+    let mut body = stored_body(tx, row.id)?;
     if let Some(metadata) = body.get_mut("metadata").and_then(Value::as_object_mut) {
         let annotations = metadata.entry("annotations").or_insert_with(|| json!({}));
         annotations[ORPHAN_ANNOTATION] = json!("true");
     }
     tx.execute(
-        "UPDATE catalog_entities SET orphan = 1, body = ?2, updated_ms = ?3 WHERE id = ?1",
-        params![row.id, body.to_string(), now_ms()],
+        "UPDATE catalog_entities SET orphan = 1, updated_ms = ?2 WHERE id = ?1",
+        params![row.id, now_ms()],
+    )?;
+    tx.execute(
+        "UPDATE catalog_bodies SET body = ?2 WHERE entity_id = ?1",
+        params![row.id, body.to_string()],
     )?;
     // An orphan keeps its search rows (so it can still be found and
     // cleaned up), but it no longer produces relations: its source no
     // longer says them.
-    tx.execute("DELETE FROM catalog_relations WHERE producer_id = ?1", params![row.id])?;
+    tx.execute(
+        "DELETE FROM catalog_relations WHERE producer_id = ?1",
+        params![row.id],
+    )?;
     tx.execute(
         "INSERT INTO catalog_search (entity_id, key, value, original_value) VALUES (?1, ?2, 'true', 'true')",
         params![row.id, format!("metadata.annotations.{ORPHAN_ANNOTATION}")],
@@ -921,9 +1229,13 @@ fn delete_entity_row(tx: &Transaction<'_>, id: i64) -> Result<(), CatalogError> 
 }
 
 fn clear_derived(tx: &Transaction<'_>, id: i64) -> Result<(), CatalogError> {
-    tx.execute("DELETE FROM catalog_search WHERE entity_id = ?1", params![id])?;
-    tx.execute("DELETE FROM catalog_text WHERE entity_id = ?1", params![id])?;
-    tx.execute("DELETE FROM catalog_relations WHERE producer_id = ?1", params![id])?;
+    for sql in [
+        "DELETE FROM catalog_search WHERE entity_id = ?1",
+        "DELETE FROM catalog_text WHERE entity_id = ?1",
+        "DELETE FROM catalog_relations WHERE producer_id = ?1",
+    ] {
+        tx.prepare_cached(sql)?.execute(params![id])?;
+    }
     Ok(())
 }
 
@@ -936,9 +1248,15 @@ fn write_derived(
     let mut search = tx.prepare_cached(
         "INSERT INTO catalog_search (entity_id, key, value, original_value) VALUES (?1, ?2, ?3, ?4)",
     )?;
-    let mut text = tx.prepare_cached("INSERT INTO catalog_text (value, key, entity_id) VALUES (?1, ?2, ?3)")?;
+    let mut text =
+        tx.prepare_cached("INSERT INTO catalog_text (value, key, entity_id) VALUES (?1, ?2, ?3)")?;
     let mut rows = Vec::new();
     flatten(body, String::new(), &mut rows);
+    let mut written = HashSet::new();
+    // The etag and generation change on every edit and no one filters by
+    // them; indexing them would only cost writes.
+    rows.retain(|(key, _)| key != "metadata.etag" && key != "metadata.generation");
+    rows.retain(|row| written.insert(row.clone()));
     for (key, value) in rows {
         if TEXT_FIELDS.contains(&key.as_str())
             && let Some(value) = &value
@@ -946,7 +1264,12 @@ fn write_derived(
             text.execute(params![value.to_lowercase(), key, id])?;
         }
         let value = value.filter(|v| v.len() <= MAX_SEARCH_VALUE);
-        search.execute(params![id, key, value.as_ref().map(|v| v.to_lowercase()), value])?;
+        search.execute(params![
+            id,
+            key,
+            value.as_ref().map(|v| v.to_lowercase()),
+            value
+        ])?;
     }
     let mut relation = tx.prepare_cached(
         "INSERT INTO catalog_relations (producer_id, source_ref, type, target_ref) VALUES (?1, ?2, ?3, ?4)",
@@ -971,7 +1294,11 @@ fn flatten(value: &Value, prefix: String, out: &mut Vec<(String, Option<String>)
                     continue;
                 }
                 let key = key.to_lowercase();
-                let path = if prefix.is_empty() { key } else { format!("{prefix}.{key}") };
+                let path = if prefix.is_empty() {
+                    key
+                } else {
+                    format!("{prefix}.{key}")
+                };
                 flatten(item, path, out);
             }
         }

@@ -27,7 +27,8 @@ impl Problem {
     }
 }
 
-const OBJECT_NAME: &str = "sequences of [a-zA-Z0-9] separated by any of [-_.], at most 63 characters in total";
+const OBJECT_NAME: &str =
+    "sequences of [a-zA-Z0-9] separated by any of [-_.], at most 63 characters in total";
 const DNS_LABEL: &str = "sequences of [a-z0-9] separated by [-], at most 63 characters in total";
 const TAG: &str = "sequences of [a-z0-9:+#] separated by [-], at most 63 characters in total";
 const PREFIX_SUFFIX: &str = "an optional DNS subdomain prefix and a slash, then sequences of [a-zA-Z0-9] separated by any of [-_.]";
@@ -101,7 +102,13 @@ pub fn validate(entity: &Value) -> Vec<Problem> {
         is_api_version,
         PREFIX_SUFFIX,
     );
-    require(&mut problems, entity, "/kind", is_kind, "a letter followed by letters and digits, at most 63 characters in total");
+    require(
+        &mut problems,
+        entity,
+        "/kind",
+        is_kind,
+        "a letter followed by letters and digits, at most 63 characters in total",
+    );
     match entity.get("metadata") {
         Some(Value::Object(_)) => metadata(&mut problems, entity),
         Some(_) => problems.push(Problem::new("/metadata", "metadata must be a mapping")),
@@ -115,9 +122,21 @@ pub fn validate(entity: &Value) -> Vec<Problem> {
 
 fn metadata(problems: &mut Vec<Problem>, entity: &Value) {
     let metadata = &entity["metadata"];
-    require(problems, entity, "/metadata/name", is_object_name, OBJECT_NAME);
+    require(
+        problems,
+        entity,
+        "/metadata/name",
+        is_object_name,
+        OBJECT_NAME,
+    );
     if metadata.get("namespace").is_some() {
-        require(problems, entity, "/metadata/namespace", is_dns_label, DNS_LABEL);
+        require(
+            problems,
+            entity,
+            "/metadata/namespace",
+            is_dns_label,
+            DNS_LABEL,
+        );
     }
     for field in ["title", "description"] {
         if let Some(value) = metadata.get(field).filter(|v| !v.is_string()) {
@@ -129,7 +148,11 @@ fn metadata(problems: &mut Vec<Problem>, entity: &Value) {
     }
     for (field, value_rule, value_expected) in [
         ("labels", is_label_value as fn(&str) -> bool, OBJECT_NAME),
-        ("annotations", (|_: &str| true) as fn(&str) -> bool, "a string"),
+        (
+            "annotations",
+            (|_: &str| true) as fn(&str) -> bool,
+            "a string",
+        ),
     ] {
         let Some(map) = metadata.get(field) else {
             continue;
@@ -227,9 +250,7 @@ fn metadata(problems: &mut Vec<Problem>, entity: &Value) {
 fn kind_spec(problems: &mut Vec<Problem>, entity: &Value) {
     let kind = entity["kind"].as_str().unwrap_or_default();
     let api_version = entity["apiVersion"].as_str().unwrap_or_default();
-    let known = BUILT_IN_KINDS
-        .iter()
-        .find(|k| k.eq_ignore_ascii_case(kind));
+    let known = BUILT_IN_KINDS.iter().find(|k| k.eq_ignore_ascii_case(kind));
     let Some(known) = known else {
         problems.push(Problem::new(
             "/kind",
@@ -325,9 +346,12 @@ pub fn is_object_name(value: &str) -> bool {
 /// RFC 1123 DNS label: `[a-z0-9]` runs separated by single `-`.
 pub fn is_dns_label(value: &str) -> bool {
     (1..=63).contains(&value.len())
-        && value
-            .split('-')
-            .all(|run| !run.is_empty() && run.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && value.split('-').all(|run| {
+            !run.is_empty()
+                && run
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
 }
 
 fn is_dns_subdomain(value: &str) -> bool {
@@ -345,7 +369,8 @@ fn is_prefixed_name(value: &str) -> bool {
 }
 
 fn is_api_version(value: &str) -> bool {
-    let suffix_ok = |n: &str| (1..=63).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_alphanumeric());
+    let suffix_ok =
+        |n: &str| (1..=63).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_alphanumeric());
     match value.split_once('/') {
         None => suffix_ok(value),
         Some((prefix, suffix)) => {
@@ -370,9 +395,9 @@ pub fn is_tag(value: &str) -> bool {
     (1..=63).contains(&value.len())
         && value.split('-').all(|run| {
             !run.is_empty()
-                && run
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b':' | b'+' | b'#'))
+                && run.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b':' | b'+' | b'#')
+                })
         })
 }
 
@@ -410,7 +435,18 @@ mod tests {
         for good in ["a", "a-b", "a.b", "a_b", "A9", &"a".repeat(63)] {
             assert!(is_object_name(good), "{good}");
         }
-        for bad in ["", "-a", "a-", "_a", "a_", ".a", "a b", "a/b", "Pay_Svc!", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "-a",
+            "a-",
+            "_a",
+            "a_",
+            ".a",
+            "a b",
+            "a/b",
+            "Pay_Svc!",
+            &"a".repeat(64),
+        ] {
             assert!(!is_object_name(bad), "{bad}");
         }
     }
@@ -522,6 +558,9 @@ mod tests {
         let problems = validate(&entity);
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!(problems[0].pointer, "/spec/children");
-        assert!(problems[0].message.starts_with("spec.children:"), "{problems:?}");
+        assert!(
+            problems[0].message.starts_with("spec.children:"),
+            "{problems:?}"
+        );
     }
 }

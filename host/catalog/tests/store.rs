@@ -52,7 +52,10 @@ fn query(catalog: &Catalog, filter: &[&str]) -> Vec<String> {
         filter: Predicate::from_filter_params(&filter).unwrap(),
         ..EntityQuery::default()
     };
-    let page = catalog.store().query(&Cursor::first(query), 100, None).unwrap();
+    let page = catalog
+        .store()
+        .query(&Cursor::first(query), 100, None)
+        .unwrap();
     names(&page.items)
 }
 
@@ -72,7 +75,12 @@ fn ingests_a_location_with_relations_both_ways() {
     assert_eq!(report.added, 3, "{report:?}");
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 
-    let pay = f.catalog.store().entity_by_ref("Component:default/PAY").unwrap().unwrap();
+    let pay = f
+        .catalog
+        .store()
+        .entity_by_ref("Component:default/PAY")
+        .unwrap()
+        .unwrap();
     assert_eq!(pay["metadata"]["namespace"], "default");
     assert_eq!(pay["metadata"]["generation"], 1);
     assert!(pay["metadata"]["uid"].as_str().unwrap().len() >= 32);
@@ -84,7 +92,12 @@ fn ingests_a_location_with_relations_both_ways() {
         pay["relations"],
         serde_json::json!([{"type": "ownedBy", "targetRef": "group:default/payments"}])
     );
-    let group = f.catalog.store().entity_by_ref("group:default/payments").unwrap().unwrap();
+    let group = f
+        .catalog
+        .store()
+        .entity_by_ref("group:default/payments")
+        .unwrap()
+        .unwrap();
     assert_eq!(
         group["relations"],
         serde_json::json!([{"type": "ownerOf", "targetRef": "component:default/pay"}])
@@ -96,8 +109,16 @@ fn refresh_picks_up_an_edit_and_keeps_the_uid() {
     let f = fixture();
     let file = f.root.join("c.yaml");
     write(&file, &component("pay", "a", "service", ""));
-    let (location, _) = f.catalog.add_location(LocationType::File, file.to_str().unwrap(), "test", false).unwrap();
-    let before = f.catalog.store().entity_by_ref("component:default/pay").unwrap().unwrap();
+    let (location, _) = f
+        .catalog
+        .add_location(LocationType::File, file.to_str().unwrap(), "test", false)
+        .unwrap();
+    let before = f
+        .catalog
+        .store()
+        .entity_by_ref("component:default/pay")
+        .unwrap()
+        .unwrap();
 
     let unchanged = f.catalog.refresh_location(&location).unwrap();
     assert_eq!((unchanged.unchanged, unchanged.updated), (2, 0));
@@ -105,7 +126,12 @@ fn refresh_picks_up_an_edit_and_keeps_the_uid() {
     write(&file, &component("pay", "b", "website", ""));
     let report = f.catalog.refresh_location(&location).unwrap();
     assert_eq!(report.updated, 1);
-    let after = f.catalog.store().entity_by_ref("component:default/pay").unwrap().unwrap();
+    let after = f
+        .catalog
+        .store()
+        .entity_by_ref("component:default/pay")
+        .unwrap()
+        .unwrap();
     assert_eq!(after["spec"]["type"], "website");
     assert_eq!(after["metadata"]["uid"], before["metadata"]["uid"]);
     assert_eq!(after["metadata"]["generation"], 2);
@@ -117,20 +143,46 @@ fn refresh_picks_up_an_edit_and_keeps_the_uid() {
 fn a_removed_entity_becomes_an_orphan_and_a_removed_location_deletes_its_entities() {
     let f = fixture();
     let file = f.root.join("c.yaml");
-    write(&file, &(component("pay", "a", "service", "") + &component("ledger", "a", "service", "")));
-    let (location, _) = f.catalog.add_location(LocationType::File, file.to_str().unwrap(), "test", false).unwrap();
+    write(
+        &file,
+        &(component("pay", "a", "service", "") + &component("ledger", "a", "service", "")),
+    );
+    let (location, _) = f
+        .catalog
+        .add_location(LocationType::File, file.to_str().unwrap(), "test", false)
+        .unwrap();
 
     write(&file, &component("pay", "a", "service", ""));
     let report = f.catalog.refresh_location(&location).unwrap();
     assert_eq!(report.orphaned, 1);
-    let ledger = f.catalog.store().entity_by_ref("component:default/ledger").unwrap().unwrap();
-    assert_eq!(ledger["metadata"]["annotations"]["backstage.io/orphan"], "true");
+    let ledger = f
+        .catalog
+        .store()
+        .entity_by_ref("component:default/ledger")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        ledger["metadata"]["annotations"]["backstage.io/orphan"],
+        "true"
+    );
     assert_eq!(ledger["relations"], serde_json::json!([]));
-    assert_eq!(query(&f.catalog, &["metadata.annotations.backstage.io/orphan=true"]), ["ledger"]);
+    assert_eq!(
+        query(
+            &f.catalog,
+            &["metadata.annotations.backstage.io/orphan=true"]
+        ),
+        ["ledger"]
+    );
 
     f.catalog.remove_location(&location.id).unwrap();
     assert_eq!(f.catalog.store().count().unwrap(), 0);
-    assert!(f.catalog.store().entity_by_ref("component:default/pay").unwrap().is_none());
+    assert!(
+        f.catalog
+            .store()
+            .entity_by_ref("component:default/pay")
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
@@ -138,16 +190,35 @@ fn an_entity_broken_by_an_edit_keeps_its_last_good_version_with_the_error() {
     let f = fixture();
     let file = f.root.join("c.yaml");
     write(&file, &component("pay", "a", "service", ""));
-    let (location, _) = f.catalog.add_location(LocationType::File, file.to_str().unwrap(), "test", false).unwrap();
+    let (location, _) = f
+        .catalog
+        .add_location(LocationType::File, file.to_str().unwrap(), "test", false)
+        .unwrap();
 
-    write(&file, &component("pay", "a", "service", "  tags: [Not Valid]\n"));
+    write(
+        &file,
+        &component("pay", "a", "service", "  tags: [Not Valid]\n"),
+    );
     let report = f.catalog.refresh_location(&location).unwrap();
     assert_eq!(report.orphaned, 0);
     assert_eq!(report.problems.len(), 1);
-    let pay = f.catalog.store().entity_by_ref("component:default/pay").unwrap().unwrap();
-    assert!(pay["metadata"].get("tags").is_none(), "the last good version");
-    let message = pay["status"]["items"][0]["error"]["message"].as_str().unwrap();
-    assert!(message.contains(":7:10: metadata.tags.0 \"Not Valid\""), "{message}");
+    let pay = f
+        .catalog
+        .store()
+        .entity_by_ref("component:default/pay")
+        .unwrap()
+        .unwrap();
+    assert!(
+        pay["metadata"].get("tags").is_none(),
+        "the last good version"
+    );
+    let message = pay["status"]["items"][0]["error"]["message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        message.contains(":7:10: metadata.tags.0 \"Not Valid\""),
+        "{message}"
+    );
 }
 
 #[test]
@@ -155,12 +226,24 @@ fn an_unreadable_file_orphans_nothing() {
     let f = fixture();
     let file = f.root.join("c.yaml");
     write(&file, &component("pay", "a", "service", ""));
-    let (location, _) = f.catalog.add_location(LocationType::File, file.to_str().unwrap(), "test", false).unwrap();
+    let (location, _) = f
+        .catalog
+        .add_location(LocationType::File, file.to_str().unwrap(), "test", false)
+        .unwrap();
     write(&file, "kind: [unclosed\n");
     let report = f.catalog.refresh_location(&location).unwrap();
     assert_eq!(report.orphaned, 0);
-    let pay = f.catalog.store().entity_by_ref("component:default/pay").unwrap().unwrap();
-    assert!(pay["metadata"]["annotations"].get("backstage.io/orphan").is_none());
+    let pay = f
+        .catalog
+        .store()
+        .entity_by_ref("component:default/pay")
+        .unwrap()
+        .unwrap();
+    assert!(
+        pay["metadata"]["annotations"]
+            .get("backstage.io/orphan")
+            .is_none()
+    );
 }
 
 #[test]
@@ -170,11 +253,27 @@ fn the_same_entity_from_two_locations_is_a_conflict_named_on_the_second() {
     let two = f.root.join("two.yaml");
     write(&one, &component("pay", "a", "service", ""));
     write(&two, &component("pay", "b", "service", ""));
-    f.catalog.add_location(LocationType::File, one.to_str().unwrap(), "test", false).unwrap();
-    let (_, report) = f.catalog.add_location(LocationType::File, two.to_str().unwrap(), "test", false).unwrap();
+    f.catalog
+        .add_location(LocationType::File, one.to_str().unwrap(), "test", false)
+        .unwrap();
+    let (_, report) = f
+        .catalog
+        .add_location(LocationType::File, two.to_str().unwrap(), "test", false)
+        .unwrap();
     assert_eq!(report.problems.len(), 1);
-    assert!(report.problems[0].message.contains("conflicting entity component:default/pay"), "{:?}", report.problems);
-    let pay = f.catalog.store().entity_by_ref("component:default/pay").unwrap().unwrap();
+    assert!(
+        report.problems[0]
+            .message
+            .contains("conflicting entity component:default/pay"),
+        "{:?}",
+        report.problems
+    );
+    let pay = f
+        .catalog
+        .store()
+        .entity_by_ref("component:default/pay")
+        .unwrap()
+        .unwrap();
     assert_eq!(pay["spec"]["owner"], "a");
 }
 
@@ -187,16 +286,27 @@ fn many(f: &Fixture) {
     }
     let file = f.root.join("many.yaml");
     write(&file, &text);
-    f.catalog.add_location(LocationType::File, file.to_str().unwrap(), "test", false).unwrap();
+    f.catalog
+        .add_location(LocationType::File, file.to_str().unwrap(), "test", false)
+        .unwrap();
 }
 
 #[test]
 fn filters_follow_backstage_semantics() {
     let f = fixture();
     many(&f);
-    assert_eq!(query(&f.catalog, &["kind=component,spec.type=service,relations.ownedBy=group:default/team-a"]), ["c00", "c10", "c20"]);
+    assert_eq!(
+        query(
+            &f.catalog,
+            &["kind=component,spec.type=service,relations.ownedBy=group:default/team-a"]
+        ),
+        ["c00", "c10", "c20"]
+    );
     // Several filter parameters are alternatives; values are case-insensitive.
-    assert_eq!(query(&f.catalog, &["metadata.name=C01", "metadata.name=c02"]), ["c01", "c02"]);
+    assert_eq!(
+        query(&f.catalog, &["metadata.name=C01", "metadata.name=c02"]),
+        ["c01", "c02"]
+    );
     // A bare key means "exists".
     assert_eq!(query(&f.catalog, &["spec.system"]), Vec::<String>::new());
     assert_eq!(query(&f.catalog, &["metadata.tags"]).len(), 25);
@@ -216,12 +326,30 @@ fn cursors_page_forwards_and_back_over_a_sorted_query() {
     assert_eq!(first.total_items, 25);
     assert_eq!(names(&first.items)[..2], ["c24", "c23"]);
     assert!(first.prev_cursor.is_none());
-    let second = store.query(&Cursor::decode(first.next_cursor.as_ref().unwrap()).unwrap(), 10, None).unwrap();
+    let second = store
+        .query(
+            &Cursor::decode(first.next_cursor.as_ref().unwrap()).unwrap(),
+            10,
+            None,
+        )
+        .unwrap();
     assert_eq!(names(&second.items)[0], "c14");
-    let third = store.query(&Cursor::decode(second.next_cursor.as_ref().unwrap()).unwrap(), 10, None).unwrap();
+    let third = store
+        .query(
+            &Cursor::decode(second.next_cursor.as_ref().unwrap()).unwrap(),
+            10,
+            None,
+        )
+        .unwrap();
     assert_eq!(names(&third.items), ["c04", "c03", "c02", "c01", "c00"]);
     assert!(third.next_cursor.is_none());
-    let back = store.query(&Cursor::decode(third.prev_cursor.as_ref().unwrap()).unwrap(), 10, None).unwrap();
+    let back = store
+        .query(
+            &Cursor::decode(third.prev_cursor.as_ref().unwrap()).unwrap(),
+            10,
+            None,
+        )
+        .unwrap();
     assert_eq!(names(&back.items), names(&second.items));
 }
 
@@ -237,10 +365,24 @@ fn full_text_matches_substrings_of_the_fields_asked_for() {
             }),
             ..EntityQuery::default()
         };
-        names(&f.catalog.store().query(&Cursor::first(query), 100, None).unwrap().items)
+        names(
+            &f.catalog
+                .store()
+                .query(&Cursor::first(query), 100, None)
+                .unwrap()
+                .items,
+        )
     };
-    assert_eq!(search("C1", &["metadata.name"]).len(), 10, "short terms scan");
-    assert_eq!(search("c17 SERV", &["metadata.description"]), ["c17"], "trigram index, any case");
+    assert_eq!(
+        search("C1", &["metadata.name"]).len(),
+        10,
+        "short terms scan"
+    );
+    assert_eq!(
+        search("c17 SERV", &["metadata.description"]),
+        ["c17"],
+        "trigram index, any case"
+    );
     assert_eq!(search("c17", &["spec.type"]), Vec::<String>::new());
 }
 
@@ -253,14 +395,22 @@ fn facets_count_values_as_written() {
         .store()
         .facets(
             &["spec.type".into(), "relations.ownedBy".into()],
-            Predicate::from_filter_params(&["kind=component".into()]).unwrap().as_ref(),
+            Predicate::from_filter_params(&["kind=component".into()])
+                .unwrap()
+                .as_ref(),
             None,
         )
         .unwrap();
-    assert_eq!(facets[0].1, [("service".to_owned(), 13), ("website".to_owned(), 12)]);
+    assert_eq!(
+        facets[0].1,
+        [("service".to_owned(), 13), ("website".to_owned(), 12)]
+    );
     assert_eq!(
         facets[1].1,
-        [("group:default/team-b".to_owned(), 20), ("group:default/team-a".to_owned(), 5)]
+        [
+            ("group:default/team-b".to_owned(), 20),
+            ("group:default/team-a".to_owned(), 5)
+        ]
     );
 }
 
@@ -270,15 +420,34 @@ fn a_restriction_is_anded_into_every_read() {
     many(&f);
     let only_team_a = Predicate::field("relations.ownedBy", &["group:default/team-a"]);
     let store = f.catalog.store();
-    let page = store.query(&Cursor::first(EntityQuery::default()), 100, Some(&only_team_a)).unwrap();
+    let page = store
+        .query(
+            &Cursor::first(EntityQuery::default()),
+            100,
+            Some(&only_team_a),
+        )
+        .unwrap();
     assert_eq!(names(&page.items), ["c00", "c05", "c10", "c15", "c20"]);
     assert_eq!(page.total_items, 5);
-    assert!(store.entity_by_ref_where("component:default/c01", Some(&only_team_a)).unwrap().is_none());
+    assert!(
+        store
+            .entity_by_ref_where("component:default/c01", Some(&only_team_a))
+            .unwrap()
+            .is_none()
+    );
     let refs = store
-        .entities_by_refs(&["component:default/c05".into(), "component:default/c06".into()], Some(&only_team_a))
+        .entities_by_refs(
+            &[
+                "component:default/c05".into(),
+                "component:default/c06".into(),
+            ],
+            Some(&only_team_a),
+        )
         .unwrap();
     assert!(refs[0].is_some() && refs[1].is_none());
-    let facets = store.facets(&["kind".into()], None, Some(&only_team_a)).unwrap();
+    let facets = store
+        .facets(&["kind".into()], None, Some(&only_team_a))
+        .unwrap();
     assert_eq!(facets[0].1, [("Component".to_owned(), 5)]);
 }
 
@@ -290,12 +459,23 @@ fn ancestry_leads_back_to_the_registered_location() {
         &f.root.join("all.yaml"),
         "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: all\nspec:\n  targets: [./sub/c.yaml]\n",
     );
-    write(&f.root.join("sub/c.yaml"), &component("pay", "a", "service", ""));
+    write(
+        &f.root.join("sub/c.yaml"),
+        &component("pay", "a", "service", ""),
+    );
     f.catalog
-        .add_location(LocationType::File, f.root.join("all.yaml").to_str().unwrap(), "test", false)
+        .add_location(
+            LocationType::File,
+            f.root.join("all.yaml").to_str().unwrap(),
+            "test",
+            false,
+        )
         .unwrap();
     let ancestry = f.catalog.store().ancestry("component:default/pay").unwrap();
-    let chain: Vec<&str> = ancestry.iter().map(|i| i.entity["kind"].as_str().unwrap()).collect();
+    let chain: Vec<&str> = ancestry
+        .iter()
+        .map(|i| i.entity["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(chain, ["Component", "Location", "Location"]);
     assert_eq!(ancestry[0].parent_entity_refs, ["location:default/all"]);
     assert!(ancestry[2].parent_entity_refs.is_empty());

@@ -15,7 +15,10 @@ static DEMO_CATALOG: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../demo
 /// `--demo`, the demo organisation) registered. Nothing is read yet: the
 /// refresh loop does that once the portal serves.
 pub fn open(config: &Config, base: &Path, db: &Database, demo: bool) -> anyhow::Result<Catalog> {
-    let catalog = Catalog::new(CatalogStore::new(db.clone()), config.catalog.catalog_config()?);
+    let catalog = Catalog::new(
+        CatalogStore::new(db.clone()),
+        config.catalog.catalog_config()?,
+    );
     let mut locations: Vec<(LocationType, String, &str)> = config
         .catalog
         .locations
@@ -35,7 +38,12 @@ pub fn open(config: &Config, base: &Path, db: &Database, demo: bool) -> anyhow::
 }
 
 /// Registers a location unless it is registered already.
-fn register(catalog: &Catalog, kind: LocationType, target: &str, origin: &str) -> anyhow::Result<()> {
+fn register(
+    catalog: &Catalog,
+    kind: LocationType,
+    target: &str,
+    origin: &str,
+) -> anyhow::Result<()> {
     let target = Catalog::normalise_target(kind, target)?;
     if catalog.store().location_by_target(kind, &target)?.is_none() {
         catalog.store().add_location(kind, &target, origin)?;
@@ -53,8 +61,9 @@ fn write_demo_catalog(folder: &Path) -> anyhow::Result<()> {
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            std::fs::write(&path, file.contents())
-                .with_context(|| format!("cannot write the demo catalog file {}", path.display()))?;
+            std::fs::write(&path, file.contents()).with_context(|| {
+                format!("cannot write the demo catalog file {}", path.display())
+            })?;
         }
         for sub in dir.dirs() {
             write(sub, folder)?;
@@ -62,4 +71,122 @@ fn write_demo_catalog(folder: &Path) -> anyhow::Result<()> {
         Ok(())
     }
     write(&DEMO_CATALOG, folder)
+}
+
+/// `greenroom catalog validate PATH…`: checks catalog files as ingestion
+/// would (following Location entities and placeholders), prints each
+/// problem as `file:line:column: rule`, and fails when there is any.
+pub fn validate(paths: &[String]) -> anyhow::Result<()> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let mut entities = 0;
+    let mut problems = Vec::new();
+    let mut first_seen: std::collections::HashMap<String, String> = Default::default();
+    for path in paths {
+        let (kind, target) = match url::Url::parse(path) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => {
+                (LocationType::Url, path.clone())
+            }
+            _ => {
+                let target = Catalog::normalise_target(LocationType::File, path)?;
+                let target = if Path::new(&target).is_dir() {
+                    format!("{target}/**/*.{{yaml,yml}}")
+                } else {
+                    target
+                };
+                (LocationType::File, target)
+            }
+        };
+        let reading = greenroom_catalog::read_location(kind, &target);
+        // The first entity is the location itself, which validate does
+        // not count.
+        for ingested in reading.entities.iter().skip(1) {
+            entities += 1;
+            let key = ingested.entity_ref.key();
+            if let Some(first) = first_seen.insert(key, ingested.source.clone()) {
+                problems.push(format!(
+                    "{}: duplicate entity {}: it is also defined in {}",
+                    shown(&ingested.source, &cwd),
+                    ingested.entity_ref,
+                    shown(&first, &cwd)
+                ));
+            }
+        }
+        for problem in &reading.problems {
+            let shown_source = shown(&problem.source, &cwd);
+            problems.push(match problem.position {
+                Some(p) => format!(
+                    "{shown_source}:{}:{}: {}",
+                    p.line, p.column, problem.message
+                ),
+                None => format!("{shown_source}: {}", problem.message),
+            });
+        }
+    }
+    for problem in &problems {
+        println!("{problem}");
+    }
+    if problems.is_empty() {
+        println!("{entities} entities, no problems");
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "{} problem(s) in {entities} valid entities' files",
+            problems.len()
+        )
+    }
+}
+
+/// A source as a person reads it: files relative to the working folder.
+fn shown(source: &str, cwd: &Path) -> String {
+    match source.strip_prefix("file:") {
+        Some(path) => Path::new(path)
+            .strip_prefix(cwd)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| path.to_owned()),
+        None => source.to_owned(),
+    }
+}
+
+/// `greenroom catalog import LOCATION`: registers a location in the data
+/// directory's catalog and reads it at once. A running server shares the
+/// database and refreshes it from then on.
+pub fn import(config: &Config, target: &str, dry_run: bool) -> anyhow::Result<()> {
+    let kind = match url::Url::parse(target) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => LocationType::Url,
+        _ => LocationType::File,
+    };
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
+    let db = Database::open(&config.data_dir.join("greenroom.db"))?;
+    let catalog = Catalog::new(CatalogStore::new(db), config.catalog.catalog_config()?);
+    if dry_run {
+        let reading = catalog.analyze(kind, target)?;
+        for ingested in reading.entities.iter().skip(1) {
+            println!("would add {}", ingested.entity_ref);
+        }
+        for problem in &reading.problems {
+            println!("{problem}");
+        }
+        return Ok(());
+    }
+    let (location, report) = catalog.add_location(kind, target, "cli", false)?;
+    println!(
+        "registered {} {} (id {})",
+        location.kind, location.target, location.id
+    );
+    println!(
+        "{} added, {} updated, {} unchanged, {} problem(s)",
+        report.added,
+        report.updated,
+        report.unchanged,
+        report.problems.len()
+    );
+    for problem in &report.problems {
+        println!("  {problem}");
+    }
+    Ok(())
 }

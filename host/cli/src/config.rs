@@ -66,12 +66,13 @@ impl Default for CatalogSettings {
 impl CatalogSettings {
     /// The catalog's configuration.
     pub fn catalog_config(&self) -> anyhow::Result<greenroom_catalog::CatalogConfig> {
-        let refresh_interval = humantime::parse_duration(&self.refresh_interval).with_context(|| {
-            format!(
-                "catalog.refresh-interval: `{}` is not a duration; write e.g. `60s` or `5m`",
-                self.refresh_interval
-            )
-        })?;
+        let refresh_interval =
+            humantime::parse_duration(&self.refresh_interval).with_context(|| {
+                format!(
+                    "catalog.refresh-interval: `{}` is not a duration; write e.g. `60s` or `5m`",
+                    self.refresh_interval
+                )
+            })?;
         if refresh_interval < Duration::from_secs(1) {
             bail!("catalog.refresh-interval must be at least 1s");
         }
@@ -97,7 +98,9 @@ impl CatalogLocation {
     /// The target as registered: file paths resolved against `base`.
     pub fn resolved_target(&self, base: &Path) -> String {
         match self.kind {
-            greenroom_catalog::LocationType::File => base.join(&self.target).to_string_lossy().into_owned(),
+            greenroom_catalog::LocationType::File => {
+                base.join(&self.target).to_string_lossy().into_owned()
+            }
             _ => self.target.clone(),
         }
     }
@@ -301,7 +304,9 @@ impl Config {
         if self.runtime.max_instances == 0 {
             bail!("invalid configuration: runtime.max-instances must be at least 1");
         }
-        self.catalog.catalog_config().context("invalid configuration")?;
+        self.catalog
+            .catalog_config()
+            .context("invalid configuration")?;
         let defaults = self
             .limits
             .apply(Limits::default())

@@ -4,6 +4,7 @@
 //! from a configuration file, and offers the commands operators and plugin
 //! authors use from a shell.
 
+mod bench;
 mod catalog;
 mod config;
 mod plugins;
@@ -31,7 +32,9 @@ use std::sync::Arc;
                   operator granted them.",
     after_help = "Examples:\n  greenroom serve --demo                  serve the demo portal on http://127.0.0.1:7007\n  \
                   greenroom serve --config greenroom.toml  serve with your configuration\n  \
-                  greenroom plugin inspect my_plugin.wasm  check a plugin before installing it"
+                  greenroom plugin inspect my_plugin.wasm  check a plugin before installing it\n  \
+                  greenroom catalog validate catalog/      lint catalog-info.yaml files\n  \
+                  greenroom catalog import ./all.yaml      add a catalog location"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -45,6 +48,52 @@ enum Command {
     /// Work with plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Work with the software catalog.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+    /// Measure performance; prints the numbers docs/performance.md records.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Check catalog files (paths, globs, folders or URLs) as ingestion
+    /// would, and print every problem as `file:line:column: rule`. Exits
+    /// non-zero when there is any.
+    Validate {
+        /// Files, folders (every .yaml/.yml below), globs or URLs.
+        #[arg(required = true)]
+        paths: Vec<String>,
+    },
+    /// Register a location (a file, glob or URL) in the data directory's
+    /// catalog and read it now; a running server refreshes it from then on.
+    Import {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Where the database is [default: ./greenroom-data]
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Only show what would be added.
+        #[arg(long)]
+        dry_run: bool,
+        /// The file, glob or URL.
+        location: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Generate a realistic catalog of N entities, ingest it into a fresh
+    /// database and time ingestion and the API's queries.
+    Catalog {
+        /// How many entities.
+        #[arg(long, default_value_t = 100_000)]
+        entities: usize,
+        /// Timed repetitions of each query.
+        #[arg(long, default_value_t = 200)]
+        samples: usize,
+    },
 }
 
 #[derive(Args)]
@@ -91,6 +140,23 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve(args),
         Command::Plugin(PluginCommand::List(source)) => plugin_list(source),
         Command::Plugin(PluginCommand::Inspect { file }) => plugin_inspect(&file),
+        Command::Catalog(CatalogCommand::Validate { paths }) => catalog::validate(&paths),
+        Command::Catalog(CatalogCommand::Import {
+            source,
+            data_dir,
+            dry_run,
+            location,
+        }) => configure(
+            &source,
+            Overrides {
+                listen: None,
+                data_dir,
+            },
+        )
+        .and_then(|(config, _)| catalog::import(&config, &location, dry_run)),
+        Command::Bench(BenchCommand::Catalog { entities, samples }) => {
+            bench::catalog(entities, samples)
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -11,10 +11,9 @@ CREATE TABLE catalog_locations (
     UNIQUE (type, target)
 );
 
--- One row per entity. `body` is the entity as ingested, with the fields
--- the catalog adds (uid, etag, generation, managed-by annotations) and
--- without `relations`, which are read from catalog_relations so they are
--- never stale. The columns beside it are copies for indexes and sorting.
+-- One row per entity, kept thin (its body is in catalog_bodies) so that
+-- filters and counts over many entities touch few pages. The columns are
+-- copies of entity fields for indexes and sorting.
 CREATE TABLE catalog_entities (
     id          INTEGER PRIMARY KEY,
     uid         TEXT    NOT NULL UNIQUE,
@@ -22,17 +21,28 @@ CREATE TABLE catalog_entities (
     kind        TEXT    NOT NULL,              -- lower-cased, for sorting
     namespace   TEXT    NOT NULL,
     name        TEXT    NOT NULL,
+    spec_type   TEXT,                          -- spec.type, lower-cased
     location_id TEXT    NOT NULL REFERENCES catalog_locations (id) ON DELETE CASCADE,
     source      TEXT    NOT NULL,              -- the file or URL it was read from
     parent_ref  TEXT,                          -- the Location entity that led to it
     orphan      INTEGER NOT NULL DEFAULT 0,
     generation  INTEGER NOT NULL,
     etag        TEXT    NOT NULL,
-    body        TEXT    NOT NULL,
     updated_ms  INTEGER NOT NULL
 );
 CREATE INDEX catalog_entities_location ON catalog_entities (location_id, source);
 CREATE INDEX catalog_entities_kind ON catalog_entities (kind, entity_ref);
+-- The commonest filter, `kind=component,spec.type=service`, counted and
+-- paged from this index alone.
+CREATE INDEX catalog_entities_kind_type ON catalog_entities (kind, spec_type, entity_ref);
+
+-- The entity as ingested, with the fields the catalog adds (uid, etag,
+-- generation, managed-by annotations) and without `relations`, which are
+-- read from catalog_relations so they are never stale.
+CREATE TABLE catalog_bodies (
+    entity_id INTEGER PRIMARY KEY REFERENCES catalog_entities (id) ON DELETE CASCADE,
+    body      TEXT    NOT NULL
+);
 
 -- Relations, as Backstage stores them: each row was produced by one
 -- entity (`producer_id`), and belongs to `source_ref`'s relations list.
@@ -45,7 +55,8 @@ CREATE TABLE catalog_relations (
 );
 CREATE INDEX catalog_relations_source ON catalog_relations (source_ref, type);
 CREATE INDEX catalog_relations_producer ON catalog_relations (producer_id);
-CREATE INDEX catalog_relations_target ON catalog_relations (lower(target_ref), type);
+-- Filters (`relations.ownedBy=group:default/a`) and facets by target.
+CREATE INDEX catalog_relations_type_target ON catalog_relations (type, lower(target_ref), source_ref);
 
 -- Every field of every entity flattened to lower-cased key/value rows, as
 -- Backstage's `search` table: filters, facets and sorting read this.
@@ -61,7 +72,7 @@ CREATE INDEX catalog_search_key_value ON catalog_search (key, value, entity_id);
 CREATE INDEX catalog_search_entity ON catalog_search (entity_id, key);
 
 -- Full-text search: substring matching on the text fields people search
--- (names, titles, descriptions, tags, types, owners). A trigram index
+-- (names, titles, descriptions, tags, people's names and e-mails). A trigram index
 -- answers Backstage's `fullTextFilterTerm` (a case-insensitive substring
 -- match) without scanning. SQLite-only; the PostgreSQL port uses pg_trgm.
 CREATE VIRTUAL TABLE catalog_text USING fts5 (

@@ -17,13 +17,19 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_audit_log",
         include_str!("../migrations/0002_audit_log.sql"),
     ),
-    ("0003_catalog", include_str!("../migrations/0003_catalog.sql")),
+    (
+        "0003_catalog",
+        include_str!("../migrations/0003_catalog.sql"),
+    ),
 ];
 
 /// Connections kept open. SQLite in WAL mode serves readers concurrently
 /// and one writer at a time; more connections than worker threads only
 /// cost memory.
 const POOL_SIZE: u32 = 8;
+
+/// The most page cache one connection keeps, in KiB (see `configure`).
+const CACHE_KIB: i64 = 32 * 1024;
 
 /// How long a write waits for another writer before failing with "database
 /// is locked". Writes are single statements or short transactions, so a
@@ -145,6 +151,12 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // SQLite's default page cache is 2 MiB; the catalog's indexes at
+    // 100 000 entities are a few hundred MiB, and with 2 MiB nearly every
+    // index insert during ingestion read a page back from the OS (a third
+    // of ingestion time in the profile). The cache grows only as used, so
+    // readers that touch little stay small.
+    conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
     Ok(())
 }
 
