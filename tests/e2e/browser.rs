@@ -30,7 +30,7 @@ fn chromium() -> PathBuf {
 }
 
 /// The page's DOM after Chromium loaded it (and ran any script it would).
-fn dump_dom(url: &str) -> String {
+pub fn dump_dom(url: &str) -> String {
     let profile = tempfile::tempdir().expect("temp dir");
     let output = Command::new(chromium())
         .args([

@@ -104,3 +104,28 @@ fn concurrent_pages_with_hostile_plugins_all_complete() {
         .expect("hello");
     assert_eq!(hello["health"]["calls"], 6, "every page drew hello");
 }
+
+#[test]
+fn a_trapping_entity_card_fails_alone_and_the_entity_page_still_renders() {
+    let catalog = tempfile::tempdir().expect("temp dir");
+    let file = catalog.path().join("catalog-info.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: pay\n  description: Takes the money\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n",
+    )
+    .expect("catalog written");
+    let location = format!("[[catalog.locations]]\ntype = \"file\"\ntarget = {file:?}\n");
+    let server = Server::with_test_plugins(&location, &[artifacts::TRAP_COMPONENT]);
+    let page = server.wait_for("/catalog/default/component/pay");
+    assert!(
+        page.body.contains("Takes the money"),
+        "the host's about card"
+    );
+    assert!(page.body.contains("Hello from pay"), "hello's card");
+    assert!(
+        page.body.contains("Test: trap card could not be shown")
+            && page.body.contains("boom: the trap plugin always panics"),
+        "{}",
+        page.body
+    );
+}

@@ -24,3 +24,12 @@ mod browser;
 
 /// The repository's marketplace index against the built plugins.
 mod index;
+
+/// Catalog ingestion: the linter, import, the refresh loop, crash safety.
+mod catalog_ingest;
+
+/// The catalog's pages in headless Chromium, over the demo organisation.
+mod catalog_pages;
+
+/// Backstage's `@backstage/catalog-client`, run with Node, against the catalog API.
+mod catalog_client;

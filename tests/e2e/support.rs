@@ -15,6 +15,9 @@ pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_greenroom")
 }
 
+/// How long the catalog may take to be read after start.
+const CATALOG_TIMEOUT: Duration = Duration::from_secs(90);
+
 /// A running server, stopped when dropped.
 pub struct Server {
     child: Child,
@@ -124,6 +127,28 @@ impl Server {
         Reply {
             status,
             body: response.text().expect("a text body"),
+        }
+    }
+
+    /// `GET path` until it answers 200, and that answer. `serve` answers
+    /// before its refresh loop has read the catalog, so pages about
+    /// entities appear a moment after start (seconds for the demo
+    /// organisation in a debug build on a loaded 2-core machine).
+    pub fn wait_for(&self, path: &str) -> Reply {
+        let started = std::time::Instant::now();
+        loop {
+            let reply = self.get(path);
+            if reply.status == 200 {
+                return reply;
+            }
+            assert!(
+                started.elapsed() < CATALOG_TIMEOUT,
+                "{path} still answers {} after {CATALOG_TIMEOUT:?}: {}\nserver log:\n{}",
+                reply.status,
+                reply.body,
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(250));
         }
     }
 

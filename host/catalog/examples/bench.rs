@@ -2,6 +2,10 @@
 //! `cargo run --release -p greenroom-catalog --example bench -- 100000`.
 //! `greenroom bench catalog` runs the same code.
 
+// The allocator the `greenroom` binary uses, so the numbers match.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let entities = std::env::args().nth(1).map_or(Ok(100_000), |n| n.parse())?;
     let samples = std::env::args().nth(2).map_or(Ok(200), |n| n.parse())?;

@@ -31,7 +31,7 @@ pub use reference::{DEFAULT_NAMESPACE, EntityRef, RefError};
 pub use relations::Relation;
 pub use service::{Catalog, CatalogConfig, RefreshSummary, project_fields};
 pub use store::{
-    AncestryItem, ApplyReport, CatalogError, CatalogStore, Location, ORPHAN_ANNOTATION,
+    AncestryItem, ApplyReport, CatalogError, CatalogStore, Facet, Location, ORPHAN_ANNOTATION,
     OrphanStrategy, Page, Refresh, TEXT_FIELDS,
 };
 pub use validate::{BUILT_IN_KINDS, Problem, is_dns_label, is_object_name, is_tag, validate};

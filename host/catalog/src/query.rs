@@ -327,7 +327,7 @@ fn field(key: &str, values: &[String], sql: &mut Sql) {
         sql.push("e.entity_ref IN (SELECT r.source_ref FROM catalog_relations r WHERE r.type = ");
         sql.param(relation);
         if !values.is_empty() {
-            sql.push(" AND lower(r.target_ref) IN ");
+            sql.push(" AND r.target_key IN ");
             sql.list(values);
         }
         return sql.push(")");
@@ -355,10 +355,19 @@ pub(crate) fn compile_full_text(full_text: &FullText, default_field: &str, sql: 
         .iter()
         .all(|f| crate::store::TEXT_FIELDS.contains(&f.as_str()));
     if indexed && term.chars().count() >= 3 {
-        sql.push("e.id IN (SELECT t.entity_id FROM catalog_text t WHERE catalog_text MATCH ");
-        sql.param(format!("\"{}\"", term.replace('"', "\"\"")));
-        sql.push(" AND t.key IN ");
-        sql.list(&fields);
+        let columns: Vec<&str> = fields
+            .iter()
+            .filter_map(|f| {
+                let i = crate::store::TEXT_FIELDS.iter().position(|t| t == f)?;
+                Some(crate::store::TEXT_COLUMNS[i])
+            })
+            .collect();
+        sql.push("e.id IN (SELECT rowid FROM catalog_text WHERE catalog_text MATCH ");
+        sql.param(format!(
+            "{{{}}} : \"{}\"",
+            columns.join(" "),
+            term.replace('"', "\"\"")
+        ));
         sql.push(")");
     } else {
         let pattern = format!(
@@ -450,7 +459,7 @@ mod tests {
         compile(&predicate, &mut sql);
         assert_eq!(
             sql.text,
-            "(e.spec_type IN (?) AND NOT (e.entity_ref IN (SELECT r.source_ref FROM catalog_relations r WHERE r.type = ? AND lower(r.target_ref) IN (?))) AND e.id IN (SELECT s.entity_id FROM catalog_search s WHERE s.key = ? AND s.value IN (?)))"
+            "(e.spec_type IN (?) AND NOT (e.entity_ref IN (SELECT r.source_ref FROM catalog_relations r WHERE r.type = ? AND r.target_key IN (?))) AND e.id IN (SELECT s.entity_id FROM catalog_search s WHERE s.key = ? AND s.value IN (?)))"
         );
         assert_eq!(
             sql.params,

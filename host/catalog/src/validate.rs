@@ -223,7 +223,7 @@ fn metadata(problems: &mut Vec<Problem>, entity: &Value) {
                 )),
             }
             if let Some(title) = link.get("title")
-                && !title.as_str().is_some_and(|t| !t.trim().is_empty())
+                && title.as_str().is_none_or(|t| t.trim().is_empty())
             {
                 problems.push(Problem::new(
                     format!("{at}/title"),

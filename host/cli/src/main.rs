@@ -20,6 +20,13 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// mimalloc, for Rust and (with `override`) for SQLite's C code: catalog
+/// ingestion allocates on one thread and frees on another, which glibc's
+/// allocator handled slowly (a fifth of the ingestion profile); measured
+/// in docs/performance.md.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Greenroom: a developer portal whose plugins are sandboxed WebAssembly
 /// components.
 #[derive(Parser)]

@@ -2,10 +2,14 @@
 
 use crate::layout;
 use axum::Json;
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::extract::{OriginalUri, Request};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use greenroom_catalog::CatalogError;
 use greenroom_runtime::CallError;
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// What went wrong, independent of how it is shown.
 #[derive(Debug)]
@@ -22,6 +26,11 @@ pub(crate) enum ErrorKind {
     UnsupportedMediaType(String),
     /// A method the route does not answer.
     MethodNotAllowed(String),
+    /// What the request would create exists already.
+    Conflict(String),
+    /// The host failed (its database, a panic): the operator's log has the
+    /// details, the response does not.
+    Internal(String),
     /// A plugin call failed.
     Plugin {
         /// The plugin's id.
@@ -69,6 +78,8 @@ impl AppError {
             ErrorKind::Forbidden(_) => StatusCode::FORBIDDEN,
             ErrorKind::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorKind::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorKind::Conflict(_) => StatusCode::CONFLICT,
+            ErrorKind::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             // The plugin failed, not the request: a gateway error, or a
             // timeout when it ran out of time.
             ErrorKind::Plugin {
@@ -88,6 +99,8 @@ impl AppError {
             ErrorKind::Forbidden(_) => "NotAllowedError",
             ErrorKind::UnsupportedMediaType(_) => "InputError",
             ErrorKind::MethodNotAllowed(_) => "NotAllowedError",
+            ErrorKind::Conflict(_) => "ConflictError",
+            ErrorKind::Internal(_) => "Error",
             ErrorKind::Plugin { .. } => "PluginError",
         }
     }
@@ -98,7 +111,9 @@ impl AppError {
             | ErrorKind::BadRequest(m)
             | ErrorKind::Forbidden(m)
             | ErrorKind::UnsupportedMediaType(m)
-            | ErrorKind::MethodNotAllowed(m) => m.clone(),
+            | ErrorKind::MethodNotAllowed(m)
+            | ErrorKind::Conflict(m)
+            | ErrorKind::Internal(m) => m.clone(),
             ErrorKind::Unauthenticated => {
                 "nobody is signed in, and this portal has no sign-in method configured; for local use, \
                  turn on guest access (`greenroom serve --demo`, or `[auth] guest = true` in the config)"
@@ -118,7 +133,9 @@ impl IntoResponse for AppError {
                     "error": { "name": self.name(), "message": self.message() },
                     "response": { "statusCode": status.as_u16() },
                 });
-                (status, Json(body)).into_response()
+                let mut response = (status, Json(body.clone())).into_response();
+                response.extensions_mut().insert(ErrorBody(body));
+                response
             }
             Format::Html => {
                 let title = status.canonical_reason().unwrap_or("Error");
@@ -130,4 +147,54 @@ impl IntoResponse for AppError {
             }
         }
     }
+}
+
+/// A catalog failure, as the caller can act on it: a malformed request, a
+/// missing or existing thing; anything else is the host's fault and is
+/// logged here, not shown.
+impl From<CatalogError> for ErrorKind {
+    fn from(error: CatalogError) -> ErrorKind {
+        match error {
+            CatalogError::Query(e) => ErrorKind::BadRequest(e.to_string()),
+            CatalogError::NotFound(m) => ErrorKind::NotFound(m),
+            CatalogError::Conflict(m) => ErrorKind::Conflict(m),
+            other @ (CatalogError::Store(_) | CatalogError::Sql(_)) => {
+                tracing::error!(error = %other, "the catalog failed");
+                ErrorKind::Internal(
+                    "the catalog could not answer; the operator's log has the details".into(),
+                )
+            }
+        }
+    }
+}
+
+/// A catalog failure answering an API request.
+impl From<CatalogError> for AppError {
+    fn from(error: CatalogError) -> AppError {
+        AppError::api(error.into())
+    }
+}
+
+/// The JSON body of an API error, kept on its response for
+/// [`describe_request`].
+#[derive(Debug, Clone)]
+pub(crate) struct ErrorBody(Value);
+
+/// Adds `request: {method, url}` to the JSON error bodies of the routes it
+/// wraps, completing Backstage's error format (the error is built where the
+/// request is no longer at hand).
+pub(crate) async fn describe_request(
+    OriginalUri(uri): OriginalUri,
+    method: Method,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    let Some(ErrorBody(mut body)) = response.extensions().get::<ErrorBody>().cloned() else {
+        return response;
+    };
+    body["request"] = json!({ "method": method.as_str(), "url": uri.to_string() });
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body.to_string()))
 }

@@ -8,6 +8,7 @@ use maud::{DOCTYPE, Markup, html};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Nav {
     Home,
+    Catalog,
     Plugins,
     None,
 }
@@ -47,6 +48,7 @@ pub(crate) fn page(shell: &Shell<'_>, content: Markup) -> Markup {
                     }
                     nav.nav aria-label="Main" {
                         (nav_link(Nav::Home, "/", "Home"))
+                        (nav_link(Nav::Catalog, "/catalog", "Catalog"))
                         (nav_link(Nav::Plugins, "/plugins", "Plugins"))
                     }
                     @if let Some(user) = shell.user {

@@ -41,8 +41,9 @@ fn take_notice(jar: CookieJar) -> (Option<String>, CookieJar) {
 }
 
 /// Draws one slot of one plugin: its view, or an error card saying why
-/// not. Never fails: a broken plugin must not break the page.
-async fn render_slot(
+/// not. Never fails: a broken plugin must not break the page. The catalog's
+/// entity pages draw their `entity-card` and `entity-tab` slots with it.
+pub(crate) async fn render_slot(
     plugin: &LoadedPlugin,
     slot: &SlotDecl,
     cx: &CallContext,

@@ -46,17 +46,19 @@ CREATE TABLE catalog_bodies (
 
 -- Relations, as Backstage stores them: each row was produced by one
 -- entity (`producer_id`), and belongs to `source_ref`'s relations list.
--- Re-ingesting the producer replaces exactly its rows.
+-- Re-ingesting the producer replaces exactly its rows. Clustered by
+-- source, so reading an entity's relations is one range.
 CREATE TABLE catalog_relations (
-    producer_id INTEGER NOT NULL REFERENCES catalog_entities (id) ON DELETE CASCADE,
     source_ref  TEXT    NOT NULL,              -- lower-cased
     type        TEXT    NOT NULL,              -- as Backstage spells it, e.g. ownedBy
-    target_ref  TEXT    NOT NULL               -- kind:namespace/name as written
-);
-CREATE INDEX catalog_relations_source ON catalog_relations (source_ref, type);
+    target_ref  TEXT    NOT NULL,              -- kind:namespace/name as written
+    producer_id INTEGER NOT NULL REFERENCES catalog_entities (id) ON DELETE CASCADE,
+    target_key  TEXT    NOT NULL,              -- target_ref lower-cased
+    PRIMARY KEY (source_ref, type, target_ref, producer_id)
+) WITHOUT ROWID;
 CREATE INDEX catalog_relations_producer ON catalog_relations (producer_id);
 -- Filters (`relations.ownedBy=group:default/a`) and facets by target.
-CREATE INDEX catalog_relations_type_target ON catalog_relations (type, lower(target_ref), source_ref);
+CREATE INDEX catalog_relations_type_target ON catalog_relations (type, target_key, source_ref);
 
 -- Every field of every entity flattened to lower-cased key/value rows, as
 -- Backstage's `search` table: filters, facets and sorting read this.
@@ -76,9 +78,12 @@ CREATE INDEX catalog_search_entity ON catalog_search (entity_id, key);
 -- answers Backstage's `fullTextFilterTerm` (a case-insensitive substring
 -- match) without scanning. SQLite-only; the PostgreSQL port uses pg_trgm.
 CREATE VIRTUAL TABLE catalog_text USING fts5 (
-    value,
-    key UNINDEXED,
-    entity_id UNINDEXED,
+    name,                                      -- one row per entity, rowid = its id
+    title,
+    description,
+    tags,
+    display_name,
+    email,
     tokenize = 'trigram'
 );
 

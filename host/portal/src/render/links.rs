@@ -41,6 +41,21 @@ pub(crate) fn anchor(label: &str, href: &str) -> Markup {
     }
 }
 
+/// A link to a web page (`http:` or `https:` only, as [`safe_href`]
+/// re-serialises it), or just its label. For links in catalog entities,
+/// which point out of the portal: a portal path or a `mailto:` there is
+/// not what `metadata.links` means.
+pub(crate) fn web_anchor(label: &str, href: &str) -> Markup {
+    match safe_href(href) {
+        Some(safe) if safe.starts_with("http://") || safe.starts_with("https://") => {
+            anchor(label, &safe)
+        }
+        _ => {
+            html! { span.link-refused title="link removed: not an http(s) URL" { (label) } }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,6 +93,24 @@ mod tests {
             "",
         ] {
             assert_eq!(safe_href(href), None, "{href:?} must not become a link");
+        }
+    }
+
+    #[test]
+    fn web_links_are_only_http_and_https() {
+        let web = web_anchor("Docs", "https://example.com/runbook").into_string();
+        assert!(
+            web.contains("href=\"https://example.com/runbook\""),
+            "{web}"
+        );
+        for href in [
+            "javascript:alert(1)",
+            "mailto:a@example.com",
+            "/plugins",
+            "data:,x",
+        ] {
+            let refused = web_anchor("x", href).into_string();
+            assert!(!refused.contains("href"), "{href}: {refused}");
         }
     }
 

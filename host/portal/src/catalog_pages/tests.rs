@@ -1,0 +1,703 @@
+//! The catalog's pages, as a user sees them: a portal over a small
+//! catalog read from YAML files in a temporary folder.
+
+use crate::tests::{Portal, get, portal};
+use axum::http::StatusCode;
+use greenroom_catalog::LocationType;
+
+/// A small organisation: a payments team that owns a service, an API, a
+/// system and a domain; a web team; a department above both; two people.
+/// `fx-api` and `resource:pay-db` are referred to but not described.
+const ORG: &str = r#"
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: pay-service
+  title: Pay Service
+  description: Takes payments for orders.
+  tags: [rust, tier-1]
+  links:
+    - url: https://wiki.example.com/pay
+      title: Runbook
+spec:
+  type: service
+  lifecycle: production
+  owner: team-pay
+  system: payments
+  providesApis: [pay-api]
+  consumesApis: [fx-api]
+  dependsOn: [resource:pay-db]
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: web-shop
+  description: The storefront people buy from.
+  tags: [typescript]
+spec:
+  type: website
+  lifecycle: experimental
+  owner: team-web
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: ledger
+  description: Double-entry bookkeeping for every payment.
+spec:
+  type: service
+  lifecycle: deprecated
+  owner: team-pay
+  system: payments
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: bobs-tool
+  description: A script Bob keeps for himself.
+spec:
+  type: tool
+  lifecycle: experimental
+  owner: user:bob
+---
+apiVersion: backstage.io/v1alpha1
+kind: API
+metadata:
+  name: pay-api
+  description: Pay for an order.
+spec:
+  type: openapi
+  lifecycle: production
+  owner: team-pay
+  system: payments
+  definition: |
+    openapi: 3.0.3
+    info:
+      title: Pay API
+      version: 1.2.0
+    paths:
+      /payments:
+        post:
+          summary: Take a payment
+        get:
+          summary: List payments
+---
+apiVersion: backstage.io/v1alpha1
+kind: System
+metadata:
+  name: payments
+spec:
+  owner: team-pay
+  domain: finance
+---
+apiVersion: backstage.io/v1alpha1
+kind: Domain
+metadata:
+  name: finance
+spec:
+  owner: team-pay
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata:
+  name: engineering
+spec:
+  type: department
+  children: [team-pay, team-web]
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata:
+  name: team-pay
+  description: Owns everything money.
+spec:
+  type: team
+  profile:
+    displayName: Payments Team
+    email: pay@example.com
+  parent: engineering
+  children: []
+  members: [ann]
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata:
+  name: team-web
+spec:
+  type: team
+  children: []
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata:
+  name: ann
+spec:
+  profile:
+    displayName: Ann Example
+    email: ann@example.com
+  memberOf: [team-pay]
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata:
+  name: bob
+spec:
+  profile:
+    displayName: Bob Builder
+  memberOf: [team-web]
+"#;
+
+/// A Location whose target holds one entity with an invalid name.
+const LEGACY_LOCATION: &str = r#"
+apiVersion: backstage.io/v1alpha1
+kind: Location
+metadata:
+  name: legacy
+spec:
+  targets: [./legacy.yaml]
+"#;
+
+const LEGACY: &str = r#"
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: "Legacy_Billing!"
+spec:
+  type: service
+  lifecycle: deprecated
+  owner: team-pay
+"#;
+
+/// A portal whose catalog has `files` (written to a temporary folder) and
+/// reads the `locations` among them.
+fn catalog_portal(files: &[(&str, &str)], locations: &[&str]) -> (Portal, tempfile::TempDir) {
+    let portal = portal();
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).expect("fixture written");
+    }
+    for location in locations {
+        let path = dir.path().join(location);
+        portal
+            .state
+            .catalog()
+            .add_location(
+                LocationType::File,
+                path.to_str().expect("utf-8 path"),
+                "test",
+                false,
+            )
+            .expect("location registered");
+    }
+    (portal, dir)
+}
+
+fn org_portal() -> (Portal, tempfile::TempDir) {
+    catalog_portal(&[("org.yaml", ORG)], &["org.yaml"])
+}
+
+/// The names in the table's name column, in order.
+fn names(body: &str) -> Vec<String> {
+    body.split("<td class=\"cell-name\"><a class=\"link\" href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(|href| href.rsplit('/').next().unwrap_or_default().to_owned())
+        .collect()
+}
+
+fn unescape(href: &str) -> String {
+    href.replace("&amp;", "&")
+}
+
+/// The href of the first link with `rel`.
+fn rel_link(body: &str, rel: &str) -> Option<String> {
+    let marker = format!("rel=\"{rel}\"");
+    let before = body
+        .split(&marker)
+        .next()
+        .filter(|b| b.len() < body.len())?;
+    let href = before.rsplit("href=\"").next()?.split('"').next()?;
+    Some(unescape(href))
+}
+
+#[tokio::test]
+async fn the_catalog_lists_components_by_default_with_links_to_their_pages() {
+    let (portal, _dir) = org_portal();
+    let page = get(&portal, "/catalog").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(
+        names(&page.body),
+        ["bobs-tool", "ledger", "pay-service", "web-shop"]
+    );
+    assert!(
+        page.body
+            .contains("href=\"/catalog/default/component/pay-service\">Pay Service</a>")
+    );
+    assert!(
+        page.body.contains("<strong>4 components</strong>"),
+        "the total is shown"
+    );
+    assert!(
+        page.body
+            .contains("href=\"/catalog/default/group/team-pay\">team-pay</a>"),
+        "owners link to their pages"
+    );
+    assert!(
+        page.body.contains("href=\"/catalog?kind=api\""),
+        "other kinds are a click away"
+    );
+    assert!(
+        page.body
+            .contains("class=\"nav-link nav-current\" href=\"/catalog\"")
+    );
+}
+
+#[tokio::test]
+async fn facet_filters_narrow_the_table_and_count_the_values_left() {
+    let (portal, _dir) = org_portal();
+    let all = get(&portal, "/catalog?kind=component").await.body;
+    assert!(
+        all.contains("<option value=\"service\">service (2)</option>"),
+        "{all}"
+    );
+    assert!(all.contains("<option value=\"group:default/team-pay\">team-pay (2)</option>"));
+    let services = get(&portal, "/catalog?kind=component&type=service")
+        .await
+        .body;
+    assert_eq!(names(&services), ["ledger", "pay-service"]);
+    assert!(services.contains("<option value=\"service\" selected>service (2)</option>"));
+    assert!(
+        services.contains("<option value=\"group:default/team-pay\">team-pay (2)</option>")
+            && !services.contains("team-web (1)"),
+        "owner counts follow the type filter"
+    );
+    let web = get(
+        &portal,
+        "/catalog?kind=component&owner=group%3Adefault%2Fteam-web",
+    )
+    .await
+    .body;
+    assert_eq!(names(&web), ["web-shop"]);
+    let tagged = get(
+        &portal,
+        "/catalog?kind=component&tag=rust&lifecycle=production",
+    )
+    .await
+    .body;
+    assert_eq!(names(&tagged), ["pay-service"]);
+    let none = get(
+        &portal,
+        "/catalog?kind=component&type=service&lifecycle=experimental",
+    )
+    .await
+    .body;
+    assert!(none.contains("No components match these filters"), "{none}");
+    assert!(none.contains("clear the filters"));
+}
+
+#[tokio::test]
+async fn the_search_box_finds_entities_by_their_description_and_tags() {
+    let (portal, _dir) = org_portal();
+    let page = get(&portal, "/catalog?kind=component&q=bookkeeping")
+        .await
+        .body;
+    assert_eq!(names(&page), ["ledger"]);
+    assert!(
+        page.contains("value=\"bookkeeping\""),
+        "the box keeps the term"
+    );
+    let tagged = get(&portal, "/catalog?kind=component&q=typescript")
+        .await
+        .body;
+    assert_eq!(names(&tagged), ["web-shop"]);
+}
+
+#[tokio::test]
+async fn column_headers_sort_the_table_both_ways() {
+    let (portal, _dir) = org_portal();
+    let by_name = get(&portal, "/catalog").await.body;
+    assert!(
+        by_name.contains("aria-sort=\"ascending\"><a class=\"sort-link sort-current\" href=\"/catalog?kind=component&amp;sort=name&amp;dir=desc\""),
+        "clicking the sorted column turns it round: {by_name}"
+    );
+    let descending = get(&portal, "/catalog?kind=component&sort=name&dir=desc")
+        .await
+        .body;
+    assert_eq!(
+        names(&descending),
+        ["web-shop", "pay-service", "ledger", "bobs-tool"]
+    );
+    let by_lifecycle = get(&portal, "/catalog?kind=component&sort=lifecycle")
+        .await
+        .body;
+    assert_eq!(
+        names(&by_lifecycle),
+        ["ledger", "bobs-tool", "web-shop", "pay-service"],
+        "deprecated, experimental (by reference), production"
+    );
+}
+
+#[tokio::test]
+async fn pages_follow_the_stores_cursor_forwards_and_back() {
+    let many: String = (0..30)
+        .map(|i| {
+            format!(
+                "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: svc-{i:02}\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n"
+            )
+        })
+        .collect();
+    let (portal, _dir) = catalog_portal(&[("many.yaml", &many)], &["many.yaml"]);
+    let first = get(&portal, "/catalog").await.body;
+    assert_eq!(names(&first).len(), 25);
+    assert!(
+        first.contains("Showing <strong>1–25</strong> of <strong>30</strong>"),
+        "{first}"
+    );
+    assert!(
+        rel_link(&first, "prev").is_none(),
+        "no page before the first"
+    );
+    let next = rel_link(&first, "next").expect("a next link");
+    assert!(next.contains("cursor="), "{next}");
+    let second = get(&portal, &next).await.body;
+    assert_eq!(
+        names(&second),
+        ["svc-25", "svc-26", "svc-27", "svc-28", "svc-29"]
+    );
+    assert!(
+        second.contains("Showing <strong>26–30</strong> of <strong>30</strong>"),
+        "{second}"
+    );
+    assert!(
+        rel_link(&second, "next").is_none(),
+        "no page after the last"
+    );
+    let back = get(
+        &portal,
+        &rel_link(&second, "prev").expect("a previous link"),
+    )
+    .await
+    .body;
+    assert_eq!(names(&back).first().map(String::as_str), Some("svc-00"));
+    let stale = get(&portal, &format!("{next}&type=website")).await.body;
+    assert!(
+        stale.contains("No components match"),
+        "a cursor for other filters is dropped"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_catalog_says_how_to_fill_it() {
+    let page = get(&portal(), "/catalog").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("The catalog is empty"), "{}", page.body);
+    assert!(page.body.contains("greenroom serve --demo"));
+}
+
+#[tokio::test]
+async fn a_missing_entity_is_a_404_page_that_says_where_to_look() {
+    let (portal, _dir) = org_portal();
+    let reply = get(&portal, "/catalog/default/component/nope").await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert!(
+        reply
+            .body
+            .contains("The catalog has no component `default/nope`"),
+        "{}",
+        reply.body
+    );
+    assert_eq!(
+        get(&portal, "/catalog/default/component/pay-service/nope")
+            .await
+            .status,
+        StatusCode::NOT_FOUND,
+        "nor a tab it does not have"
+    );
+    assert_eq!(
+        get(&portal, "/catalog/default/component/pay-service/definition")
+            .await
+            .status,
+        StatusCode::NOT_FOUND,
+        "only APIs have a definition"
+    );
+}
+
+#[tokio::test]
+async fn a_component_page_shows_its_about_card_relations_and_graph() {
+    let (portal, _dir) = org_portal();
+    let reply = get(&portal, "/catalog/default/component/pay-service").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let body = reply.body;
+    assert!(body.contains("<h1 class=\"page-title\">Pay Service</h1>"));
+    assert!(body.contains("Takes payments for orders."));
+    assert!(body.contains(
+        "Owned by <a class=\"link\" href=\"/catalog/default/group/team-pay\">Payments Team</a>"
+    ));
+    assert!(body.contains("<dt>System</dt><dd><a class=\"link\" href=\"/catalog/default/system/payments\">payments</a>"));
+    assert!(
+        body.contains("<dt>Domain</dt><dd><a class=\"link\" href=\"/catalog/default/domain/finance\">finance</a>"),
+        "the domain comes through the system"
+    );
+    assert!(
+        body.contains("href=\"https://wiki.example.com/pay\""),
+        "web links are links"
+    );
+    assert!(body.contains("<span class=\"badge tone-success\">production</span>"));
+    // Relations: existing targets link, missing ones say so.
+    assert!(body.contains("<dt>Depends on</dt>"));
+    assert!(body.contains(
+        "<span class=\"missing-ref\" title=\"not in the catalog\">resource:pay-db</span>"
+    ));
+    assert!(!body.contains("href=\"/catalog/default/resource/pay-db\""));
+    // APIs have their own cards.
+    assert!(
+        body.contains("Provided APIs") && body.contains("href=\"/catalog/default/api/pay-api\"")
+    );
+    assert!(body.contains("Consumed APIs") && body.contains("api:fx-api"));
+    // The graph: an SVG whose neighbours link to their pages.
+    let svg = body
+        .split("<svg")
+        .nth(1)
+        .expect("a relations graph")
+        .split("</svg>")
+        .next()
+        .unwrap_or_default();
+    assert!(
+        svg.contains("<a class=\"graph-node\" href=\"/catalog/default/api/pay-api\">"),
+        "{svg}"
+    );
+    assert!(svg.contains("<a class=\"graph-node\" href=\"/catalog/default/group/team-pay\">"));
+    assert!(
+        svg.contains("class=\"graph-node graph-missing\""),
+        "missing targets are drawn unlinked"
+    );
+    assert!(svg.contains("Consumes API · 1"));
+}
+
+#[tokio::test]
+async fn the_hello_plugins_entity_card_is_drawn_on_entity_pages() {
+    let (portal, _dir) = org_portal();
+    let body = get(&portal, "/catalog/default/component/pay-service")
+        .await
+        .body;
+    assert!(
+        body.contains("<section class=\"slot slot-widget\" aria-label=\"Hello\">"),
+        "{body}"
+    );
+    assert!(
+        body.contains("Hello from pay-service"),
+        "hello was given the entity: {body}"
+    );
+}
+
+#[tokio::test]
+async fn an_api_page_shows_who_provides_it_and_its_definition_tab_lists_operations() {
+    let (portal, _dir) = org_portal();
+    let overview = get(&portal, "/catalog/default/api/pay-api").await.body;
+    assert!(
+        overview.contains("Providers")
+            && overview.contains("href=\"/catalog/default/component/pay-service\"")
+    );
+    assert!(
+        overview.contains("href=\"/catalog/default/api/pay-api/definition\""),
+        "a Definition tab"
+    );
+    let definition = get(&portal, "/catalog/default/api/pay-api/definition").await;
+    assert_eq!(definition.status, StatusCode::OK);
+    assert!(
+        definition.body.contains("<code>/payments</code>"),
+        "{}",
+        definition.body
+    );
+    assert!(definition.body.contains(">POST</span>") && definition.body.contains("Take a payment"));
+    assert!(
+        definition.body.contains("openapi: 3.0.3"),
+        "the definition itself is shown"
+    );
+    assert!(
+        definition
+            .body
+            .contains("aria-current=\"page\">Definition</a>")
+    );
+}
+
+#[tokio::test]
+async fn a_group_page_lists_its_members_child_groups_and_what_it_owns() {
+    let (portal, _dir) = org_portal();
+    let team = get(&portal, "/catalog/default/group/team-pay").await.body;
+    assert!(team.contains("<h1 class=\"page-title\">Payments Team</h1>"));
+    assert!(team.contains("Members"));
+    assert!(
+        team.contains("href=\"/catalog/default/user/ann\">Ann Example</a>"),
+        "{team}"
+    );
+    assert!(team.contains("href=\"mailto:ann@example.com\""));
+    assert!(team.contains(
+        "<dt>Parent group</dt><dd><a class=\"link\" href=\"/catalog/default/group/engineering\">"
+    ));
+    assert!(team.contains("Owned by this group"));
+    for owned in [
+        "component/pay-service",
+        "component/ledger",
+        "api/pay-api",
+        "system/payments",
+        "domain/finance",
+    ] {
+        assert!(
+            team.contains(&format!("href=\"/catalog/default/{owned}\"")),
+            "{owned}"
+        );
+    }
+    assert!(!team.contains("href=\"/catalog/default/component/web-shop\""));
+    let department = get(&portal, "/catalog/default/group/engineering")
+        .await
+        .body;
+    assert!(department.contains("Child groups"));
+    assert!(department.contains("href=\"/catalog/default/group/team-web\""));
+    assert!(department.contains("This group has no members."));
+}
+
+#[tokio::test]
+async fn a_user_page_lists_their_groups_and_what_they_and_their_groups_own() {
+    let (portal, _dir) = org_portal();
+    let bob = get(&portal, "/catalog/default/user/bob").await.body;
+    assert!(bob.contains("<h1 class=\"page-title\">Bob Builder</h1>"));
+    assert!(
+        bob.contains("href=\"/catalog/default/group/team-web\""),
+        "{bob}"
+    );
+    assert!(
+        bob.contains("href=\"/catalog/default/component/bobs-tool\""),
+        "what he owns"
+    );
+    assert!(
+        bob.contains("href=\"/catalog/default/component/web-shop\""),
+        "what his group owns"
+    );
+    assert!(!bob.contains("href=\"/catalog/default/component/ledger\""));
+}
+
+#[tokio::test]
+async fn a_location_page_shows_the_problems_of_the_files_it_led_to() {
+    let (portal, _dir) = catalog_portal(
+        &[
+            ("org.yaml", ORG),
+            ("location.yaml", LEGACY_LOCATION),
+            ("legacy.yaml", LEGACY),
+        ],
+        &["org.yaml", "location.yaml"],
+    );
+    let list = get(&portal, "/catalog").await.body;
+    assert!(
+        list.contains("<strong>1 problem in the catalog's files.</strong>"),
+        "{list}"
+    );
+    assert!(list.contains("href=\"#problems\""));
+    assert!(
+        list.contains("Legacy_Billing!"),
+        "the problem is listed: {list}"
+    );
+    assert!(
+        list.contains("href=\"/catalog/default/location/legacy\""),
+        "with where it shows"
+    );
+    let location = get(&portal, "/catalog/default/location/legacy").await.body;
+    assert!(
+        location.contains("Problems in the files this location led to"),
+        "{location}"
+    );
+    assert!(location.contains("legacy.yaml") && location.contains("Legacy_Billing!"));
+    assert!(
+        location.contains("<code>./legacy.yaml</code>"),
+        "its targets are listed"
+    );
+}
+
+/// Entity data comes from YAML anyone can commit: nothing in it may
+/// become markup or a script link.
+const EVIL: &str = r#"
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: evil
+  title: "<script>alert('title')</script>"
+  description: "<script>alert('description')</script><img src=x onerror=alert(1)>"
+  annotations:
+    example.com/note: "<script>alert('annotation')</script>"
+  labels:
+    team: evil
+  links:
+    - url: "javascript:alert(1)"
+      title: "<b>Runbook</b>"
+    - url: "data:text/html,<script>alert(1)</script>"
+      title: Data
+  tags: [evil]
+spec:
+  type: "<i>service</i>"
+  lifecycle: "<b>production</b>"
+  owner: team-evil
+"#;
+
+#[tokio::test]
+async fn entity_data_is_escaped_and_script_links_are_never_drawn() {
+    let (portal, _dir) = catalog_portal(&[("evil.yaml", EVIL)], &["evil.yaml"]);
+    let entity = get(&portal, "/catalog/default/component/evil").await;
+    let list = get(&portal, "/catalog?kind=component").await;
+    for (page, reply) in [("entity page", &entity), ("catalog page", &list)] {
+        assert_eq!(reply.status, StatusCode::OK, "{page}: {}", reply.body);
+        let body = &reply.body;
+        for markup in ["<script", "<img", "<b>", "<i>"] {
+            assert!(!body.contains(markup), "{page} contains {markup}: {body}");
+        }
+        assert!(
+            !body.to_lowercase().contains("href=\"javascript:"),
+            "{page}"
+        );
+        assert!(!body.contains("href=\"data:"), "{page}");
+        assert!(
+            body.contains("&lt;script&gt;alert('title')&lt;/script&gt;"),
+            "{page} shows the title as text"
+        );
+    }
+    let body = &entity.body;
+    assert!(
+        body.contains("&lt;script&gt;alert('description')"),
+        "description as text"
+    );
+    assert!(
+        body.contains("&lt;script&gt;alert('annotation')"),
+        "annotation as text"
+    );
+    assert!(
+        body.contains("&lt;b&gt;Runbook&lt;/b&gt;"),
+        "a refused link keeps its title as text"
+    );
+}
+
+#[tokio::test]
+async fn every_portal_link_on_the_catalog_pages_leads_somewhere() {
+    let (portal, _dir) = org_portal();
+    for page in [
+        "/catalog",
+        "/catalog?kind=group",
+        "/catalog/default/component/pay-service",
+        "/catalog/default/group/team-pay",
+        "/catalog/default/user/ann",
+    ] {
+        let body = get(&portal, page).await.body;
+        for href in body
+            .split("href=\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .filter(|href| href.starts_with('/'))
+        {
+            let href = unescape(href);
+            let href = href.split('#').next().unwrap_or_default();
+            assert_eq!(
+                get(&portal, href).await.status,
+                StatusCode::OK,
+                "{href}, linked from {page}"
+            );
+        }
+    }
+}
