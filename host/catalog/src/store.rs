@@ -718,9 +718,9 @@ impl CatalogStore {
 
 /// One refresh of a location being stored, a file at a time.
 ///
-/// Each batch (what one file yielded) is written in its own transaction:
-/// new and changed entities written, unchanged ones left alone, the file's
-/// problems replaced. [`Refresh::finish`] then orphans (or deletes) what no
+/// Each batch (what one or more files yielded) is written in its own
+/// transaction: new and changed entities written, unchanged ones left
+/// alone, the files' problems replaced. [`Refresh::finish`] then orphans (or deletes) what no
 /// readable source yields any more, in one more transaction. A crash at
 /// any point leaves every entity whole and consistent with its relations;
 /// the next refresh completes the work. An entity that now fails
@@ -740,7 +740,7 @@ pub struct Refresh<'a> {
 }
 
 impl Refresh<'_> {
-    /// Stores what one file yielded, in one transaction.
+    /// Stores what one or more files yielded, in one transaction.
     pub fn apply_batch(&mut self, batch: Reading) -> Result<(), CatalogError> {
         let mut conn = self.store.conn()?;
         let tx = conn.transaction()?;

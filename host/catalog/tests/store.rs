@@ -483,3 +483,74 @@ fn ancestry_leads_back_to_the_registered_location() {
     assert_eq!(ancestry[0].parent_entity_refs, ["location:default/all"]);
     assert!(ancestry[2].parent_entity_refs.is_empty());
 }
+
+/// Serves `files` (path → body) over HTTP on a free port, for as long as
+/// the test runs; anything else is a 404.
+fn serve(files: Vec<(&'static str, String)>) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(&stream);
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            // Skip the headers.
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+            let (status, body) = match files.iter().find(|(p, _)| *p == path) {
+                Some((_, body)) => ("200 OK", body.clone()),
+                None => ("404 Not Found", String::new()),
+            };
+            let _ = write!(
+                &stream,
+                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    base
+}
+
+#[test]
+fn url_locations_follow_relative_targets_and_placeholders_over_http() {
+    let f = fixture();
+    let api = "---\napiVersion: backstage.io/v1alpha1\nkind: API\nmetadata:\n  name: pay-api\nspec:\n  type: openapi\n  lifecycle: production\n  owner: payments\n  definition:\n    $text: ./openapi.yaml\n";
+    let base = serve(vec![
+        (
+            "/catalog/all.yaml",
+            "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: remote\nspec:\n  targets: [./services/pay.yaml, ./services/missing.yaml]\n---\napiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: sneaky\nspec:\n  type: file\n  target: /etc/passwd\n".to_owned(),
+        ),
+        (
+            "/catalog/services/pay.yaml",
+            component("pay", "payments", "service", "") + api,
+        ),
+        ("/catalog/services/openapi.yaml", "openapi: 3.0.0\n".to_owned()),
+    ]);
+    let (_, report) = f
+        .catalog
+        .add_location(LocationType::Url, &format!("{base}/catalog/all.yaml"), "test", false)
+        .unwrap();
+    assert_eq!(
+        report.added, 5,
+        "generated location, all.yaml's two Locations, pay, pay-api: {report:?}"
+    );
+    let api = f.catalog.store().entity_by_ref("api:default/pay-api").unwrap().unwrap();
+    assert_eq!(api["spec"]["definition"], "openapi: 3.0.0\n");
+    assert_eq!(
+        api["metadata"]["annotations"]["backstage.io/managed-by-location"],
+        format!("url:{base}/catalog/services/pay.yaml")
+    );
+    let messages: Vec<&str> = report.problems.iter().map(|p| p.message.as_str()).collect();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(
+        messages.iter().any(|m| m.contains("a file can only be read from a file location")),
+        "a URL location cannot read the server's files: {messages:?}"
+    );
+    assert!(messages.iter().any(|m| m.contains("404")), "{messages:?}");
+}

@@ -82,19 +82,17 @@ pub fn validate(paths: &[String]) -> anyhow::Result<()> {
     let mut problems = Vec::new();
     let mut first_seen: std::collections::HashMap<String, String> = Default::default();
     for path in paths {
-        let (kind, target) = match url::Url::parse(path) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") => {
-                (LocationType::Url, path.clone())
-            }
-            _ => {
-                let target = Catalog::normalise_target(LocationType::File, path)?;
-                let target = if Path::new(&target).is_dir() {
+        let kind = location_kind(path);
+        let target = match kind {
+            LocationType::File => {
+                let target = Catalog::normalise_target(kind, path)?;
+                if Path::new(&target).is_dir() {
                     format!("{target}/**/*.{{yaml,yml}}")
                 } else {
                     target
-                };
-                (LocationType::File, target)
+                }
             }
+            _ => path.clone(),
         };
         let reading = greenroom_catalog::read_location(kind, &target);
         // The first entity is the location itself, which validate does
@@ -136,6 +134,15 @@ pub fn validate(paths: &[String]) -> anyhow::Result<()> {
     }
 }
 
+/// What a location given on the command line is: an http(s) URL, or a
+/// file path or glob.
+fn location_kind(target: &str) -> LocationType {
+    match url::Url::parse(target) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => LocationType::Url,
+        _ => LocationType::File,
+    }
+}
+
 /// A source as a person reads it: files relative to the working folder.
 fn shown(source: &str, cwd: &Path) -> String {
     match source.strip_prefix("file:") {
@@ -150,18 +157,8 @@ fn shown(source: &str, cwd: &Path) -> String {
 /// `greenroom catalog import LOCATION`: registers a location in the data
 /// directory's catalog and reads it at once. A running server shares the
 /// database and refreshes it from then on.
-pub fn import(config: &Config, target: &str, dry_run: bool) -> anyhow::Result<()> {
-    let kind = match url::Url::parse(target) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") => LocationType::Url,
-        _ => LocationType::File,
-    };
-    std::fs::create_dir_all(&config.data_dir).with_context(|| {
-        format!(
-            "cannot create the data directory {}",
-            config.data_dir.display()
-        )
-    })?;
-    let db = Database::open(&config.data_dir.join("greenroom.db"))?;
+pub fn import(config: &Config, db: Database, target: &str, dry_run: bool) -> anyhow::Result<()> {
+    let kind = location_kind(target);
     let catalog = Catalog::new(CatalogStore::new(db), config.catalog.catalog_config()?);
     if dry_run {
         let reading = catalog.analyze(kind, target)?;

@@ -160,7 +160,10 @@ fn main() -> std::process::ExitCode {
                 data_dir,
             },
         )
-        .and_then(|(config, _)| catalog::import(&config, &location, dry_run)),
+        .and_then(|(config, _)| {
+            let db = open_database(&config)?;
+            catalog::import(&config, db, &location, dry_run)
+        }),
         Command::Bench(BenchCommand::Catalog { entities, samples }) => {
             bench::catalog(entities, samples)
         }
@@ -208,13 +211,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         data_dir: args.data_dir,
     };
     let (config, base) = configure(&args.source, overrides)?;
-    std::fs::create_dir_all(&config.data_dir).with_context(|| {
-        format!(
-            "cannot create the data directory {}",
-            config.data_dir.display()
-        )
-    })?;
-    let db = Database::open(&config.data_dir.join("greenroom.db"))?;
+    let db = open_database(&config)?;
     let catalog = catalog::open(&config, &base, &db, args.source.demo)?;
     let runtime = Runtime::new(RuntimeConfig {
         cache_dir: Some(
@@ -268,6 +265,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         drop(runtime);
         anyhow::Ok(())
     })
+}
+
+/// The data directory's database, creating the directory if needed.
+fn open_database(config: &config::Config) -> anyhow::Result<Database> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
+    Ok(Database::open(&config.data_dir.join("greenroom.db"))?)
 }
 
 async fn shutdown_signal() {
