@@ -276,15 +276,17 @@ impl Host for Session {
     }
 
     async fn remove_entities(&mut self, refs: Vec<String>) -> Result<(), HostError> {
+        let mut keys = Vec::with_capacity(refs.len());
         for entity_ref in &refs {
             let parsed = kind_of_ref(entity_ref)?;
             self.decide(Access::CatalogWrite {
                 kind: parsed.kind(),
             })?;
+            keys.push(parsed.key());
         }
         let location = self.plugin_location()?;
         self.catalog()
-            .withdraw(&location, &refs)
+            .withdraw(&location, &keys)
             .map_err(store_error)?;
         Ok(())
     }
@@ -363,8 +365,9 @@ mod tests {
             .unwrap();
         assert_eq!(next.items[0].name, "pay");
 
+        // A short reference (default namespace) names the same entity.
         session
-            .remove_entities(vec!["component:default/ledger".into()])
+            .remove_entities(vec!["component:ledger".into()])
             .await
             .unwrap();
         assert!(

@@ -477,20 +477,22 @@ impl CatalogStore {
         sql.push(&base.text);
         sql.params.extend(base.params);
         sql.push(") q0");
+        // Entities without the sort field come last in either order: their
+        // flag sorts after every other in the query's own direction.
+        let (if_null, if_set) = if descending { (0, 1) } else { (1, 0) };
+        let flag = format!("CASE WHEN sv IS NULL THEN {if_null} ELSE {if_set} END");
         if let Some((null, value, entity_ref)) = &cursor.boundary {
             let op = if ascending { ">" } else { "<" };
             // The flag is inlined: bound as text it would compare as text.
-            let null = i32::from(*null);
+            let boundary_flag = if *null { if_null } else { if_set };
             sql.push(&format!(
-                " WHERE (CASE WHEN sv IS NULL THEN 1 ELSE 0 END, COALESCE(sv, ''), entity_ref) {op} ({null}, ?, ?)"
+                " WHERE ({flag}, COALESCE(sv, ''), entity_ref) {op} ({boundary_flag}, ?, ?)"
             ));
             sql.params.push(value.clone());
             sql.params.push(entity_ref.clone());
         }
         let dir = if ascending { "ASC" } else { "DESC" };
-        let order = format!(
-            "CASE WHEN sv IS NULL THEN 1 ELSE 0 END {dir}, COALESCE(sv, '') {dir}, entity_ref {dir}"
-        );
+        let order = format!("{flag} {dir}, COALESCE(sv, '') {dir}, entity_ref {dir}");
         sql.push(&format!(
             " ORDER BY {order} LIMIT {}) q JOIN catalog_bodies b ON b.entity_id = q.id ORDER BY {}",
             limit + 1,

@@ -534,13 +534,23 @@ fn url_locations_follow_relative_targets_and_placeholders_over_http() {
     ]);
     let (_, report) = f
         .catalog
-        .add_location(LocationType::Url, &format!("{base}/catalog/all.yaml"), "test", false)
+        .add_location(
+            LocationType::Url,
+            &format!("{base}/catalog/all.yaml"),
+            "test",
+            false,
+        )
         .unwrap();
     assert_eq!(
         report.added, 5,
         "generated location, all.yaml's two Locations, pay, pay-api: {report:?}"
     );
-    let api = f.catalog.store().entity_by_ref("api:default/pay-api").unwrap().unwrap();
+    let api = f
+        .catalog
+        .store()
+        .entity_by_ref("api:default/pay-api")
+        .unwrap()
+        .unwrap();
     assert_eq!(api["spec"]["definition"], "openapi: 3.0.0\n");
     assert_eq!(
         api["metadata"]["annotations"]["backstage.io/managed-by-location"],
@@ -549,8 +559,42 @@ fn url_locations_follow_relative_targets_and_placeholders_over_http() {
     let messages: Vec<&str> = report.problems.iter().map(|p| p.message.as_str()).collect();
     assert_eq!(messages.len(), 2, "{messages:?}");
     assert!(
-        messages.iter().any(|m| m.contains("a file can only be read from a file location")),
+        messages
+            .iter()
+            .any(|m| m.contains("a file can only be read from a file location")),
         "a URL location cannot read the server's files: {messages:?}"
     );
     assert!(messages.iter().any(|m| m.contains("404")), "{messages:?}");
+}
+
+#[test]
+fn entities_without_the_sort_field_come_last_in_either_direction() {
+    let f = fixture();
+    let file = f.root.join("c.yaml");
+    let titled =
+        |name: &str, title: &str| component(name, "a", "service", &format!("  title: {title}\n"));
+    write(
+        &file,
+        &(titled("a", "Alpha") + &component("untitled", "a", "service", "") + &titled("b", "Beta")),
+    );
+    f.catalog
+        .add_location(LocationType::File, file.to_str().unwrap(), "test", false)
+        .unwrap();
+    let sorted = |order: &str| {
+        let query = EntityQuery {
+            filter: Some(Predicate::field("kind", &["component"])),
+            order: Some(Order::parse(order).unwrap()),
+            ..EntityQuery::default()
+        };
+        // Two per page, so the cursor crosses from titled to untitled.
+        let store = f.catalog.store();
+        let first = store.query(&Cursor::first(query), 2, None).unwrap();
+        let next = Cursor::decode(first.next_cursor.as_ref().unwrap()).unwrap();
+        let second = store.query(&next, 2, None).unwrap();
+        let mut all = names(&first.items);
+        all.extend(names(&second.items));
+        all
+    };
+    assert_eq!(sorted("metadata.title,asc"), ["a", "b", "untitled"]);
+    assert_eq!(sorted("metadata.title,desc"), ["b", "a", "untitled"]);
 }
