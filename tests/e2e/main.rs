@@ -33,3 +33,6 @@ mod catalog_pages;
 
 /// Backstage's `@backstage/catalog-client`, run with Node, against the catalog API.
 mod catalog_client;
+
+/// A publisher's commands: keys, signatures, index entries.
+mod publish;

@@ -34,6 +34,9 @@ pub struct Config {
     /// The software catalog: where entities come from.
     #[serde(default)]
     pub catalog: CatalogSettings,
+    /// Marketplace indexes: whom to trust.
+    #[serde(default)]
+    pub marketplace: MarketplaceSettings,
     /// The plugins to load, in order.
     #[serde(default)]
     pub plugins: Vec<PluginConfig>,
@@ -80,6 +83,39 @@ impl CatalogSettings {
             refresh_interval,
             orphans: self.orphans,
         })
+    }
+}
+
+/// Marketplace settings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct MarketplaceSettings {
+    /// Publishers whose signatures this host accepts.
+    pub trusted_publishers: Vec<TrustedPublisher>,
+}
+
+/// A publisher and its public key.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TrustedPublisher {
+    /// The name index entries give as `publisher`.
+    pub name: String,
+    /// Its key, `ed25519:<base64>` (printed by `greenroom keys generate`).
+    pub key: String,
+}
+
+impl MarketplaceSettings {
+    /// The trusted publishers, keys parsed.
+    pub fn trusted(&self) -> anyhow::Result<greenroom_marketplace::TrustedPublishers> {
+        let mut trusted = greenroom_marketplace::TrustedPublishers::default();
+        for (i, publisher) in self.trusted_publishers.iter().enumerate() {
+            let key =
+                greenroom_marketplace::PublicKey::parse(&publisher.key).with_context(|| {
+                    format!("marketplace.trusted-publishers[{i}] (`{}`)", publisher.name)
+                })?;
+            trusted.trust(&publisher.name, key);
+        }
+        Ok(trusted)
     }
 }
 

@@ -8,6 +8,7 @@ mod bench;
 mod catalog;
 mod config;
 mod plugins;
+mod publish;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
@@ -61,6 +62,70 @@ enum Command {
     /// Measure performance; prints the numbers docs/performance.md records.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Publisher keys, to sign plugins.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Edit a marketplace index.
+    #[command(subcommand)]
+    Index(IndexCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Generate a publisher key pair: the signing key goes to a new file
+    /// readable only by you; the public key is printed for operators.
+    Generate {
+        /// The signing key file to create (never overwritten).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum IndexCommand {
+    /// Add (or replace) a signed entry for a plugin version in an index
+    /// file, keeping its comments and other entries.
+    Add {
+        /// The index file (created if missing).
+        #[arg(long, value_name = "FILE")]
+        index: PathBuf,
+        /// Your signing key (from `greenroom keys generate`).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The publisher name operators trust your key under.
+        #[arg(long)]
+        publisher: String,
+        /// The component file.
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "bundled",
+            conflicts_with = "bundled"
+        )]
+        artifact: Option<PathBuf>,
+        /// Where the index says the artifact is: a path relative to the
+        /// index, `file:/…` or `https://…` [default: the file's path
+        /// relative to the index]
+        #[arg(long, requires = "artifact")]
+        location: Option<String>,
+        /// A plugin compiled into this binary instead of a file.
+        #[arg(long, value_name = "NAME")]
+        bundled: Option<String>,
+    },
+    /// Check every version in an index: its artifact's digest, its
+    /// publisher's signature (against the publishers the configuration
+    /// trusts, and --trust), that this host can load it, and that its
+    /// manifest matches the entry. Exits non-zero if any is refused.
+    Verify {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// The index file.
+        #[arg(long, value_name = "FILE")]
+        index: PathBuf,
+        /// Also trust this publisher: `NAME=ed25519:<base64>`.
+        #[arg(long, value_name = "NAME=KEY")]
+        trust: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -138,6 +203,15 @@ enum PluginCommand {
         /// The component (`.wasm`).
         file: PathBuf,
     },
+    /// Print the digest and the publisher signature of a plugin file, as
+    /// an index entry carries them.
+    Sign {
+        /// The component (`.wasm`).
+        file: PathBuf,
+        /// Your signing key (from `greenroom keys generate`).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -164,6 +238,34 @@ fn main() -> std::process::ExitCode {
             let db = open_database(&config)?;
             catalog::import(&config, db, &location, dry_run)
         }),
+        Command::Plugin(PluginCommand::Sign { file, key }) => publish::plugin_sign(&file, &key),
+        Command::Keys(KeysCommand::Generate { out }) => publish::keys_generate(&out),
+        Command::Index(IndexCommand::Add {
+            index,
+            key,
+            publisher,
+            artifact,
+            location,
+            bundled,
+        }) => {
+            let source = match (&artifact, &bundled) {
+                (Some(path), _) => Ok(publish::ArtifactSource::File {
+                    path,
+                    location: location.as_deref(),
+                }),
+                (None, Some(name)) => Ok(publish::ArtifactSource::Bundled(name)),
+                (None, None) => Err(anyhow::anyhow!(
+                    "give the plugin as --artifact FILE or --bundled NAME"
+                )),
+            };
+            source.and_then(|source| publish::index_add(&index, &key, &publisher, source))
+        }
+        Command::Index(IndexCommand::Verify {
+            source,
+            index,
+            trust,
+        }) => configure(&source, Overrides::default())
+            .and_then(|(config, _)| publish::index_verify(&config, &index, &trust)),
         Command::Bench(BenchCommand::Catalog { entities, samples }) => {
             bench::catalog(entities, samples)
         }
@@ -196,6 +298,14 @@ fn configure(source: &SourceArgs, overrides: Overrides) -> anyhow::Result<(Confi
     let (mut config, base) = config::load(source.config.as_deref(), overrides)?;
     if source.demo {
         config.auth.guest = true;
+        // The first-party index is signed with the demo publisher's key.
+        config
+            .marketplace
+            .trusted_publishers
+            .push(config::TrustedPublisher {
+                name: greenroom_marketplace::DEMO_PUBLISHER.into(),
+                key: greenroom_marketplace::DEMO_PUBLISHER_KEY.into(),
+            });
         for demo in plugins::demo_plugins() {
             if !config.plugins.iter().any(|p| p.bundled == demo.bundled) {
                 config.plugins.push(demo);

@@ -1,0 +1,29 @@
+//! Marketplace indexes.
+//!
+//! This crate owns the index format (`marketplace-index.toml`: plugins, their
+//! versions, where each artifact is, its sha256, the publisher's ed25519
+//! signature and the capabilities it requests), publisher keys, and
+//! [`verify`]: whether an artifact's bytes are exactly what a trusted
+//! publisher signed and what the index describes. Installing, upgrading and
+//! removing plugins at run time build on it.
+//!
+//! It must never load or run a plugin, nor decide what a plugin is granted:
+//! it only answers whether bytes are what they claim to be.
+
+mod index;
+mod keys;
+
+pub use index::{
+    Index, IndexError, IndexPlugin, IndexVersion, TrustedPublishers, VerifyError,
+    add_to_index_text, entry_for, verify,
+};
+pub use keys::{KeyError, PublicKey, SecretKey, signed_statement};
+
+/// The publisher that signs the first-party plugins in this repository's
+/// `marketplace-index.toml`, with a demo key that is public on purpose
+/// (`keys/greenroom-demo.key`): for tests and `--demo` only. Never trust
+/// it on a production portal.
+pub const DEMO_PUBLISHER: &str = "greenroom-demo";
+
+/// [`DEMO_PUBLISHER`]'s public key.
+pub const DEMO_PUBLISHER_KEY: &str = "ed25519:RNeRDTNfv37D2GPs5DUr+CqeVanCLWBY4FUNt42g9z4=";

@@ -1,0 +1,143 @@
+//! A publisher's path with the real binary: generate a key, sign a plugin,
+//! add it to an index; the entry then verifies against the printed key.
+
+use crate::support::binary;
+use greenroom_marketplace::{Index, PublicKey, TrustedPublishers, verify};
+use std::process::Command;
+
+fn run(dir: &std::path::Path, args: &[&str]) -> String {
+    let output = Command::new(binary())
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "greenroom {args:?} failed:\n{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn a_publisher_generates_a_key_signs_and_adds_a_verifiable_index_entry() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let hello = greenroom_artifacts::bundled("hello").expect("bundled");
+    std::fs::create_dir_all(dir.path().join("artifacts")).unwrap();
+    std::fs::write(dir.path().join("artifacts/hello.wasm"), hello.bytes).unwrap();
+
+    let generated = run(dir.path(), &["keys", "generate", "--out", "acme.key"]);
+    let public = generated
+        .lines()
+        .find_map(|l| l.strip_prefix("public key: "))
+        .expect("the public key is printed")
+        .to_owned();
+    let signed = run(
+        dir.path(),
+        &[
+            "plugin",
+            "sign",
+            "artifacts/hello.wasm",
+            "--key",
+            "acme.key",
+        ],
+    );
+    let signature = signed
+        .lines()
+        .find_map(|l| l.strip_prefix("signature: "))
+        .expect("the signature is printed")
+        .trim()
+        .to_owned();
+    run(
+        dir.path(),
+        &[
+            "index",
+            "add",
+            "--index",
+            "index.toml",
+            "--key",
+            "acme.key",
+            "--publisher",
+            "acme",
+            "--artifact",
+            "artifacts/hello.wasm",
+        ],
+    );
+
+    let index = Index::read(&dir.path().join("index.toml")).expect("a valid index");
+    let plugin = index.plugin("hello").expect("hello is listed");
+    let version = plugin.version(None).expect("one version");
+    assert_eq!(
+        version.artifact, "artifacts/hello.wasm",
+        "relative to the index"
+    );
+    assert_eq!(
+        version.signature, signature,
+        "the same signature `plugin sign` printed"
+    );
+    let mut trusted = TrustedPublishers::default();
+    trusted.trust("acme", PublicKey::parse(&public).unwrap());
+    verify(plugin, version, hello.bytes, &trusted).expect("the entry verifies");
+
+    // `index verify` checks the entry the same way, and names what fails.
+    let trust = format!("acme={public}");
+    let verified = run(
+        dir.path(),
+        &[
+            "index",
+            "verify",
+            "--index",
+            "index.toml",
+            "--trust",
+            &trust,
+        ],
+    );
+    assert!(
+        verified.contains("ok       hello 0.1.0 (artifacts/hello.wasm)"),
+        "{verified}"
+    );
+    let untrusted = Command::new(binary())
+        .args(["index", "verify", "--index", "index.toml"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!untrusted.status.success());
+    assert!(
+        String::from_utf8_lossy(&untrusted.stdout).contains("whom this host does not trust"),
+        "{}",
+        String::from_utf8_lossy(&untrusted.stdout)
+    );
+    let mut tampered = hello.bytes.to_vec();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    std::fs::write(dir.path().join("artifacts/hello.wasm"), tampered).unwrap();
+    let refused = Command::new(binary())
+        .args([
+            "index",
+            "verify",
+            "--index",
+            "index.toml",
+            "--trust",
+            &trust,
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stdout)
+            .contains("does not match the index: its sha256 is"),
+        "{}",
+        String::from_utf8_lossy(&refused.stdout)
+    );
+
+    // The key file is never overwritten.
+    let output = Command::new(binary())
+        .args(["keys", "generate", "--out", "acme.key"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot create the key file"));
+}
