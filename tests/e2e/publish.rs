@@ -141,3 +141,53 @@ fn a_publisher_generates_a_key_signs_and_adds_a_verifiable_index_entry() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot create the key file"));
 }
+
+/// `plugin new` → `plugin build` → a portal loads it: the whole author path
+/// from nothing, with the real binary, cargo and the host.
+#[test]
+fn a_new_plugin_builds_at_once_and_a_portal_draws_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sdk = concat!(env!("CARGO_MANIFEST_DIR"), "/../../sdk");
+    let created = run(dir.path(), &["plugin", "new", "team-radar", "--sdk", sdk]);
+    assert!(
+        created.contains("created the plugin `team-radar`"),
+        "{created}"
+    );
+    // One target folder for every run of this test, so only the first
+    // compiles the SDK.
+    let target = concat!(env!("CARGO_TARGET_TMPDIR"), "/scaffolded-plugins");
+    let output = Command::new(binary())
+        .args(["plugin", "build", "--path", "team-radar"])
+        .current_dir(dir.path())
+        .env("CARGO_TARGET_DIR", target)
+        .output()
+        .expect("the binary runs");
+    let built = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{built}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(built.contains("built team-radar 0.1.0"), "{built}");
+    let component = built
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("component: "))
+        .expect("the component's path is printed")
+        .to_owned();
+
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let config = crate::support::write_config(
+        data_dir.path(),
+        &format!("[auth]\nguest = true\n\n[[plugins]]\npath = {component:?}\n"),
+    );
+    let server =
+        crate::support::Server::start_in(data_dir, &["--config", config.to_str().unwrap()]);
+    let home = server.get("/");
+    assert_eq!(home.status, 200);
+    assert!(home.body.contains("team-radar"), "{}", home.body);
+    assert!(
+        home.body.contains("Hello, Guest!"),
+        "the scaffold's widget: {}",
+        home.body
+    );
+}

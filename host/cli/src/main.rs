@@ -4,6 +4,7 @@
 //! from a configuration file, and offers the commands operators and plugin
 //! authors use from a shell.
 
+mod author;
 mod bench;
 mod catalog;
 mod config;
@@ -203,6 +204,27 @@ enum PluginCommand {
         /// The component (`.wasm`).
         file: PathBuf,
     },
+    /// Create a plugin crate that builds at once: manifest, SDK
+    /// dependency, a home widget and a unit test.
+    New {
+        /// The plugin's id (lower-case letters, digits and `-`), also the
+        /// folder's name.
+        name: String,
+        /// Where to create it [default: ./NAME]
+        #[arg(long, value_name = "DIR")]
+        path: Option<PathBuf>,
+        /// The greenroom-sdk folder to depend on [default: the SDK this
+        /// binary was built with]
+        #[arg(long, value_name = "DIR")]
+        sdk: Option<PathBuf>,
+    },
+    /// Build a plugin crate to a component (`cargo build --release --target
+    /// wasm32-wasip2`), check it as the host will, and print its digest.
+    Build {
+        /// The plugin's folder.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        path: PathBuf,
+    },
     /// Print the digest and the publisher signature of a plugin file, as
     /// an index entry carries them.
     Sign {
@@ -239,6 +261,10 @@ fn main() -> std::process::ExitCode {
             catalog::import(&config, db, &location, dry_run)
         }),
         Command::Plugin(PluginCommand::Sign { file, key }) => publish::plugin_sign(&file, &key),
+        Command::Plugin(PluginCommand::New { name, path, sdk }) => {
+            author::new(&name, path.as_deref(), sdk.as_deref())
+        }
+        Command::Plugin(PluginCommand::Build { path }) => author::build(&path),
         Command::Keys(KeysCommand::Generate { out }) => publish::keys_generate(&out),
         Command::Index(IndexCommand::Add {
             index,
