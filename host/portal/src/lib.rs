@@ -1,8 +1,9 @@
 //! The web portal.
 //!
 //! This crate owns everything served over HTTP: the pages people use (home
-//! with plugin widgets, the plugin list, a page per plugin), the JSON API
-//! under `/api`, plugin API routes under `/api/plugins/<id>/`, form
+//! with plugin widgets, the catalog and entity pages, the plugin list, a
+//! page per plugin), the JSON API under `/api` (Backstage's catalog API
+//! under `/api/catalog`), plugin API routes under `/api/plugins/<id>/`, form
 //! submissions to plugin actions, the health check, and the design system
 //! (CSS compiled into the binary: the portal works offline and loads
 //! nothing from other sites).
