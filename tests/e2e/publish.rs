@@ -142,10 +142,11 @@ fn a_publisher_generates_a_key_signs_and_adds_a_verifiable_index_entry() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot create the key file"));
 }
 
-/// `plugin new` → `plugin build` → a portal loads it: the whole author path
-/// from nothing, with the real binary, cargo and the host.
+/// `plugin new` → `plugin build` → `plugin dev` draws it and swaps in an
+/// edit: the author's path from nothing, with the real binary, cargo and
+/// the host.
 #[test]
-fn a_new_plugin_builds_at_once_and_a_portal_draws_it() {
+fn a_new_plugin_builds_at_once_and_plugin_dev_swaps_in_every_edit() {
     let dir = tempfile::tempdir().expect("temp dir");
     let sdk = concat!(env!("CARGO_MANIFEST_DIR"), "/../../sdk");
     let created = run(dir.path(), &["plugin", "new", "team-radar", "--sdk", sdk]);
@@ -175,19 +176,67 @@ fn a_new_plugin_builds_at_once_and_a_portal_draws_it() {
         .expect("the component's path is printed")
         .to_owned();
 
-    let data_dir = tempfile::tempdir().expect("temp dir");
-    let config = crate::support::write_config(
-        data_dir.path(),
-        &format!("[auth]\nguest = true\n\n[[plugins]]\npath = {component:?}\n"),
-    );
-    let server =
-        crate::support::Server::start_in(data_dir, &["--config", config.to_str().unwrap()]);
-    let home = server.get("/");
-    assert_eq!(home.status, 200);
-    assert!(home.body.contains("team-radar"), "{}", home.body);
+    assert!(std::path::Path::new(&component).is_file(), "{component}");
+
+    // `plugin dev` serves it, and swaps in every rebuild without a restart.
+    let mut dev = Command::new(binary())
+        .args([
+            "plugin",
+            "dev",
+            "--path",
+            "team-radar",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .current_dir(dir.path())
+        .env("CARGO_TARGET_DIR", target)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("plugin dev starts");
+    let stdout = dev.stdout.take().expect("piped");
+    let (lines, serving) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(address) = line.strip_prefix("Greenroom is serving on ") {
+                let _ = lines.send(address.trim().to_owned());
+            }
+        }
+    });
+    let base = serving
+        .recv_timeout(std::time::Duration::from_secs(180))
+        .expect("plugin dev serves");
+    let home = |base: &str| -> String {
+        reqwest::blocking::get(format!("{base}/"))
+            .and_then(|r| r.text())
+            .unwrap_or_default()
+    };
+    let first = home(&base);
+    assert!(first.contains("team-radar"), "{first}");
     assert!(
-        home.body.contains("Hello, Guest!"),
-        "the scaffold's widget: {}",
-        home.body
+        first.contains("Hello, Guest!"),
+        "the scaffold's widget: {first}"
     );
+
+    let lib = dir.path().join("team-radar/src/lib.rs");
+    let source = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(
+        &lib,
+        source.replace("\"Hello, {name}!\"", "\"Howdy, {name}!\""),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    while !home(&base).contains("Howdy, Guest!") {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "the edit was not swapped in"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    let _ = dev.kill();
+    let _ = dev.wait();
 }

@@ -156,7 +156,8 @@ mod tests {
 
 /// `greenroom plugin build`: `cargo build --release --target wasm32-wasip2`
 /// in the plugin's folder, then the component checked as the host reads it.
-pub fn build(path: &Path) -> anyhow::Result<()> {
+/// Returns the component's path.
+pub fn build(path: &Path) -> anyhow::Result<PathBuf> {
     let manifest_path = path.join("Cargo.toml");
     if !manifest_path.is_file() {
         bail!("{} is not a plugin crate (no Cargo.toml)", path.display());
@@ -194,7 +195,101 @@ pub fn build(path: &Path) -> anyhow::Result<()> {
     for capability in &manifest.capabilities {
         println!("  requests:  {capability}");
     }
-    Ok(())
+    Ok(wasm)
+}
+
+/// The newest modification time of a plugin's sources: `src/` (recursively),
+/// `Cargo.toml` and `greenroom.toml`.
+fn sources_changed_at(folder: &Path) -> Option<std::time::SystemTime> {
+    let mut newest = None;
+    let mut pending = vec![folder.join("src")];
+    let mut consider = |path: &Path| {
+        if let Ok(modified) = std::fs::metadata(path).and_then(|m| m.modified()) {
+            newest = newest.max(Some(modified));
+        }
+    };
+    consider(&folder.join("Cargo.toml"));
+    consider(&folder.join("greenroom.toml"));
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                consider(&path);
+            }
+        }
+    }
+    newest
+}
+
+/// How often `plugin dev` looks at the sources.
+const WATCH_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// What `plugin dev` needs to swap the plugin in a running portal.
+pub struct DevReload {
+    /// The plugin's folder.
+    pub folder: PathBuf,
+    /// Its `[[plugins]]` entry (the built component, granted all).
+    pub entry: crate::config::PluginConfig,
+    /// Limits for it.
+    pub limits: greenroom_runtime::Limits,
+}
+
+impl DevReload {
+    /// Watches the sources on a thread of its own; on every change,
+    /// rebuilds and swaps the new build into `state`. A build or load that
+    /// fails is printed and the running version keeps serving.
+    pub fn spawn(
+        self,
+        runtime: std::sync::Arc<greenroom_runtime::Runtime>,
+        db: greenroom_store::Database,
+        state: greenroom_portal::AppState,
+    ) -> std::thread::JoinHandle<()> {
+        std::thread::spawn(move || {
+            let mut seen = sources_changed_at(&self.folder);
+            loop {
+                std::thread::sleep(WATCH_EVERY);
+                let now = sources_changed_at(&self.folder);
+                if now == seen {
+                    continue;
+                }
+                seen = now;
+                let started = std::time::Instant::now();
+                match self.reload(&runtime, &db, &state) {
+                    Ok(id) => println!(
+                        "reloaded {id} in {:.1} s; refresh the page",
+                        started.elapsed().as_secs_f64()
+                    ),
+                    Err(error) => eprintln!("not reloaded, the running version stays: {error:#}"),
+                }
+            }
+        })
+    }
+
+    fn reload(
+        &self,
+        runtime: &greenroom_runtime::Runtime,
+        db: &greenroom_store::Database,
+        state: &greenroom_portal::AppState,
+    ) -> anyhow::Result<String> {
+        build(&self.folder)?;
+        let (_, prepared) = crate::plugins::prepare(&self.entry, Path::new("."), self.limits);
+        let prepared = prepared?;
+        let id = prepared.artifact.manifest().id.to_string();
+        let env = greenroom_broker::PluginEnv::new(
+            prepared.artifact.manifest(),
+            prepared.grant,
+            prepared.settings,
+            db,
+        );
+        let loaded = runtime.load(prepared.artifact, env, prepared.limits)?;
+        state.replace_plugin(std::sync::Arc::new(loaded));
+        Ok(id)
+    }
 }
 
 /// `package.name` of a Cargo.toml.

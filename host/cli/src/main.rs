@@ -225,6 +225,20 @@ enum PluginCommand {
         #[arg(long, value_name = "DIR", default_value = ".")]
         path: PathBuf,
     },
+    /// Serve a local portal (guest access, the demo catalog) with the
+    /// plugin in DIR, granted everything it asks for, and rebuild and swap
+    /// it in on every change of its sources, without restarting.
+    Dev {
+        /// The plugin's folder.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        path: PathBuf,
+        /// Address to listen on [default: 127.0.0.1:7007]
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+        /// Where to keep the portal's data [default: DIR/target/greenroom-dev]
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
     /// Print the digest and the publisher signature of a plugin file, as
     /// an index entry carries them.
     Sign {
@@ -264,7 +278,12 @@ fn main() -> std::process::ExitCode {
         Command::Plugin(PluginCommand::New { name, path, sdk }) => {
             author::new(&name, path.as_deref(), sdk.as_deref())
         }
-        Command::Plugin(PluginCommand::Build { path }) => author::build(&path),
+        Command::Plugin(PluginCommand::Build { path }) => author::build(&path).map(|_| ()),
+        Command::Plugin(PluginCommand::Dev {
+            path,
+            listen,
+            data_dir,
+        }) => plugin_dev(&path, listen, data_dir),
         Command::Keys(KeysCommand::Generate { out }) => publish::keys_generate(&out),
         Command::Index(IndexCommand::Add {
             index,
@@ -347,8 +366,47 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         data_dir: args.data_dir,
     };
     let (config, base) = configure(&args.source, overrides)?;
+    serve_config(config, &base, args.source.demo, None)
+}
+
+/// `greenroom plugin dev`: builds the plugin, then serves it with the demo
+/// catalog and swaps in every rebuild.
+fn plugin_dev(
+    folder: &Path,
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let wasm = author::build(folder)?;
+    let overrides = Overrides {
+        listen,
+        data_dir: Some(data_dir.unwrap_or_else(|| folder.join("target").join("greenroom-dev"))),
+    };
+    let (mut config, base) = config::load(None, overrides)?;
+    config.auth.guest = true;
+    let entry = config::PluginConfig {
+        path: Some(wasm),
+        grant: vec!["all".to_owned()],
+        ..config::PluginConfig::default()
+    };
+    config.plugins.push(entry.clone());
+    let reload = author::DevReload {
+        folder: folder.to_owned(),
+        entry,
+        limits: config.limits.apply(greenroom_runtime::Limits::default())?,
+    };
+    serve_config(config, &base, true, Some(reload))
+}
+
+/// Serves the portal `config` describes; `demo` adds the demo catalog, and
+/// `reload` watches a plugin's sources and swaps in every rebuild.
+fn serve_config(
+    config: config::Config,
+    base: &Path,
+    demo: bool,
+    reload: Option<author::DevReload>,
+) -> anyhow::Result<()> {
     let db = open_database(&config)?;
-    let catalog = catalog::open(&config, &base, &db, args.source.demo)?;
+    let catalog = catalog::open(&config, base, &db, demo)?;
     let runtime = Runtime::new(RuntimeConfig {
         cache_dir: Some(
             config
@@ -364,7 +422,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     // Compiling is CPU-bound: done before the server starts taking requests.
-    let (loaded, failed) = plugins::load_all(&config, &base, &runtime, &db)?;
+    let (loaded, failed) = plugins::load_all(&config, base, &runtime, &db)?;
     // Say at start what a first visit would otherwise only show as a 401
     // or an empty home page.
     if !config.auth.guest {
@@ -383,10 +441,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         guest_access: config.auth.guest,
     };
     let loaded: Vec<Arc<LoadedPlugin>> = loaded.into_iter().map(Arc::new).collect();
+    let runtime = Arc::new(runtime);
     tokio.block_on(async move {
         let scheduler = Scheduler::start(&loaded);
         let _refresh = catalog.spawn_refresh_loop();
         let state = AppState::new(loaded, failed, portal, catalog);
+        if let Some(reload) = reload {
+            reload.spawn(Arc::clone(&runtime), db.clone(), state.clone());
+        }
         let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| {
             format!("cannot listen on {}; is another Greenroom running? Choose another address with --listen", config.listen)
         })?;

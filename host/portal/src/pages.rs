@@ -67,8 +67,8 @@ pub(crate) async fn home(
 ) -> Response {
     let (notice, jar) = take_notice(jar);
     let cx = CallContext::for_user(user.clone());
-    let widgets: Vec<(&Arc<LoadedPlugin>, &SlotDecl)> = state
-        .plugins()
+    let plugins = state.plugins();
+    let widgets: Vec<(&Arc<LoadedPlugin>, &SlotDecl)> = plugins
         .iter()
         .flat_map(|plugin| {
             plugin
@@ -152,7 +152,7 @@ pub(crate) async fn plugin_list(State(state): State<AppState>, Actor(user): Acto
                 table.table {
                     thead { tr { th { "Plugin" } th { "Version" } th { "Tier" } th { "Contributes" } th.align-end { "Calls" } th.align-end { "Failures" } } }
                     tbody {
-                        @for plugin in state.plugins() {
+                        @for plugin in state.plugins().iter() {
                             @let manifest = plugin.manifest();
                             @let health = plugin.health();
                             tr {
@@ -277,7 +277,7 @@ impl PluginPage {
                     return_to: &return_to,
                     form_errors: self.submitted.as_ref(),
                 };
-                Some(render_slot(plugin, slot, &cx, &target).await)
+                Some(render_slot(&plugin, slot, &cx, &target).await)
             }
             None => None,
         };
@@ -299,7 +299,7 @@ impl PluginPage {
                         }
                     }
                 }
-                aside.plugin-aside { (about(plugin)) }
+                aside.plugin-aside { (about(&plugin)) }
             }
         };
         let shell = Shell {

@@ -2,7 +2,7 @@
 
 use greenroom_catalog::Catalog;
 use greenroom_runtime::LoadedPlugin;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 /// How the portal behaves.
@@ -29,7 +29,9 @@ pub struct AppState {
 }
 
 struct Inner {
-    plugins: Vec<Arc<LoadedPlugin>>,
+    /// Replaced whole when a plugin is swapped; a request keeps the set it
+    /// started with, so a swap never fails a request in flight.
+    plugins: RwLock<Arc<[Arc<LoadedPlugin>]>>,
     failed: Vec<FailedPlugin>,
     config: PortalConfig,
     catalog: Catalog,
@@ -47,7 +49,7 @@ impl AppState {
     ) -> AppState {
         AppState {
             inner: Arc::new(Inner {
-                plugins,
+                plugins: RwLock::new(plugins.into()),
                 failed,
                 config,
                 catalog,
@@ -56,17 +58,36 @@ impl AppState {
         }
     }
 
-    /// Loaded plugins, in configuration order.
-    pub(crate) fn plugins(&self) -> &[Arc<LoadedPlugin>] {
-        &self.inner.plugins
+    /// Loaded plugins, in configuration order: a snapshot, unaffected by
+    /// swaps made while it is held.
+    pub(crate) fn plugins(&self) -> Arc<[Arc<LoadedPlugin>]> {
+        Arc::clone(&self.inner.plugins.read().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// The loaded plugin with this id.
-    pub(crate) fn plugin(&self, id: &str) -> Option<&Arc<LoadedPlugin>> {
-        self.inner
-            .plugins
+    pub(crate) fn plugin(&self, id: &str) -> Option<Arc<LoadedPlugin>> {
+        self.plugins()
             .iter()
             .find(|p| p.manifest().id.as_str() == id)
+            .cloned()
+    }
+
+    /// Puts `plugin` in place of the loaded plugin with the same id (or
+    /// after the others when there is none). Requests already running
+    /// finish with the old one; new requests get the new one.
+    pub fn replace_plugin(&self, plugin: Arc<LoadedPlugin>) {
+        let mut plugins = self
+            .inner
+            .plugins
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        let id = plugin.manifest().id.clone();
+        let mut next: Vec<Arc<LoadedPlugin>> = plugins.iter().cloned().collect();
+        match next.iter().position(|p| p.manifest().id == id) {
+            Some(i) => next[i] = plugin,
+            None => next.push(plugin),
+        }
+        *plugins = next.into();
     }
 
     /// Plugins that could not be loaded.

@@ -333,7 +333,8 @@ async fn draw(
     .await?;
     let entry = loaded.entry();
     let kind = entry.entity_ref().kind().to_owned();
-    let tabs = TabLinks::new(state.plugins(), entry);
+    let plugins = state.plugins();
+    let tabs = TabLinks::new(&plugins, entry);
     let current = tabs.find(&tab).ok_or_else(|| no_tab(&tab_name(&tab)))?;
     let return_to = match query.as_deref().filter(|q| !q.is_empty()) {
         Some(q) => format!("{}?{q}", current.href),
@@ -352,7 +353,7 @@ async fn draw(
     };
     let body = match &tab {
         Tab::Overview => {
-            let cards = slots_for(state.plugins(), SlotKind::EntityCard, &kind);
+            let cards = slots_for(&plugins, SlotKind::EntityCard, &kind);
             let drawn = futures::future::join_all(
                 cards.iter().map(|(plugin, slot)| place.draw(plugin, slot)),
             )
@@ -361,7 +362,7 @@ async fn draw(
         }
         Tab::Definition => definition::draw(entry),
         Tab::Plugin { plugin, slot } => {
-            let (plugin, slot) = slots_for(state.plugins(), SlotKind::EntityTab, &kind)
+            let (plugin, slot) = slots_for(&plugins, SlotKind::EntityTab, &kind)
                 .into_iter()
                 .find(|(p, s)| p.manifest().id.as_str() == plugin && s.name == *slot)
                 .ok_or_else(|| no_tab(&tab_name(&tab)))?;
