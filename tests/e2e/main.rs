@@ -36,3 +36,6 @@ mod catalog_client;
 
 /// A publisher's commands: keys, signatures, index entries.
 mod publish;
+
+/// Installing from an index into a running portal.
+mod install;

@@ -8,6 +8,7 @@ mod author;
 mod bench;
 mod catalog;
 mod config;
+mod install;
 mod plugins;
 mod publish;
 
@@ -239,6 +240,69 @@ enum PluginCommand {
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
     },
+    /// Install (or upgrade) a plugin from a marketplace index into the
+    /// data directory: fetch it, verify its digest, signature and manifest,
+    /// show what it asks for and record what you grant. A running server on
+    /// the same data directory loads it within seconds.
+    Install {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Where the database is [default: ./greenroom-data]
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// The index: a file or an https URL.
+        #[arg(
+            long,
+            value_name = "FILE|URL",
+            default_value = "marketplace-index.toml"
+        )]
+        index: String,
+        /// The plugin's id.
+        id: String,
+        /// The version [default: the newest]
+        #[arg(long)]
+        version: Option<String>,
+        /// Grant this (repeat); only what the plugin requests. Without any,
+        /// you are asked about each capability.
+        #[arg(long = "grant", value_name = "GRANT")]
+        grants: Vec<String>,
+        /// Grant everything it requests without asking.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Remove an installed plugin; its stored data is kept unless --purge.
+    Remove {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Where the database is [default: ./greenroom-data]
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// The plugin's id.
+        id: String,
+        /// Also delete what the plugin stored.
+        #[arg(long)]
+        purge: bool,
+    },
+    /// Load an installed plugin that was disabled.
+    Enable {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Where the database is [default: ./greenroom-data]
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// The plugin's id.
+        id: String,
+    },
+    /// Stop loading an installed plugin, keeping it installed.
+    Disable {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Where the database is [default: ./greenroom-data]
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// The plugin's id.
+        id: String,
+    },
     /// Print the digest and the publisher signature of a plugin file, as
     /// an index entry carries them.
     Sign {
@@ -275,6 +339,47 @@ fn main() -> std::process::ExitCode {
             catalog::import(&config, db, &location, dry_run)
         }),
         Command::Plugin(PluginCommand::Sign { file, key }) => publish::plugin_sign(&file, &key),
+        Command::Plugin(PluginCommand::Install {
+            source,
+            data_dir,
+            index,
+            id,
+            version,
+            grants,
+            yes,
+        }) => with_data_dir(&source, data_dir, |config, db| {
+            install::install(
+                config,
+                db,
+                &install::InstallRequest {
+                    id: &id,
+                    index: &index,
+                    version: version.as_deref(),
+                    grants: &grants,
+                    yes,
+                },
+            )
+        }),
+        Command::Plugin(PluginCommand::Remove {
+            source,
+            data_dir,
+            id,
+            purge,
+        }) => with_data_dir(&source, data_dir, |_, db| install::remove(db, &id, purge)),
+        Command::Plugin(PluginCommand::Enable {
+            source,
+            data_dir,
+            id,
+        }) => with_data_dir(&source, data_dir, |_, db| {
+            install::set_enabled(db, &id, true)
+        }),
+        Command::Plugin(PluginCommand::Disable {
+            source,
+            data_dir,
+            id,
+        }) => with_data_dir(&source, data_dir, |_, db| {
+            install::set_enabled(db, &id, false)
+        }),
         Command::Plugin(PluginCommand::New { name, path, sdk }) => {
             author::new(&name, path.as_deref(), sdk.as_deref())
         }
@@ -441,6 +546,9 @@ fn serve_config(
         guest_access: config.auth.guest,
     };
     let loaded: Vec<Arc<LoadedPlugin>> = loaded.into_iter().map(Arc::new).collect();
+    // Plugins in the configuration win over installed ones of the same id.
+    let configured: Vec<String> = loaded.iter().map(|p| p.manifest().id.to_string()).collect();
+    let default_limits = config.limits.apply(greenroom_runtime::Limits::default())?;
     let runtime = Arc::new(runtime);
     tokio.block_on(async move {
         let scheduler = Scheduler::start(&loaded);
@@ -449,6 +557,13 @@ fn serve_config(
         if let Some(reload) = reload {
             reload.spawn(Arc::clone(&runtime), db.clone(), state.clone());
         }
+        install::follow(
+            db.clone(),
+            Arc::clone(&runtime),
+            state.clone(),
+            configured,
+            default_limits,
+        );
         let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| {
             format!("cannot listen on {}; is another Greenroom running? Choose another address with --listen", config.listen)
         })?;
@@ -463,6 +578,23 @@ fn serve_config(
         drop(runtime);
         anyhow::Ok(())
     })
+}
+
+/// Runs `f` with the configuration (`--data-dir` applied) and its database.
+fn with_data_dir(
+    source: &SourceArgs,
+    data_dir: Option<PathBuf>,
+    f: impl FnOnce(&config::Config, &Database) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let (config, _) = configure(
+        source,
+        Overrides {
+            listen: None,
+            data_dir,
+        },
+    )?;
+    let db = open_database(&config)?;
+    f(&config, &db)
 }
 
 /// The data directory's database, creating the directory if needed.

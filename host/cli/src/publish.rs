@@ -146,11 +146,13 @@ pub fn index_verify(
     let folder = index_path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+        .unwrap_or(Path::new("."))
+        .display()
+        .to_string();
     let mut refused = 0;
     for plugin in &index.plugins {
         for version in &plugin.versions {
-            let checked = fetch_artifact(&version.artifact, folder).and_then(|bytes| {
+            let checked = fetch_artifact(&version.artifact, &folder).and_then(|bytes| {
                 verify(plugin, version, &bytes, &trusted).map_err(anyhow::Error::from)
             });
             match checked {
@@ -172,13 +174,23 @@ pub fn index_verify(
 }
 
 /// An index entry's artifact: `bundled:<name>`, `file:/path`, an
-/// `http(s)` URL, or a path relative to the index's folder.
-fn fetch_artifact(location: &str, folder: &Path) -> anyhow::Result<Vec<u8>> {
+/// `http(s)` URL, or a path relative to `base` — the index's folder, or
+/// its URL's for an index fetched over HTTP.
+pub fn fetch_artifact(location: &str, base: &str) -> anyhow::Result<Vec<u8>> {
     if let Some(name) = location.strip_prefix("bundled:") {
         let bundled = greenroom_artifacts::bundled(name)
             .with_context(|| format!("no plugin `{name}` is bundled in this binary"))?;
         return Ok(bundled.bytes.to_vec());
     }
+    let location = if base.starts_with("http")
+        && !location.contains("://")
+        && !location.starts_with("file:")
+    {
+        format!("{base}/{}", location.trim_start_matches("./"))
+    } else {
+        location.to_owned()
+    };
+    let location = location.as_str();
     if location.starts_with("https://") || location.starts_with("http://") {
         use std::io::Read as _;
         let response = reqwest::blocking::Client::builder()
@@ -200,7 +212,7 @@ fn fetch_artifact(location: &str, folder: &Path) -> anyhow::Result<Vec<u8>> {
     }
     let path = match location.strip_prefix("file:") {
         Some(path) => Path::new(path).to_owned(),
-        None => folder.join(location),
+        None => Path::new(base).join(location),
     };
     std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))
 }

@@ -7,16 +7,22 @@
 //! publisher signed and what the index describes. Installing, upgrading and
 //! removing plugins at run time build on it.
 //!
+//! It also keeps the record of installed plugins (what was verified, what
+//! the operator granted) in the data directory's database.
+//!
 //! It must never load or run a plugin, nor decide what a plugin is granted:
-//! it only answers whether bytes are what they claim to be.
+//! it answers whether bytes are what they claim to be, and remembers the
+//! operator's decisions.
 
 mod index;
+mod installed;
 mod keys;
 
 pub use index::{
     Index, IndexError, IndexPlugin, IndexVersion, TrustedPublishers, VerifyError,
     add_to_index_text, entry_for, verify,
 };
+pub use installed::{Installed, InstalledError, InstalledPlugins};
 pub use keys::{KeyError, PublicKey, SecretKey, signed_statement};
 
 /// The publisher that signs the first-party plugins in this repository's

@@ -72,6 +72,22 @@ impl AppState {
             .cloned()
     }
 
+    /// Stops serving the plugin with this id; requests already running
+    /// finish with it.
+    pub fn remove_plugin(&self, id: &str) {
+        let mut plugins = self
+            .inner
+            .plugins
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        let next: Vec<Arc<LoadedPlugin>> = plugins
+            .iter()
+            .filter(|p| p.manifest().id.as_str() != id)
+            .cloned()
+            .collect();
+        *plugins = next.into();
+    }
+
     /// Puts `plugin` in place of the loaded plugin with the same id (or
     /// after the others when there is none). Requests already running
     /// finish with the old one; new requests get the new one.

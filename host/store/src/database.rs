@@ -21,6 +21,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_catalog",
         include_str!("../migrations/0003_catalog.sql"),
     ),
+    (
+        "0004_installed_plugins",
+        include_str!("../migrations/0004_installed_plugins.sql"),
+    ),
 ];
 
 /// Connections kept open. SQLite in WAL mode serves readers concurrently

@@ -72,6 +72,17 @@ impl PluginStore {
         }
     }
 
+    /// Deletes every key of plugin `namespace` and its usage, in one
+    /// transaction: `greenroom plugin remove --purge`.
+    pub fn purge(db: &Database, namespace: &str) -> Result<u64, KvError> {
+        let mut conn = db.connection()?;
+        let tx = conn.transaction()?;
+        let removed = tx.execute("DELETE FROM plugin_kv WHERE plugin = ?1", [namespace])?;
+        tx.execute("DELETE FROM plugin_usage WHERE plugin = ?1", [namespace])?;
+        tx.commit()?;
+        Ok(removed as u64)
+    }
+
     /// The plugin's quota in bytes.
     pub fn quota(&self) -> u64 {
         self.quota
@@ -274,6 +285,20 @@ mod tests {
         assert!(mallory.list_keys("", None, 100).expect("list").is_empty());
         assert!(!mallory.delete("secret").expect("delete"));
         assert_eq!(alice.get("secret").expect("get"), Some(b"42".to_vec()));
+    }
+
+    #[test]
+    fn purging_deletes_one_plugins_data_and_usage_only() {
+        let (_dir, db) = database();
+        let alice = PluginStore::new(db.clone(), "alice", 1024);
+        let bob = PluginStore::new(db.clone(), "bob", 1024);
+        alice.set("a", b"1").expect("set");
+        alice.set("b", b"2").expect("set");
+        bob.set("a", b"3").expect("set");
+        assert_eq!(PluginStore::purge(&db, "alice").expect("purge"), 2);
+        assert_eq!(alice.get("a").expect("get"), None);
+        assert_eq!(alice.used().expect("used"), 0);
+        assert_eq!(bob.get("a").expect("get"), Some(b"3".to_vec()));
     }
 
     #[test]

@@ -1,0 +1,116 @@
+//! Installing from a marketplace index while the portal serves: the plugin
+//! appears without a restart, and disappears when removed.
+
+use crate::support::{Server, binary, write_config};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const INDEX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../marketplace-index.toml");
+
+fn greenroom(args: &[&str]) -> Output {
+    Command::new(binary())
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn until(server: &Server, what: &str, check: impl Fn(&str) -> bool) {
+    let started = Instant::now();
+    while !check(&server.get("/").body) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "timed out waiting until {what}; server log:\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn a_plugin_installed_from_an_index_appears_and_goes_without_a_restart() {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let config = write_config(data_dir.path(), "[auth]\nguest = true\n");
+    let server = Server::start_in(data_dir, &["--config", config.to_str().unwrap()]);
+    let data = server.data_dir.path().to_str().unwrap().to_owned();
+    assert!(!server.get("/").body.contains("Hello, Guest!"));
+
+    // Not trusted: the index is signed by the demo publisher.
+    let refused = greenroom(&[
+        "plugin",
+        "install",
+        "hello",
+        "--index",
+        INDEX,
+        "--data-dir",
+        &data,
+        "--yes",
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("whom this host does not trust"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
+    // Trusted (--demo trusts the demo publisher), granted part of what it
+    // asks: storage, not catalog:read.
+    let installed = greenroom(&[
+        "plugin",
+        "install",
+        "hello",
+        "--index",
+        INDEX,
+        "--data-dir",
+        &data,
+        "--demo",
+        "--grant",
+        "storage",
+    ]);
+    let stdout = String::from_utf8_lossy(&installed.stdout);
+    assert!(
+        installed.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&installed.stderr)
+    );
+    assert!(stdout.contains("verified: sha256"), "{stdout}");
+    assert!(stdout.contains("granted:  storage"), "{stdout}");
+    until(&server, "the installed plugin is drawn", |body| {
+        body.contains("Hello, Guest!")
+    });
+
+    let disabled = greenroom(&["plugin", "disable", "hello", "--data-dir", &data]);
+    assert!(disabled.status.success());
+    until(&server, "the disabled plugin is gone", |body| {
+        !body.contains("Hello, Guest!")
+    });
+
+    let enabled = greenroom(&["plugin", "enable", "hello", "--data-dir", &data]);
+    assert!(enabled.status.success());
+    until(&server, "the enabled plugin is back", |body| {
+        body.contains("Hello, Guest!")
+    });
+
+    let removed = greenroom(&["plugin", "remove", "hello", "--data-dir", &data]);
+    assert!(removed.status.success());
+    until(&server, "the removed plugin is gone", |body| {
+        !body.contains("Hello, Guest!")
+    });
+    let db = greenroom_store::Database::open(&server.data_dir.path().join("greenroom.db")).unwrap();
+    let mut actions: Vec<String> = greenroom_access::AuditLog::new(db)
+        .recent(Some("hello"), 20)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    actions.reverse();
+    assert_eq!(
+        actions,
+        [
+            "plugin.install",
+            "plugin.disable",
+            "plugin.enable",
+            "plugin.remove"
+        ],
+        "every step is audited"
+    );
+}
