@@ -78,23 +78,17 @@ fn a_plugin_installed_from_an_index_appears_and_goes_without_a_restart() {
         body.contains("Hello, Guest!")
     });
 
-    let disabled = greenroom(&["plugin", "disable", "hello", "--data-dir", &data]);
-    assert!(disabled.status.success());
-    until(&server, "the disabled plugin is gone", |body| {
-        !body.contains("Hello, Guest!")
-    });
-
-    let enabled = greenroom(&["plugin", "enable", "hello", "--data-dir", &data]);
-    assert!(enabled.status.success());
-    until(&server, "the enabled plugin is back", |body| {
-        body.contains("Hello, Guest!")
-    });
-
-    let removed = greenroom(&["plugin", "remove", "hello", "--data-dir", &data]);
-    assert!(removed.status.success());
-    until(&server, "the removed plugin is gone", |body| {
-        !body.contains("Hello, Guest!")
-    });
+    for (command, present, what) in [
+        ("disable", false, "the disabled plugin is gone"),
+        ("enable", true, "the enabled plugin is back"),
+        ("remove", false, "the removed plugin is gone"),
+    ] {
+        let output = greenroom(&["plugin", command, "hello", "--data-dir", &data]);
+        assert!(output.status.success(), "plugin {command}");
+        until(&server, what, |body| {
+            body.contains("Hello, Guest!") == present
+        });
+    }
     let db = greenroom_store::Database::open(&server.data_dir.path().join("greenroom.db")).unwrap();
     let mut actions: Vec<String> = greenroom_access::AuditLog::new(db)
         .recent(Some("hello"), 20)

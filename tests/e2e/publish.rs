@@ -6,9 +6,16 @@ use greenroom_marketplace::{Index, PublicKey, TrustedPublishers, verify};
 use std::process::Command;
 
 fn run(dir: &std::path::Path, args: &[&str]) -> String {
+    run_with(dir, args, &[])
+}
+
+/// `greenroom args` in `dir` with extra environment variables; its stdout,
+/// after checking it succeeded.
+fn run_with(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> String {
     let output = Command::new(binary())
         .args(args)
         .current_dir(dir)
+        .envs(env.iter().copied())
         .output()
         .expect("the binary runs");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -157,17 +164,10 @@ fn a_new_plugin_builds_at_once_and_plugin_dev_swaps_in_every_edit() {
     // One target folder for every run of this test, so only the first
     // compiles the SDK.
     let target = concat!(env!("CARGO_TARGET_TMPDIR"), "/scaffolded-plugins");
-    let output = Command::new(binary())
-        .args(["plugin", "build", "--path", "team-radar"])
-        .current_dir(dir.path())
-        .env("CARGO_TARGET_DIR", target)
-        .output()
-        .expect("the binary runs");
-    let built = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{built}{}",
-        String::from_utf8_lossy(&output.stderr)
+    let built = run_with(
+        dir.path(),
+        &["plugin", "build", "--path", "team-radar"],
+        &[("CARGO_TARGET_DIR", target)],
     );
     assert!(built.contains("built team-radar 0.1.0"), "{built}");
     let component = built
