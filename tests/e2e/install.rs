@@ -78,6 +78,26 @@ fn a_plugin_installed_from_an_index_appears_and_goes_without_a_restart() {
         body.contains("Hello, Guest!")
     });
 
+    // What the index offers, what a version asks for, and what is here.
+    let found = greenroom(&[
+        "plugin",
+        "search",
+        "greet",
+        "--index",
+        INDEX,
+        "--data-dir",
+        &data,
+    ]);
+    let found = String::from_utf8_lossy(&found.stdout);
+    assert!(
+        found.contains("hello") && found.contains("(installed 0.1.0)"),
+        "{found}"
+    );
+    let info = greenroom(&["plugin", "info", "hello", "--index", INDEX]);
+    let info = String::from_utf8_lossy(&info.stdout);
+    assert!(info.contains("publisher: greenroom-demo"), "{info}");
+    assert!(info.contains("requests catalog:read"), "{info}");
+
     for (command, present, what) in [
         ("disable", false, "the disabled plugin is gone"),
         ("enable", true, "the enabled plugin is back"),

@@ -389,3 +389,70 @@ fn load(
     let env = PluginEnv::new(manifest, grant, settings, db);
     Ok(runtime.load(artifact, env, limits)?)
 }
+
+/// `greenroom plugin search [TEXT] --index …`: the plugins of an index whose
+/// id, name or summary contains the text (all when none), newest version
+/// each, and whether they are installed here.
+pub fn search(config: &Config, index: &str, text: Option<&str>) -> anyhow::Result<()> {
+    let (index, _) = read_index(index)?;
+    // Searching never creates a data directory.
+    let database = config.data_dir.join("greenroom.db");
+    let installed = if database.is_file() {
+        InstalledPlugins::new(Database::open(&database)?).list()?
+    } else {
+        Vec::new()
+    };
+    let needle = text.unwrap_or_default().to_lowercase();
+    let mut found = 0;
+    for plugin in &index.plugins {
+        let haystack = format!("{} {} {}", plugin.id, plugin.name, plugin.summary).to_lowercase();
+        if !haystack.contains(&needle) {
+            continue;
+        }
+        found += 1;
+        let newest = plugin.version(None).map_or("-", |v| v.version.as_str());
+        let here = installed
+            .iter()
+            .find(|i| i.id == plugin.id)
+            .map(|i| format!(" (installed {})", i.version))
+            .unwrap_or_default();
+        println!(
+            "{:<24} {:<10} {:<8} {}{here}",
+            plugin.id, newest, plugin.tier, plugin.summary
+        );
+    }
+    if found == 0 {
+        println!("no plugin matches");
+    }
+    Ok(())
+}
+
+/// `greenroom plugin info ID --index …`: everything the index says about a
+/// plugin — publisher, homepage, and per version what it requests — so an
+/// operator can read it before consenting.
+pub fn info(index: &str, id: &str) -> anyhow::Result<()> {
+    let (index_data, _) = read_index(index)?;
+    let plugin = index_data
+        .plugin(id)
+        .with_context(|| format!("{index} has no plugin `{id}`"))?;
+    println!("{} — {}", plugin.id, plugin.name);
+    println!("  {}", plugin.summary);
+    println!("  publisher: {}", plugin.publisher);
+    println!("  tier:      {}", plugin.tier);
+    if let Some(homepage) = &plugin.homepage {
+        println!("  homepage:  {homepage}");
+    }
+    for version in &plugin.versions {
+        println!(
+            "  version {} (greenroom:plugin@{}), sha256 {}",
+            version.version, version.wit, version.sha256
+        );
+        if version.capabilities.is_empty() {
+            println!("    requests nothing");
+        }
+        for capability in &version.capabilities {
+            println!("    requests {capability}");
+        }
+    }
+    Ok(())
+}

@@ -270,6 +270,37 @@ enum PluginCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// List the plugins of an index (whose id, name or summary contains
+    /// TEXT), and which are installed here.
+    Search {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Where the database is [default: ./greenroom-data]
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// The index: a file or an https URL.
+        #[arg(
+            long,
+            value_name = "FILE|URL",
+            default_value = "marketplace-index.toml"
+        )]
+        index: String,
+        /// Text to look for.
+        text: Option<String>,
+    },
+    /// Show what an index says about a plugin: publisher, versions, and what
+    /// each version requests.
+    Info {
+        /// The index: a file or an https URL.
+        #[arg(
+            long,
+            value_name = "FILE|URL",
+            default_value = "marketplace-index.toml"
+        )]
+        index: String,
+        /// The plugin's id.
+        id: String,
+    },
     /// Remove an installed plugin; its stored data is kept unless --purge.
     Remove {
         #[command(flatten)]
@@ -360,6 +391,20 @@ fn main() -> std::process::ExitCode {
                 },
             )
         }),
+        Command::Plugin(PluginCommand::Search {
+            source,
+            data_dir,
+            index,
+            text,
+        }) => configure(
+            &source,
+            Overrides {
+                listen: None,
+                data_dir,
+            },
+        )
+        .and_then(|(config, _)| install::search(&config, &index, text.as_deref())),
+        Command::Plugin(PluginCommand::Info { index, id }) => install::info(&index, &id),
         Command::Plugin(PluginCommand::Remove {
             source,
             data_dir,
