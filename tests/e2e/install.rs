@@ -34,6 +34,27 @@ fn a_plugin_installed_from_an_index_appears_and_goes_without_a_restart() {
     let data = server.data_dir.path().to_str().unwrap().to_owned();
     assert!(!server.get("/").body.contains("Hello, Guest!"));
 
+    // Requests keep coming while plugins are installed, swapped (a new
+    // grant reloads the plugin), disabled and removed: none may fail.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let stop = std::sync::Arc::clone(&stop);
+        let base = server.base.clone();
+        std::thread::spawn(move || {
+            let client = reqwest::blocking::Client::new();
+            let mut answers = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let status = client
+                    .get(format!("{base}/"))
+                    .send()
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0);
+                answers.push(status);
+            }
+            answers
+        })
+    };
+
     // Not trusted: the index is signed by the demo publisher.
     let refused = greenroom(&[
         "plugin",
@@ -78,6 +99,29 @@ fn a_plugin_installed_from_an_index_appears_and_goes_without_a_restart() {
         body.contains("Hello, Guest!")
     });
 
+    // The operator grants the rest: the plugin is loaded again with the
+    // new grant and swapped in while requests continue.
+    let regranted = greenroom(&[
+        "plugin",
+        "install",
+        "hello",
+        "--index",
+        INDEX,
+        "--data-dir",
+        &data,
+        "--demo",
+        "--yes",
+    ]);
+    assert!(regranted.status.success());
+    let started = Instant::now();
+    while server.log().matches("installed plugin loaded").count() < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the new grant was not loaded"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+
     // What the index offers, what a version asks for, and what is here.
     let found = greenroom(&[
         "plugin",
@@ -109,6 +153,18 @@ fn a_plugin_installed_from_an_index_appears_and_goes_without_a_restart() {
             body.contains("Hello, Guest!") == present
         });
     }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let answers = load.join().expect("the load thread");
+    assert!(
+        answers.len() > 20,
+        "the load ran ({} requests)",
+        answers.len()
+    );
+    assert!(
+        answers.iter().all(|s| *s == 200),
+        "every request during installs and swaps succeeded: {:?}",
+        answers.iter().filter(|s| **s != 200).collect::<Vec<_>>()
+    );
     let db = greenroom_store::Database::open(&server.data_dir.path().join("greenroom.db")).unwrap();
     let mut actions: Vec<String> = greenroom_access::AuditLog::new(db)
         .recent(Some("hello"), 20)
@@ -121,6 +177,7 @@ fn a_plugin_installed_from_an_index_appears_and_goes_without_a_restart() {
         actions,
         [
             "plugin.install",
+            "plugin.reinstall",
             "plugin.disable",
             "plugin.enable",
             "plugin.remove"
