@@ -14,6 +14,22 @@ fn greenroom(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// `greenroom plugin install hello` from the repository's index into `data`,
+/// with `extra` arguments.
+fn install_hello(data: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "plugin",
+        "install",
+        "hello",
+        "--index",
+        INDEX,
+        "--data-dir",
+        data,
+    ];
+    args.extend_from_slice(extra);
+    greenroom(&args)
+}
+
 fn until(server: &Server, what: &str, check: impl Fn(&str) -> bool) {
     let started = Instant::now();
     while !check(&server.get("/").body) {
@@ -56,16 +72,7 @@ fn a_plugin_installed_from_an_index_appears_and_goes_without_a_restart() {
     };
 
     // Not trusted: the index is signed by the demo publisher.
-    let refused = greenroom(&[
-        "plugin",
-        "install",
-        "hello",
-        "--index",
-        INDEX,
-        "--data-dir",
-        &data,
-        "--yes",
-    ]);
+    let refused = install_hello(&data, &["--yes"]);
     assert!(!refused.status.success());
     assert!(
         String::from_utf8_lossy(&refused.stderr).contains("whom this host does not trust"),
@@ -75,18 +82,7 @@ fn a_plugin_installed_from_an_index_appears_and_goes_without_a_restart() {
 
     // Trusted (--demo trusts the demo publisher), granted part of what it
     // asks: storage, not catalog:read.
-    let installed = greenroom(&[
-        "plugin",
-        "install",
-        "hello",
-        "--index",
-        INDEX,
-        "--data-dir",
-        &data,
-        "--demo",
-        "--grant",
-        "storage",
-    ]);
+    let installed = install_hello(&data, &["--demo", "--grant", "storage"]);
     let stdout = String::from_utf8_lossy(&installed.stdout);
     assert!(
         installed.status.success(),
@@ -101,17 +97,7 @@ fn a_plugin_installed_from_an_index_appears_and_goes_without_a_restart() {
 
     // The operator grants the rest: the plugin is loaded again with the
     // new grant and swapped in while requests continue.
-    let regranted = greenroom(&[
-        "plugin",
-        "install",
-        "hello",
-        "--index",
-        INDEX,
-        "--data-dir",
-        &data,
-        "--demo",
-        "--yes",
-    ]);
+    let regranted = install_hello(&data, &["--demo", "--yes"]);
     assert!(regranted.status.success());
     let started = Instant::now();
     while server.log().matches("installed plugin loaded").count() < 2 {

@@ -9,6 +9,20 @@ fn run(dir: &std::path::Path, args: &[&str]) -> String {
     run_with(dir, args, &[])
 }
 
+/// `greenroom args` in `dir`, which must fail: its (stdout, stderr).
+fn fails(dir: &std::path::Path, args: &[&str]) -> (String, String) {
+    let output = Command::new(binary())
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the binary runs");
+    assert!(!output.status.success(), "greenroom {args:?} should fail");
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 /// `greenroom args` in `dir` with extra environment variables; its stdout,
 /// after checking it succeeded.
 fn run_with(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> String {
@@ -104,49 +118,36 @@ fn a_publisher_generates_a_key_signs_and_adds_a_verifiable_index_entry() {
         verified.contains("ok       hello 0.1.0 (artifacts/hello.wasm)"),
         "{verified}"
     );
-    let untrusted = Command::new(binary())
-        .args(["index", "verify", "--index", "index.toml"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(!untrusted.status.success());
+    let untrusted = fails(dir.path(), &["index", "verify", "--index", "index.toml"]);
     assert!(
-        String::from_utf8_lossy(&untrusted.stdout).contains("whom this host does not trust"),
-        "{}",
-        String::from_utf8_lossy(&untrusted.stdout)
+        untrusted.0.contains("whom this host does not trust"),
+        "{untrusted:?}"
     );
     let mut tampered = hello.bytes.to_vec();
     let last = tampered.len() - 1;
     tampered[last] ^= 1;
     std::fs::write(dir.path().join("artifacts/hello.wasm"), tampered).unwrap();
-    let refused = Command::new(binary())
-        .args([
+    let refused = fails(
+        dir.path(),
+        &[
             "index",
             "verify",
             "--index",
             "index.toml",
             "--trust",
             &trust,
-        ])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(!refused.status.success());
+        ],
+    );
     assert!(
-        String::from_utf8_lossy(&refused.stdout)
+        refused
+            .0
             .contains("does not match the index: its sha256 is"),
-        "{}",
-        String::from_utf8_lossy(&refused.stdout)
+        "{refused:?}"
     );
 
     // The key file is never overwritten.
-    let output = Command::new(binary())
-        .args(["keys", "generate", "--out", "acme.key"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot create the key file"));
+    let again = fails(dir.path(), &["keys", "generate", "--out", "acme.key"]);
+    assert!(again.1.contains("cannot create the key file"), "{again:?}");
 }
 
 /// `plugin new` → `plugin build` → `plugin dev` draws it and swaps in an

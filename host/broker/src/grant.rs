@@ -183,6 +183,22 @@ fn requested_list(manifest: &Manifest) -> String {
         .join(", ")
 }
 
+/// The grant strings that grant `capability` whole: the inverse of the
+/// syntax [`Grant::select`] reads (`catalog:write:<Kind>` and
+/// `http:<host>` once per kind or host).
+pub fn grant_specs(capability: &Capability) -> Vec<String> {
+    match capability {
+        Capability::CatalogRead => vec!["catalog:read".into()],
+        Capability::CatalogWrite { kinds } => {
+            kinds.iter().map(|k| format!("catalog:write:{k}")).collect()
+        }
+        Capability::Storage { .. } => vec!["storage".into()],
+        Capability::Http { hosts } => hosts.iter().map(|h| format!("http:{h}")).collect(),
+        Capability::AnalyticsRead => vec!["analytics:read".into()],
+        Capability::RbacAdmin => vec!["rbac:admin".into()],
+    }
+}
+
 /// The capability `spec` names, if the manifest requests at least that much.
 fn within_request(manifest: &Manifest, spec: &str) -> Result<Capability, GrantError> {
     let not_requested = || GrantError::NotRequested {
@@ -273,6 +289,16 @@ mod tests {
             &manifest(),
             &specs.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
         )
+    }
+
+    #[test]
+    fn the_specs_of_each_requested_capability_grant_it_whole() {
+        let manifest = manifest();
+        for capability in &manifest.capabilities {
+            let grant =
+                Grant::select(&manifest, &grant_specs(capability)).expect("within the request");
+            assert_eq!(grant.coverage(capability), Coverage::Full, "{capability}");
+        }
     }
 
     #[test]

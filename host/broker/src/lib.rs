@@ -32,7 +32,7 @@ mod settings;
 mod storage;
 
 pub use catalog::{MAX_QUERY_LIMIT, MAX_WRITE_BATCH, wit_entity};
-pub use grant::{Coverage, Grant, GrantError};
+pub use grant::{Coverage, Grant, GrantError, grant_specs};
 pub use identity::wit_user;
 pub use log::{LogLine, LogTail};
 pub use session::{Access, PluginEnv, Session};

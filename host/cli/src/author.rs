@@ -280,13 +280,7 @@ impl DevReload {
         let (_, prepared) = crate::plugins::prepare(&self.entry, Path::new("."), self.limits);
         let prepared = prepared?;
         let id = prepared.artifact.manifest().id.to_string();
-        let env = greenroom_broker::PluginEnv::new(
-            prepared.artifact.manifest(),
-            prepared.grant,
-            prepared.settings,
-            db,
-        );
-        let loaded = runtime.load(prepared.artifact, env, prepared.limits)?;
+        let loaded = prepared.load(runtime, db)?;
         state.replace_plugin(std::sync::Arc::new(loaded));
         Ok(id)
     }

@@ -157,9 +157,12 @@ fn shown(source: &str, cwd: &Path) -> String {
 /// `greenroom catalog import LOCATION`: registers a location in the data
 /// directory's catalog and reads it at once. A running server shares the
 /// database and refreshes it from then on.
-pub fn import(config: &Config, db: Database, target: &str, dry_run: bool) -> anyhow::Result<()> {
+pub fn import(config: &Config, db: &Database, target: &str, dry_run: bool) -> anyhow::Result<()> {
     let kind = location_kind(target);
-    let catalog = Catalog::new(CatalogStore::new(db), config.catalog.catalog_config()?);
+    let catalog = Catalog::new(
+        CatalogStore::new(db.clone()),
+        config.catalog.catalog_config()?,
+    );
     if dry_run {
         let reading = catalog.analyze(kind, target)?;
         for ingested in reading.entities.iter().skip(1) {

@@ -6,7 +6,7 @@
 use crate::config::Config;
 use anyhow::{Context as _, bail};
 use greenroom_access::{AuditEvent, AuditLog, Decision};
-use greenroom_broker::{Grant, PluginEnv};
+use greenroom_broker::{Grant, grant_specs};
 use greenroom_contract::Artifact;
 use greenroom_marketplace::{Index, Installed, InstalledPlugins, verify};
 use greenroom_store::{Database, PluginStore};
@@ -37,7 +37,7 @@ pub struct InstallRequest<'a> {
 /// the operator's grants, keep a verified copy. An installed plugin of the
 /// same id is upgraded; capabilities it did not have before need consent
 /// again.
-pub fn install(config: &Config, db: &Database, request: &InstallRequest<'_>) -> anyhow::Result<()> {
+pub fn install(config: &Config, request: &InstallRequest<'_>) -> anyhow::Result<()> {
     let (index, folder) = read_index(request.index)?;
     let plugin = index.plugin(request.id).with_context(|| {
         let ids: Vec<&str> = index.plugins.iter().map(|p| p.id.as_str()).collect();
@@ -68,6 +68,8 @@ pub fn install(config: &Config, db: &Database, request: &InstallRequest<'_>) -> 
         "  verified: sha256 {} signed by {}",
         version.sha256, plugin.publisher
     );
+    // The data directory is touched only once the plugin is verified.
+    let db = &crate::open_database(config)?;
     let records = InstalledPlugins::new(db.clone());
     let previous = records.get(&plugin.id)?;
     let grants = consent(&artifact, previous.as_ref(), request)?;
@@ -154,7 +156,7 @@ fn consent(
             .is_some_and(|g| g.coverage(capability) == greenroom_broker::Coverage::Full);
         if kept {
             println!("  requests: {capability} (granted before)");
-            grants.extend(grant_strings(capability));
+            grants.extend(grant_specs(capability));
         } else {
             println!(
                 "  requests: {capability}{}",
@@ -170,7 +172,7 @@ fn consent(
         return Ok(grants);
     }
     if request.yes {
-        grants.extend(to_ask.iter().flat_map(|c| grant_strings(c)));
+        grants.extend(to_ask.iter().flat_map(|c| grant_specs(c)));
         return Ok(grants);
     }
     let stdin = std::io::stdin();
@@ -186,7 +188,7 @@ fn consent(
         let mut answer = String::new();
         stdin.lock().read_line(&mut answer)?;
         if matches!(answer.trim(), "y" | "Y" | "yes") {
-            grants.extend(grant_strings(capability));
+            grants.extend(grant_specs(capability));
         }
     }
     Ok(grants)
@@ -198,21 +200,6 @@ fn join(capabilities: &[&greenroom_contract::Capability]) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// The grant strings that grant a capability whole.
-fn grant_strings(capability: &greenroom_contract::Capability) -> Vec<String> {
-    use greenroom_contract::Capability;
-    match capability {
-        Capability::CatalogRead => vec!["catalog:read".into()],
-        Capability::CatalogWrite { kinds } => {
-            kinds.iter().map(|k| format!("catalog:write:{k}")).collect()
-        }
-        Capability::Storage { .. } => vec!["storage".into()],
-        Capability::Http { hosts } => hosts.iter().map(|h| format!("http:{h}")).collect(),
-        Capability::AnalyticsRead => vec!["analytics:read".into()],
-        Capability::RbacAdmin => vec!["rbac:admin".into()],
-    }
 }
 
 /// `greenroom plugin remove ID [--purge]`.
@@ -292,7 +279,10 @@ fn read_index(source: &str) -> anyhow::Result<(Index, String)> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    Ok((Index::read(path)?, folder.display().to_string()))
+    let index = Index::read(path).with_context(|| {
+        format!("no marketplace index at {source}; pass --index with an index file or URL")
+    })?;
+    Ok((index, folder.display().to_string()))
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
@@ -366,28 +356,27 @@ pub fn follow(
     })
 }
 
+/// Loads an installed plugin as a `[[plugins]]` entry would be, after
+/// checking that its verified copy was not changed since.
 fn load(
     record: &Installed,
     db: &Database,
     runtime: &greenroom_runtime::Runtime,
     limits: greenroom_runtime::Limits,
 ) -> anyhow::Result<greenroom_runtime::LoadedPlugin> {
-    let bytes = std::fs::read(PathBuf::from(&record.artifact))
-        .with_context(|| format!("cannot read {}", record.artifact))?;
-    let artifact = Artifact::from_bytes(bytes)?;
-    if artifact.digest().hex() != record.sha256 {
+    let entry = crate::config::PluginConfig {
+        path: Some(PathBuf::from(&record.artifact)),
+        grant: record.grants.clone(),
+        ..crate::config::PluginConfig::default()
+    };
+    let prepared = crate::plugins::prepare(&entry, Path::new("."), limits).1?;
+    if prepared.artifact.digest().hex() != record.sha256 {
         bail!(
             "{} changed on disk since it was verified; install it again",
             record.artifact
         );
     }
-    let manifest = artifact.manifest();
-    let grant = Grant::select(manifest, &record.grants)?;
-    let settings = manifest
-        .resolve_settings(&serde_json::json!({}))
-        .map_err(|problems| anyhow::anyhow!("settings: {}", problems.join("; ")))?;
-    let env = PluginEnv::new(manifest, grant, settings, db);
-    Ok(runtime.load(artifact, env, limits)?)
+    prepared.load(runtime, db)
 }
 
 /// `greenroom plugin search [TEXT] --index …`: the plugins of an index whose

@@ -144,10 +144,7 @@ enum CatalogCommand {
     /// catalog and read it now; a running server refreshes it from then on.
     Import {
         #[command(flatten)]
-        source: SourceArgs,
-        /// Where the database is [default: ./greenroom-data]
-        #[arg(long, value_name = "DIR")]
-        data_dir: Option<PathBuf>,
+        data: DataDirArgs,
         /// Only show what would be added.
         #[arg(long)]
         dry_run: bool,
@@ -176,10 +173,54 @@ struct SourceArgs {
     /// override it, and flags override both.
     #[arg(long, short, value_name = "FILE", env = "GREENROOM_CONFIG")]
     config: Option<PathBuf>,
-    /// Demo mode: load every bundled plugin, granted what it asks for, and
-    /// let everyone in as a guest. Needs no configuration.
+    /// Demo mode: load every bundled plugin, granted what it asks for, let
+    /// everyone in as a guest, and trust the demo publisher that signs
+    /// `marketplace-index.toml`. Needs no configuration.
     #[arg(long)]
     demo: bool,
+}
+
+/// The configuration and the data directory a command works on.
+#[derive(Args)]
+struct DataDirArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+    /// Where the database is [default: ./greenroom-data]
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+impl DataDirArgs {
+    /// The configuration, `--data-dir` applied.
+    fn config(self) -> anyhow::Result<config::Config> {
+        let overrides = Overrides {
+            listen: None,
+            data_dir: self.data_dir,
+        };
+        Ok(configure(&self.source, overrides)?.0)
+    }
+
+    /// Runs `f` with the configuration and its database.
+    fn with_database(
+        self,
+        f: impl FnOnce(&config::Config, &Database) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let config = self.config()?;
+        let db = open_database(&config)?;
+        f(&config, &db)
+    }
+}
+
+/// A marketplace index to read.
+#[derive(Args)]
+struct IndexArg {
+    /// The index: a file or an https URL.
+    #[arg(
+        long = "index",
+        value_name = "FILE|URL",
+        default_value = "marketplace-index.toml"
+    )]
+    location: String,
 }
 
 #[derive(Args)]
@@ -246,17 +287,9 @@ enum PluginCommand {
     /// the same data directory loads it within seconds.
     Install {
         #[command(flatten)]
-        source: SourceArgs,
-        /// Where the database is [default: ./greenroom-data]
-        #[arg(long, value_name = "DIR")]
-        data_dir: Option<PathBuf>,
-        /// The index: a file or an https URL.
-        #[arg(
-            long,
-            value_name = "FILE|URL",
-            default_value = "marketplace-index.toml"
-        )]
-        index: String,
+        data: DataDirArgs,
+        #[command(flatten)]
+        index: IndexArg,
         /// The plugin's id.
         id: String,
         /// The version [default: the newest]
@@ -274,40 +307,24 @@ enum PluginCommand {
     /// TEXT), and which are installed here.
     Search {
         #[command(flatten)]
-        source: SourceArgs,
-        /// Where the database is [default: ./greenroom-data]
-        #[arg(long, value_name = "DIR")]
-        data_dir: Option<PathBuf>,
-        /// The index: a file or an https URL.
-        #[arg(
-            long,
-            value_name = "FILE|URL",
-            default_value = "marketplace-index.toml"
-        )]
-        index: String,
+        data: DataDirArgs,
+        #[command(flatten)]
+        index: IndexArg,
         /// Text to look for.
         text: Option<String>,
     },
     /// Show what an index says about a plugin: publisher, versions, and what
     /// each version requests.
     Info {
-        /// The index: a file or an https URL.
-        #[arg(
-            long,
-            value_name = "FILE|URL",
-            default_value = "marketplace-index.toml"
-        )]
-        index: String,
+        #[command(flatten)]
+        index: IndexArg,
         /// The plugin's id.
         id: String,
     },
     /// Remove an installed plugin; its stored data is kept unless --purge.
     Remove {
         #[command(flatten)]
-        source: SourceArgs,
-        /// Where the database is [default: ./greenroom-data]
-        #[arg(long, value_name = "DIR")]
-        data_dir: Option<PathBuf>,
+        data: DataDirArgs,
         /// The plugin's id.
         id: String,
         /// Also delete what the plugin stored.
@@ -317,20 +334,14 @@ enum PluginCommand {
     /// Load an installed plugin that was disabled.
     Enable {
         #[command(flatten)]
-        source: SourceArgs,
-        /// Where the database is [default: ./greenroom-data]
-        #[arg(long, value_name = "DIR")]
-        data_dir: Option<PathBuf>,
+        data: DataDirArgs,
         /// The plugin's id.
         id: String,
     },
     /// Stop loading an installed plugin, keeping it installed.
     Disable {
         #[command(flatten)]
-        source: SourceArgs,
-        /// Where the database is [default: ./greenroom-data]
-        #[arg(long, value_name = "DIR")]
-        data_dir: Option<PathBuf>,
+        data: DataDirArgs,
         /// The plugin's id.
         id: String,
     },
@@ -354,77 +365,43 @@ fn main() -> std::process::ExitCode {
         Command::Plugin(PluginCommand::Inspect { file }) => plugin_inspect(&file),
         Command::Catalog(CatalogCommand::Validate { paths }) => catalog::validate(&paths),
         Command::Catalog(CatalogCommand::Import {
-            source,
-            data_dir,
+            data,
             dry_run,
             location,
-        }) => configure(
-            &source,
-            Overrides {
-                listen: None,
-                data_dir,
-            },
-        )
-        .and_then(|(config, _)| {
-            let db = open_database(&config)?;
-            catalog::import(&config, db, &location, dry_run)
-        }),
+        }) => data.with_database(|config, db| catalog::import(config, db, &location, dry_run)),
         Command::Plugin(PluginCommand::Sign { file, key }) => publish::plugin_sign(&file, &key),
         Command::Plugin(PluginCommand::Install {
-            source,
-            data_dir,
+            data,
             index,
             id,
             version,
             grants,
             yes,
-        }) => with_data_dir(&source, data_dir, |config, db| {
+        }) => data.config().and_then(|config| {
             install::install(
-                config,
-                db,
+                &config,
                 &install::InstallRequest {
                     id: &id,
-                    index: &index,
+                    index: &index.location,
                     version: version.as_deref(),
                     grants: &grants,
                     yes,
                 },
             )
         }),
-        Command::Plugin(PluginCommand::Search {
-            source,
-            data_dir,
-            index,
-            text,
-        }) => configure(
-            &source,
-            Overrides {
-                listen: None,
-                data_dir,
-            },
-        )
-        .and_then(|(config, _)| install::search(&config, &index, text.as_deref())),
-        Command::Plugin(PluginCommand::Info { index, id }) => install::info(&index, &id),
-        Command::Plugin(PluginCommand::Remove {
-            source,
-            data_dir,
-            id,
-            purge,
-        }) => with_data_dir(&source, data_dir, |_, db| install::remove(db, &id, purge)),
-        Command::Plugin(PluginCommand::Enable {
-            source,
-            data_dir,
-            id,
-        }) => with_data_dir(&source, data_dir, |_, db| {
-            install::set_enabled(db, &id, true)
-        }),
-        Command::Plugin(PluginCommand::Disable {
-            source,
-            data_dir,
-            id,
-        }) => with_data_dir(&source, data_dir, |_, db| {
-            install::set_enabled(db, &id, false)
-        }),
+        Command::Plugin(PluginCommand::Search { data, index, text }) => data
+            .config()
+            .and_then(|config| install::search(&config, &index.location, text.as_deref())),
+        Command::Plugin(PluginCommand::Info { index, id }) => install::info(&index.location, &id),
+        Command::Plugin(PluginCommand::Remove { data, id, purge }) => {
+            data.with_database(|_, db| install::remove(db, &id, purge))
+        }
+        Command::Plugin(PluginCommand::Enable { data, id }) => {
+            data.with_database(|_, db| install::set_enabled(db, &id, true))
+        }
+        Command::Plugin(PluginCommand::Disable { data, id }) => {
+            data.with_database(|_, db| install::set_enabled(db, &id, false))
+        }
         Command::Plugin(PluginCommand::New { name, path, sdk }) => {
             author::new(&name, path.as_deref(), sdk.as_deref())
         }
@@ -623,23 +600,6 @@ fn serve_config(
         drop(runtime);
         anyhow::Ok(())
     })
-}
-
-/// Runs `f` with the configuration (`--data-dir` applied) and its database.
-fn with_data_dir(
-    source: &SourceArgs,
-    data_dir: Option<PathBuf>,
-    f: impl FnOnce(&config::Config, &Database) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    let (config, _) = configure(
-        source,
-        Overrides {
-            listen: None,
-            data_dir,
-        },
-    )?;
-    let db = open_database(&config)?;
-    f(&config, &db)
 }
 
 /// The data directory's database, creating the directory if needed.

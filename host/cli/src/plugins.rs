@@ -57,6 +57,15 @@ pub struct Prepared {
     pub limits: Limits,
 }
 
+impl Prepared {
+    /// Compiles (or takes from the cache) and links it, with its own
+    /// environment of grant and settings.
+    pub fn load(self, runtime: &Runtime, db: &Database) -> anyhow::Result<LoadedPlugin> {
+        let env = PluginEnv::new(self.artifact.manifest(), self.grant, self.settings, db);
+        Ok(runtime.load(self.artifact, env, self.limits)?)
+    }
+}
+
 /// Checks one entry: its artifact, that the grant is within what it asks
 /// for, that its settings match its schema, and its limits.
 pub fn prepare(
@@ -114,8 +123,7 @@ pub fn load_all(
                     other.manifest().version
                 ));
             }
-            let env = PluginEnv::new(p.artifact.manifest(), p.grant, p.settings, db);
-            Ok(runtime.load(p.artifact, env, p.limits)?)
+            p.load(runtime, db)
         });
         match result {
             Ok(plugin) => loaded.push(plugin),
