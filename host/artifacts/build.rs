@@ -7,6 +7,13 @@
 //! Paths are remapped so that the components are byte-for-byte the same
 //! wherever the repository is checked out; their digests are listed in
 //! `marketplace-index.toml`.
+//!
+//! Plugins written in Python (`PYTHON_GUESTS`) are built with
+//! componentize-py, which `scripts/setup` installs into
+//! `target/tools/componentize-py`; see `python/componentize.sh` for how the
+//! build is made reproducible. The manifest and WIT version sections the
+//! Rust SDK's `export!` writes are appended here, the same bytes the host
+//! reads from any plugin.
 
 use std::env;
 use std::fmt::Write as _;
@@ -23,6 +30,17 @@ const GUEST_DIRS: &[(&str, Kind)] = &[
     ("plugins", Kind::Bundled),
     ("tests/plugins", Kind::TestPlugin),
 ];
+
+/// Plugins written in Python: their folder (with `greenroom.toml` and the
+/// `.py` sources) and the module that defines `WitWorld`. They are bundled.
+const PYTHON_GUESTS: &[(&str, &str)] = &[("examples/hello-python", "app")];
+
+/// The exact componentize-py `scripts/setup` installs; a different version
+/// gives different bytes, so the index digests pin it too.
+const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
+
+/// The released WIT folder Python plugins are built against, and its version.
+const PYTHON_WIT: (&str, &str) = ("wit/since_v0.1.0", "0.1.0");
 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
@@ -53,6 +71,7 @@ fn main() {
         "examples",
         "plugins",
         "tests/plugins",
+        "host/artifacts/python",
         "Cargo.lock",
         "Cargo.toml",
     ] {
@@ -106,6 +125,18 @@ fn main() {
                 test_plugins.push(ident);
             }
         }
+    }
+    for (folder, module) in PYTHON_GUESTS {
+        let component = python::build(&root, &guest_target_dir, folder, module);
+        let name = folder.rsplit('/').next().expect("a folder has a name");
+        let copied = out_dir.join(format!("{}.wasm", name.replace('-', "_")));
+        fs::write(&copied, component).expect("OUT_DIR is writable");
+        writeln!(
+            bundled,
+            "    Bundled {{ crate_name: {name:?}, source: {folder:?}, bytes: include_bytes!({:?}) }},",
+            copied.display().to_string()
+        )
+        .expect("writing to a String cannot fail");
     }
     writeln!(
         generated,
@@ -255,5 +286,202 @@ fn build(root: &Path, target_dir: &Path, guests: &[Guest]) {
             "building the guest plugins failed:\n{}\n(run `cargo build --target {TARGET} --profile {PROFILE} -p <crate>` to see it directly)",
             String::from_utf8_lossy(&output.stderr)
         );
+    }
+}
+
+/// Building Python plugins with componentize-py.
+mod python {
+    use super::{COMPONENTIZE_PY_VERSION, PYTHON_WIT};
+    use std::env;
+    use std::fs;
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    /// The component for the Python plugin in `folder`, with Greenroom's
+    /// custom sections. Reuses the last build when no input changed: a
+    /// build takes about ten seconds.
+    pub fn build(root: &Path, guests_dir: &Path, folder: &str, module: &str) -> Vec<u8> {
+        let source = root.join(folder);
+        let manifest = fs::read(source.join("greenroom.toml"))
+            .unwrap_or_else(|e| panic!("{folder}/greenroom.toml: {e}"));
+        let tool = tool(guests_dir);
+        let work = guests_dir.join("python");
+        fs::create_dir_all(&work).expect("the target dir is writable");
+
+        let script = root.join("host/artifacts/python/componentize.sh");
+        let shim_source = root.join("host/artifacts/python/deterministic.c");
+        let mut key = Fnv::default();
+        key.add(COMPONENTIZE_PY_VERSION.as_bytes());
+        for input in [&script, &shim_source] {
+            key.add(&fs::read(input).expect("build inputs are readable"));
+        }
+        key.add_tree(&source, &source);
+        key.add_tree(&root.join(PYTHON_WIT.0), &root.join(PYTHON_WIT.0));
+        let name = folder.rsplit('/').next().expect("a folder has a name");
+        let built = work.join(format!("{name}-{:016x}.wasm", key.0));
+        if !built.is_file() {
+            let shim = compile_shim(&shim_source, &work);
+            componentize(
+                &script,
+                &work,
+                &tool,
+                &shim,
+                &root.join(PYTHON_WIT.0),
+                &source,
+                module,
+                &built,
+                folder,
+            );
+        }
+        let mut component = fs::read(&built).expect("the built component is readable");
+        append_custom_section(
+            &mut component,
+            "greenroom:wit-version",
+            PYTHON_WIT.1.as_bytes(),
+        );
+        append_custom_section(&mut component, "greenroom:manifest", &manifest);
+        component
+    }
+
+    /// `<target>/tools/componentize-py/bin/componentize-py`, where
+    /// `scripts/setup` installs it.
+    fn tool(guests_dir: &Path) -> PathBuf {
+        let tools = guests_dir
+            .parent()
+            .expect("the guests dir is inside the target dir")
+            .join("tools/componentize-py");
+        let tool = tools.join("bin/componentize-py");
+        let version = Command::new(&tool).arg("--version").output();
+        let found = version
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+        match found {
+            Some(v) if v.ends_with(COMPONENTIZE_PY_VERSION) => tool,
+            found => panic!(
+                "\n\nGreenroom's Python example plugin is built with componentize-py {COMPONENTIZE_PY_VERSION}, \
+                 expected at {} (found: {}).\nInstall it with:\n\n    scripts/setup\n\n",
+                tool.display(),
+                found.as_deref().unwrap_or("nothing")
+            ),
+        }
+    }
+
+    fn compile_shim(source: &Path, work: &Path) -> PathBuf {
+        let shim = work.join("libgreenroom_deterministic.so");
+        let cc = env::var("HOST_CC")
+            .or_else(|_| env::var("CC"))
+            .unwrap_or_else(|_| "cc".into());
+        let status = Command::new(&cc)
+            .args(["-shared", "-fPIC", "-O2", "-o"])
+            .arg(&shim)
+            .arg(source)
+            .args(["-ldl", "-lpthread"])
+            .status()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "running the C compiler `{cc}` (for {}): {e}",
+                    source.display()
+                )
+            });
+        assert!(status.success(), "compiling {} failed", source.display());
+        shim
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn componentize(
+        script: &Path,
+        work: &Path,
+        tool: &Path,
+        shim: &Path,
+        wit: &Path,
+        source: &Path,
+        module: &str,
+        out: &Path,
+        folder: &str,
+    ) {
+        let stage = work.join("stage");
+        fs::create_dir_all(&stage).expect("the target dir is writable");
+        let partial = out.with_extension("partial");
+        let output = Command::new("unshare")
+            .args(["--user", "--map-root-user", "--mount", "sh"])
+            .arg(script)
+            .args([&stage, tool, shim, wit, source])
+            .arg(module)
+            .arg(&partial)
+            .output()
+            .unwrap_or_else(|e| panic!("running `unshare` (util-linux) to build {folder}: {e}"));
+        if !output.status.success() {
+            panic!(
+                "building the Python plugin {folder} failed:\n{}{}\n(componentize-py runs in a private mount \
+                 namespace, `unshare --user --map-root-user --mount`, which needs unprivileged user \
+                 namespaces or root)",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        fs::rename(&partial, out).expect("the target dir is writable");
+    }
+
+    /// Appends a custom section (id 0: name, then bytes) to a component.
+    /// Custom sections may appear anywhere; the host reads them wherever
+    /// they are.
+    fn append_custom_section(component: &mut Vec<u8>, name: &str, data: &[u8]) {
+        let mut body = Vec::new();
+        leb128(&mut body, name.len());
+        body.extend_from_slice(name.as_bytes());
+        body.extend_from_slice(data);
+        component.push(0);
+        leb128(component, body.len());
+        component.extend_from_slice(&body);
+    }
+
+    fn leb128(out: &mut Vec<u8>, mut value: usize) {
+        loop {
+            let byte = (value & 0x7f) as u8;
+            value >>= 7;
+            if value == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+
+    /// FNV-1a over the build's inputs: a cache key, not a security digest
+    /// (the build script has no dependencies, to compile in a second).
+    struct Fnv(u64);
+
+    impl Default for Fnv {
+        fn default() -> Fnv {
+            Fnv(0xcbf2_9ce4_8422_2325)
+        }
+    }
+
+    impl Fnv {
+        fn add(&mut self, bytes: &[u8]) {
+            for byte in bytes.iter().chain(&[0xff]) {
+                self.0 ^= u64::from(*byte);
+                self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+
+        /// Every file under `dir`, in path order, with its path.
+        fn add_tree(&mut self, dir: &Path, base: &Path) {
+            let mut entries: Vec<PathBuf> = fs::read_dir(dir)
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .collect();
+            entries.sort();
+            for path in entries {
+                if path.is_dir() {
+                    self.add_tree(&path, base);
+                } else if let Ok(bytes) = fs::read(&path) {
+                    let relative = path.strip_prefix(base).unwrap_or(&path);
+                    self.add(relative.to_string_lossy().as_bytes());
+                    self.add(&bytes);
+                }
+            }
+        }
     }
 }

@@ -25,6 +25,9 @@ mod browser;
 /// The repository's marketplace index against the built plugins.
 mod index;
 
+/// The plugin written in Python, built with componentize-py.
+mod python;
+
 /// Catalog ingestion: the linter, import, the refresh loop, crash safety.
 mod catalog_ingest;
 
