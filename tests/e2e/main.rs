@@ -42,3 +42,6 @@ mod publish;
 
 /// Installing from an index into a running portal.
 mod install;
+
+/// Premium licences: no licence, expiry, seats, refused licences.
+mod licence;

@@ -92,6 +92,9 @@ impl CatalogSettings {
 pub struct MarketplaceSettings {
     /// Publishers whose signatures this host accepts.
     pub trusted_publishers: Vec<TrustedPublisher>,
+    /// Days a premium plugin keeps running once its licence's seats are
+    /// exceeded [default: 30].
+    pub licence_grace_days: Option<u32>,
 }
 
 /// A publisher and its public key.

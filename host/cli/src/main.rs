@@ -9,6 +9,7 @@ mod bench;
 mod catalog;
 mod config;
 mod install;
+mod license;
 mod plugins;
 mod publish;
 
@@ -70,6 +71,10 @@ enum Command {
     /// Edit a marketplace index.
     #[command(subcommand)]
     Index(IndexCommand),
+    /// Premium licences: issue one (for tests and demos), add, list,
+    /// remove.
+    #[command(subcommand, alias = "licence")]
+    License(license::LicenseCommand),
 }
 
 #[derive(Subcommand)]
@@ -412,6 +417,7 @@ fn main() -> std::process::ExitCode {
             data_dir,
         }) => plugin_dev(&path, listen, data_dir),
         Command::Keys(KeysCommand::Generate { out }) => publish::keys_generate(&out),
+        Command::License(command) => license::run(command),
         Command::Index(IndexCommand::Add {
             index,
             key,
@@ -576,6 +582,14 @@ fn serve_config(
         let scheduler = Scheduler::start(&loaded);
         let _refresh = catalog.spawn_refresh_loop();
         let state = AppState::new(loaded, failed, portal, catalog);
+        // Premium plugins run only with a licence; not under `plugin dev`,
+        // where an author runs the plugin they are building.
+        if reload.is_some() {
+            state.waive_licences();
+        } else {
+            state.set_licences(license::licences(&config, &db)?);
+        }
+        let _licences = state.follow_licences();
         if let Some(reload) = reload {
             reload.spawn(Arc::clone(&runtime), db.clone(), state.clone());
         }

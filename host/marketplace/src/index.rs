@@ -134,7 +134,7 @@ impl TrustedPublishers {
         Ok((name.trim().to_owned(), PublicKey::parse(key)?))
     }
 
-    fn keys_of(&self, publisher: &str) -> impl Iterator<Item = &PublicKey> {
+    pub(crate) fn keys_of(&self, publisher: &str) -> impl Iterator<Item = &PublicKey> {
         self.0
             .iter()
             .filter(move |(p, _)| p == publisher)

@@ -10,6 +10,10 @@
 //! It also keeps the record of installed plugins (what was verified, what
 //! the operator granted) in the data directory's database.
 //!
+//! [`Licences`] keeps premium licences (signed by a plugin's publisher:
+//! licensee, plugins, seats, expiry), counts seats from user activity and
+//! answers whether a premium plugin may run ([`LicenceStatus`]).
+//!
 //! It must never load or run a plugin, nor decide what a plugin is granted:
 //! it answers whether bytes are what they claim to be, and remembers the
 //! operator's decisions.
@@ -17,6 +21,7 @@
 mod index;
 mod installed;
 mod keys;
+mod licence;
 
 pub use index::{
     Index, IndexError, IndexPlugin, IndexVersion, TrustedPublishers, VerifyError,
@@ -24,6 +29,10 @@ pub use index::{
 };
 pub use installed::{Installed, InstalledError, InstalledPlugins};
 pub use keys::{KeyError, PublicKey, SecretKey, signed_statement};
+pub use licence::{
+    AddedLicence, DEFAULT_GRACE_DAYS, Day, EXPIRY_WARNING_DAYS, Licence, LicenceError,
+    LicenceStatus, LicenceTerms, Licences, SEAT_WINDOW_DAYS, StoredLicence, issue_licence,
+};
 
 /// The publisher that signs the first-party plugins in this repository's
 /// `marketplace-index.toml`, with a demo key that is public on purpose

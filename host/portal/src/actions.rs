@@ -50,6 +50,12 @@ pub(crate) async fn submit(
             "no plugin `{id}` is installed"
         )))
     })?;
+    if let Some((_, message)) = state.licence_refusal(plugin.manifest()) {
+        return Err(AppError::page(ErrorKind::Unlicensed(format!(
+            "{} did not take the form: {message}",
+            plugin.manifest().name
+        ))));
+    }
     let default_return = format!("/plugins/{id}");
     let return_to = take(&mut fields, RETURN_FIELD)
         .filter(|r| local_path(r).is_some())

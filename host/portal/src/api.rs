@@ -58,6 +58,7 @@ pub(crate) async fn plugins(State(state): State<AppState>, _user: Actor) -> Json
                     "requested": manifest.capabilities.iter().map(ToString::to_string).collect::<Vec<_>>(),
                     "granted": plugin.env().grant().capabilities().iter().map(ToString::to_string).collect::<Vec<_>>(),
                 },
+                "licence": state.licence_status(manifest),
                 "slots": manifest.slots.iter().map(|s| json!({ "kind": s.kind.to_string(), "name": s.name, "title": s.title })).collect::<Vec<_>>(),
                 "health": {
                     "calls": health.calls,
@@ -107,6 +108,12 @@ pub(crate) async fn plugin_route(
             "no plugin `{id}` is installed"
         )))
     })?;
+    // An unlicensed premium plugin is not called; its data stays.
+    if let Some((_, message)) = state.licence_refusal(plugin.manifest()) {
+        return Err(AppError::api(ErrorKind::Unlicensed(format!(
+            "plugin `{id}`: {message}"
+        ))));
+    }
     let wit_method = match method {
         Method::GET => WitMethod::Get,
         Method::POST => WitMethod::Post,

@@ -28,6 +28,8 @@ pub(crate) enum ErrorKind {
     MethodNotAllowed(String),
     /// What the request would create exists already.
     Conflict(String),
+    /// A premium plugin without a licence that lets it run.
+    Unlicensed(String),
     /// The host failed (its database, a panic): the operator's log has the
     /// details, the response does not.
     Internal(String),
@@ -79,6 +81,7 @@ impl AppError {
             ErrorKind::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorKind::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ErrorKind::Conflict(_) => StatusCode::CONFLICT,
+            ErrorKind::Unlicensed(_) => StatusCode::PAYMENT_REQUIRED,
             ErrorKind::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             // The plugin failed, not the request: a gateway error, or a
             // timeout when it ran out of time.
@@ -100,6 +103,7 @@ impl AppError {
             ErrorKind::UnsupportedMediaType(_) => "InputError",
             ErrorKind::MethodNotAllowed(_) => "NotAllowedError",
             ErrorKind::Conflict(_) => "ConflictError",
+            ErrorKind::Unlicensed(_) => "LicenceError",
             ErrorKind::Internal(_) => "Error",
             ErrorKind::Plugin { .. } => "PluginError",
         }
@@ -113,6 +117,7 @@ impl AppError {
             | ErrorKind::UnsupportedMediaType(m)
             | ErrorKind::MethodNotAllowed(m)
             | ErrorKind::Conflict(m)
+            | ErrorKind::Unlicensed(m)
             | ErrorKind::Internal(m) => m.clone(),
             ErrorKind::Unauthenticated => {
                 "nobody is signed in, and this portal has no sign-in method configured; for local use, \
@@ -138,7 +143,11 @@ impl IntoResponse for AppError {
                 response
             }
             Format::Html => {
-                let title = status.canonical_reason().unwrap_or("Error");
+                let title = match self.kind {
+                    // "Payment Required" would speak to the wrong person.
+                    ErrorKind::Unlicensed(_) => "Licence required",
+                    _ => status.canonical_reason().unwrap_or("Error"),
+                };
                 (
                     status,
                     layout::error_page(status.as_u16(), title, &self.message()),

@@ -31,9 +31,12 @@ impl FromRequestParts<AppState> for Actor {
         } else {
             Format::Html
         };
-        resolve(state).map(Actor).ok_or(AppError {
+        let user = resolve(state).ok_or(AppError {
             kind: ErrorKind::Unauthenticated,
             format,
-        })
+        })?;
+        // Seats are counted from the people who use the portal.
+        state.note_activity(&user);
+        Ok(Actor(user))
     }
 }

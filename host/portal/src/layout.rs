@@ -64,6 +64,13 @@ pub(crate) fn page(shell: &Shell<'_>, content: Markup) -> Markup {
                         " Anyone who can reach this portal is signed in as Guest. Use it for local demos only."
                     }
                 }
+                @if shell.user.is_some() {
+                    @for warning in crate::licensing::current_warnings().iter() {
+                        div.banner.banner-licence role="status" {
+                            strong { "Licence: " } (warning)
+                        }
+                    }
+                }
                 @if let Some(notice) = shell.notice {
                     div.banner.banner-notice role="status" { (notice) }
                 }

@@ -28,6 +28,7 @@ mod error;
 mod extract;
 mod identity;
 mod layout;
+mod licensing;
 mod pages;
 mod render;
 mod state;
@@ -62,7 +63,11 @@ pub fn app(state: AppState) -> Router {
         .route("/plugins/{id}/{*path}", get(pages::plugin_page))
         .route("/plugins/{id}/actions/{action}", post(actions::submit))
         .merge(catalog_pages::routes())
-        .route_layer(axum::middleware::from_fn(csrf::ensure_cookie));
+        .route_layer(axum::middleware::from_fn(csrf::ensure_cookie))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            licensing::warn_about_licences,
+        ));
     let api = Router::new()
         .nest("/catalog", catalog_api::routes())
         .route("/plugins", get(api::plugins))

@@ -43,12 +43,17 @@ fn take_notice(jar: CookieJar) -> (Option<String>, CookieJar) {
 /// Draws one slot of one plugin: its view, or an error card saying why
 /// not. Never fails: a broken plugin must not break the page. The catalog's
 /// entity pages draw their `entity-card` and `entity-tab` slots with it.
+/// An unlicensed premium plugin is not called: its slot says why.
 pub(crate) async fn render_slot(
+    state: &AppState,
     plugin: &LoadedPlugin,
     slot: &SlotDecl,
     cx: &CallContext,
     target: &Target<'_>,
 ) -> Markup {
+    if let Some((title, message)) = state.licence_refusal(plugin.manifest()) {
+        return crate::licensing::licence_card(title, &message);
+    }
     match plugin.render(slot, cx).await {
         Ok(view) => render::view(&view, target),
         Err(error) => {
@@ -79,7 +84,7 @@ pub(crate) async fn home(
         .collect();
     let drawn = futures::future::join_all(widgets.iter().map(|(plugin, slot)| {
         let prefix = format!("{}-{}", plugin.manifest().id, slot.name);
-        let (cx, csrf) = (&cx, &csrf.0);
+        let (cx, csrf, state) = (&cx, &csrf.0, &state);
         async move {
             let target = Target {
                 plugin_id: plugin.manifest().id.as_str(),
@@ -88,7 +93,7 @@ pub(crate) async fn home(
                 return_to: "/",
                 form_errors: None,
             };
-            render_slot(plugin, slot, cx, &target).await
+            render_slot(state, plugin, slot, cx, &target).await
         }
     }))
     .await;
@@ -277,7 +282,7 @@ impl PluginPage {
                     return_to: &return_to,
                     form_errors: self.submitted.as_ref(),
                 };
-                Some(render_slot(&plugin, slot, &cx, &target).await)
+                Some(render_slot(state, &plugin, slot, &cx, &target).await)
             }
             None => None,
         };

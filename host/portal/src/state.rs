@@ -36,6 +36,8 @@ struct Inner {
     config: PortalConfig,
     catalog: Catalog,
     started: Instant,
+    /// Premium licences: whether they are checked, and the statuses.
+    licences: crate::licensing::LicenceGate,
 }
 
 impl AppState {
@@ -54,6 +56,7 @@ impl AppState {
                 config,
                 catalog,
                 started: Instant::now(),
+                licences: Default::default(),
             }),
         }
     }
@@ -104,6 +107,11 @@ impl AppState {
             None => next.push(plugin),
         }
         *plugins = next.into();
+    }
+
+    /// Premium licences (see the `licensing` module).
+    pub(crate) fn licence_gate(&self) -> &crate::licensing::LicenceGate {
+        &self.inner.licences
     }
 
     /// Plugins that could not be loaded.

@@ -375,6 +375,25 @@ mod probe {
     }
 }
 
+mod premium {
+    use super::*;
+
+    // Licences are the portal's decision (it never calls an unlicensed
+    // premium plugin; tests/e2e/licence.rs): the runtime runs what it is
+    // given, and the manifest says which plugins need one.
+    #[tokio::test]
+    async fn the_runtime_reads_the_tier_and_leaves_licences_to_the_portal() {
+        let fixture = fixture();
+        let plugin = load(&fixture, test_plugin(artifacts::PREMIUM_COMPONENT));
+        assert_eq!(plugin.manifest().tier, greenroom_contract::Tier::Premium);
+        let view = plugin
+            .render(&widget(&plugin), &guest())
+            .await
+            .expect("renders");
+        assert!(texts(&view).contains(&"premium notes: 0".to_owned()));
+    }
+}
+
 mod trap {
     use super::*;
 

@@ -25,6 +25,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_installed_plugins",
         include_str!("../migrations/0004_installed_plugins.sql"),
     ),
+    (
+        "0005_licences",
+        include_str!("../migrations/0005_licences.sql"),
+    ),
 ];
 
 /// Connections kept open. SQLite in WAL mode serves readers concurrently

@@ -297,6 +297,7 @@ fn slots_for<'a>(
 
 /// Where a plugin's slot on this page is drawn.
 struct SlotPlace<'a> {
+    state: &'a AppState,
     cx: &'a CallContext,
     csrf: &'a str,
     return_to: &'a str,
@@ -313,7 +314,7 @@ impl SlotPlace<'_> {
             return_to: self.return_to,
             form_errors: None,
         };
-        render_slot(plugin, slot, self.cx, &target).await
+        render_slot(self.state, plugin, slot, self.cx, &target).await
     }
 }
 
@@ -347,6 +348,7 @@ async fn draw(
         query: query_pairs(query.as_deref()),
     };
     let place = SlotPlace {
+        state,
         cx: &cx,
         csrf,
         return_to: &return_to,
