@@ -89,6 +89,18 @@ impl Runtime {
         })
     }
 
+    /// Compiles `artifact` into the cache, unless it is there already, and
+    /// checks that it links against this host: what an install does
+    /// before a server swaps the plugin in, so the swap is a cache hit.
+    /// Returns whether it compiled. CPU-bound: call it off the executor.
+    pub fn precompile(&self, artifact: &Artifact) -> Result<bool, LoadError> {
+        let (component, outcome) =
+            self.cache
+                .component(&self.engine, &artifact.digest(), artifact.bytes())?;
+        VersionedPre::new(&self.linkers, artifact.wit_version(), &component)?;
+        Ok(outcome == CacheOutcome::Compiled)
+    }
+
     /// Compiles (or loads from the cache) and pre-instantiates a plugin.
     /// This is CPU-bound work of up to a second: call it off the async
     /// executor.

@@ -34,7 +34,7 @@ pub use error::{CallError, LoadError, RuntimeError};
 pub use health::{FailureKind, HealthSnapshot, PluginHealth};
 pub use limits::Limits;
 pub use plugin::{CallContext, LoadedPlugin};
-pub use scheduler::Scheduler;
+pub use scheduler::{Scheduler, TaskGate};
 
 /// The contract's types, as callers of this crate use them.
 pub use greenroom_contract::wit::latest::greenroom::plugin::{types, view};

@@ -303,6 +303,58 @@ mod static_state {
     }
 }
 
+/// Two versions of one plugin (the marketplace tests upgrade between them):
+/// the same id, each saying which version serves; the second asks for the
+/// catalog, and gets `denied` when granted only what the first had.
+mod upgrade_v1 {
+    use super::*;
+
+    #[tokio::test]
+    async fn version_one_serves_without_the_catalog() {
+        let fixture = fixture();
+        let plugin = load(&fixture, test_plugin(artifacts::UPGRADE_V1_COMPONENT));
+        let view = plugin
+            .render(&widget(&plugin), &guest())
+            .await
+            .expect("renders");
+        assert_eq!(
+            texts(&view),
+            ["test-upgrade 1.0.0 serving; catalog: denied"]
+        );
+    }
+}
+
+mod upgrade_v2 {
+    use super::*;
+
+    #[tokio::test]
+    async fn version_two_reads_the_catalog_only_when_granted() {
+        let fixture = fixture();
+        let bytes = test_plugin(artifacts::UPGRADE_V2_COMPONENT);
+        let granted = load(&fixture, bytes.clone());
+        assert_eq!(granted.manifest().id.as_str(), "test-upgrade");
+        let view = granted
+            .render(&widget(&granted), &guest())
+            .await
+            .expect("renders");
+        assert_eq!(
+            texts(&view),
+            ["test-upgrade 2.0.0 serving; catalog: granted"]
+        );
+        let partial = load_with(&fixture, bytes, |artifact| {
+            Grant::select(artifact.manifest(), &["storage".to_owned()]).expect("a valid grant")
+        });
+        let view = partial
+            .render(&widget(&partial), &guest())
+            .await
+            .expect("renders");
+        assert_eq!(
+            texts(&view),
+            ["test-upgrade 2.0.0 serving; catalog: denied"]
+        );
+    }
+}
+
 mod probe {
     use super::*;
     use greenroom_runtime::Scheduler;
