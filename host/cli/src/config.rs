@@ -92,6 +92,9 @@ impl CatalogSettings {
 pub struct MarketplaceSettings {
     /// Publishers whose signatures this host accepts.
     pub trusted_publishers: Vec<TrustedPublisher>,
+    /// The indexes plugins are installed from, in order: files, `https:`
+    /// URLs, or `builtin` (the first-party index compiled into the binary).
+    pub indexes: Vec<String>,
     /// Days a premium plugin keeps running once its licence's seats are
     /// exceeded [default: 30].
     pub licence_grace_days: Option<u32>,
@@ -152,6 +155,10 @@ pub struct AuthConfig {
     /// Let everyone in as the demo guest. Local use only.
     #[serde(default)]
     pub guest: bool,
+    /// Users who may administer the portal (install plugins, manage
+    /// licences), as catalog entity references: `user:default/jane.doe`.
+    #[serde(default)]
+    pub admins: Vec<String>,
 }
 
 /// Limits, as written in the config (`"64 MiB"`, `"2s"`); every field is

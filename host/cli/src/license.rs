@@ -7,8 +7,8 @@ use crate::{DataDirArgs, configure, open_database};
 use anyhow::Context as _;
 use clap::Subcommand;
 use greenroom_marketplace::{
-    Day, InstalledPlugins, Licence, LicenceStatus, LicenceTerms, Licences, SEAT_WINDOW_DAYS,
-    SecretKey, StoredLicence, issue_licence,
+    Day, InstalledPlugins, Licence, LicenceTerms, Licences, SEAT_WINDOW_DAYS, SecretKey,
+    StoredLicence, issue_licence,
 };
 use greenroom_store::Database;
 use std::path::{Path, PathBuf};
@@ -257,7 +257,7 @@ fn list(licences: &Licences) -> anyhow::Result<()> {
         } else {
             println!("  expires:   {} (expired)", licence.expires);
         }
-        println!("  status:    {}", describe(status));
+        println!("  status:    {}", status.describe());
         for plugin in &licence.plugins {
             if let Some(warning) = status.warning(plugin.as_str(), today) {
                 println!("  warning:   {warning}");
@@ -268,22 +268,6 @@ fn list(licences: &Licences) -> anyhow::Result<()> {
 }
 
 /// A licence's standing, in one line.
-fn describe(status: &LicenceStatus) -> String {
-    match status {
-        LicenceStatus::NotRequired => "not required".into(),
-        LicenceStatus::Missing => "missing".into(),
-        LicenceStatus::Valid { .. } => "valid".into(),
-        LicenceStatus::OverSeats { grace_until, .. } => {
-            format!("over its seats: runs until {grace_until}, then stops unless seats are added")
-        }
-        LicenceStatus::GraceEnded { grace_ended, .. } => {
-            format!("not running: over its seats, the grace period ended on {grace_ended}")
-        }
-        LicenceStatus::Expired { on, .. } => format!("not running: expired on {on}"),
-        LicenceStatus::Invalid { reason, .. } => format!("not valid here: {reason}"),
-    }
-}
-
 fn plugin_ids(licence: &Licence) -> String {
     licence
         .plugins

@@ -12,13 +12,14 @@ mod install;
 mod license;
 mod plugins;
 mod publish;
+mod remote;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use config::{Config, Overrides};
 use greenroom_broker::Coverage;
 use greenroom_portal::{AppState, PortalConfig};
-use greenroom_runtime::{LoadedPlugin, Runtime, RuntimeConfig, Scheduler};
+use greenroom_runtime::{LoadedPlugin, Runtime, RuntimeConfig};
 use greenroom_store::Database;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -198,11 +199,16 @@ struct DataDirArgs {
 impl DataDirArgs {
     /// The configuration, `--data-dir` applied.
     fn config(self) -> anyhow::Result<config::Config> {
+        Ok(self.configure()?.0)
+    }
+
+    /// The configuration and the folder its relative paths are under.
+    fn configure(self) -> anyhow::Result<(config::Config, PathBuf)> {
         let overrides = Overrides {
             listen: None,
             data_dir: self.data_dir,
         };
-        Ok(configure(&self.source, overrides)?.0)
+        configure(&self.source, overrides)
     }
 
     /// Runs `f` with the configuration and its database.
@@ -219,13 +225,76 @@ impl DataDirArgs {
 /// A marketplace index to read.
 #[derive(Args)]
 struct IndexArg {
-    /// The index: a file or an https URL.
+    /// The index: a file, an https URL or `builtin` [default: the
+    /// configured `[marketplace] indexes`]
+    #[arg(long = "index", value_name = "FILE|URL")]
+    location: Option<String>,
+}
+
+/// What `plugin install` and `plugin upgrade` take.
+#[derive(Args)]
+struct InstallArgs {
+    #[command(flatten)]
+    data: DataDirArgs,
+    #[command(flatten)]
+    index: IndexArg,
+    #[command(flatten)]
+    remote: RemoteArgs,
+    /// The plugin's id.
+    id: String,
+    /// The version [default: the newest]
+    #[arg(long)]
+    version: Option<String>,
+    /// Grant this (repeat); only what the plugin requests. Without any,
+    /// you are asked about each capability.
+    #[arg(long = "grant", value_name = "GRANT")]
+    grants: Vec<String>,
+    /// Grant everything it requests without asking.
+    #[arg(long)]
+    yes: bool,
+}
+
+/// A running server to act on instead of the data directory.
+#[derive(Args)]
+struct RemoteArgs {
+    /// Act through this running server's admin API (e.g.
+    /// http://127.0.0.1:7007) instead of on the data directory.
+    #[arg(long, value_name = "URL", env = "GREENROOM_SERVER")]
+    server: Option<String>,
+    /// The server's admin token [default: the `admin-token` file in its
+    /// data directory]
     #[arg(
-        long = "index",
-        value_name = "FILE|URL",
-        default_value = "marketplace-index.toml"
+        long,
+        value_name = "TOKEN",
+        env = "GREENROOM_ADMIN_TOKEN",
+        hide_env_values = true
     )]
-    location: String,
+    token: Option<String>,
+}
+
+impl RemoteArgs {
+    /// The server to act through, if one was named.
+    fn connect(&self, config: &Config) -> anyhow::Result<Option<remote::Remote>> {
+        let Some(server) = &self.server else {
+            return Ok(None);
+        };
+        let token = match &self.token {
+            Some(token) => token.clone(),
+            None => {
+                let path = config.data_dir.join("admin-token");
+                std::fs::read_to_string(&path)
+                    .with_context(|| {
+                        format!(
+                            "no admin token: pass --token, or run this on the server's machine with its --data-dir ({} is not readable)",
+                            path.display()
+                        )
+                    })?
+                    .trim()
+                    .to_owned()
+            }
+        };
+        Ok(Some(remote::Remote::new(server, token)?))
+    }
 }
 
 #[derive(Args)]
@@ -242,9 +311,14 @@ struct ServeArgs {
 
 #[derive(Subcommand)]
 enum PluginCommand {
-    /// List the plugins the configuration loads, with what they ask for and
-    /// what they are granted.
-    List(SourceArgs),
+    /// List the plugins the configuration loads and those installed from an
+    /// index, with what they ask for and what they are granted.
+    List {
+        #[command(flatten)]
+        data: DataDirArgs,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
     /// Check a plugin file: its manifest, digest and contract version, and
     /// whether this host can load it.
     Inspect {
@@ -290,24 +364,11 @@ enum PluginCommand {
     /// data directory: fetch it, verify its digest, signature and manifest,
     /// show what it asks for and record what you grant. A running server on
     /// the same data directory loads it within seconds.
-    Install {
-        #[command(flatten)]
-        data: DataDirArgs,
-        #[command(flatten)]
-        index: IndexArg,
-        /// The plugin's id.
-        id: String,
-        /// The version [default: the newest]
-        #[arg(long)]
-        version: Option<String>,
-        /// Grant this (repeat); only what the plugin requests. Without any,
-        /// you are asked about each capability.
-        #[arg(long = "grant", value_name = "GRANT")]
-        grants: Vec<String>,
-        /// Grant everything it requests without asking.
-        #[arg(long)]
-        yes: bool,
-    },
+    Install(InstallArgs),
+    /// Upgrade an installed plugin to the newest version (or --version):
+    /// shows what changed in what it requests and asks only about what is
+    /// new. A failed upgrade leaves the old version serving.
+    Upgrade(InstallArgs),
     /// List the plugins of an index (whose id, name or summary contains
     /// TEXT), and which are installed here.
     Search {
@@ -322,6 +383,8 @@ enum PluginCommand {
     /// each version requests.
     Info {
         #[command(flatten)]
+        data: DataDirArgs,
+        #[command(flatten)]
         index: IndexArg,
         /// The plugin's id.
         id: String,
@@ -330,6 +393,8 @@ enum PluginCommand {
     Remove {
         #[command(flatten)]
         data: DataDirArgs,
+        #[command(flatten)]
+        remote: RemoteArgs,
         /// The plugin's id.
         id: String,
         /// Also delete what the plugin stored.
@@ -340,6 +405,8 @@ enum PluginCommand {
     Enable {
         #[command(flatten)]
         data: DataDirArgs,
+        #[command(flatten)]
+        remote: RemoteArgs,
         /// The plugin's id.
         id: String,
     },
@@ -347,6 +414,8 @@ enum PluginCommand {
     Disable {
         #[command(flatten)]
         data: DataDirArgs,
+        #[command(flatten)]
+        remote: RemoteArgs,
         /// The plugin's id.
         id: String,
     },
@@ -366,7 +435,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(args),
-        Command::Plugin(PluginCommand::List(source)) => plugin_list(source),
+        Command::Plugin(PluginCommand::List { data, remote }) => plugin_list(data, remote),
         Command::Plugin(PluginCommand::Inspect { file }) => plugin_inspect(&file),
         Command::Catalog(CatalogCommand::Validate { paths }) => catalog::validate(&paths),
         Command::Catalog(CatalogCommand::Import {
@@ -375,37 +444,32 @@ fn main() -> std::process::ExitCode {
             location,
         }) => data.with_database(|config, db| catalog::import(config, db, &location, dry_run)),
         Command::Plugin(PluginCommand::Sign { file, key }) => publish::plugin_sign(&file, &key),
-        Command::Plugin(PluginCommand::Install {
-            data,
-            index,
-            id,
-            version,
-            grants,
-            yes,
-        }) => data.config().and_then(|config| {
-            install::install(
-                &config,
-                &install::InstallRequest {
-                    id: &id,
-                    index: &index.location,
-                    version: version.as_deref(),
-                    grants: &grants,
-                    yes,
-                },
-            )
-        }),
-        Command::Plugin(PluginCommand::Search { data, index, text }) => data
+        Command::Plugin(PluginCommand::Install(args)) => plugin_install(args, false),
+        Command::Plugin(PluginCommand::Upgrade(args)) => plugin_install(args, true),
+        Command::Plugin(PluginCommand::Search { data, index, text }) => {
+            data.config().and_then(|config| {
+                install::search(&config, index.location.as_deref(), text.as_deref())
+            })
+        }
+        Command::Plugin(PluginCommand::Info { data, index, id }) => data
             .config()
-            .and_then(|config| install::search(&config, &index.location, text.as_deref())),
-        Command::Plugin(PluginCommand::Info { index, id }) => install::info(&index.location, &id),
-        Command::Plugin(PluginCommand::Remove { data, id, purge }) => {
-            data.with_database(|_, db| install::remove(db, &id, purge))
+            .and_then(|config| install::info(&config, index.location.as_deref(), &id)),
+        Command::Plugin(PluginCommand::Remove {
+            data,
+            remote,
+            id,
+            purge,
+        }) => data
+            .config()
+            .and_then(|config| match remote.connect(&config)? {
+                Some(remote) => install::remove_remote(&remote, &id, purge),
+                None => install::remove(&config, &open_database(&config)?, &id, purge),
+            }),
+        Command::Plugin(PluginCommand::Enable { data, remote, id }) => {
+            plugin_set_enabled(data, remote, &id, true)
         }
-        Command::Plugin(PluginCommand::Enable { data, id }) => {
-            data.with_database(|_, db| install::set_enabled(db, &id, true))
-        }
-        Command::Plugin(PluginCommand::Disable { data, id }) => {
-            data.with_database(|_, db| install::set_enabled(db, &id, false))
+        Command::Plugin(PluginCommand::Disable { data, remote, id }) => {
+            plugin_set_enabled(data, remote, &id, false)
         }
         Command::Plugin(PluginCommand::New { name, path, sdk }) => {
             author::new(&name, path.as_deref(), sdk.as_deref())
@@ -484,6 +548,12 @@ fn configure(source: &SourceArgs, overrides: Overrides) -> anyhow::Result<(Confi
                 name: greenroom_marketplace::DEMO_PUBLISHER.into(),
                 key: greenroom_marketplace::DEMO_PUBLISHER_KEY.into(),
             });
+        if config.marketplace.indexes.is_empty() {
+            config
+                .marketplace
+                .indexes
+                .push(greenroom_marketplace::BUILTIN_INDEX.into());
+        }
         for demo in plugins::demo_plugins() {
             if !config.plugins.iter().any(|p| p.bundled == demo.bundled) {
                 config.plugins.push(demo);
@@ -491,6 +561,38 @@ fn configure(source: &SourceArgs, overrides: Overrides) -> anyhow::Result<(Confi
         }
     }
     Ok((config, base))
+}
+
+/// `greenroom plugin install|upgrade`, on the data directory or through a
+/// server.
+fn plugin_install(args: InstallArgs, upgrade: bool) -> anyhow::Result<()> {
+    let config = args.data.config()?;
+    let request = install::InstallRequest {
+        id: &args.id,
+        index: args.index.location.as_deref(),
+        version: args.version.as_deref(),
+        grants: &args.grants,
+        yes: args.yes,
+        upgrade,
+    };
+    match args.remote.connect(&config)? {
+        Some(remote) => install::install_remote(&remote, &request),
+        None => install::install(&config, &request),
+    }
+}
+
+/// `greenroom plugin enable|disable`.
+fn plugin_set_enabled(
+    data: DataDirArgs,
+    remote: RemoteArgs,
+    id: &str,
+    enabled: bool,
+) -> anyhow::Result<()> {
+    let config = data.config()?;
+    match remote.connect(&config)? {
+        Some(remote) => install::set_enabled_remote(&remote, id, enabled),
+        None => install::set_enabled(&config, &open_database(&config)?, id, enabled),
+    }
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -540,16 +642,7 @@ fn serve_config(
 ) -> anyhow::Result<()> {
     let db = open_database(&config)?;
     let catalog = catalog::open(&config, base, &db, demo)?;
-    let runtime = Runtime::new(RuntimeConfig {
-        cache_dir: Some(
-            config
-                .runtime
-                .cache_dir
-                .clone()
-                .unwrap_or_else(|| config.data_dir.join("cache").join("components")),
-        ),
-        max_instances: config.runtime.max_instances,
-    })?;
+    let runtime = runtime(&config)?;
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -572,6 +665,7 @@ fn serve_config(
     }
     let portal = PortalConfig {
         guest_access: config.auth.guest,
+        admins: config.auth.admins.clone(),
     };
     let loaded: Vec<Arc<LoadedPlugin>> = loaded.into_iter().map(Arc::new).collect();
     // Plugins in the configuration win over installed ones of the same id.
@@ -579,7 +673,6 @@ fn serve_config(
     let default_limits = config.limits.apply(greenroom_runtime::Limits::default())?;
     let runtime = Arc::new(runtime);
     tokio.block_on(async move {
-        let scheduler = Scheduler::start(&loaded);
         let _refresh = catalog.spawn_refresh_loop();
         let state = AppState::new(loaded, failed, portal, catalog);
         // Premium plugins run only with a licence; not under `plugin dev`,
@@ -590,15 +683,23 @@ fn serve_config(
             state.set_licences(license::licences(&config, &db)?);
         }
         let _licences = state.follow_licences();
+        let scheduler = state.start_scheduler();
         if let Some(reload) = reload {
             reload.spawn(Arc::clone(&runtime), db.clone(), state.clone());
         }
+        let loads = Arc::new(greenroom_portal::Loads::default());
+        state.set_admin(greenroom_portal::Admin {
+            marketplace: Arc::new(install::marketplace(&config, &db, None)?),
+            token: Some(install::admin_token(&config.data_dir)?),
+            loads: Arc::clone(&loads),
+        });
         install::follow(
             db.clone(),
             Arc::clone(&runtime),
             state.clone(),
             configured,
             default_limits,
+            loads,
         );
         let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| {
             format!("cannot listen on {}; is another Greenroom running? Choose another address with --listen", config.listen)
@@ -614,6 +715,21 @@ fn serve_config(
         drop(runtime);
         anyhow::Ok(())
     })
+}
+
+/// The runtime a server on `config` runs plugins with, and its compiled
+/// component cache.
+fn runtime(config: &config::Config) -> anyhow::Result<Runtime> {
+    Ok(Runtime::new(RuntimeConfig {
+        cache_dir: Some(
+            config
+                .runtime
+                .cache_dir
+                .clone()
+                .unwrap_or_else(|| config.data_dir.join("cache").join("components")),
+        ),
+        max_instances: config.runtime.max_instances,
+    })?)
 }
 
 /// The data directory's database, creating the directory if needed.
@@ -649,13 +765,21 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-fn plugin_list(source: SourceArgs) -> anyhow::Result<()> {
-    let (config, base) = configure(&source, Overrides::default())?;
+fn plugin_list(data: DataDirArgs, remote: RemoteArgs) -> anyhow::Result<()> {
+    let (config, base) = data.configure()?;
+    if let Some(remote) = remote.connect(&config)? {
+        return install::list_remote(&remote);
+    }
+    let installed: Vec<_> = install::installed_here(&config)?
+        .into_iter()
+        .map(|record| (record, None))
+        .collect();
     if config.plugins.is_empty() {
         println!(
             "No plugins are configured. Add [[plugins]] entries to the config, or try --demo."
         );
         println!("Bundled plugins: {}", plugins::bundled_names());
+        install::print_installed(&installed);
         return Ok(());
     }
     let default_limits = config.limits.apply(greenroom_runtime::Limits::default())?;
@@ -691,6 +815,10 @@ fn plugin_list(source: SourceArgs) -> anyhow::Result<()> {
                 println!("{label}: cannot be loaded: {error:#}");
             }
         }
+    }
+    if !installed.is_empty() {
+        println!();
+        install::print_installed(&installed);
     }
     if problems > 0 {
         anyhow::bail!("{problems} configured plugin(s) cannot be loaded");

@@ -5,7 +5,7 @@
 use anyhow::{Context as _, bail};
 use greenroom_contract::Artifact;
 use greenroom_marketplace::{
-    Index, SecretKey, TrustedPublishers, add_to_index_text, entry_for, signed_statement, verify,
+    SecretKey, TrustedPublishers, add_to_index_text, entry_for, signed_statement,
 };
 use std::path::Path;
 
@@ -125,10 +125,6 @@ fn relative_to(path: &Path, folder: &Path) -> String {
     }
 }
 
-/// The largest artifact `index verify` downloads: plugins are components of
-/// a few MiB; anything far larger is not one.
-const MAX_ARTIFACT_BYTES: u64 = 64 * 1024 * 1024;
-
 /// `greenroom index verify`: checks every version of every plugin in an
 /// index, printing one line each.
 pub fn index_verify(
@@ -136,25 +132,25 @@ pub fn index_verify(
     index_path: &Path,
     trust: &[String],
 ) -> anyhow::Result<()> {
-    let index = Index::read(index_path)?;
     let mut trusted: TrustedPublishers = config.marketplace.trusted()?;
     for entry in trust {
         let (name, key) =
             TrustedPublishers::parse_entry(entry).with_context(|| format!("--trust {entry}"))?;
         trusted.trust(&name, key);
     }
-    let folder = index_path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .display()
-        .to_string();
+    let scratch = tempfile::tempdir().context("cannot create a scratch directory")?;
+    let marketplace = greenroom_marketplace::Marketplace::new(
+        greenroom_store::Database::open(&scratch.path().join("scratch.db"))?,
+        scratch.path().join("plugins"),
+        trusted,
+        Vec::new(),
+        crate::install::builtins(),
+    );
+    let index = marketplace.read_index(&index_path.display().to_string())?;
     let mut refused = 0;
-    for plugin in &index.plugins {
+    for plugin in &index.index.plugins {
         for version in &plugin.versions {
-            let checked = fetch_artifact(&version.artifact, &folder).and_then(|bytes| {
-                verify(plugin, version, &bytes, &trusted).map_err(anyhow::Error::from)
-            });
+            let checked = marketplace.check(&index, plugin, version, &greenroom_marketplace::Quiet);
             match checked {
                 Ok(_) => println!(
                     "ok       {} {} ({})",
@@ -171,48 +167,4 @@ pub fn index_verify(
         bail!("{refused} version(s) in {} refused", index_path.display());
     }
     Ok(())
-}
-
-/// An index entry's artifact: `bundled:<name>`, `file:/path`, an
-/// `http(s)` URL, or a path relative to `base` — the index's folder, or
-/// its URL's for an index fetched over HTTP.
-pub fn fetch_artifact(location: &str, base: &str) -> anyhow::Result<Vec<u8>> {
-    if let Some(name) = location.strip_prefix("bundled:") {
-        let bundled = greenroom_artifacts::bundled(name)
-            .with_context(|| format!("no plugin `{name}` is bundled in this binary"))?;
-        return Ok(bundled.bytes.to_vec());
-    }
-    let location = if base.starts_with("http")
-        && !location.contains("://")
-        && !location.starts_with("file:")
-    {
-        format!("{base}/{}", location.trim_start_matches("./"))
-    } else {
-        location.to_owned()
-    };
-    let location = location.as_str();
-    if location.starts_with("https://") || location.starts_with("http://") {
-        use std::io::Read as _;
-        let response = reqwest::blocking::Client::builder()
-            .timeout(std::time::Duration::from_secs(60))
-            .build()?
-            .get(location)
-            .send()
-            .with_context(|| format!("cannot fetch {location}"))?
-            .error_for_status()
-            .with_context(|| format!("cannot fetch {location}"))?;
-        let mut bytes = Vec::new();
-        response
-            .take(MAX_ARTIFACT_BYTES + 1)
-            .read_to_end(&mut bytes)?;
-        if bytes.len() as u64 > MAX_ARTIFACT_BYTES {
-            bail!("{location} is larger than {MAX_ARTIFACT_BYTES} bytes");
-        }
-        return Ok(bytes);
-    }
-    let path = match location.strip_prefix("file:") {
-        Some(path) => Path::new(path).to_owned(),
-        None => Path::new(base).join(location),
-    };
-    std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))
 }

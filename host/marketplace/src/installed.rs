@@ -5,7 +5,7 @@ use greenroom_store::{Database, StoreError, now_ms};
 use rusqlite::{OptionalExtension, params};
 
 /// One installed plugin.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Installed {
     /// Its id.
     pub id: String,

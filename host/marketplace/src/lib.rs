@@ -14,6 +14,9 @@
 //! licensee, plugins, seats, expiry), counts seats from user activity and
 //! answers whether a premium plugin may run ([`LicenceStatus`]).
 //!
+//! [`Marketplace`] installs, upgrades, removes, enables and disables
+//! plugins on a data directory, for the CLI and the admin API alike.
+//!
 //! It must never load or run a plugin, nor decide what a plugin is granted:
 //! it answers whether bytes are what they claim to be, and remembers the
 //! operator's decisions.
@@ -22,6 +25,7 @@ mod index;
 mod installed;
 mod keys;
 mod licence;
+mod lifecycle;
 
 pub use index::{
     Index, IndexError, IndexPlugin, IndexVersion, TrustedPublishers, VerifyError,
@@ -32,6 +36,10 @@ pub use keys::{KeyError, PublicKey, SecretKey, signed_statement};
 pub use licence::{
     AddedLicence, DEFAULT_GRACE_DAYS, Day, EXPIRY_WARNING_DAYS, Licence, LicenceError,
     LicenceStatus, LicenceTerms, Licences, SEAT_WINDOW_DAYS, StoredLicence, issue_licence,
+};
+pub use lifecycle::{
+    BUILTIN_INDEX, Builtins, Candidate, CandidateView, LifecycleError, MAX_ARTIFACT_BYTES,
+    Marketplace, Progress, Quiet, Request, RequestView, SourcedIndex,
 };
 
 /// The publisher that signs the first-party plugins in this repository's

@@ -473,7 +473,26 @@ pub enum LicenceStatus {
 }
 
 impl LicenceStatus {
-    /// Whether the host calls the plugin.
+    /// One line on what the status means, for lists (CLI, admin page).
+    pub fn describe(&self) -> String {
+        match self {
+            LicenceStatus::NotRequired => "not required".into(),
+            LicenceStatus::Missing => "missing".into(),
+            LicenceStatus::Valid { .. } => "valid".into(),
+            LicenceStatus::OverSeats { grace_until, .. } => {
+                format!(
+                    "over its seats: runs until {grace_until}, then stops unless seats are added"
+                )
+            }
+            LicenceStatus::GraceEnded { grace_ended, .. } => {
+                format!("not running: over its seats, the grace period ended on {grace_ended}")
+            }
+            LicenceStatus::Expired { on, .. } => format!("not running: expired on {on}"),
+            LicenceStatus::Invalid { reason, .. } => format!("not valid here: {reason}"),
+        }
+    }
+
+    /// Whether the plugin may be called.
     pub fn runs(&self) -> bool {
         matches!(
             self,
