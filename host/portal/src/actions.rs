@@ -17,7 +17,7 @@ use greenroom_runtime::CallContext;
 use greenroom_runtime::types::Outcome;
 
 /// Hidden fields the portal adds to every form; never passed to plugins.
-const CSRF_FIELD: &str = "_csrf";
+pub(crate) const CSRF_FIELD: &str = "_csrf";
 const RETURN_FIELD: &str = "_return";
 
 /// `POST /plugins/<id>/actions/<action>`: checks the CSRF token, calls the
@@ -135,7 +135,7 @@ pub(crate) async fn submit(
     }
 }
 
-fn notice_cookie(message: &str) -> Cookie<'static> {
+pub(crate) fn notice_cookie(message: &str) -> Cookie<'static> {
     let encoded =
         percent_encoding::utf8_percent_encode(message, percent_encoding::NON_ALPHANUMERIC)
             .to_string();

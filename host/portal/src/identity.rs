@@ -10,7 +10,7 @@ use greenroom_access::Identity;
 /// when nobody can be identified.
 pub(crate) struct Actor(pub Identity);
 
-fn resolve(state: &AppState) -> Option<Identity> {
+pub(crate) fn resolve(state: &AppState) -> Option<Identity> {
     // Sign-in methods come with the access work; until then the only
     // identity is the guest, and only where the operator switched it on.
     state.config().guest_access.then(Identity::guest)

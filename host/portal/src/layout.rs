@@ -1,6 +1,7 @@
 //! The page shell: header, navigation, banners, footer.
 
 use crate::assets::stylesheet_path;
+use crate::state::AppState;
 use greenroom_access::Identity;
 use maud::{DOCTYPE, Markup, html};
 
@@ -10,6 +11,7 @@ pub(crate) enum Nav {
     Home,
     Catalog,
     Plugins,
+    Admin,
     None,
 }
 
@@ -23,6 +25,14 @@ pub(crate) struct Shell<'a> {
     pub user: Option<&'a Identity>,
     /// A one-line notice from the last action, if any.
     pub notice: Option<&'a str>,
+    /// Whether to offer the Admin entry ([`shows_admin`]).
+    pub admin: bool,
+}
+
+/// Whether `user` is offered the Admin entry: an admin, on a server that
+/// has administration.
+pub(crate) fn shows_admin(state: &AppState, user: &Identity) -> bool {
+    state.admin().is_some() && crate::admin::is_admin(state, user)
 }
 
 /// A full page.
@@ -50,6 +60,7 @@ pub(crate) fn page(shell: &Shell<'_>, content: Markup) -> Markup {
                         (nav_link(Nav::Home, "/", "Home"))
                         (nav_link(Nav::Catalog, "/catalog", "Catalog"))
                         (nav_link(Nav::Plugins, "/plugins", "Plugins"))
+                        @if shell.admin { (nav_link(Nav::Admin, "/admin", "Admin")) }
                     }
                     @if let Some(user) = shell.user {
                         div.user title=(user.entity_ref) {
@@ -92,6 +103,7 @@ pub(crate) fn error_page(status: u16, title: &str, message: &str) -> Markup {
         nav: Nav::None,
         user: None,
         notice: None,
+        admin: false,
     };
     page(
         &shell,

@@ -19,6 +19,7 @@
 //! put a plugin's string into a page without escaping it.
 
 mod actions;
+mod admin;
 mod api;
 mod assets;
 mod catalog_api;
@@ -33,6 +34,8 @@ mod pages;
 mod render;
 mod state;
 
+pub use admin::api::InstallBody;
+pub use admin::{Admin, LoadStatus, Loads};
 pub use state::{AppState, FailedPlugin, PortalConfig};
 
 use axum::Router;
@@ -63,6 +66,7 @@ pub fn app(state: AppState) -> Router {
         .route("/plugins/{id}/{*path}", get(pages::plugin_page))
         .route("/plugins/{id}/actions/{action}", post(actions::submit))
         .merge(catalog_pages::routes())
+        .nest("/admin", admin::page_routes())
         .route_layer(axum::middleware::from_fn(csrf::ensure_cookie))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -70,6 +74,7 @@ pub fn app(state: AppState) -> Router {
         ));
     let api = Router::new()
         .nest("/catalog", catalog_api::routes())
+        .nest("/admin", admin::api_routes())
         .route("/plugins", get(api::plugins))
         .route("/plugins/{id}", axum::routing::any(api::plugin_route))
         .route(

@@ -258,7 +258,8 @@ tokio::task_local! {
 }
 
 /// A layer over the pages: makes the current licence warnings available to
-/// the page shell, which shows them in a banner on every page. A layer
+/// the page shell, which shows them in a banner on every page — to admins
+/// only: they are the ones who can act on them. A layer
 /// rather than a field of every page's shell, as the security headers are:
 /// every page shows it, and no handler has to remember to.
 pub(crate) async fn warn_about_licences(
@@ -266,7 +267,13 @@ pub(crate) async fn warn_about_licences(
     request: Request,
     next: Next,
 ) -> Response {
-    let warnings: Arc<[String]> = state.licence_warnings().into();
+    let admin =
+        crate::identity::resolve(&state).is_some_and(|u| crate::admin::is_admin(&state, &u));
+    let warnings: Arc<[String]> = if admin {
+        state.licence_warnings().into()
+    } else {
+        Arc::new([])
+    };
     LICENCE_WARNINGS.scope(warnings, next.run(request)).await
 }
 

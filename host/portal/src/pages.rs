@@ -24,7 +24,7 @@ use std::sync::Arc;
 pub(crate) const NOTICE_COOKIE: &str = "greenroom_notice";
 
 /// Takes the pending notice, if any, and clears it.
-fn take_notice(jar: CookieJar) -> (Option<String>, CookieJar) {
+pub(crate) fn take_notice(jar: CookieJar) -> (Option<String>, CookieJar) {
     let notice = jar.get(NOTICE_COOKIE).and_then(|c| {
         percent_encoding::percent_decode_str(c.value())
             .decode_utf8()
@@ -126,6 +126,7 @@ pub(crate) async fn home(
         nav: Nav::Home,
         user: Some(&user),
         notice: notice.as_deref(),
+        admin: layout::shows_admin(&state, &user),
     };
     (jar, layout::page(&shell, content)).into_response()
 }
@@ -185,6 +186,7 @@ pub(crate) async fn plugin_list(State(state): State<AppState>, Actor(user): Acto
             nav: Nav::Plugins,
             user: Some(&user),
             notice: None,
+            admin: layout::shows_admin(&state, &user),
         },
         content,
     )
@@ -312,6 +314,7 @@ impl PluginPage {
             nav: Nav::Plugins,
             user: Some(&user),
             notice: notice.as_deref(),
+            admin: layout::shows_admin(state, &user),
         };
         let status = if self.submitted.is_some() {
             StatusCode::UNPROCESSABLE_ENTITY

@@ -1,8 +1,8 @@
 //! What every handler shares.
 
 use greenroom_catalog::Catalog;
-use greenroom_runtime::LoadedPlugin;
-use std::sync::{Arc, RwLock};
+use greenroom_runtime::{LoadedPlugin, Scheduler};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Instant;
 
 /// How the portal behaves.
@@ -11,6 +11,9 @@ pub struct PortalConfig {
     /// Let anyone in as the demo guest. Only for local use: the portal
     /// shows a banner whenever it is on.
     pub guest_access: bool,
+    /// Entity references of the users who may administer the portal
+    /// (install plugins, manage licences).
+    pub admins: Vec<String>,
 }
 
 /// A configured plugin that could not be loaded, shown to operators.
@@ -36,6 +39,12 @@ struct Inner {
     config: PortalConfig,
     catalog: Catalog,
     started: Instant,
+    /// Set once the server runs: every plugin that comes or goes is
+    /// (un)scheduled with it.
+    scheduler: OnceLock<Scheduler>,
+    /// The marketplace and installed plugins, when the server has a data
+    /// directory to install into.
+    admin: OnceLock<Arc<crate::admin::Admin>>,
     /// Premium licences: whether they are checked, and the statuses.
     licences: crate::licensing::LicenceGate,
 }
@@ -56,6 +65,8 @@ impl AppState {
                 config,
                 catalog,
                 started: Instant::now(),
+                scheduler: OnceLock::new(),
+                admin: OnceLock::new(),
                 licences: Default::default(),
             }),
         }
@@ -89,6 +100,9 @@ impl AppState {
             .cloned()
             .collect();
         *plugins = next.into();
+        if let Some(scheduler) = self.inner.scheduler.get() {
+            scheduler.unschedule(id);
+        }
     }
 
     /// Puts `plugin` in place of the loaded plugin with the same id (or
@@ -103,10 +117,49 @@ impl AppState {
         let id = plugin.manifest().id.clone();
         let mut next: Vec<Arc<LoadedPlugin>> = plugins.iter().cloned().collect();
         match next.iter().position(|p| p.manifest().id == id) {
-            Some(i) => next[i] = plugin,
-            None => next.push(plugin),
+            Some(i) => next[i] = Arc::clone(&plugin),
+            None => next.push(Arc::clone(&plugin)),
         }
         *plugins = next.into();
+        if let Some(scheduler) = self.inner.scheduler.get() {
+            scheduler.schedule(plugin);
+        }
+    }
+
+    /// Starts running the scheduled tasks of every plugin, now and as
+    /// plugins are swapped in and out. Call it once, inside the tokio
+    /// runtime the server runs on.
+    pub fn start_scheduler(&self) -> Scheduler {
+        // A weak reference: the schedule lives in the state it asks.
+        let state = Arc::downgrade(&self.inner);
+        let scheduler = self.inner.scheduler.get_or_init(|| {
+            Scheduler::new(Arc::new(move |plugin: &LoadedPlugin| {
+                state.upgrade().is_some_and(|inner| {
+                    AppState { inner }.may_run_tasks(plugin.manifest().id.as_str())
+                })
+            }))
+        });
+        for plugin in self.plugins().iter() {
+            scheduler.schedule(Arc::clone(plugin));
+        }
+        scheduler.clone()
+    }
+
+    /// Whether the plugin with this id may run its scheduled tasks now:
+    /// it is loaded, and licensed if it is premium.
+    fn may_run_tasks(&self, id: &str) -> bool {
+        self.licensed(id)
+    }
+
+    /// Turns on administration (`/admin`, `/api/admin`). Call it once,
+    /// before serving.
+    pub fn set_admin(&self, admin: crate::admin::Admin) {
+        let _ = self.inner.admin.set(Arc::new(admin));
+    }
+
+    /// The administration, if it is on.
+    pub(crate) fn admin(&self) -> Option<Arc<crate::admin::Admin>> {
+        self.inner.admin.get().cloned()
     }
 
     /// Premium licences (see the `licensing` module).

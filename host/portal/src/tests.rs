@@ -75,7 +75,15 @@ pub(crate) fn portal_with(guest_access: bool, test_plugins: &[&str]) -> Portal {
         greenroom_catalog::CatalogStore::new(db.clone()),
         greenroom_catalog::CatalogConfig::default(),
     );
-    let state = AppState::new(plugins, failed, PortalConfig { guest_access }, catalog);
+    let state = AppState::new(
+        plugins,
+        failed,
+        PortalConfig {
+            guest_access,
+            ..PortalConfig::default()
+        },
+        catalog,
+    );
     Portal {
         _dir: dir,
         router: app(state.clone()),
@@ -93,7 +101,7 @@ pub(crate) struct Reply {
     pub(crate) body: String,
 }
 
-async fn send(portal: &Portal, request: Request<Body>) -> Reply {
+pub(crate) async fn send(portal: &Portal, request: Request<Body>) -> Reply {
     let response = portal
         .router
         .clone()
@@ -123,7 +131,7 @@ pub(crate) async fn get(portal: &Portal, uri: &str) -> Reply {
     .await
 }
 
-fn csrf_cookie(reply: &Reply) -> String {
+pub(crate) fn csrf_cookie(reply: &Reply) -> String {
     let cookie = reply.headers.get_all("set-cookie").iter().find_map(|v| {
         let v = v.to_str().ok()?;
         v.strip_prefix("greenroom_csrf=")
@@ -132,7 +140,12 @@ fn csrf_cookie(reply: &Reply) -> String {
     cookie.expect("the page set a CSRF cookie")
 }
 
-async fn post_form(portal: &Portal, uri: &str, cookie: Option<&str>, form: &str) -> Reply {
+pub(crate) async fn post_form(
+    portal: &Portal,
+    uri: &str,
+    cookie: Option<&str>,
+    form: &str,
+) -> Reply {
     let mut request =
         Request::post(uri).header("content-type", "application/x-www-form-urlencoded");
     if let Some(cookie) = cookie {
@@ -513,4 +526,27 @@ async fn every_portal_link_on_the_home_and_plugin_pages_leads_somewhere() {
             );
         }
     }
+}
+
+/// A plugin swapped in after the server started (an install, an upgrade, a
+/// dev reload) runs its scheduled tasks; one taken out stops.
+#[tokio::test(start_paused = true)]
+async fn plugins_swapped_in_while_serving_run_their_scheduled_tasks_until_removed() {
+    let portal = portal();
+    let scheduler = portal.state.start_scheduler();
+    assert_eq!(scheduler.len(), 0, "hello has no scheduled task");
+    let db = Database::open(&portal._dir.path().join("greenroom.db")).expect("database opens");
+    let probe = load(
+        &db,
+        std::fs::read(artifacts::PROBE_COMPONENT).expect("test plugin built"),
+    );
+    portal.state.replace_plugin(Arc::new(probe));
+    assert_eq!(scheduler.len(), 1, "the probe's task is scheduled");
+    // Its task runs every minute: two runs, and a little.
+    tokio::time::sleep(Duration::from_secs(2 * 60 + 5)).await;
+    let home = get(&portal, "/").await;
+    assert!(home.body.contains("ticks: 2"), "{}", home.body);
+
+    portal.state.remove_plugin("test-probe");
+    assert_eq!(scheduler.len(), 0, "a removed plugin's task stops");
 }

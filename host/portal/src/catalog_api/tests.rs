@@ -44,7 +44,10 @@ fn fixture_with(guest_access: bool) -> Fixture {
     let state = AppState::new(
         Vec::new(),
         Vec::new(),
-        PortalConfig { guest_access },
+        PortalConfig {
+            guest_access,
+            ..PortalConfig::default()
+        },
         catalog.clone(),
     );
     Fixture {

@@ -390,6 +390,7 @@ async fn draw(
             nav: Nav::Catalog,
             user: Some(&user),
             notice: None,
+            admin: layout::shows_admin(state, &user),
         },
         content,
     )

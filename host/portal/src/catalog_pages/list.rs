@@ -409,6 +409,7 @@ pub(super) async fn page(
             nav: Nav::Catalog,
             user: Some(&user),
             notice: None,
+            admin: layout::shows_admin(&state, &user),
         },
         content,
     ))

@@ -71,7 +71,7 @@ async fn read<T: Send + 'static>(
 }
 
 /// Characters escaped in one path segment: all but unreserved ones.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+pub(crate) const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
     .remove(b'.')

@@ -1,0 +1,189 @@
+//! Administration: the marketplace and installed plugins, as a JSON API
+//! (`/api/admin/…`, what `greenroom plugin … --server` talks to) and as
+//! pages (`/admin/…`).
+//!
+//! Who may administer: a caller presenting the server's admin token
+//! (`Authorization: Bearer …`, written to the data directory at start, for
+//! the CLI on the same machine), or a signed-in user the configuration
+//! names as an admin. With guest access on (local demos only), the guest is
+//! an admin. Every change is written to the audit log with who made it.
+
+pub(crate) mod api;
+mod pages;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use api::routes as api_routes;
+pub(crate) use pages::routes as page_routes;
+
+use crate::error::{AppError, ErrorKind, Format};
+use crate::identity::resolve;
+use crate::state::AppState;
+use axum::extract::{FromRequestParts, OriginalUri};
+use axum::http::header;
+use axum::http::request::Parts;
+use greenroom_access::Identity;
+use greenroom_marketplace::Marketplace;
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+/// What the admin API and pages work with.
+pub struct Admin {
+    /// The data directory's marketplace: indexes, installs, records.
+    pub marketplace: Arc<Marketplace>,
+    /// The token the CLI presents, if the server has one.
+    pub token: Option<String>,
+    /// Where a running server's follower reports what it loaded.
+    pub loads: Arc<Loads>,
+}
+
+/// What became of each installed plugin the server tried to load, and a
+/// bell to ring when the records change so the follower looks at once.
+#[derive(Default)]
+pub struct Loads {
+    status: Mutex<HashMap<String, LoadStatus>>,
+    generation: Mutex<u64>,
+    bell: Condvar,
+}
+
+/// The outcome of loading one installed plugin's current record.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LoadStatus {
+    /// The version loaded (or tried).
+    pub version: String,
+    /// The artifact's sha256.
+    pub sha256: String,
+    /// The grants it was loaded with.
+    pub grants: Vec<String>,
+    /// `None` when it loaded; otherwise why not.
+    pub error: Option<String>,
+}
+
+impl Loads {
+    /// Tells the follower the records changed.
+    pub fn ring(&self) {
+        *self.generation.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.bell.notify_all();
+    }
+
+    /// Waits until [`Loads::ring`] is called or `timeout` passes.
+    pub fn wait(&self, timeout: Duration) {
+        let generation = self.generation.lock().unwrap_or_else(|p| p.into_inner());
+        let seen = *generation;
+        let _ = self
+            .bell
+            .wait_timeout_while(generation, timeout, |g| *g == seen);
+    }
+
+    /// Records what became of loading `id`.
+    pub fn set(&self, id: &str, status: LoadStatus) {
+        self.lock().insert(id.to_owned(), status);
+        self.bell.notify_all();
+    }
+
+    /// Forgets `id` (it was removed or disabled).
+    pub fn clear(&self, id: &str) {
+        self.lock().remove(id);
+    }
+
+    /// What became of loading `id`.
+    pub fn get(&self, id: &str) -> Option<LoadStatus> {
+        self.lock().get(id).cloned()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, LoadStatus>> {
+        self.status.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Someone allowed to administer, and the name the audit log records.
+pub(crate) struct AdminActor {
+    /// The signed-in admin, when it is a person (not the token).
+    pub user: Option<Identity>,
+    /// `operator:token` or the user's entity reference.
+    pub name: String,
+}
+
+fn format_of(parts: &Parts) -> Format {
+    let path = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map_or(parts.uri.path(), |uri| uri.0.path());
+    if path.starts_with("/api/") {
+        Format::Json
+    } else {
+        Format::Html
+    }
+}
+
+/// Whether `user` may administer this portal.
+pub(crate) fn is_admin(state: &AppState, user: &Identity) -> bool {
+    let config = state.config();
+    (user.guest && config.guest_access) || config.admins.iter().any(|a| a == &user.entity_ref)
+}
+
+impl FromRequestParts<AppState> for AdminActor {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<AdminActor, AppError> {
+        let format = format_of(parts);
+        let refuse = |kind| AppError { kind, format };
+        let Some(admin) = state.admin() else {
+            return Err(refuse(ErrorKind::NotFound(
+                "this server has no administration (no data directory)".into(),
+            )));
+        };
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if let Some(presented) = bearer {
+            let matches = admin.token.as_deref().is_some_and(|token| {
+                constant_time_eq(token.as_bytes(), presented.trim().as_bytes())
+            });
+            return if matches {
+                Ok(AdminActor {
+                    user: None,
+                    name: "operator:token".into(),
+                })
+            } else {
+                Err(refuse(ErrorKind::Forbidden(
+                    "the admin token does not match this server's; it is in the server's data directory (admin-token)".into(),
+                )))
+            };
+        }
+        let user = resolve(state).ok_or_else(|| refuse(ErrorKind::Unauthenticated))?;
+        if !is_admin(state, &user) {
+            return Err(refuse(ErrorKind::Forbidden(format!(
+                "{} is not an admin of this portal; admins are listed under [auth] admins",
+                user.entity_ref
+            ))));
+        }
+        Ok(AdminActor {
+            name: user.entity_ref.clone(),
+            user: Some(user),
+        })
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Runs blocking marketplace work (downloads, SQLite) off the executor.
+pub(crate) async fn blocking<T: Send + 'static>(
+    format: Format,
+    work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AppError {
+            kind: ErrorKind::Internal(format!("administration task failed: {e}")),
+            format,
+        })?
+}
