@@ -43,5 +43,8 @@ mod publish;
 /// Installing from an index into a running portal.
 mod install;
 
+/// Upgrading between two versions through a running server's admin API.
+mod upgrade;
+
 /// Premium licences: no licence, expiry, seats, refused licences.
 mod licence;

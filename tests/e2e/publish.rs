@@ -1,45 +1,11 @@
 //! A publisher's path with the real binary: generate a key, sign a plugin,
 //! add it to an index; the entry then verifies against the printed key.
 
-use crate::support::binary;
+use crate::support::{
+    binary, fails_in as fails, generate_key, run_in as run, run_in_with as run_with,
+};
 use greenroom_marketplace::{Index, PublicKey, TrustedPublishers, verify};
 use std::process::Command;
-
-fn run(dir: &std::path::Path, args: &[&str]) -> String {
-    run_with(dir, args, &[])
-}
-
-/// `greenroom args` in `dir`, which must fail: its (stdout, stderr).
-fn fails(dir: &std::path::Path, args: &[&str]) -> (String, String) {
-    let output = Command::new(binary())
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the binary runs");
-    assert!(!output.status.success(), "greenroom {args:?} should fail");
-    (
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
-/// `greenroom args` in `dir` with extra environment variables; its stdout,
-/// after checking it succeeded.
-fn run_with(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> String {
-    let output = Command::new(binary())
-        .args(args)
-        .current_dir(dir)
-        .envs(env.iter().copied())
-        .output()
-        .expect("the binary runs");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "greenroom {args:?} failed:\n{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
-}
 
 #[test]
 fn a_publisher_generates_a_key_signs_and_adds_a_verifiable_index_entry() {
@@ -48,12 +14,7 @@ fn a_publisher_generates_a_key_signs_and_adds_a_verifiable_index_entry() {
     std::fs::create_dir_all(dir.path().join("artifacts")).unwrap();
     std::fs::write(dir.path().join("artifacts/hello.wasm"), hello.bytes).unwrap();
 
-    let generated = run(dir.path(), &["keys", "generate", "--out", "acme.key"]);
-    let public = generated
-        .lines()
-        .find_map(|l| l.strip_prefix("public key: "))
-        .expect("the public key is printed")
-        .to_owned();
+    let public = generate_key(dir.path(), "acme.key");
     let signed = run(
         dir.path(),
         &[
@@ -150,8 +111,8 @@ fn a_publisher_generates_a_key_signs_and_adds_a_verifiable_index_entry() {
     assert!(again.1.contains("cannot create the key file"), "{again:?}");
 }
 
-/// `plugin new` → `plugin build` → `plugin dev` draws it and swaps in an
-/// edit: the author's path from nothing, with the real binary, cargo and
+/// `plugin new` → `plugin build` → signed into an index and installed; and
+/// `plugin dev` draws it and swaps in an edit: the author's path from nothing, with the real binary, cargo and
 /// the host.
 #[test]
 fn a_new_plugin_builds_at_once_and_plugin_dev_swaps_in_every_edit() {
@@ -178,6 +139,58 @@ fn a_new_plugin_builds_at_once_and_plugin_dev_swaps_in_every_edit() {
         .to_owned();
 
     assert!(std::path::Path::new(&component).is_file(), "{component}");
+
+    // Published in a signed index, it installs as any plugin does.
+    let public = generate_key(dir.path(), "team.key");
+    run(
+        dir.path(),
+        &[
+            "index",
+            "add",
+            "--index",
+            "index.toml",
+            "--key",
+            "team.key",
+            "--publisher",
+            "team",
+            "--artifact",
+            &component,
+            "--location",
+            &format!("file:{component}"),
+        ],
+    );
+    let config = crate::support::write_config(
+        dir.path(),
+        &format!("[[marketplace.trusted-publishers]]\nname = \"team\"\nkey = {public:?}\n"),
+    );
+    let config = config.to_str().expect("utf-8").to_owned();
+    let installed = run(
+        dir.path(),
+        &[
+            "plugin",
+            "install",
+            "team-radar",
+            "--index",
+            "index.toml",
+            "--yes",
+            "--config",
+            &config,
+            "--data-dir",
+            "data",
+        ],
+    );
+    assert!(
+        installed.contains("installed team-radar 0.1.0"),
+        "{installed}"
+    );
+    let listed = run(
+        dir.path(),
+        &["plugin", "list", "--config", &config, "--data-dir", "data"],
+    );
+    assert!(
+        listed.contains("team-radar 0.1.0 (from index.toml, enabled)"),
+        "{listed}"
+    );
 
     // `plugin dev` serves it, and swaps in every rebuild without a restart.
     let mut dev = Command::new(binary())

@@ -191,3 +191,93 @@ pub fn write_config(dir: &Path, toml: &str) -> PathBuf {
     std::fs::write(&path, toml).expect("config written");
     path
 }
+
+/// `greenroom args` in `dir`; its stdout, after checking it succeeded.
+pub fn run_in(dir: &std::path::Path, args: &[&str]) -> String {
+    run_in_with(dir, args, &[])
+}
+
+/// `greenroom args` in `dir`, which must fail: its (stdout, stderr).
+pub fn fails_in(dir: &std::path::Path, args: &[&str]) -> (String, String) {
+    let output = Command::new(binary())
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the binary runs");
+    assert!(!output.status.success(), "greenroom {args:?} should fail");
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// `greenroom args` in `dir` with extra environment variables; its stdout,
+/// after checking it succeeded.
+pub fn run_in_with(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let output = Command::new(binary())
+        .args(args)
+        .current_dir(dir)
+        .envs(env.iter().copied())
+        .output()
+        .expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "greenroom {args:?} failed:\n{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// Serves the files of `dir` over HTTP on a free port, for as long as the
+/// test runs (a static file server, as an index is published on the web);
+/// anything else is a 404.
+pub fn serve_dir(dir: &Path) -> String {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    let dir = dir.to_owned();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(&stream);
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+            let file = path
+                .trim_start_matches('/')
+                .split('/')
+                .all(|part| !part.is_empty() && part != "..")
+                .then(|| std::fs::read(dir.join(path.trim_start_matches('/'))).ok())
+                .flatten();
+            let mut stream = &stream;
+            let _ = match file {
+                Some(body) => write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                )
+                .and_then(|()| stream.write_all(&body)),
+                None => write!(
+                    stream,
+                    "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                ),
+            };
+        }
+    });
+    base
+}
+
+/// `greenroom keys generate --out FILE` in `dir`: the public key it prints.
+pub fn generate_key(dir: &Path, file: &str) -> String {
+    run_in(dir, &["keys", "generate", "--out", file])
+        .lines()
+        .find_map(|l| l.strip_prefix("public key: "))
+        .expect("the public key is printed")
+        .to_owned()
+}
