@@ -11,6 +11,7 @@
 
 mod audit;
 mod identity;
+pub mod rbac;
 
 pub use audit::{AuditEntry, AuditError, AuditEvent, AuditLog, Decision};
 pub use identity::Identity;

@@ -29,6 +29,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_licences",
         include_str!("../migrations/0005_licences.sql"),
     ),
+    ("0006_rbac", include_str!("../migrations/0006_rbac.sql")),
 ];
 
 /// Connections kept open. SQLite in WAL mode serves readers concurrently

@@ -1,0 +1,48 @@
+//! Roles and policies (RBAC): who may do what, on which catalog entities.
+//!
+//! A [`PolicyDocument`] holds roles; each role has members (users and
+//! groups from the catalog, groups counting their subgroups' members) and
+//! policies that allow or deny a permission — the host's
+//! ([`HOST_PERMISSIONS`]) or one a plugin declares — optionally only where
+//! conditions on the entity hold (is owner, is kind, has annotation, label,
+//! metadata or spec field; `allOf`/`anyOf`/`not`). Default deny: what no
+//! policy allows is refused, and a deny wins over an allow.
+//!
+//! [`Rbac::decide`] is the one decision for a user and a permission; for
+//! catalog permissions, [`Rbac::catalog_filter`] turns it into a predicate
+//! the catalog compiles to SQL, so a list is filtered in the database.
+//! Versions of the policy are kept in the store ([`PolicyStore`]); the
+//! configuration's bootstrap admins may always do everything, so a bad
+//! policy can always be repaired.
+
+mod engine;
+mod permissions;
+mod policy;
+mod store;
+
+pub use engine::{
+    CatalogFilter, Cond, DecidedBy, Decision as RbacDecision, Outcome, Rbac, decide_with,
+};
+pub use permissions::{HOST_PERMISSIONS, HostPermission, on_catalog_entities};
+pub use policy::{
+    Condition, Effect, Policy, PolicyDocument, PolicyError, Role, RuleName, RuleParams,
+    permission_matches,
+};
+pub use store::{PolicyStore, PolicyVersion};
+
+/// What can go wrong reading or writing policies.
+#[derive(Debug, thiserror::Error)]
+pub enum RbacError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] greenroom_store::StoreError),
+    /// A statement failed.
+    #[error("policies: {0}")]
+    Sql(#[from] rusqlite::Error),
+    /// A stored version does not parse.
+    #[error("a stored policy is corrupt: {0}")]
+    Corrupt(String),
+}
+
+#[cfg(test)]
+mod tests;
