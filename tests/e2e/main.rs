@@ -48,3 +48,7 @@ mod upgrade;
 
 /// Premium licences: no licence, expiry, seats, refused licences.
 mod licence;
+
+/// Sign-in: a trusted proxy's header, and OpenID Connect against a real
+/// provider (`oidc-provider`, run with Node); sessions and sign-out.
+mod sign_in;

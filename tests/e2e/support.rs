@@ -71,13 +71,31 @@ impl Server {
         Server::spawn(data_dir, args, None)
     }
 
+    /// As [`Server::start_in`], listening on `listen` (`127.0.0.1:<port>`,
+    /// see [`free_port`]) rather than on a port of its own choosing: for a
+    /// test that must name the portal's address before it starts, as an
+    /// identity provider's registered redirect URL does.
+    pub fn start_listening(data_dir: tempfile::TempDir, args: &[&str], listen: &str) -> Server {
+        let shared_cache = concat!(env!("CARGO_TARGET_TMPDIR"), "/e2e-component-cache");
+        Server::spawn_on(data_dir, args, Some(shared_cache), listen)
+    }
+
     fn spawn(data_dir: tempfile::TempDir, args: &[&str], cache_dir: Option<&str>) -> Server {
+        Server::spawn_on(data_dir, args, cache_dir, "127.0.0.1:0")
+    }
+
+    fn spawn_on(
+        data_dir: tempfile::TempDir,
+        args: &[&str],
+        cache_dir: Option<&str>,
+        listen: &str,
+    ) -> Server {
         let stderr_log = data_dir.path().join("stderr.log");
         let stderr = std::fs::File::create(&stderr_log).expect("stderr log");
         let mut child = Command::new(binary())
             .arg("serve")
             .args(args)
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["--listen", listen, "--data-dir"])
             .arg(data_dir.path())
             .env("GREENROOM_LOG", "info")
             .envs(cache_dir.map(|dir| ("GREENROOM_RUNTIME__CACHE_DIR", dir)))
@@ -183,6 +201,14 @@ fn client() -> reqwest::blocking::Client {
         .timeout(Duration::from_secs(60))
         .build()
         .expect("HTTP client")
+}
+
+/// A port of 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
 }
 
 /// Writes a config file into `dir` and returns its path.

@@ -30,4 +30,14 @@ impl Identity {
             guest: true,
         }
     }
+
+    /// The references that make something this person's: their own and
+    /// their groups' (Backstage's `ownershipEntityRefs`). An entity whose
+    /// `spec.owner` is any of them is owned by them.
+    pub fn ownership_refs(&self) -> Vec<String> {
+        std::iter::once(&self.entity_ref)
+            .chain(&self.groups)
+            .cloned()
+            .collect()
+    }
 }

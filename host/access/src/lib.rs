@@ -1,17 +1,33 @@
 //! Who is acting, and the record of what was decided.
 //!
 //! This crate owns identities ([`Identity`]: the person a request is made
-//! for, resolved before any plugin runs) and the audit log ([`AuditLog`]:
-//! every denial, with who, through which plugin, what and why). Sign-in,
-//! roles and policies will live here too; until they do, the only identity
-//! is the demo guest, which exists only when the operator turns it on.
+//! for, resolved before any plugin runs), sign-in ([`SignIn`]: a trusted
+//! proxy's header or OpenID Connect, sessions in signed cookies backed by
+//! the database, and the catalog User and groups a sign-in resolves to),
+//! roles and policies ([`rbac`]), and the audit log ([`AuditLog`]: every
+//! denial and sign-in, with who, through which plugin, what and why).
+//!
+//! It speaks no HTTP framework: the portal hands it a request's peer
+//! address, headers and session cookie, and sets the cookies it returns.
 //!
 //! It must never trust an identity a plugin hands it: identities flow from
 //! the request into plugins, never back.
 
 mod audit;
+mod directory;
 mod identity;
+mod oidc;
+mod proxy;
 pub mod rbac;
+mod session;
+mod sign_in;
 
 pub use audit::{AuditEntry, AuditError, AuditEvent, AuditLog, Decision};
+pub use directory::{Claims, EXTERNAL_NAMESPACE, Refusal, Resolver, SignedInUser, UnknownUsers};
 pub use identity::Identity;
+pub use oidc::{CALLBACK_PATH, OidcError, OidcSettings, OidcSignIn, PendingSignIn};
+pub use proxy::{ProxySignIn, TrustedProxies};
+pub use session::{IssuedSession, SESSION_COOKIE, SessionError, SessionKey};
+pub use sign_in::{
+    DEFAULT_SESSION_LIFETIME, PENDING_SIGN_IN_TTL, Resolution, SignIn, SignInError, SignInSettings,
+};

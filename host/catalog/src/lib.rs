@@ -13,6 +13,7 @@
 pub mod bench;
 pub mod generate;
 mod ingest;
+mod people;
 mod query;
 mod reference;
 mod relations;
@@ -26,6 +27,7 @@ pub use ingest::{
     Reading, SourceProblem, check_text, generated_location_name, prepare_entity, read_location,
     read_location_in_batches,
 };
+pub use people::UserProfile;
 pub use query::{Cursor, EntityQuery, FullText, Order, Predicate, QueryError};
 pub use reference::{DEFAULT_NAMESPACE, EntityRef, RefError};
 pub use relations::Relation;

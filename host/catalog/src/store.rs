@@ -155,7 +155,7 @@ impl CatalogStore {
         CatalogStore { db }
     }
 
-    fn conn(&self) -> Result<Conn, CatalogError> {
+    pub(crate) fn conn(&self) -> Result<Conn, CatalogError> {
         Ok(self.db.connection()?)
     }
 

@@ -22,6 +22,11 @@ pub struct Config {
     pub listen: SocketAddr,
     /// The data directory: database, compiled-component cache.
     pub data_dir: PathBuf,
+    /// The address people reach the portal at
+    /// (`https://portal.example.com`): cookies are marked `Secure` when it
+    /// is `https:`, and the OpenID Connect redirect URL derives from it.
+    #[serde(default)]
+    pub public_url: Option<String>,
     /// Who may sign in.
     #[serde(default)]
     pub auth: AuthConfig,
@@ -159,6 +164,18 @@ pub struct AuthConfig {
     /// licences), as catalog entity references: `user:default/jane.doe`.
     #[serde(default)]
     pub admins: Vec<String>,
+    /// What happens to a sign-in that matches no catalog User.
+    #[serde(default)]
+    pub unknown_users: crate::auth::UnknownUsersSetting,
+    /// How long a session lasts (`"12h"`).
+    #[serde(default)]
+    pub session_lifetime: Option<String>,
+    /// Sign-in by a trusted proxy's header.
+    #[serde(default)]
+    pub proxy: Option<crate::auth::ProxyAuthConfig>,
+    /// Sign-in with OpenID Connect.
+    #[serde(default)]
+    pub oidc: Option<crate::auth::OidcAuthConfig>,
 }
 
 /// Limits, as written in the config (`"64 MiB"`, `"2s"`); every field is
@@ -352,6 +369,8 @@ impl Config {
         }
         self.catalog
             .catalog_config()
+            .context("invalid configuration")?;
+        crate::auth::settings(self, crate::auth::Secret::Unread)
             .context("invalid configuration")?;
         let defaults = self
             .limits

@@ -4,6 +4,7 @@
 //! from a configuration file, and offers the commands operators and plugin
 //! authors use from a shell.
 
+mod auth;
 mod author;
 mod bench;
 mod catalog;
@@ -647,14 +648,16 @@ fn serve_config(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    // Sign-in reads (or makes) the session key: a bad one stops the start.
+    let sign_in = auth::sign_in(&config, &db, catalog.store())?;
     // Compiling is CPU-bound: done before the server starts taking requests.
     let (loaded, failed) = plugins::load_all(&config, base, &runtime, &db)?;
     // Say at start what a first visit would otherwise only show as a 401
     // or an empty home page.
-    if !config.auth.guest {
+    if !config.auth.guest && sign_in.is_none() {
         tracing::warn!(
-            "guest access is off and no sign-in method is configured yet: every page will answer 401; \
-             for local use, run with --demo or set `[auth] guest = true`"
+            "guest access is off and no sign-in method is configured: every page will answer 401; \
+             configure [auth.oidc] or [auth.proxy], or for local use run with --demo or set `[auth] guest = true`"
         );
     }
     if config.plugins.is_empty() {
@@ -666,6 +669,8 @@ fn serve_config(
     let portal = PortalConfig {
         guest_access: config.auth.guest,
         admins: config.auth.admins.clone(),
+        sign_in: sign_in.clone(),
+        secure_cookies: auth::secure_cookies(&config),
     };
     let loaded: Vec<Arc<LoadedPlugin>> = loaded.into_iter().map(Arc::new).collect();
     // Plugins in the configuration win over installed ones of the same id.
@@ -707,7 +712,11 @@ fn serve_config(
         let address = listener.local_addr()?;
         tracing::info!("Greenroom is serving on http://{address}");
         println!("Greenroom is serving on http://{address}");
-        axum::serve(listener, greenroom_portal::app(state))
+        // The peer address decides whether a proxy's sign-in header is
+        // believed (`[auth.proxy] trusted-proxies`).
+        let app = greenroom_portal::app(state)
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await
             .context("the server stopped")?;

@@ -23,6 +23,18 @@ fn well_formed(token: &str) -> bool {
     token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+tokio::task_local! {
+    /// The token of the page being drawn, for the forms of the page shell
+    /// (sign-out), which no handler passes it.
+    static CURRENT: String;
+}
+
+/// The CSRF token of the request being answered, outside the handlers
+/// (none outside a page request).
+pub(crate) fn current() -> Option<String> {
+    CURRENT.try_with(Clone::clone).ok()
+}
+
 /// Makes sure the browser has a token, and hands it to handlers.
 pub(crate) async fn ensure_cookie(jar: CookieJar, mut request: Request, next: Next) -> Response {
     let existing = jar
@@ -34,7 +46,7 @@ pub(crate) async fn ensure_cookie(jar: CookieJar, mut request: Request, next: Ne
         None => (hex::encode(rand::rng().random::<[u8; 32]>()), true),
     };
     request.extensions_mut().insert(CsrfToken(token.clone()));
-    let response = next.run(request).await;
+    let response = CURRENT.scope(token.clone(), next.run(request)).await;
     if !fresh {
         return response;
     }

@@ -16,8 +16,18 @@ use serde_json::{Value, json};
 pub(crate) enum ErrorKind {
     /// No such page, plugin or route.
     NotFound(String),
-    /// Nobody is signed in and guest access is off.
+    /// Nobody is signed in, guest access is off, and the portal has no
+    /// sign-in method.
     Unauthenticated,
+    /// Nobody is signed in; the portal has a sign-in page. A page read
+    /// (`return_to` set) is redirected there, and comes back afterwards.
+    SignInRequired {
+        /// The path and query to come back to.
+        return_to: Option<String>,
+    },
+    /// A sign-in was refused (a proxy header from an untrusted address, a
+    /// person the catalog does not list); the message says why.
+    SignInRefused(String),
     /// The request itself is malformed.
     BadRequest(String),
     /// The request was refused (a missing or forged CSRF token).
@@ -75,7 +85,10 @@ impl AppError {
     fn status(&self) -> StatusCode {
         match &self.kind {
             ErrorKind::NotFound(_) => StatusCode::NOT_FOUND,
-            ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorKind::Unauthenticated | ErrorKind::SignInRequired { .. } => {
+                StatusCode::UNAUTHORIZED
+            }
+            ErrorKind::SignInRefused(_) => StatusCode::FORBIDDEN,
             ErrorKind::BadRequest(_) => StatusCode::BAD_REQUEST,
             ErrorKind::Forbidden(_) => StatusCode::FORBIDDEN,
             ErrorKind::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -97,7 +110,8 @@ impl AppError {
     fn name(&self) -> &'static str {
         match &self.kind {
             ErrorKind::NotFound(_) => "NotFoundError",
-            ErrorKind::Unauthenticated => "AuthenticationError",
+            ErrorKind::Unauthenticated | ErrorKind::SignInRequired { .. } => "AuthenticationError",
+            ErrorKind::SignInRefused(_) => "NotAllowedError",
             ErrorKind::BadRequest(_) => "InputError",
             ErrorKind::Forbidden(_) => "NotAllowedError",
             ErrorKind::UnsupportedMediaType(_) => "InputError",
@@ -118,10 +132,16 @@ impl AppError {
             | ErrorKind::MethodNotAllowed(m)
             | ErrorKind::Conflict(m)
             | ErrorKind::Unlicensed(m)
+            | ErrorKind::SignInRefused(m)
             | ErrorKind::Internal(m) => m.clone(),
             ErrorKind::Unauthenticated => {
                 "nobody is signed in, and this portal has no sign-in method configured; for local use, \
                  turn on guest access (`greenroom serve --demo`, or `[auth] guest = true` in the config)"
+                    .to_owned()
+            }
+            ErrorKind::SignInRequired { .. } => {
+                "nobody is signed in; sign in at /auth/sign-in (or, behind the sign-in proxy, \
+                 send its header)"
                     .to_owned()
             }
             ErrorKind::Plugin { plugin, error } => format!("plugin `{plugin}` failed: {error}"),
@@ -143,7 +163,14 @@ impl IntoResponse for AppError {
                 response
             }
             Format::Html => {
+                if let ErrorKind::SignInRequired {
+                    return_to: Some(return_to),
+                } = &self.kind
+                {
+                    return crate::auth::to_sign_in(return_to);
+                }
                 let title = match self.kind {
+                    ErrorKind::SignInRefused(_) => "Sign-in refused",
                     // "Payment Required" would speak to the wrong person.
                     ErrorKind::Unlicensed(_) => "Licence required",
                     _ => status.canonical_reason().unwrap_or("Error"),

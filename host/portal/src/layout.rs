@@ -63,9 +63,17 @@ pub(crate) fn page(shell: &Shell<'_>, content: Markup) -> Markup {
                         @if shell.admin { (nav_link(Nav::Admin, "/admin", "Admin")) }
                     }
                     @if let Some(user) = shell.user {
-                        div.user title=(user.entity_ref) {
-                            span.avatar aria-hidden="true" { (initials(&user.display_name)) }
-                            span.user-name { (user.display_name) }
+                        div.user {
+                            a.user-link href=(crate::auth::PROFILE_PATH) title=(user.entity_ref) {
+                                span.avatar aria-hidden="true" { (initials(&user.display_name)) }
+                                span.user-name { (user.display_name) }
+                            }
+                            @if let (false, Some(token)) = (user.guest, crate::csrf::current()) {
+                                form.sign-out method="post" action=(crate::auth::SIGN_OUT_PATH) {
+                                    input type="hidden" name="_csrf" value=(token);
+                                    button.sign-out-button type="submit" { "Sign out" }
+                                }
+                            }
                         }
                     }
                 }

@@ -22,6 +22,7 @@ mod actions;
 mod admin;
 mod api;
 mod assets;
+mod auth;
 mod catalog_api;
 mod catalog_pages;
 mod csrf;
@@ -67,6 +68,7 @@ pub fn app(state: AppState) -> Router {
         .route("/plugins/{id}/actions/{action}", post(actions::submit))
         .merge(catalog_pages::routes())
         .nest("/admin", admin::page_routes())
+        .merge(auth::routes())
         .route_layer(axum::middleware::from_fn(csrf::ensure_cookie))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -87,7 +89,13 @@ pub fn app(state: AppState) -> Router {
         .nest("/api", api)
         .route("/healthz", get(api::healthz))
         .route("/assets/{file}", get(assets::serve))
+        .route(greenroom_access::CALLBACK_PATH, get(auth::oidc_callback))
         .fallback(pages::not_found)
+        // Who is acting, resolved once for every route (see `identity`).
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            identity::layer,
+        ))
         .with_state(state)
         // Outermost first: trace every request, turn a handler panic into
         // a 500 rather than a dropped connection, cap bodies, and put the

@@ -267,8 +267,8 @@ pub(crate) async fn warn_about_licences(
     request: Request,
     next: Next,
 ) -> Response {
-    let admin =
-        crate::identity::resolve(&state).is_some_and(|u| crate::admin::is_admin(&state, &u));
+    let admin = crate::identity::resolve(request.extensions())
+        .is_some_and(|u| crate::admin::is_admin(&state, &u));
     let warnings: Arc<[String]> = if admin {
         state.licence_warnings().into()
     } else {

@@ -14,6 +14,11 @@ pub struct PortalConfig {
     /// Entity references of the users who may administer the portal
     /// (install plugins, manage licences).
     pub admins: Vec<String>,
+    /// The sign-in methods (a trusted proxy, OpenID Connect) and sessions;
+    /// none: nobody signs in (only the guest, if guest access is on).
+    pub sign_in: Option<Arc<greenroom_access::SignIn>>,
+    /// Mark cookies `Secure`: the portal is reached over HTTPS.
+    pub secure_cookies: bool,
 }
 
 /// A configured plugin that could not be loaded, shown to operators.

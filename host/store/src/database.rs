@@ -30,6 +30,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0005_licences.sql"),
     ),
     ("0006_rbac", include_str!("../migrations/0006_rbac.sql")),
+    (
+        "0007_sessions",
+        include_str!("../migrations/0007_sessions.sql"),
+    ),
 ];
 
 /// Connections kept open. SQLite in WAL mode serves readers concurrently

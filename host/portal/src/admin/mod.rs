@@ -17,7 +17,7 @@ pub(crate) use api::routes as api_routes;
 pub(crate) use pages::routes as page_routes;
 
 use crate::error::{AppError, ErrorKind, Format};
-use crate::identity::resolve;
+use crate::identity::require;
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::header;
@@ -157,7 +157,7 @@ impl FromRequestParts<AppState> for AdminActor {
                 )))
             };
         }
-        let user = resolve(state).ok_or_else(|| refuse(ErrorKind::Unauthenticated))?;
+        let user = require(parts, state)?;
         if !is_admin(state, &user) {
             return Err(refuse(ErrorKind::Forbidden(format!(
                 "{} is not an admin of this portal; admins are listed under [auth] admins",

@@ -79,7 +79,7 @@ pub(crate) const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 
 /// The portal path of an entity: `/catalog/{namespace}/{kind}/{name}`,
 /// kind lower-cased as Backstage writes it.
-fn entity_path(entity_ref: &EntityRef) -> String {
+pub(crate) fn entity_path(entity_ref: &EntityRef) -> String {
     format!(
         "/catalog/{}/{}/{}",
         utf8_percent_encode(entity_ref.namespace(), SEGMENT),
