@@ -181,7 +181,7 @@ async fn sign_in_page(
                     header.card-header { h2.card-title { "Through the sign-in proxy" } }
                     div.card-body {
                         p {
-                            "This portal also accepts people its proxy has signed in (the "
+                            "This portal lets in people its proxy has signed in (the proxy names them in the "
                             code { (proxy.header) } " header). Open the portal at the address your "
                             "organisation gives for it, and the proxy asks you to sign in."
                         }
