@@ -1,7 +1,8 @@
-//! The audit log: a durable record of access decisions.
+//! The audit log: a durable record of access decisions, and the filtered,
+//! paged reading of it the audit page and `GET /api/audit` show.
 
 use greenroom_store::{Database, StoreError, now_ms};
-use rusqlite::named_params;
+use rusqlite::{ToSql, named_params};
 use serde::Serialize;
 
 /// Whether something was allowed.
@@ -15,10 +16,20 @@ pub enum Decision {
 }
 
 impl Decision {
-    fn as_str(self) -> &'static str {
+    /// `allow` or `deny`, as stored and as filters name it.
+    pub fn as_str(self) -> &'static str {
         match self {
             Decision::Allow => "allow",
             Decision::Deny => "deny",
+        }
+    }
+
+    /// A decision from its name, `allow` or `deny`.
+    pub fn parse(name: &str) -> Option<Decision> {
+        match name {
+            "allow" => Some(Decision::Allow),
+            "deny" => Some(Decision::Deny),
+            _ => None,
         }
     }
 }
@@ -43,6 +54,9 @@ pub struct AuditEvent<'a> {
 /// A recorded decision, as read back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditEntry {
+    /// Its place in the log: later entries have larger ids. Pages are
+    /// cut by it ([`AuditQuery::before`]).
+    pub id: i64,
     /// When, in milliseconds since the Unix epoch.
     pub at_ms: i64,
     /// The acting user.
@@ -118,33 +132,139 @@ impl AuditLog {
 
     /// The newest entries, newest first, optionally for one plugin.
     pub fn recent(&self, plugin: Option<&str>, limit: u32) -> Result<Vec<AuditEntry>, AuditError> {
-        let conn = self.db.connection()?;
-        let mut statement = conn.prepare_cached(
-            "SELECT at_ms, actor, plugin, action, resource, decision, reason FROM audit_log
-             WHERE (:plugin IS NULL OR plugin = :plugin)
-             ORDER BY id DESC LIMIT :limit",
-        )?;
-        let rows = statement.query_map(
-            named_params! { ":plugin": plugin, ":limit": limit },
-            |row| {
-                let decision: String = row.get(5)?;
-                Ok(AuditEntry {
-                    at_ms: row.get(0)?,
-                    actor: row.get(1)?,
-                    plugin: row.get(2)?,
-                    action: row.get(3)?,
-                    resource: row.get(4)?,
-                    decision: if decision == "allow" {
-                        Decision::Allow
-                    } else {
-                        Decision::Deny
-                    },
-                    reason: row.get(6)?,
-                })
-            },
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let query = AuditQuery {
+            plugin: plugin.map(str::to_owned),
+            limit,
+            ..AuditQuery::default()
+        };
+        Ok(self.query(&query)?.entries)
     }
+
+    /// One page of the entries `query` selects, newest first.
+    pub fn query(&self, query: &AuditQuery) -> Result<AuditPage, AuditError> {
+        let limit = query.limit.clamp(1, MAX_AUDIT_PAGE);
+        // Only the conditions asked for are in the statement: `(:x IS NULL
+        // OR col = :x)` would keep SQLite from using the column's index.
+        // Every piece is a fixed string; values go in as parameters.
+        let mut conditions = Vec::new();
+        let mut params: Vec<(&str, &dyn ToSql)> = Vec::new();
+        let decision = query.decision.map(Decision::as_str);
+        let filters: [(&str, &str, Option<&dyn ToSql>); 5] = [
+            (
+                "plugin = :plugin",
+                ":plugin",
+                query.plugin.as_ref().map(as_sql),
+            ),
+            ("actor = :actor", ":actor", query.actor.as_ref().map(as_sql)),
+            (
+                "action = :action",
+                ":action",
+                query.action.as_ref().map(as_sql),
+            ),
+            (
+                "decision = :decision",
+                ":decision",
+                decision.as_ref().map(as_sql),
+            ),
+            ("id < :before", ":before", query.before.as_ref().map(as_sql)),
+        ];
+        for (condition, name, value) in filters {
+            if let Some(value) = value {
+                conditions.push(condition);
+                params.push((name, value));
+            }
+        }
+        // One more than a page, to know whether there is a next one.
+        let fetch = i64::from(limit) + 1;
+        params.push((":limit", &fetch));
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let conn = self.db.connection()?;
+        let mut statement = conn.prepare_cached(&format!(
+            "SELECT id, at_ms, actor, plugin, action, resource, decision, reason FROM audit_log
+             {filter} ORDER BY id DESC LIMIT :limit"
+        ))?;
+        let mut entries = statement
+            .query_map(params.as_slice(), entry)?
+            .collect::<Result<Vec<_>, _>>()?;
+        let more = entries.len() > limit as usize;
+        entries.truncate(limit as usize);
+        let next_before = more.then(|| entries.last().map(|e| e.id)).flatten();
+        Ok(AuditPage {
+            entries,
+            next_before,
+        })
+    }
+}
+
+/// The most entries one page holds. A page is one query and one response
+/// body; more than this is a bulk export, which belongs to a backup of the
+/// database, not to a page.
+pub const MAX_AUDIT_PAGE: u32 = 500;
+
+/// Which entries to read: every filter that is set must match. Pages go
+/// backwards in time by id (keyset paging): a page's
+/// [`AuditPage::next_before`] is the next page's `before`, so entries
+/// recorded meanwhile never shift a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Only entries about this plugin.
+    pub plugin: Option<String>,
+    /// Only entries made by this actor (an entity reference, or
+    /// `operator:cli` / `operator:token`).
+    pub actor: Option<String>,
+    /// Only this action, e.g. `http.request` or `plugin.disable`.
+    pub action: Option<String>,
+    /// Only allowed or only denied.
+    pub decision: Option<Decision>,
+    /// Only entries older than the one with this id.
+    pub before: Option<i64>,
+    /// At most this many entries (1 to [`MAX_AUDIT_PAGE`]).
+    pub limit: u32,
+}
+
+impl Default for AuditQuery {
+    fn default() -> AuditQuery {
+        AuditQuery {
+            plugin: None,
+            actor: None,
+            action: None,
+            decision: None,
+            before: None,
+            limit: 50,
+        }
+    }
+}
+
+/// One page of entries, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditPage {
+    /// The entries.
+    pub entries: Vec<AuditEntry>,
+    /// The `before` of the next (older) page; none on the last page.
+    pub next_before: Option<i64>,
+}
+
+fn as_sql<T: ToSql>(value: &T) -> &dyn ToSql {
+    value
+}
+
+fn entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+    let decision: String = row.get(6)?;
+    Ok(AuditEntry {
+        id: row.get(0)?,
+        at_ms: row.get(1)?,
+        actor: row.get(2)?,
+        plugin: row.get(3)?,
+        action: row.get(4)?,
+        resource: row.get(5)?,
+        // The table's CHECK allows only these two.
+        decision: Decision::parse(&decision).unwrap_or(Decision::Deny),
+        reason: row.get(7)?,
+    })
 }
 
 #[cfg(test)]
@@ -171,5 +291,143 @@ mod tests {
         assert_eq!(entries[0].action, "http.request");
         assert_eq!(entries[0].decision, Decision::Deny);
         assert!(log.recent(Some("other"), 10).expect("reads").is_empty());
+    }
+
+    /// A log with entries 1..=6: plugins a and b alternating, actors
+    /// x (odd) and y (even), every third denied as `http.request`.
+    fn sample() -> (tempfile::TempDir, AuditLog) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = AuditLog::new(Database::open(&dir.path().join("db")).expect("opens"));
+        for n in 1..=6 {
+            let denied = n % 3 == 0;
+            log.record(&AuditEvent {
+                actor: Some(if n % 2 == 1 { "x" } else { "y" }),
+                plugin: Some(if n % 2 == 1 { "a" } else { "b" }),
+                action: if denied {
+                    "http.request"
+                } else {
+                    "storage.get"
+                },
+                resource: None,
+                decision: if denied {
+                    Decision::Deny
+                } else {
+                    Decision::Allow
+                },
+                reason: &format!("entry {n}"),
+            })
+            .expect("records");
+        }
+        (dir, log)
+    }
+
+    fn reasons(page: &AuditPage) -> Vec<&str> {
+        page.entries.iter().map(|e| e.reason.as_str()).collect()
+    }
+
+    #[test]
+    fn every_filter_narrows_the_entries_and_they_combine() {
+        let (_dir, log) = sample();
+        let query = |edit: fn(&mut AuditQuery)| {
+            let mut query = AuditQuery::default();
+            edit(&mut query);
+            log.query(&query).expect("reads")
+        };
+        assert_eq!(reasons(&query(|_| ())).len(), 6);
+        assert_eq!(
+            reasons(&query(|q| q.plugin = Some("a".into()))),
+            ["entry 5", "entry 3", "entry 1"]
+        );
+        assert_eq!(
+            reasons(&query(|q| q.actor = Some("y".into()))),
+            ["entry 6", "entry 4", "entry 2"]
+        );
+        assert_eq!(
+            reasons(&query(|q| q.decision = Some(Decision::Deny))),
+            ["entry 6", "entry 3"]
+        );
+        assert_eq!(
+            reasons(&query(|q| q.action = Some("http.request".into()))),
+            ["entry 6", "entry 3"]
+        );
+        assert_eq!(
+            reasons(&query(|q| {
+                q.plugin = Some("b".into());
+                q.decision = Some(Decision::Deny);
+            })),
+            ["entry 6"]
+        );
+        assert!(
+            query(|q| q.actor = Some("nobody".into()))
+                .entries
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn pages_go_back_in_time_by_id_until_the_first_entry() {
+        let (_dir, log) = sample();
+        let mut query = AuditQuery {
+            limit: 4,
+            ..AuditQuery::default()
+        };
+        let first = log.query(&query).expect("reads");
+        assert_eq!(
+            reasons(&first),
+            ["entry 6", "entry 5", "entry 4", "entry 3"]
+        );
+        assert_eq!(first.next_before, Some(first.entries[3].id));
+        // A new entry does not shift the next page.
+        log.record(&AuditEvent {
+            actor: None,
+            plugin: None,
+            action: "storage.get",
+            resource: None,
+            decision: Decision::Allow,
+            reason: "entry 7",
+        })
+        .expect("records");
+        query.before = first.next_before;
+        let second = log.query(&query).expect("reads");
+        assert_eq!(reasons(&second), ["entry 2", "entry 1"]);
+        assert_eq!(second.next_before, None, "the last page");
+    }
+
+    #[test]
+    fn a_page_holds_at_least_one_and_at_most_the_maximum() {
+        let (_dir, log) = sample();
+        let page = |limit| {
+            log.query(&AuditQuery {
+                limit,
+                ..AuditQuery::default()
+            })
+            .expect("reads")
+        };
+        assert_eq!(page(0).entries.len(), 1);
+        assert_eq!(page(u32::MAX).entries.len(), 6);
+    }
+
+    #[test]
+    fn filtered_pages_read_through_an_index() {
+        let (_dir, log) = sample();
+        let conn = log.db.connection().expect("connection");
+        for (column, index) in [
+            ("plugin", "audit_log_by_plugin"),
+            ("actor", "audit_log_by_actor"),
+            ("action", "audit_log_by_action"),
+        ] {
+            let plan: Vec<String> = conn
+                .prepare(&format!(
+                    "EXPLAIN QUERY PLAN SELECT id FROM audit_log WHERE {column} = 'a' AND id < 10 ORDER BY id DESC LIMIT 5"
+                ))
+                .expect("plans")
+                .query_map([], |row| row.get::<_, String>(3))
+                .expect("plans")
+                .collect::<Result<_, _>>()
+                .expect("plans");
+            let plan = plan.join("; ");
+            assert!(plan.contains(index), "{column}: {plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "no sort: {plan}");
+        }
     }
 }

@@ -22,7 +22,9 @@ pub mod rbac;
 mod session;
 mod sign_in;
 
-pub use audit::{AuditEntry, AuditError, AuditEvent, AuditLog, Decision};
+pub use audit::{
+    AuditEntry, AuditError, AuditEvent, AuditLog, AuditPage, AuditQuery, Decision, MAX_AUDIT_PAGE,
+};
 pub use directory::{Claims, EXTERNAL_NAMESPACE, Refusal, Resolver, SignedInUser, UnknownUsers};
 pub use identity::Identity;
 pub use oidc::{CALLBACK_PATH, OidcError, OidcSettings, OidcSignIn, PendingSignIn};

@@ -9,6 +9,7 @@ use greenroom_contract::{Manifest, PluginId};
 use greenroom_store::{Database, PluginStore};
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Everything the broker knows about one installed plugin, shared by all of
 /// its calls.
@@ -155,6 +156,8 @@ pub struct Session {
     env: Arc<PluginEnv>,
     user: Option<Identity>,
     pub(crate) log_budget: LogBudget,
+    /// Imports denied during this call, for the plugin's health.
+    denials: AtomicU32,
 }
 
 impl Session {
@@ -165,7 +168,13 @@ impl Session {
             env,
             user,
             log_budget: LogBudget::default(),
+            denials: AtomicU32::new(0),
         }
+    }
+
+    /// How many imports were denied during this call so far.
+    pub fn denials(&self) -> u32 {
+        self.denials.load(Ordering::Relaxed)
     }
 
     /// The plugin's environment.
@@ -215,9 +224,11 @@ impl Session {
         None
     }
 
-    /// Records a denial. Failing to write the audit log never turns a
+    /// Records a denial, and counts it on the call (see
+    /// [`Session::denials`]). Failing to write the audit log never turns a
     /// denial into an allow; it is logged as an error instead.
     pub(crate) fn audit_denial(&self, action: &str, resource: Option<&str>, reason: &str) {
+        self.denials.fetch_add(1, Ordering::Relaxed);
         let event = AuditEvent {
             actor: self.user.as_ref().map(|u| u.entity_ref.as_str()),
             plugin: Some(self.env.id.as_str()),
@@ -272,6 +283,16 @@ pub(crate) mod tests {
         assert_eq!(audit[0].action, "http.request");
         assert_eq!(audit[0].resource.as_deref(), Some("evil.example.com"));
         assert_eq!(audit[0].actor.as_deref(), Some("user:default/guest"));
+    }
+
+    #[test]
+    fn counts_the_denials_of_its_call() {
+        let (_dir, _db, env) = env_with("");
+        let session = Session::new(env, None);
+        assert_eq!(session.denials(), 0);
+        let _ = session.decide(Access::CatalogRead);
+        let _ = session.decide(Access::AnalyticsRead);
+        assert_eq!(session.denials(), 2);
     }
 
     #[test]

@@ -16,6 +16,8 @@
 //!
 //! [`Marketplace`] installs, upgrades, removes, enables and disables
 //! plugins on a data directory, for the CLI and the admin API alike.
+//! [`Suspensions`] remembers the plugins of the configuration file an admin
+//! turned off while the server runs.
 //!
 //! It must never load or run a plugin, nor decide what a plugin is granted:
 //! it answers whether bytes are what they claim to be, and remembers the
@@ -26,6 +28,7 @@ mod installed;
 mod keys;
 mod licence;
 mod lifecycle;
+mod suspended;
 
 pub use index::{
     Index, IndexError, IndexPlugin, IndexVersion, TrustedPublishers, VerifyError,
@@ -41,6 +44,7 @@ pub use lifecycle::{
     BUILTIN_INDEX, Builtins, Candidate, CandidateView, LifecycleError, MAX_ARTIFACT_BYTES,
     Marketplace, Progress, Quiet, Request, RequestView, SourcedIndex,
 };
+pub use suspended::{Suspension, SuspensionError, Suspensions};
 
 /// The publisher that signs the first-party plugins in this repository's
 /// `marketplace-index.toml`, with a demo key that is public on purpose

@@ -228,6 +228,17 @@ impl Marketplace {
         InstalledPlugins::new(self.db.clone())
     }
 
+    /// The plugins of the configuration file an admin turned off.
+    pub fn suspensions(&self) -> crate::Suspensions {
+        crate::Suspensions::new(self.db.clone())
+    }
+
+    /// The data directory's audit log, where every change made here is
+    /// recorded.
+    pub fn audit_log(&self) -> AuditLog {
+        AuditLog::new(self.db.clone())
+    }
+
     /// The configured index sources.
     pub fn index_sources(&self) -> &[String] {
         &self.indexes

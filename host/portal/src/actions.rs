@@ -50,11 +50,9 @@ pub(crate) async fn submit(
             "no plugin `{id}` is installed"
         )))
     })?;
-    if let Some((_, message)) = state.licence_refusal(plugin.manifest()) {
-        return Err(AppError::page(ErrorKind::Unlicensed(format!(
-            "{} did not take the form: {message}",
-            plugin.manifest().name
-        ))));
+    if let Some(refusal) = state.refusal(plugin.manifest()) {
+        let context = format!("{} did not take the form", plugin.manifest().name);
+        return Err(AppError::page(refusal.error(&context)));
     }
     let default_return = format!("/plugins/{id}");
     let return_to = take(&mut fields, RETURN_FIELD)

@@ -63,8 +63,11 @@ pub(crate) async fn plugins(State(state): State<AppState>, _user: Actor) -> Json
                 "health": {
                     "calls": health.calls,
                     "failures": health.failures.iter().map(|(kind, n)| (kind.name().to_owned(), json!(n))).collect::<serde_json::Map<_, _>>(),
-                    "meanDurationMs": health.mean_duration.as_secs_f64() * 1000.0,
-                    "lastFailure": health.last_failure,
+                    "deniedCalls": health.denied_calls,
+                    "meanDurationMs": health.mean_duration().as_secs_f64() * 1000.0,
+                    "p50Ms": health.durations.percentile(0.5).map(|d| d.as_secs_f64() * 1000.0),
+                    "p99Ms": health.durations.percentile(0.99).map(|d| d.as_secs_f64() * 1000.0),
+                    "lastFailure": health.last_failure().map(|e| &e.message),
                 },
             })
         })
@@ -108,11 +111,9 @@ pub(crate) async fn plugin_route(
             "no plugin `{id}` is installed"
         )))
     })?;
-    // An unlicensed premium plugin is not called; its data stays.
-    if let Some((_, message)) = state.licence_refusal(plugin.manifest()) {
-        return Err(AppError::api(ErrorKind::Unlicensed(format!(
-            "plugin `{id}`: {message}"
-        ))));
+    // A suspended or unlicensed plugin is not called; its data stays.
+    if let Some(refusal) = state.refusal(plugin.manifest()) {
+        return Err(AppError::api(refusal.error(&format!("plugin `{id}`"))));
     }
     let wit_method = match method {
         Method::GET => WitMethod::Get,

@@ -40,6 +40,8 @@ pub(crate) enum ErrorKind {
     Conflict(String),
     /// A premium plugin without a licence that lets it run.
     Unlicensed(String),
+    /// A plugin an admin turned off.
+    Disabled(String),
     /// The host failed (its database, a panic): the operator's log has the
     /// details, the response does not.
     Internal(String),
@@ -95,6 +97,7 @@ impl AppError {
             ErrorKind::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ErrorKind::Conflict(_) => StatusCode::CONFLICT,
             ErrorKind::Unlicensed(_) => StatusCode::PAYMENT_REQUIRED,
+            ErrorKind::Disabled(_) => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             // The plugin failed, not the request: a gateway error, or a
             // timeout when it ran out of time.
@@ -118,6 +121,7 @@ impl AppError {
             ErrorKind::MethodNotAllowed(_) => "NotAllowedError",
             ErrorKind::Conflict(_) => "ConflictError",
             ErrorKind::Unlicensed(_) => "LicenceError",
+            ErrorKind::Disabled(_) => "ServiceUnavailableError",
             ErrorKind::Internal(_) => "Error",
             ErrorKind::Plugin { .. } => "PluginError",
         }
@@ -133,6 +137,7 @@ impl AppError {
             | ErrorKind::Conflict(m)
             | ErrorKind::Unlicensed(m)
             | ErrorKind::SignInRefused(m)
+            | ErrorKind::Disabled(m)
             | ErrorKind::Internal(m) => m.clone(),
             ErrorKind::Unauthenticated => {
                 "nobody is signed in, and this portal has no sign-in method configured; for local use, \
@@ -173,6 +178,7 @@ impl IntoResponse for AppError {
                     ErrorKind::SignInRefused(_) => "Sign-in refused",
                     // "Payment Required" would speak to the wrong person.
                     ErrorKind::Unlicensed(_) => "Licence required",
+                    ErrorKind::Disabled(_) => "Plugin disabled",
                     _ => status.canonical_reason().unwrap_or("Error"),
                 };
                 (

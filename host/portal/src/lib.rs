@@ -34,6 +34,7 @@ mod licensing;
 mod pages;
 mod render;
 mod state;
+mod suspension;
 
 pub use admin::api::InstallBody;
 pub use admin::{Admin, LoadStatus, Loads};
@@ -77,6 +78,7 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .nest("/catalog", catalog_api::routes())
         .nest("/admin", admin::api_routes())
+        .route("/audit", get(admin::audit_api))
         .route("/plugins", get(api::plugins))
         .route("/plugins/{id}", axum::routing::any(api::plugin_route))
         .route(

@@ -43,7 +43,8 @@ pub(crate) fn take_notice(jar: CookieJar) -> (Option<String>, CookieJar) {
 /// Draws one slot of one plugin: its view, or an error card saying why
 /// not. Never fails: a broken plugin must not break the page. The catalog's
 /// entity pages draw their `entity-card` and `entity-tab` slots with it.
-/// An unlicensed premium plugin is not called: its slot says why.
+/// A plugin the host will not call (an admin turned it off, or it is
+/// premium and unlicensed) is not called: its slot says why.
 pub(crate) async fn render_slot(
     state: &AppState,
     plugin: &LoadedPlugin,
@@ -51,8 +52,8 @@ pub(crate) async fn render_slot(
     cx: &CallContext,
     target: &Target<'_>,
 ) -> Markup {
-    if let Some((title, message)) = state.licence_refusal(plugin.manifest()) {
-        return crate::licensing::licence_card(title, &message);
+    if let Some(refusal) = state.refusal(plugin.manifest()) {
+        return refusal.card();
     }
     match plugin.render(slot, cx).await {
         Ok(view) => render::view(&view, target),
@@ -133,6 +134,7 @@ pub(crate) async fn home(
 
 /// Every installed plugin, and those that failed to load.
 pub(crate) async fn plugin_list(State(state): State<AppState>, Actor(user): Actor) -> Markup {
+    let admin = layout::shows_admin(&state, &user);
     let content = html! {
         section.page-header {
             p.eyebrow { "Plugins" }
@@ -156,7 +158,7 @@ pub(crate) async fn plugin_list(State(state): State<AppState>, Actor(user): Acto
         } @else {
             div.table-wrap {
                 table.table {
-                    thead { tr { th { "Plugin" } th { "Version" } th { "Tier" } th { "Contributes" } th.align-end { "Calls" } th.align-end { "Failures" } } }
+                    thead { tr { th { "Plugin" } th { "Version" } th { "Tier" } th { "Contributes" } th.align-end { "Calls" } th.align-end { "Failures" } @if admin { th { "Health" } } } }
                     tbody {
                         @for plugin in state.plugins().iter() {
                             @let manifest = plugin.manifest();
@@ -164,6 +166,7 @@ pub(crate) async fn plugin_list(State(state): State<AppState>, Actor(user): Acto
                             tr {
                                 td {
                                     a.link href={ "/plugins/" (manifest.id) } { (manifest.name) }
+                                    @if state.suspension(manifest.id.as_str()).is_some() { " " span.badge.tone-danger { "disabled by an admin" } }
                                     p.text-muted.table-note { (manifest.description) }
                                 }
                                 td { (manifest.version) }
@@ -173,6 +176,7 @@ pub(crate) async fn plugin_list(State(state): State<AppState>, Actor(user): Acto
                                 td.align-end {
                                     @if health.total_failures() > 0 { span.badge.tone-danger { (health.total_failures()) } } @else { "0" }
                                 }
+                                @if admin { td { (crate::admin::health_link(manifest.id.as_str())) } }
                             }
                         }
                     }
@@ -186,7 +190,7 @@ pub(crate) async fn plugin_list(State(state): State<AppState>, Actor(user): Acto
             nav: Nav::Plugins,
             user: Some(&user),
             notice: None,
-            admin: layout::shows_admin(&state, &user),
+            admin,
         },
         content,
     )
@@ -383,12 +387,12 @@ fn about(plugin: &LoadedPlugin) -> Markup {
             div.card-body {
                 dl.properties {
                     div.property { dt { "Calls" } dd { (health.calls) } }
-                    div.property { dt { "Mean duration" } dd { (format!("{:.1} ms", health.mean_duration.as_secs_f64() * 1000.0)) } }
+                    div.property { dt { "Mean duration" } dd { (format!("{:.1} ms", health.mean_duration().as_secs_f64() * 1000.0)) } }
                     @for (kind, count) in &health.failures {
                         @if *count > 0 { div.property { dt { "Failed: " (kind.name()) } dd { span.badge.tone-danger { (count) } } } }
                     }
                 }
-                @if let Some(last) = &health.last_failure { p.text.tone-danger.text-small { "Last failure: " (last) } }
+                @if let Some(last) = health.last_failure() { p.text.tone-danger.text-small { "Last failure: " (last.message) } }
                 @if !log_tail.is_empty() {
                     h4.heading.heading-4 { "Recent warnings and errors" }
                     ul.log-tail {

@@ -52,6 +52,8 @@ struct Inner {
     admin: OnceLock<Arc<crate::admin::Admin>>,
     /// Premium licences: whether they are checked, and the statuses.
     licences: crate::licensing::LicenceGate,
+    /// Plugins an admin turned off (see the `suspension` module).
+    suspensions: crate::suspension::SuspensionGate,
 }
 
 impl AppState {
@@ -73,6 +75,7 @@ impl AppState {
                 scheduler: OnceLock::new(),
                 admin: OnceLock::new(),
                 licences: Default::default(),
+                suspensions: Default::default(),
             }),
         }
     }
@@ -151,14 +154,15 @@ impl AppState {
     }
 
     /// Whether the plugin with this id may run its scheduled tasks now:
-    /// it is loaded, and licensed if it is premium.
+    /// it is loaded, licensed if it is premium, and no admin turned it off.
     fn may_run_tasks(&self, id: &str) -> bool {
-        self.licensed(id)
+        self.licensed(id) && self.suspension(id).is_none()
     }
 
     /// Turns on administration (`/admin`, `/api/admin`). Call it once,
     /// before serving.
     pub fn set_admin(&self, admin: crate::admin::Admin) {
+        self.load_suspensions(&admin.marketplace.suspensions());
         let _ = self.inner.admin.set(Arc::new(admin));
     }
 
@@ -170,6 +174,11 @@ impl AppState {
     /// Premium licences (see the `licensing` module).
     pub(crate) fn licence_gate(&self) -> &crate::licensing::LicenceGate {
         &self.inner.licences
+    }
+
+    /// Plugins an admin turned off (see the `suspension` module).
+    pub(crate) fn suspension_gate(&self) -> &crate::suspension::SuspensionGate {
+        &self.inner.suspensions
     }
 
     /// Plugins that could not be loaded.

@@ -36,6 +36,14 @@ pub(crate) struct Portal {
     pub(crate) state: AppState,
 }
 
+impl Portal {
+    /// The database its plugins write to (their storage, their denials in
+    /// the audit log), opened again: another pool on the same file.
+    pub(crate) fn database(&self) -> Database {
+        Database::open(&self._dir.path().join("greenroom.db")).expect("database opens")
+    }
+}
+
 fn load(db: &Database, bytes: Vec<u8>) -> LoadedPlugin {
     let artifact = Artifact::from_bytes(bytes).expect("valid artifact");
     let manifest = artifact.manifest().clone();

@@ -31,7 +31,10 @@ mod state;
 
 pub use engine::{Runtime, RuntimeConfig};
 pub use error::{CallError, LoadError, RuntimeError};
-pub use health::{FailureKind, HealthSnapshot, PluginHealth};
+pub use health::{
+    CallKind, CallStats, Durations, FailureKind, HealthSnapshot, MAX_ERROR_MESSAGE_BYTES,
+    PluginHealth, RECENT_ERRORS, RecentError,
+};
 pub use limits::Limits;
 pub use plugin::{CallContext, LoadedPlugin};
 pub use scheduler::{Scheduler, TaskGate};

@@ -2,7 +2,7 @@
 
 use crate::dispatch::{CallResult, VersionedInstance, VersionedPre};
 use crate::error::CallError;
-use crate::health::{HealthSnapshot, PluginHealth};
+use crate::health::{CallKind, HealthSnapshot, PluginHealth};
 use crate::limits::Limits;
 use crate::state::PluginState;
 use futures::FutureExt;
@@ -124,6 +124,7 @@ impl LoadedPlugin {
             Box::pin(async move { instance.render(store, &wit_slot, &context).await })
         });
         self.call(
+            CallKind::Render,
             Some(cx.user.clone()),
             self.limits.render_deadline,
             invoke,
@@ -149,6 +150,7 @@ impl LoadedPlugin {
             Box::pin(async move { instance.action(store, &name, &fields, &context).await })
         });
         self.call(
+            CallKind::Action,
             Some(cx.user.clone()),
             self.limits.request_deadline,
             invoke,
@@ -166,16 +168,22 @@ impl LoadedPlugin {
         let invoke: Invoke<Response> = Box::new(move |instance, store| {
             Box::pin(async move { instance.handle(store, &request).await })
         });
-        self.call(user, self.limits.request_deadline, invoke, |response| {
-            if (100..=599).contains(&response.status) {
-                Ok(response)
-            } else {
-                Err(CallError::InvalidResponse(format!(
-                    "status {} is not an HTTP status",
-                    response.status
-                )))
-            }
-        })
+        self.call(
+            CallKind::Handle,
+            user,
+            self.limits.request_deadline,
+            invoke,
+            |response| {
+                if (100..=599).contains(&response.status) {
+                    Ok(response)
+                } else {
+                    Err(CallError::InvalidResponse(format!(
+                        "status {} is not an HTTP status",
+                        response.status
+                    )))
+                }
+            },
+        )
         .await
     }
 
@@ -185,7 +193,8 @@ impl LoadedPlugin {
         let invoke: Invoke<()> = Box::new(move |instance, store| {
             Box::pin(async move { instance.run_task(store, &name).await })
         });
-        self.call(None, self.limits.task_deadline, invoke, Ok).await
+        self.call(CallKind::Task, None, self.limits.task_deadline, invoke, Ok)
+            .await
     }
 
     fn context(&self, cx: &CallContext) -> Context {
@@ -199,7 +208,13 @@ impl LoadedPlugin {
     }
 
     /// Counts the call on the plugin's health, and logs a failure.
-    fn observe<R>(&self, started: Instant, result: Result<R, CallError>) -> Result<R, CallError> {
+    fn observe<R>(
+        &self,
+        call: CallKind,
+        started: Instant,
+        denials: u32,
+        result: Result<R, CallError>,
+    ) -> Result<R, CallError> {
         let failure = result
             .as_ref()
             .err()
@@ -207,7 +222,8 @@ impl LoadedPlugin {
         if let Some((kind, message)) = &failure {
             tracing::warn!(plugin = %self.manifest().id, kind = kind.name(), "plugin call failed: {message}");
         }
-        self.health.record(started.elapsed(), failure);
+        self.health
+            .record(call, started.elapsed(), denials, failure);
         result
     }
 
@@ -215,33 +231,36 @@ impl LoadedPlugin {
     /// against the contract with `check`, and counts the call.
     async fn call<R: Send>(
         &self,
+        kind: CallKind,
         user: Option<Identity>,
         deadline: Duration,
         invoke: Invoke<R>,
         check: impl FnOnce(R) -> Result<R, CallError>,
     ) -> Result<R, CallError> {
         let started = Instant::now();
-        let result = self.run(user, deadline, invoke).await.and_then(check);
-        self.observe(started, result)
+        let (result, denials) = self.run(user, deadline, invoke).await;
+        self.observe(kind, started, denials, result.and_then(check))
     }
 
-    /// Runs `invoke` on a fresh store and instance.
+    /// Runs `invoke` on a fresh store and instance; also says how many of
+    /// its imports the broker denied.
     async fn run<R: Send>(
         &self,
         user: Option<Identity>,
         deadline: Duration,
         invoke: Invoke<R>,
-    ) -> Result<R, CallError> {
+    ) -> (Result<R, CallError>, u32) {
         let session = Session::new(self.env.clone(), user);
         let call = async {
             // Waits for a free instance slot rather than failing when the
             // pool is full; the wait counts against the deadline.
             let deadline_at = Instant::now() + deadline;
-            let _permit = self
-                .slots
-                .acquire()
-                .await
-                .map_err(|_| CallError::Host("the runtime is shutting down".into()))?;
+            let Ok(_permit) = self.slots.acquire().await else {
+                return (
+                    Err(CallError::Host("the runtime is shutting down".into())),
+                    0,
+                );
+            };
             let mut store = Store::new(
                 &self.engine,
                 PluginState::new(session, self.limits.memory_bytes(), deadline_at),
@@ -260,17 +279,18 @@ impl LoadedPlugin {
                 Ok(instance) => invoke(&instance, &mut store).await,
                 Err(error) => Err(error),
             };
-            match outcome {
+            let result = match outcome {
                 Ok(Ok(value)) => Ok(value),
                 Ok(Err(plugin_error)) => Err(CallError::Plugin(plugin_error)),
                 Err(error) => Err(classify(&error, store.data(), deadline, &self.limits)),
-            }
+            };
+            (result, store.data().session.denials())
         };
         // The call runs on the caller's task (a thread hop per call cost
         // more than the call itself), but a panic in the host's import code
         // is caught here and becomes this call's failure, not the request's.
         match AssertUnwindSafe(call).catch_unwind().await {
-            Ok(result) => result,
+            Ok(outcome) => outcome,
             Err(panic) => {
                 let what = panic
                     .downcast_ref::<&str>()
@@ -278,9 +298,9 @@ impl LoadedPlugin {
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_default();
                 tracing::error!(plugin = %self.manifest().id, panic = %what, "the host panicked while running a plugin");
-                Err(CallError::Host(
-                    "the host failed while running the plugin; see its log".into(),
-                ))
+                let error =
+                    CallError::Host("the host failed while running the plugin; see its log".into());
+                (Err(error), 0)
             }
         }
     }

@@ -367,6 +367,24 @@ mod probe {
             .unwrap_or_else(|| panic!("no `{prefix}` line in {lines:?}"))
     }
 
+    /// The probe carries on after its ungranted request is denied (how
+    /// the rest of its render goes is the other tests' business).
+    #[tokio::test]
+    async fn a_call_that_carries_on_after_a_denial_counts_as_denied_not_failed() {
+        let fixture = fixture();
+        let probe = load(&fixture, test_plugin(artifacts::PROBE_COMPONENT));
+        let _ = probe.render(&widget(&probe), &guest()).await;
+        let health = probe.health();
+        assert_eq!(
+            (
+                health.calls,
+                health.denied_calls,
+                health.failures_of(FailureKind::Denied)
+            ),
+            (1, 1, 0)
+        );
+    }
+
     #[tokio::test]
     async fn cannot_reach_files_environment_sockets_or_ungranted_hosts() {
         let fixture = fixture();
@@ -462,6 +480,22 @@ mod trap {
             "{message}"
         );
         assert_eq!(plugin.health().failures[0], (FailureKind::Trap, 1));
+    }
+
+    #[tokio::test]
+    async fn its_health_keeps_the_failure_with_the_call_that_failed() {
+        let fixture = fixture();
+        let plugin = load(&fixture, test_plugin(artifacts::TRAP_COMPONENT));
+        let _ = plugin.render(&widget(&plugin), &guest()).await;
+        let health = plugin.health();
+        let last = health.last_failure().expect("a failure is kept");
+        assert_eq!(
+            (last.call, last.kind),
+            (greenroom_runtime::CallKind::Render, FailureKind::Trap)
+        );
+        assert!(last.message.contains("boom"), "{}", last.message);
+        assert_eq!(health.by_call[0].durations.count(), 1);
+        assert!(health.durations.percentile(0.99).is_some());
     }
 }
 

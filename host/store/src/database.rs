@@ -34,6 +34,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0007_sessions",
         include_str!("../migrations/0007_sessions.sql"),
     ),
+    (
+        "0008_suspended_plugins_and_audit_filters",
+        include_str!("../migrations/0008_suspended_plugins_and_audit_filters.sql"),
+    ),
 ];
 
 /// Connections kept open. SQLite in WAL mode serves readers concurrently

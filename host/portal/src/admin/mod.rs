@@ -9,12 +9,28 @@
 //! an admin. Every change is written to the audit log with who made it.
 
 pub(crate) mod api;
+mod audit;
+mod health;
 mod pages;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_health;
 
-pub(crate) use api::routes as api_routes;
-pub(crate) use pages::routes as page_routes;
+pub(crate) use audit::api as audit_api;
+pub(crate) use health::health_link;
+
+/// The admin pages, under `/admin`.
+pub(crate) fn page_routes() -> axum::Router<AppState> {
+    pages::routes()
+        .merge(health::page_routes())
+        .merge(audit::page_routes())
+}
+
+/// The admin API, under `/api/admin`.
+pub(crate) fn api_routes() -> axum::Router<AppState> {
+    api::routes().merge(health::api_routes())
+}
 
 use crate::error::{AppError, ErrorKind, Format};
 use crate::identity::require;

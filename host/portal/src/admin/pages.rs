@@ -58,10 +58,15 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 /// Where every change returns to.
-const INSTALLED_PAGE: &str = "/admin/plugins";
+pub(super) const INSTALLED_PAGE: &str = "/admin/plugins";
 
 /// A page of the admin section.
-fn admin_page(actor: &AdminActor, title: &str, notice: Option<&str>, content: Markup) -> Markup {
+pub(super) fn admin_page(
+    actor: &AdminActor,
+    title: &str,
+    notice: Option<&str>,
+    content: Markup,
+) -> Markup {
     layout::page(
         &Shell {
             title,
@@ -74,12 +79,12 @@ fn admin_page(actor: &AdminActor, title: &str, notice: Option<&str>, content: Ma
     )
 }
 
-fn breadcrumb(here: &str) -> Markup {
+pub(super) fn breadcrumb(here: &str) -> Markup {
     html! { p.eyebrow { a.link href="/admin" { "Admin" } " / " (here) } }
 }
 
 /// Lifecycle errors on these pages are error pages.
-fn page_error(e: impl Into<LifecycleError>) -> AppError {
+pub(super) fn page_error(e: impl Into<LifecycleError>) -> AppError {
     error(Format::Html, e.into())
 }
 
@@ -98,7 +103,7 @@ fn detail_href(id: &str, index: &str, version: Option<&str>) -> String {
 }
 
 /// `/admin/plugins/{id}/{action}`.
-fn plugin_action(id: &str, action: &str) -> String {
+pub(super) fn plugin_action(id: &str, action: &str) -> String {
     format!(
         "/admin/plugins/{}/{action}",
         utf8_percent_encode(id, SEGMENT)
@@ -150,7 +155,7 @@ fn known_index(admin: &Admin, source: Option<&str>) -> Result<(), AppError> {
 
 /// A posted form whose CSRF token matched its cookie: its fields, the
 /// token left out. Extracting it refuses (403) anything else.
-struct CsrfForm(Vec<(String, String)>);
+pub(super) struct CsrfForm(Vec<(String, String)>);
 
 impl<S: Send + Sync> FromRequest<S> for CsrfForm {
     type Rejection = AppError;
@@ -193,7 +198,7 @@ impl CsrfForm {
     }
 }
 
-fn csrf_field(csrf: &CsrfToken) -> Markup {
+pub(super) fn csrf_field(csrf: &CsrfToken) -> Markup {
     html! { input type="hidden" name=(CSRF_FIELD) value=(csrf.0); }
 }
 
@@ -203,7 +208,7 @@ fn done(notice: &str) -> Response {
 }
 
 /// Back to `page`, saying what happened.
-fn back_to(page: &str, notice: &str) -> Response {
+pub(super) fn back_to(page: &str, notice: &str) -> Response {
     (
         CookieJar::new().add(notice_cookie(notice)),
         Redirect::to(page),
@@ -255,6 +260,7 @@ async fn overview(State(state): State<AppState>, actor: AdminActor) -> Result<Ma
                     a.button href=(LICENCES_PAGE) { "Manage licences" }
                 }
             }
+            (super::audit::overview_card())
         }
     };
     Ok(admin_page(&actor, "Admin", None, content))
@@ -722,7 +728,7 @@ fn install_notice(installed: &Installed, load: Option<&LoadStatus>) -> String {
 // GET /admin/plugins
 
 /// How an installed plugin is doing on this server.
-enum LoadState {
+pub(super) enum LoadState {
     Disabled,
     Serving,
     Failed(String),
@@ -734,7 +740,7 @@ enum LoadState {
 }
 
 impl LoadState {
-    fn of(state: &AppState, admin: &Admin, record: &Installed) -> LoadState {
+    pub(super) fn of(state: &AppState, admin: &Admin, record: &Installed) -> LoadState {
         if !record.enabled {
             return LoadState::Disabled;
         }
@@ -864,13 +870,20 @@ async fn installed(
             } @else {
                 div.table-wrap {
                     table.table {
-                        thead { tr { th { "Plugin" } th { "Version" } th { "Status" } } }
+                        thead { tr { th { "Plugin" } th { "Version" } th { "Status" } th { "Health" } } }
                         tbody {
                             @for manifest in &configured {
                                 tr {
                                     td { a.link href={ "/plugins/" (utf8_percent_encode(manifest.id.as_str(), SEGMENT)) } { (manifest.name) } " " code.text-muted { (manifest.id) } }
                                     td { (manifest.version) }
-                                    td { span.badge.tone-neutral { "configured" } " " span.text-muted.text-small { "managed in the config file" } }
+                                    td {
+                                        @if state.suspension(manifest.id.as_str()).is_some() {
+                                            span.badge.tone-danger { "disabled by an admin" }
+                                        } @else {
+                                            span.badge.tone-neutral { "configured" } " " span.text-muted.text-small { "managed in the config file" }
+                                        }
+                                    }
+                                    td { (super::health::health_link(manifest.id.as_str())) }
                                 }
                             }
                         }
@@ -922,6 +935,9 @@ fn installed_row(
                 }
                 @if let Some(newer) = newer {
                     a.button href=(detail_href(&record.id, &record.index_source, Some(newer))) { "Upgrade to " (newer) }
+                }
+                @if matches!(serving, LoadState::Serving) {
+                    (super::health::health_link(&record.id))
                 }
                 form.admin-remove method="post" action=(plugin_action(&record.id, "remove")) {
                     (csrf_field(csrf))

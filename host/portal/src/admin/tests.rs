@@ -713,3 +713,30 @@ async fn a_licence_pasted_on_the_licences_page_is_verified_listed_and_removable(
         after.body
     );
 }
+
+#[tokio::test]
+async fn disabling_an_installed_plugin_from_its_health_page_disables_its_record() {
+    let market = Market::new(true, &["index.toml"]);
+    market.follow(None);
+    market.install(&["storage"]).await;
+    let page = get(&market.portal, "/admin/plugins/hello/health").await;
+    assert!(
+        page.body.contains("It was installed from a marketplace"),
+        "{}",
+        page.body
+    );
+    let token = csrf_cookie(&page);
+    let reply = post_form(
+        &market.portal,
+        "/admin/plugins/hello/health/disable",
+        Some(&token),
+        &format!("_csrf={token}"),
+    )
+    .await;
+    redirects_to_installed_plugins(&reply);
+    assert!(!market.installed().expect("installed").enabled);
+    assert!(
+        market.portal.state.suspension("hello").is_none(),
+        "the marketplace stops serving it; nothing is suspended"
+    );
+}
