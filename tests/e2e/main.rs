@@ -7,6 +7,10 @@
 /// Starting and talking to a real server.
 mod support;
 
+/// The HTTP origin the `http-hostile` test plugin is granted.
+#[path = "../fixtures/origin.rs"]
+mod origin;
+
 /// `greenroom serve --demo`: the two-command start a new user sees.
 mod demo;
 

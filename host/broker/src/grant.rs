@@ -1,6 +1,6 @@
 //! What the operator allowed a plugin: all or part of what it requested.
 
-use greenroom_contract::{Capability, Manifest};
+use greenroom_contract::{Capability, HttpOrigin, Manifest};
 use std::collections::BTreeSet;
 
 /// The capabilities an operator granted a plugin.
@@ -31,7 +31,8 @@ pub enum GrantError {
     /// Not a grant the host knows.
     #[error(
         "`{0}` is not a grant; use `all`, `catalog:read`, `catalog:write:<Kind>`, `storage`, \
-         `storage:<size>`, `http:<host>`, `analytics:read` or `rbac:admin`"
+         `storage:<size>`, `http:<host>` (`http:http://<host>` for plain HTTP), `analytics:read` \
+         or `rbac:admin`"
     )]
     Unknown(String),
     /// More than the plugin asked for.
@@ -110,12 +111,17 @@ impl Grant {
         })
     }
 
-    /// Whether the plugin may send requests to `authority` (`host` or
-    /// `host:port`, compared case-insensitively).
-    pub fn allows_http(&self, authority: &str) -> bool {
-        let authority = authority.to_ascii_lowercase();
+    /// Whether the plugin may send requests to `origin`, written in
+    /// [`HttpOrigin`]'s short form (`api.github.com`, `host:9000`,
+    /// `http://10.0.0.5:8080`): scheme, host and port must all match a
+    /// granted one.
+    pub fn allows_http(&self, origin: &str) -> bool {
+        let Ok(origin) = HttpOrigin::parse(origin) else {
+            return false;
+        };
+        let origin = origin.to_string();
         self.capabilities.iter().any(|c| match c {
-            Capability::Http { hosts } => hosts.contains(&authority),
+            Capability::Http { hosts } => hosts.contains(&origin),
             _ => false,
         })
     }
@@ -233,7 +239,9 @@ fn within_request(manifest: &Manifest, spec: &str) -> Result<Capability, GrantEr
                 })
         }
         ("http", Some(host)) => {
-            let host = host.to_ascii_lowercase();
+            let host = HttpOrigin::parse(host)
+                .map_err(|_| GrantError::Unknown(spec.to_owned()))?
+                .to_string();
             requested(&|c| matches!(c, Capability::Http { hosts } if hosts.contains(&host))).map(
                 |_| Capability::Http {
                     hosts: BTreeSet::from([host.clone()]),
@@ -278,7 +286,7 @@ mod tests {
             [capabilities]
             catalog = { read = true, write = ["Component", "API"] }
             storage = { quota = "1 MiB" }
-            http = { hosts = ["api.github.com", "sonar.example.com"] }
+            http = { hosts = ["api.github.com", "sonar.example.com", "http://10.0.0.5:8080"] }
             "#,
         )
         .expect("valid manifest")
@@ -311,6 +319,30 @@ mod tests {
         assert!(!grant.allows_catalog_write("API"));
         assert!(!grant.allows_catalog_read());
         assert_eq!(grant.storage_quota(), None);
+    }
+
+    #[test]
+    fn an_http_grant_is_for_one_scheme_host_and_port() {
+        let granted = grant(&["http:API.github.com:443", "http:http://10.0.0.5:8080"])
+            .expect("within request");
+        assert!(granted.allows_http("api.github.com"));
+        assert!(granted.allows_http("https://api.github.com:443"));
+        assert!(!granted.allows_http("http://api.github.com"));
+        assert!(!granted.allows_http("api.github.com:8443"));
+        assert!(granted.allows_http("http://10.0.0.5:8080"));
+        assert!(
+            !granted.allows_http("10.0.0.5:8080"),
+            "not over TLS: not granted"
+        );
+        assert!(!granted.allows_http("http://10.0.0.5"));
+        assert!(matches!(
+            grant(&["http:10.0.0.5:8080"]),
+            Err(GrantError::NotRequested { .. })
+        ));
+        assert!(matches!(
+            grant(&["http:api.github.com/v3"]),
+            Err(GrantError::Unknown(_))
+        ));
     }
 
     #[test]

@@ -33,6 +33,7 @@ mod storage;
 
 pub use catalog::{MAX_QUERY_LIMIT, MAX_WRITE_BATCH, wit_entity};
 pub use grant::{Coverage, Grant, GrantError, grant_specs};
+pub use http::{CREDENTIAL_HEADER, Credential, CredentialError, Egress, HttpLimits};
 pub use identity::wit_user;
 pub use log::{LogLine, LogTail};
 pub use session::{Access, PluginEnv, Session};

@@ -1,6 +1,7 @@
 //! Per-plugin environment, per-call session, and the one decision function.
 
 use crate::grant::Grant;
+use crate::http::{CallHttp, Egress};
 use crate::log::{LogBudget, LogTail};
 use greenroom_access::{AuditEvent, AuditLog, Decision, Identity};
 use greenroom_catalog::CatalogStore;
@@ -23,6 +24,8 @@ pub struct PluginEnv {
     catalog: CatalogStore,
     audit: AuditLog,
     log_tail: LogTail,
+    /// How its outbound requests leave: credentials, private hosts.
+    egress: Egress,
 }
 
 impl PluginEnv {
@@ -53,7 +56,20 @@ impl PluginEnv {
             catalog: CatalogStore::new(db.clone()),
             audit: AuditLog::new(db.clone()),
             log_tail: LogTail::default(),
+            egress: Egress::default(),
         }
+    }
+
+    /// Sends its outbound requests as `egress` says (credentials it may
+    /// name, names that may resolve to private addresses).
+    pub fn with_egress(mut self, egress: Egress) -> PluginEnv {
+        self.egress = egress;
+        self
+    }
+
+    /// How its outbound requests leave.
+    pub(crate) fn egress(&self) -> &Egress {
+        &self.egress
     }
 
     /// The plugin's id.
@@ -111,7 +127,8 @@ pub enum Access<'a> {
     },
     /// Send an HTTP request.
     Http {
-        /// `host` or `host:port`.
+        /// The origin, in the grants' short form: `host`, `host:port`,
+        /// `http://host[:port]`.
         authority: &'a str,
     },
     /// Read usage analytics.
@@ -156,6 +173,8 @@ pub struct Session {
     env: Arc<PluginEnv>,
     user: Option<Identity>,
     pub(crate) log_budget: LogBudget,
+    /// Outbound HTTP requests sent and their limits.
+    pub(crate) http: CallHttp,
     /// Imports denied during this call, for the plugin's health.
     denials: AtomicU32,
 }
@@ -169,6 +188,7 @@ impl Session {
             user,
             log_budget: LogBudget::default(),
             denials: AtomicU32::new(0),
+            http: CallHttp::default(),
         }
     }
 
@@ -229,17 +249,52 @@ impl Session {
     /// denial into an allow; it is logged as an error instead.
     pub(crate) fn audit_denial(&self, action: &str, resource: Option<&str>, reason: &str) {
         self.denials.fetch_add(1, Ordering::Relaxed);
-        let event = AuditEvent {
-            actor: self.user.as_ref().map(|u| u.entity_ref.as_str()),
-            plugin: Some(self.env.id.as_str()),
-            action,
-            resource,
-            decision: Decision::Deny,
-            reason,
-        };
-        if let Err(error) = self.env.audit.record(&event) {
-            tracing::error!(plugin = %self.env.id, %error, "could not record a denial in the audit log");
+        let actor = self.user.as_ref().map(|u| u.entity_ref.as_str());
+        record_denial(&self.env, actor, action, resource, reason);
+    }
+
+    /// Records denials found after an import returned: outbound HTTP learns
+    /// where a name resolves and how large a response is only once the
+    /// request is under way.
+    pub(crate) fn auditor(&self) -> Auditor {
+        Auditor {
+            env: Arc::clone(&self.env),
+            actor: self.user.as_ref().map(|u| u.entity_ref.clone()),
         }
+    }
+}
+
+/// [`Session::audit_denial`] for work that outlives the import call.
+#[derive(Debug, Clone)]
+pub(crate) struct Auditor {
+    env: Arc<PluginEnv>,
+    actor: Option<String>,
+}
+
+impl Auditor {
+    /// Records a denial, as [`Session::audit_denial`] does.
+    pub(crate) fn deny(&self, action: &str, resource: Option<&str>, reason: &str) {
+        record_denial(&self.env, self.actor.as_deref(), action, resource, reason);
+    }
+}
+
+fn record_denial(
+    env: &PluginEnv,
+    actor: Option<&str>,
+    action: &str,
+    resource: Option<&str>,
+    reason: &str,
+) {
+    let event = AuditEvent {
+        actor,
+        plugin: Some(env.id.as_str()),
+        action,
+        resource,
+        decision: Decision::Deny,
+        reason,
+    };
+    if let Err(error) = env.audit.record(&event) {
+        tracing::error!(plugin = %env.id, %error, "could not record a denial in the audit log");
     }
 }
 

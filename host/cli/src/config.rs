@@ -42,6 +42,12 @@ pub struct Config {
     /// Marketplace indexes: whom to trust.
     #[serde(default)]
     pub marketplace: MarketplaceSettings,
+    /// How plugins' outbound requests leave the host.
+    #[serde(default)]
+    pub egress: crate::egress::EgressConfig,
+    /// Credentials the host attaches to plugins' requests.
+    #[serde(default)]
+    pub secrets: Vec<crate::egress::SecretConfig>,
     /// The plugins to load, in order.
     #[serde(default)]
     pub plugins: Vec<PluginConfig>,
@@ -191,6 +197,16 @@ pub struct LimitsConfig {
     pub request_deadline: Option<String>,
     /// Deadline for `run-task`.
     pub task_deadline: Option<String>,
+    /// Outbound HTTP requests per call.
+    pub http_requests: Option<u32>,
+    /// Body bytes per outbound response (`"10 MiB"`).
+    pub http_response_size: Option<String>,
+    /// Time per outbound request, to the last byte (`"10s"`).
+    pub http_timeout: Option<String>,
+    /// Nodes per view, at most the contract's 5000.
+    pub view_nodes: Option<usize>,
+    /// Bytes of text per view (`"256 KiB"`), at most the contract's 2 MiB.
+    pub view_size: Option<String>,
 }
 
 /// Engine settings.
@@ -279,16 +295,37 @@ impl LimitsConfig {
                     }),
                 }
             };
-        let memory = match &self.memory {
+        let size = |field: &str, value: &Option<String>| -> anyhow::Result<Option<u64>> {
+            let Some(text) = value else { return Ok(None) };
+            let size: bytesize::ByteSize = text.parse().map_err(|e| {
+                anyhow::anyhow!("limits.{field}: `{text}` is not a size ({e}); write e.g. `64 MiB`")
+            })?;
+            Ok(Some(size.as_u64()))
+        };
+        let memory = match size("memory", &self.memory)? {
             None => base.memory,
-            Some(text) => {
-                let size: bytesize::ByteSize = text.parse().map_err(|e| {
-                    anyhow::anyhow!(
-                        "limits.memory: `{text}` is not a size ({e}); write e.g. `64 MiB`"
-                    )
-                })?;
-                usize::try_from(size.as_u64()).context("limits.memory is too large")?
-            }
+            Some(bytes) => usize::try_from(bytes).context("limits.memory is too large")?,
+        };
+        let http = greenroom_runtime::HttpLimits {
+            requests: self.http_requests.unwrap_or(base.http.requests),
+            response_bytes: size("http-response-size", &self.http_response_size)?
+                .unwrap_or(base.http.response_bytes),
+            timeout: duration("http-timeout", &self.http_timeout, base.http.timeout)?,
+        };
+        let view = greenroom_runtime::ViewLimits {
+            nodes: at_most(
+                "view-nodes",
+                self.view_nodes.unwrap_or(base.view.nodes),
+                greenroom_contract::view::MAX_VIEW_NODES,
+            )?,
+            text_bytes: at_most(
+                "view-size",
+                match size("view-size", &self.view_size)? {
+                    Some(bytes) => usize::try_from(bytes).unwrap_or(usize::MAX),
+                    None => base.view.text_bytes,
+                },
+                greenroom_contract::view::MAX_VIEW_TEXT_BYTES,
+            )?,
         };
         Ok(Limits {
             memory,
@@ -303,8 +340,20 @@ impl LimitsConfig {
                 base.request_deadline,
             )?,
             task_deadline: duration("task-deadline", &self.task_deadline, base.task_deadline)?,
+            http,
+            view,
         })
     }
+}
+
+/// `value`, unless it is over `most`: a view limit may lower the
+/// contract's maximum (a widget needs less), never raise it (the portal
+/// draws every plugin's view within it).
+fn at_most(field: &str, value: usize, most: usize) -> anyhow::Result<usize> {
+    if value > most {
+        bail!("limits.{field}: {value} is over the contract's maximum, {most}; choose less");
+    }
+    Ok(value)
 }
 
 /// Values set on the command line, which win over the file and the
@@ -372,6 +421,7 @@ impl Config {
             .context("invalid configuration")?;
         crate::auth::settings(self, crate::auth::Secret::Unread)
             .context("invalid configuration")?;
+        crate::egress::check(self).context("invalid configuration")?;
         let defaults = self
             .limits
             .apply(Limits::default())
@@ -512,6 +562,89 @@ mod tests {
             assert!(
                 format!("{err:#}").contains("plugins[0]")
                     && format!("{err:#}").contains("limits.memory"),
+                "{err:#}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn reads_outbound_http_limits_private_hosts_and_secrets() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "greenroom.toml",
+                r#"
+                [limits]
+                http-requests = 5
+                http-response-size = "1 MiB"
+                http-timeout = "3s"
+                [egress]
+                private-hosts = ["sonar.corp.example"]
+                [[secrets]]
+                name = "github"
+                host = "api.github.com"
+                value-env = "GREENROOM_TEST_GITHUB_TOKEN"
+                plugins = ["ci"]
+                [[plugins]]
+                bundled = "hello"
+                limits = { http-requests = 7 }
+                "#,
+            )?;
+            let (config, _) = load(Some(Path::new("greenroom.toml")), Overrides::default())
+                .expect("valid config, the secret's value not read yet");
+            let defaults = config.limits.apply(Limits::default()).expect("valid");
+            assert_eq!(
+                (
+                    defaults.http.requests,
+                    defaults.http.response_bytes,
+                    defaults.http.timeout
+                ),
+                (5, 1 << 20, Duration::from_secs(3))
+            );
+            let hello = config.plugins[0].limits.apply(defaults).expect("valid");
+            assert_eq!(
+                (hello.http.requests, hello.http.timeout),
+                (7, Duration::from_secs(3))
+            );
+            assert_eq!(config.egress.private_hosts, ["sonar.corp.example"]);
+            let views = LimitsConfig {
+                view_nodes: Some(100),
+                view_size: Some("64 KiB".into()),
+                ..LimitsConfig::default()
+            };
+            let lowered = views.apply(defaults).expect("lower is fine");
+            assert_eq!(
+                (lowered.view.nodes, lowered.view.text_bytes),
+                (100, 64 << 10)
+            );
+            let raised = LimitsConfig {
+                view_nodes: Some(50_000),
+                ..LimitsConfig::default()
+            };
+            let err = raised.apply(defaults).unwrap_err();
+            assert!(err.to_string().contains("limits.view-nodes"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn refuses_a_secret_without_plugins_or_a_private_host_that_is_an_address() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "secret.toml",
+                "[[secrets]]\nname = \"github\"\nhost = \"api.github.com\"\nvalue = \"Bearer x\"\nplugins = []",
+            )?;
+            let err = load(Some(Path::new("secret.toml")), Overrides::default()).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("secrets[0]")
+                    && format!("{err:#}").contains("names no plugins"),
+                "{err:#}"
+            );
+            assert!(!format!("{err:#}").contains("Bearer x"), "{err:#}");
+            jail.create_file("private.toml", "[egress]\nprivate-hosts = [\"10.0.0.5\"]")?;
+            let err = load(Some(Path::new("private.toml")), Overrides::default()).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("egress.private-hosts[0]"),
                 "{err:#}"
             );
             Ok(())

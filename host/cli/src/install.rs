@@ -541,6 +541,7 @@ pub fn follow(
     state: greenroom_portal::AppState,
     configured: Vec<String>,
     limits: greenroom_runtime::Limits,
+    outbound: crate::egress::Outbound,
     loads: Arc<Loads>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
@@ -554,7 +555,7 @@ pub fn follow(
                     &mut loaded,
                     &configured,
                     |record| {
-                        let result = load(record, &db, &runtime, limits);
+                        let result = load(record, &db, &runtime, limits, &outbound);
                         let error = result.as_ref().err().map(|e| format!("{e:#}"));
                         match result {
                             Ok(plugin) => {
@@ -627,6 +628,7 @@ fn load(
     db: &Database,
     runtime: &greenroom_runtime::Runtime,
     limits: greenroom_runtime::Limits,
+    outbound: &crate::egress::Outbound,
 ) -> anyhow::Result<greenroom_runtime::LoadedPlugin> {
     let entry = crate::config::PluginConfig {
         path: Some(PathBuf::from(&record.artifact)),
@@ -640,7 +642,7 @@ fn load(
             record.artifact
         );
     }
-    prepared.load(runtime, db)
+    prepared.with_egress(outbound).load(runtime, db)
 }
 
 /// The server's admin token, in its data directory: created at first start

@@ -9,6 +9,7 @@ mod author;
 mod bench;
 mod catalog;
 mod config;
+mod egress;
 mod install;
 mod license;
 mod plugins;
@@ -651,7 +652,9 @@ fn serve_config(
     // Sign-in reads (or makes) the session key: a bad one stops the start.
     let sign_in = auth::sign_in(&config, &db, catalog.store())?;
     // Compiling is CPU-bound: done before the server starts taking requests.
-    let (loaded, failed) = plugins::load_all(&config, base, &runtime, &db)?;
+    // Secret values are read here, so that a missing one stops the start.
+    let outbound = egress::Outbound::read(&config, base)?;
+    let (loaded, failed) = plugins::load_all(&config, base, &runtime, &db, &outbound)?;
     // Say at start what a first visit would otherwise only show as a 401
     // or an empty home page.
     if !config.auth.guest && sign_in.is_none() {
@@ -704,6 +707,7 @@ fn serve_config(
             state.clone(),
             configured,
             default_limits,
+            outbound,
             loads,
         );
         let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| {

@@ -1,8 +1,9 @@
 //! Turning the configuration's `[[plugins]]` into loaded plugins.
 
 use crate::config::{Config, PluginConfig, PluginSource};
+use crate::egress::Outbound;
 use anyhow::{Context as _, anyhow};
-use greenroom_broker::{Grant, PluginEnv};
+use greenroom_broker::{Egress, Grant, PluginEnv};
 use greenroom_contract::Artifact;
 use greenroom_portal::FailedPlugin;
 use greenroom_runtime::{Limits, LoadedPlugin, Runtime};
@@ -49,20 +50,30 @@ pub fn demo_plugins() -> Vec<PluginConfig> {
         .collect()
 }
 
-/// A plugin checked and ready to load: artifact, grant, settings, limits.
+/// A plugin checked and ready to load: artifact, grant, settings, limits,
+/// and how its outbound requests leave (none of the credentials until
+/// [`Prepared::with_egress`]).
 pub struct Prepared {
     pub artifact: Artifact,
     pub grant: Grant,
     pub settings: serde_json::Value,
     pub limits: Limits,
+    pub egress: Egress,
 }
 
 impl Prepared {
     /// Compiles (or takes from the cache) and links it, with its own
     /// environment of grant and settings.
     pub fn load(self, runtime: &Runtime, db: &Database) -> anyhow::Result<LoadedPlugin> {
-        let env = PluginEnv::new(self.artifact.manifest(), self.grant, self.settings, db);
+        let env = PluginEnv::new(self.artifact.manifest(), self.grant, self.settings, db)
+            .with_egress(self.egress);
         Ok(runtime.load(self.artifact, env, self.limits)?)
+    }
+
+    /// Its share of the configured credentials and private hosts.
+    pub fn with_egress(mut self, outbound: &Outbound) -> Prepared {
+        self.egress = outbound.for_plugin(self.artifact.manifest().id.as_str());
+        self
     }
 }
 
@@ -97,6 +108,7 @@ pub fn prepare(
             grant,
             settings,
             limits,
+            egress: Egress::default(),
         })
     })();
     (label, prepared)
@@ -109,6 +121,7 @@ pub fn load_all(
     base: &Path,
     runtime: &Runtime,
     db: &Database,
+    outbound: &Outbound,
 ) -> anyhow::Result<(Vec<LoadedPlugin>, Vec<FailedPlugin>)> {
     let default_limits = config.limits.apply(Limits::default())?;
     let mut loaded: Vec<LoadedPlugin> = Vec::new();
@@ -123,7 +136,7 @@ pub fn load_all(
                     other.manifest().version
                 ));
             }
-            p.load(runtime, db)
+            p.with_egress(outbound).load(runtime, db)
         });
         match result {
             Ok(plugin) => loaded.push(plugin),

@@ -6,8 +6,9 @@
 //!   `greenroom:plugin` (one module per version, as `wit/since_vX.Y.Z/` holds
 //!   one folder per version), and the rule for which versions this host loads;
 //! - [`Manifest`]: what a plugin declares about itself — id, version, tier,
-//!   requested capabilities, UI slots, permissions, tasks and settings schema —
-//!   parsed and validated so that the rest of the host only meets valid ones;
+//!   requested capabilities (HTTP ones as [`HttpOrigin`]s), UI slots,
+//!   permissions, tasks and settings schema — parsed and validated so that
+//!   the rest of the host only meets valid ones;
 //! - [`Artifact`]: a plugin file as installed: the component bytes, their
 //!   sha256 digest, and the manifest and WIT version read from the component's
 //!   custom sections *without running it*.
@@ -17,6 +18,7 @@
 
 mod artifact;
 mod manifest;
+mod origin;
 pub mod view;
 pub mod wit;
 
@@ -25,3 +27,4 @@ pub use manifest::{
     Capability, Manifest, ManifestError, PermissionDecl, PluginId, SlotDecl, SlotKind, TaskDecl,
     Tier,
 };
+pub use origin::{HttpOrigin, HttpScheme, OriginError};

@@ -25,6 +25,7 @@
 //! Parsing is strict: an unknown field is an error (a typo must not silently
 //! drop a capability), and every error names the field it is about.
 
+use crate::origin::HttpOrigin;
 use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -136,9 +137,10 @@ pub enum Capability {
         /// The most bytes of keys and values the plugin may keep.
         quota: u64,
     },
-    /// Send HTTP requests to exactly these hosts (`name` or `name:port`).
+    /// Send HTTP requests to exactly these origins: `name` or `name:port`
+    /// for HTTPS, `http://name[:port]` for plain HTTP.
     Http {
-        /// Host names, lower-cased, optionally with a port.
+        /// Origins in [`HttpOrigin`]'s canonical short form.
         hosts: BTreeSet<String>,
     },
     /// Read the portal's aggregated usage analytics.
@@ -561,35 +563,14 @@ impl RawCapabilities {
     }
 }
 
-/// An HTTP grant names exact hosts: no schemes, paths or wildcards, so the
-/// operator sees exactly where a plugin can reach.
+/// An HTTP grant names exact origins: no paths or wildcards, so the
+/// operator sees exactly where a plugin can reach. Kept in the canonical
+/// short form [`HttpOrigin`] prints (`api.github.com`,
+/// `sonar.example.com:9000`, `http://10.0.0.5:8080`).
 fn validate_host(field: &str, host: &str) -> Result<String, ManifestError> {
-    let lower = host.to_ascii_lowercase();
-    let (name, port) = match lower.rsplit_once(':') {
-        Some((name, port)) => (name, Some(port)),
-        None => (lower.as_str(), None),
-    };
-    let label_ok = |label: &str| {
-        !label.is_empty()
-            && label.len() <= 63
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-    };
-    let name_ok = !name.is_empty() && name.len() <= 253 && name.split('.').all(label_ok);
-    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
-    if name_ok && port_ok {
-        Ok(lower)
-    } else {
-        Err(ManifestError::new(
-            field,
-            format!(
-                "`{host}` is not a host name; write an exact host such as `api.github.com` or `sonar.example.com:9000`, without a scheme, path or wildcard"
-            ),
-        ))
-    }
+    HttpOrigin::parse(host)
+        .map(|origin| origin.to_string())
+        .map_err(|error| ManifestError::new(field, error.to_string()))
 }
 
 fn validate_slots(raw: Vec<RawSlot>) -> Result<Vec<SlotDecl>, ManifestError> {
@@ -845,8 +826,9 @@ mod tests {
     fn refuses_wildcard_and_url_hosts() {
         for host in [
             "*.github.com",
-            "https://api.github.com",
+            "https://api.github.com/",
             "api.github.com/v3",
+            "ftp://api.github.com",
             "host:0",
             "",
         ] {
@@ -856,6 +838,24 @@ mod tests {
             .unwrap_err();
             assert_eq!(err.field, "capabilities.http.hosts[0]", "{host}: {err}");
         }
+    }
+
+    #[test]
+    fn plain_http_hosts_are_requested_by_scheme_and_kept_canonical() {
+        let manifest = with(
+            "[capabilities]\nhttp = { hosts = [\"HTTP://127.0.0.1:8080\", \"https://api.github.com:443\"] }",
+        )
+        .expect("valid");
+        assert_eq!(
+            manifest.capabilities,
+            [Capability::Http {
+                hosts: [
+                    "api.github.com".to_owned(),
+                    "http://127.0.0.1:8080".to_owned()
+                ]
+                .into()
+            }]
+        );
     }
 
     #[test]

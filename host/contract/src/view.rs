@@ -28,15 +28,42 @@ const MAX_GRID_COLUMNS: u8 = 4;
 #[error("invalid view: {0}")]
 pub struct ViewError(pub String);
 
+/// How large a view one plugin may return: the contract's maxima, or less
+/// where the operator chose less for the plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViewLimits {
+    /// Nodes, at most [`MAX_VIEW_NODES`].
+    pub nodes: usize,
+    /// Bytes of text, at most [`MAX_VIEW_TEXT_BYTES`].
+    pub text_bytes: usize,
+}
+
+impl Default for ViewLimits {
+    fn default() -> ViewLimits {
+        ViewLimits {
+            nodes: MAX_VIEW_NODES,
+            text_bytes: MAX_VIEW_TEXT_BYTES,
+        }
+    }
+}
+
 /// Checks `view` against the contract's rules.
 pub fn validate(view: &View) -> Result<(), ViewError> {
+    validate_within(view, ViewLimits::default())
+}
+
+/// Checks `view` against the contract's rules, with `limits` for its size
+/// (never more than the contract's maxima, whatever `limits` says).
+pub fn validate_within(view: &View, limits: ViewLimits) -> Result<(), ViewError> {
+    let most_nodes = limits.nodes.min(MAX_VIEW_NODES);
+    let most_text = limits.text_bytes.min(MAX_VIEW_TEXT_BYTES);
     let nodes = &view.nodes;
     if nodes.is_empty() {
         return Err(ViewError("the view has no nodes".into()));
     }
-    if nodes.len() > MAX_VIEW_NODES {
+    if nodes.len() > most_nodes {
         return Err(ViewError(format!(
-            "the view has {} nodes; the most is {MAX_VIEW_NODES}",
+            "the view has {} nodes; the most is {most_nodes}",
             nodes.len()
         )));
     }
@@ -102,9 +129,9 @@ pub fn validate(view: &View) -> Result<(), ViewError> {
             orphan + 1
         )));
     }
-    if text_bytes > MAX_VIEW_TEXT_BYTES {
+    if text_bytes > most_text {
         return Err(ViewError(format!(
-            "the view has {text_bytes} bytes of text; the most is {MAX_VIEW_TEXT_BYTES}"
+            "the view has {text_bytes} bytes of text; the most is {most_text}"
         )));
     }
     Ok(())
@@ -376,5 +403,33 @@ mod tests {
                 .0
                 .contains("nodes")
         );
+    }
+
+    #[test]
+    fn size_limits_can_be_lowered_but_never_raised_past_the_contract() {
+        let small = View {
+            nodes: vec![card(vec![1, 2]), text("ab"), text("c")],
+        };
+        let fewer_nodes = ViewLimits {
+            nodes: 2,
+            ..ViewLimits::default()
+        };
+        assert_eq!(
+            validate_within(&small, fewer_nodes),
+            Err(ViewError("the view has 3 nodes; the most is 2".into()))
+        );
+        let less_text = ViewLimits {
+            text_bytes: 1,
+            ..ViewLimits::default()
+        };
+        assert!(validate_within(&small, less_text).is_err());
+        let unbounded = ViewLimits {
+            nodes: usize::MAX,
+            text_bytes: usize::MAX,
+        };
+        let big = View {
+            nodes: vec![text(&"x".repeat(MAX_VIEW_TEXT_BYTES + 1))],
+        };
+        assert!(validate_within(&big, unbounded).is_err());
     }
 }

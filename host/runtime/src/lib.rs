@@ -31,6 +31,8 @@ mod state;
 
 pub use engine::{Runtime, RuntimeConfig};
 pub use error::{CallError, LoadError, RuntimeError};
+pub use greenroom_broker::HttpLimits;
+pub use greenroom_contract::view::ViewLimits;
 pub use health::{
     CallKind, CallStats, Durations, FailureKind, HealthSnapshot, MAX_ERROR_MESSAGE_BYTES,
     PluginHealth, RECENT_ERRORS, RecentError,

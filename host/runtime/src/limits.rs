@@ -1,6 +1,8 @@
 //! The limits every plugin call runs under.
 
 use bytesize::ByteSize;
+use greenroom_broker::HttpLimits;
+use greenroom_contract::view::ViewLimits;
 use std::time::Duration;
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 
@@ -25,6 +27,11 @@ pub struct Limits {
     pub request_deadline: Duration,
     /// Deadline for `run-task`: background work.
     pub task_deadline: Duration,
+    /// Outbound HTTP: requests per call, response size, time per request.
+    pub http: HttpLimits,
+    /// How large a view `render` may return: the contract's maxima, or
+    /// less.
+    pub view: ViewLimits,
 }
 
 impl Default for Limits {
@@ -36,6 +43,8 @@ impl Default for Limits {
             render_deadline: Duration::from_secs(2),
             request_deadline: Duration::from_secs(10),
             task_deadline: Duration::from_secs(120),
+            http: HttpLimits::default(),
+            view: ViewLimits::default(),
         }
     }
 }

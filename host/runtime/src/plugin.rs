@@ -129,7 +129,7 @@ impl LoadedPlugin {
             self.limits.render_deadline,
             invoke,
             |view| {
-                greenroom_contract::view::validate(&view)
+                greenroom_contract::view::validate_within(&view, self.limits.view)
                     .map(|()| view)
                     .map_err(CallError::InvalidView)
             },
@@ -250,7 +250,7 @@ impl LoadedPlugin {
         deadline: Duration,
         invoke: Invoke<R>,
     ) -> (Result<R, CallError>, u32) {
-        let session = Session::new(self.env.clone(), user);
+        let session = Session::new(self.env.clone(), user).with_http_limits(self.limits.http);
         let call = async {
             // Waits for a free instance slot rather than failing when the
             // pool is full; the wait counts against the deadline.
@@ -275,10 +275,19 @@ impl LoadedPlugin {
                 // worker thread.
                 Ok(UpdateDeadline::Yield(1))
             });
-            let outcome = match self.pre.instantiate(&mut store).await {
-                Ok(instance) => invoke(&instance, &mut store).await,
-                Err(error) => Err(error),
+            let running = async {
+                match self.pre.instantiate(&mut store).await {
+                    Ok(instance) => invoke(&instance, &mut store).await,
+                    Err(error) => Err(error),
+                }
             };
+            // A plugin waiting on the host (an HTTP response, a sleep) runs
+            // no WebAssembly, so the epoch cannot stop it: the deadline
+            // stops the wait here instead.
+            let deadline_instant = tokio::time::Instant::from_std(deadline_at);
+            let outcome = tokio::time::timeout_at(deadline_instant, running)
+                .await
+                .unwrap_or_else(|_| Err(wasmtime::Error::new(DeadlineExceeded)));
             let result = match outcome {
                 Ok(Ok(value)) => Ok(value),
                 Ok(Err(plugin_error)) => Err(CallError::Plugin(plugin_error)),

@@ -411,8 +411,8 @@ mod probe {
         assert!(ungranted.contains("HttpRequestDenied"), "{ungranted}");
         let granted = line(&lines, "http granted: ");
         assert!(
-            granted.contains("InternalError") && granted.contains("not available"),
-            "granted hosts fail closed too: {granted}"
+            granted.starts_with("http granted: refused") && granted.contains("DnsError"),
+            "a granted host is looked up (and, having no address, not reached): {granted}"
         );
         let audit = AuditLog::new(fixture.db.clone())
             .recent(Some("test-probe"), 10)
@@ -437,11 +437,13 @@ mod probe {
         // Three intervals of one minute, and a little.
         tokio::time::sleep(Duration::from_secs(3 * 60 + 5)).await;
         drop(scheduler);
-        let view = probe
-            .render(&widget(&probe), &guest())
-            .await
-            .expect("renders");
-        assert_eq!(line(&texts(&view), "ticks: "), "ticks: 3");
+        // Read from the store, not by rendering: the clock is paused, and a
+        // render's outbound request would wait on real I/O while tokio
+        // jumps the clock past the render's deadline.
+        let ticks = greenroom_store::PluginStore::new(fixture.db.clone(), "test-probe", 4096)
+            .get("ticks")
+            .expect("storage reads");
+        assert_eq!(ticks.as_deref(), Some(&b"3"[..]));
     }
 }
 
@@ -618,6 +620,384 @@ mod bad_manifest {
             "{err:?}"
         );
         assert!(err.to_string().contains("gold"), "{err}");
+    }
+}
+
+/// The outbound HTTP broker against a plugin that tries every way out of
+/// its grant, and the fixture origin it is granted by address.
+#[path = "../../../tests/fixtures/origin.rs"]
+mod origin;
+
+mod http_hostile {
+    use super::*;
+    use crate::origin;
+    use greenroom_broker::{Credential, Egress};
+    use greenroom_runtime::HttpLimits;
+    use greenroom_runtime::types::{Method, Request};
+
+    /// The plugin granted everything it asks for, with the `origin`
+    /// credential (bound to the fixture origin) and the `github` one
+    /// (bound to api.github.com), 20 requests a call and 1 MiB a response.
+    fn load_hostile(fixture: &Fixture, render_deadline: Duration) -> LoadedPlugin {
+        origin::start();
+        let artifact = Artifact::from_bytes(test_plugin(artifacts::HTTP_HOSTILE_COMPONENT))
+            .expect("valid artifact");
+        let manifest = artifact.manifest().clone();
+        let credentials = vec![
+            Credential::new(
+                "origin",
+                origin::ORIGIN,
+                "authorization",
+                origin::ORIGIN_TOKEN,
+            )
+            .expect("valid credential"),
+            Credential::new(
+                "github",
+                "api.github.com",
+                "authorization",
+                "Bearer ghp_secret",
+            )
+            .expect("valid credential"),
+        ];
+        let env = PluginEnv::new(
+            &manifest,
+            Grant::all_requested(&manifest),
+            serde_json::json!({}),
+            &fixture.db,
+        )
+        .with_egress(Egress::new([], credentials));
+        let limits = Limits {
+            render_deadline,
+            request_deadline: render_deadline,
+            http: HttpLimits {
+                requests: 20,
+                response_bytes: 1 << 20,
+                timeout: Duration::from_secs(5),
+            },
+            ..test_limits()
+        };
+        runtime().load(artifact, env, limits).expect("loads")
+    }
+
+    async fn attempt(plugin: &LoadedPlugin, name: &str) -> Result<String, CallError> {
+        let request = Request {
+            method: Method::Get,
+            path: name.to_owned(),
+            query: vec![],
+            headers: vec![],
+            body: vec![],
+            user: None,
+        };
+        let response = plugin.handle(request, None).await?;
+        let json: serde_json::Value = serde_json::from_slice(&response.body).expect("JSON");
+        Ok(json["outcome"].as_str().expect("an outcome").to_owned())
+    }
+
+    fn audit(fixture: &Fixture) -> Vec<(String, Option<String>, String)> {
+        let mut rows: Vec<_> = AuditLog::new(fixture.db.clone())
+            .recent(Some("test-http-hostile"), 100)
+            .expect("audit log reads")
+            .into_iter()
+            .map(|e| (e.action, e.resource, e.reason))
+            .collect();
+        rows.reverse();
+        rows
+    }
+
+    #[tokio::test]
+    async fn every_way_out_of_the_grant_is_refused_and_audited_while_granted_requests_go_out() {
+        let fixture = fixture();
+        let plugin = load_hostile(&fixture, Duration::from_secs(20));
+        let view = plugin
+            .render(&widget(&plugin), &guest())
+            .await
+            .expect("a plugin refused at every turn still renders");
+        let lines = texts(&view);
+        let expected = [
+            "granted: 200 hello from the origin",
+            "ungranted: refused (HttpRequestDenied)",
+            "loopback: refused (HttpRequestDenied)",
+            "metadata: refused (HttpRequestDenied)",
+            "private-name: refused (DestinationIpProhibited)",
+            "redirect: 302 to http://169.254.169.254/latest/meta-data/, then refused (HttpRequestDenied)",
+            "credential: 200 authorized",
+            "credential-elsewhere: refused (HttpRequestDenied)",
+            "credential-unknown: refused (HttpRequestDenied)",
+            "oversized: 200 read at most 1048576 bytes, then failed (HTTP response body size exceeds limit: 1048576 bytes)",
+            // 11 requests before it (the redirect is two), 20 a call.
+            "flood: sent 9, then refused (ConnectionLimitReached)",
+        ];
+        assert_eq!(lines, expected);
+
+        let rows = audit(&fixture);
+        let actions: Vec<(&str, Option<&str>)> = rows
+            .iter()
+            .map(|(action, resource, _)| (action.as_str(), resource.as_deref()))
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                ("http.request", Some("example.com")),
+                ("http.request", Some("http://127.0.0.1:7007")),
+                ("http.request", Some("http://169.254.169.254")),
+                ("http.request", Some("http://localhost:27184")),
+                ("http.request", Some("http://169.254.169.254")),
+                ("http.credential", Some("github")),
+                ("http.credential", Some("root")),
+                ("http.response", Some("http://127.0.0.1:27184")),
+                ("http.request", Some("http://127.0.0.1:27184")),
+            ],
+            "one row per denial, the flood's once: {rows:#?}"
+        );
+        let reasons: Vec<&str> = rows.iter().map(|(_, _, reason)| reason.as_str()).collect();
+        assert!(
+            reasons[3].contains("`localhost` resolved to")
+                && reasons[3].contains("a loopback address"),
+            "{}",
+            reasons[3]
+        );
+        assert_eq!(
+            reasons[5],
+            "credential `github` is bound to api.github.com, not http://127.0.0.1:27184"
+        );
+        assert!(
+            rows.iter()
+                .all(|(_, _, reason)| !reason.contains("ghp_secret")
+                    && !reason.contains("origin-token")),
+            "no secret in the audit log"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_response_declaring_too_large_a_body_is_refused_before_reading() {
+        let fixture = fixture();
+        let plugin = load_hostile(&fixture, Duration::from_secs(20));
+        assert_eq!(
+            attempt(&plugin, "oversized-declared")
+                .await
+                .expect("answers"),
+            "refused (HttpResponseBodySize(Some(100000000)))"
+        );
+        assert_eq!(audit(&fixture)[0].0, "http.response");
+    }
+
+    #[tokio::test]
+    async fn a_slow_origin_is_cut_off_at_the_calls_deadline_and_the_plugin_serves_on() {
+        let fixture = fixture();
+        let plugin = load_hostile(&fixture, Duration::from_millis(500));
+        let started = std::time::Instant::now();
+        let err = attempt(&plugin, "slow").await.unwrap_err();
+        assert!(matches!(err, CallError::Deadline { .. }), "{err:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            attempt(&plugin, "granted").await.expect("answers"),
+            "200 hello from the origin"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_slow_origin_is_cut_off_at_the_request_timeout() {
+        let fixture = fixture();
+        origin::start();
+        let artifact = Artifact::from_bytes(test_plugin(artifacts::HTTP_HOSTILE_COMPONENT))
+            .expect("valid artifact");
+        let manifest = artifact.manifest().clone();
+        let env = PluginEnv::new(
+            &manifest,
+            Grant::all_requested(&manifest),
+            serde_json::json!({}),
+            &fixture.db,
+        );
+        let limits = Limits {
+            request_deadline: Duration::from_secs(20),
+            http: HttpLimits {
+                timeout: Duration::from_millis(300),
+                ..HttpLimits::default()
+            },
+            ..test_limits()
+        };
+        let plugin = runtime().load(artifact, env, limits).expect("loads");
+        assert_eq!(
+            attempt(&plugin, "slow").await.expect("answers"),
+            "refused (ConnectionReadTimeout)"
+        );
+    }
+
+    #[tokio::test]
+    async fn without_the_grant_nothing_goes_out_not_even_to_the_origin() {
+        let fixture = fixture();
+        origin::start();
+        let plugin = load_with(
+            &fixture,
+            test_plugin(artifacts::HTTP_HOSTILE_COMPONENT),
+            |_| Grant::none(),
+        );
+        assert_eq!(
+            attempt(&plugin, "granted").await.expect("answers"),
+            "refused (HttpRequestDenied)"
+        );
+        assert_eq!(
+            attempt(&plugin, "credential").await.expect("answers"),
+            "refused (HttpRequestDenied)",
+            "a credential is never sent to an origin the plugin was not granted"
+        );
+    }
+}
+
+mod stack {
+    use super::*;
+
+    #[tokio::test]
+    async fn runs_out_of_stack_and_fails_alone() {
+        let fixture = fixture();
+        let plugin = load(&fixture, test_plugin(artifacts::STACK_COMPONENT));
+        let err = plugin.render(&widget(&plugin), &guest()).await.unwrap_err();
+        let CallError::Trap { message } = &err else {
+            panic!("expected a trap, got {err:?}")
+        };
+        assert!(message.contains("stack"), "{message}");
+        let hello = load(&fixture, hello_bytes());
+        assert!(hello.render(&widget(&hello), &guest()).await.is_ok());
+    }
+}
+
+mod big_view {
+    use super::*;
+
+    #[tokio::test]
+    async fn is_refused_whole_naming_the_limit() {
+        let err = render_widget_of(artifacts::BIG_VIEW_COMPONENT)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CallError::InvalidView(_)), "{err:?}");
+        assert!(err.to_string().contains("the most is 5000"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_operator_may_hold_a_plugin_to_smaller_views() {
+        let fixture = fixture();
+        let artifact = Artifact::from_bytes(hello_bytes()).expect("valid");
+        let manifest = artifact.manifest().clone();
+        let env = PluginEnv::new(
+            &manifest,
+            Grant::all_requested(&manifest),
+            serde_json::json!({}),
+            &fixture.db,
+        );
+        let limits = Limits {
+            view: greenroom_runtime::ViewLimits {
+                nodes: 2,
+                ..Default::default()
+            },
+            ..test_limits()
+        };
+        let hello = runtime().load(artifact, env, limits).expect("loads");
+        let err = hello.render(&widget(&hello), &guest()).await.unwrap_err();
+        assert!(err.to_string().contains("; the most is 2"), "{err}");
+    }
+}
+
+mod catalog_hostile {
+    use super::*;
+
+    fn lines_of(view: &View) -> Vec<String> {
+        texts(view)
+    }
+
+    #[tokio::test]
+    async fn writes_only_the_kind_granted_and_reads_nothing() {
+        let fixture = fixture();
+        let plugin = load(&fixture, test_plugin(artifacts::CATALOG_HOSTILE_COMPONENT));
+        let view = plugin
+            .render(&widget(&plugin), &guest())
+            .await
+            .expect("renders");
+        let lines = lines_of(&view);
+        assert_eq!(lines[0], "write Component: written", "{lines:?}");
+        assert!(
+            lines[1].starts_with("write Group: refused")
+                && lines[1].contains("capability catalog:write:Group was not granted"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[2].starts_with("read: refused")
+                && lines[2].contains("capability catalog:read was not granted"),
+            "{lines:?}"
+        );
+        let audit: Vec<(String, Option<String>)> = AuditLog::new(fixture.db.clone())
+            .recent(Some("test-catalog-hostile"), 10)
+            .expect("audit log reads")
+            .into_iter()
+            .rev()
+            .map(|e| (e.action, e.resource))
+            .collect();
+        assert_eq!(
+            audit,
+            [
+                ("catalog.write".to_owned(), Some("Group".to_owned())),
+                ("catalog.read".to_owned(), None)
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn writes_nothing_without_the_grant() {
+        let fixture = fixture();
+        let plugin = load_with(
+            &fixture,
+            test_plugin(artifacts::CATALOG_HOSTILE_COMPONENT),
+            |_| Grant::none(),
+        );
+        let view = plugin
+            .render(&widget(&plugin), &guest())
+            .await
+            .expect("renders");
+        assert!(
+            lines_of(&view)[0].contains("capability catalog:write:Component was not granted"),
+            "{:?}",
+            lines_of(&view)
+        );
+    }
+}
+
+mod snoop {
+    use super::*;
+
+    #[tokio::test]
+    async fn cannot_see_another_plugins_storage_under_any_name() {
+        let fixture = fixture();
+        let hello = load(&fixture, hello_bytes());
+        hello
+            .render(&widget(&hello), &guest())
+            .await
+            .expect("hello counts a view in its storage");
+        let snoop = load(&fixture, test_plugin(artifacts::SNOOP_COMPONENT));
+        let view = snoop
+            .render(&widget(&snoop), &guest())
+            .await
+            .expect("renders");
+        let lines = texts(&view);
+        let (guesses, keys) = lines.split_at(lines.len() - 1);
+        assert!(
+            guesses
+                .iter()
+                .all(|l| l.ends_with(": none") || l.contains("refused (invalid")),
+            "{lines:?}"
+        );
+        assert_eq!(keys, ["keys: [\"mine\"]"], "only its own key");
+        let again = hello
+            .render(&widget(&hello), &guest())
+            .await
+            .expect("renders");
+        assert!(
+            texts(&again).contains(&"Views of this widget: 2".to_owned()),
+            "hello's data is untouched: {:?}",
+            texts(&again)
+        );
     }
 }
 
