@@ -56,3 +56,6 @@ mod licence;
 /// Sign-in: a trusted proxy's header, and OpenID Connect against a real
 /// provider (`oidc-provider`, run with Node); sessions and sign-out.
 mod sign_in;
+
+/// Roles and policies imported into a running portal.
+mod rbac;

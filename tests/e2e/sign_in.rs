@@ -22,7 +22,7 @@ const PROVIDER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Maya, as the demo organisation has her: in Web Experience, in Commerce
 /// Engineering, in Acme Retail.
-const MAYA_EMAIL: &str = "maya.okafor@acme-retail.example";
+pub(crate) const MAYA_EMAIL: &str = "maya.okafor@acme-retail.example";
 const MAYA_GROUPS: [&str; 3] = [
     "group:default/team-web",
     "group:default/commerce-engineering",
@@ -40,7 +40,7 @@ fn repository() -> PathBuf {
 /// A portal reading the demo organisation (no plugins, no guest) with the
 /// sign-in configured by `auth`, on `listen` or a free port. Returns once
 /// the catalog has been read.
-fn portal(auth: &str, listen: Option<&str>) -> Server {
+pub(crate) fn portal(auth: &str, listen: Option<&str>) -> Server {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let catalog = repository().join("demo/catalog/all.yaml");
     let config = format!(

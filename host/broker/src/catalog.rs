@@ -500,4 +500,192 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, HostError::InvalidArgument(_)));
     }
+
+    /// A plugin acting for a user reads only what the user may read (the
+    /// user's RBAC conditions ANDed into its SQL), and writes only if the
+    /// user may create entities; a scheduled task (no user) is decided by
+    /// the grant alone.
+    #[tokio::test]
+    async fn a_plugin_reaches_only_what_the_acting_user_may() {
+        use greenroom_access::rbac::{PolicyDocument, Rbac};
+        let (_dir, db, mut writer) = session("catalog = { read = true, write = [\"Component\"] }");
+        let mut owned_by_b =
+            serde_json::from_str::<serde_json::Value>(&component("search")).unwrap();
+        owned_by_b["spec"]["owner"] = "team-b".into();
+        writer
+            .upsert_entities(vec![component("pay"), owned_by_b.to_string()])
+            .await
+            .expect("written by the guest (no policy engine)");
+
+        let policy = "roles:\n  - name: team-a\n    members: [group:default/team-a]\n    policies:\n      - permission: catalog.entity.read\n        effect: allow\n        conditions: { rule: IS_ENTITY_OWNER }\n";
+        let rbac = Rbac::fixed(
+            PolicyDocument::from_yaml(
+                policy,
+                "p",
+                &Rbac::fixed(PolicyDocument::default(), vec![]).known_permissions(),
+            )
+            .unwrap(),
+            vec![],
+        );
+        let manifest = greenroom_contract::Manifest::from_toml(
+            "id = \"probe\"\nname = \"Probe\"\nversion = \"1.0.0\"\ntier = \"open\"\n[capabilities]\ncatalog = { read = true, write = [\"Component\"] }",
+        )
+        .unwrap();
+        let env = Arc::new(
+            crate::PluginEnv::new(
+                &manifest,
+                crate::Grant::all_requested(&manifest),
+                serde_json::json!({}),
+                &db,
+            )
+            .with_rbac(rbac),
+        );
+        let alice = Identity {
+            entity_ref: "user:default/alice".into(),
+            groups: vec!["group:default/team-a".into()],
+            ..Identity::guest()
+        };
+        let mut for_alice = Session::new(Arc::clone(&env), Some(alice));
+        assert!(
+            for_alice
+                .get_entity("component:pay".into())
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            for_alice
+                .get_entity("component:search".into())
+                .await
+                .unwrap()
+                .is_none(),
+            "team-b's entity is invisible through the plugin"
+        );
+        let all = for_alice
+            .query_entities(Query {
+                filter: vec![],
+                full_text: None,
+                order: None,
+                limit: 10,
+                cursor: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            all.items
+                .iter()
+                .map(|e| e.name.as_str())
+                .collect::<Vec<_>>(),
+            ["pay"]
+        );
+        let refused = for_alice
+            .upsert_entities(vec![component("new")])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&refused, HostError::Denied(m) if m.contains("catalog.entity.create")),
+            "{refused:?}"
+        );
+        let audit = AuditLog::new(db.clone()).recent(Some("probe"), 5).unwrap();
+        assert_eq!(audit[0].action, "catalog.write");
+        assert_eq!(audit[0].actor.as_deref(), Some("user:default/alice"));
+
+        let mut task = Session::new(env, None);
+        let everything = task
+            .query_entities(Query {
+                filter: vec![],
+                full_text: None,
+                order: None,
+                limit: 10,
+                cursor: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            everything.total, 2,
+            "a scheduled task is decided by its grant"
+        );
+    }
+
+    /// `authorize` on a plugin's own permission follows the user's roles,
+    /// with conditions decided on the entity named; a refusal is audited;
+    /// with no acting user the answer is no.
+    #[tokio::test]
+    async fn authorize_decides_a_plugins_permission_on_an_entity() {
+        use greenroom_access::rbac::{PolicyDocument, Rbac};
+        use greenroom_contract::wit::latest::greenroom::plugin::identity::Host as _;
+        let (_dir, db, mut writer) = session("catalog = { read = true, write = [\"Component\"] }");
+        let mut theirs = serde_json::from_str::<serde_json::Value>(&component("search")).unwrap();
+        theirs["spec"]["owner"] = "team-b".into();
+        writer
+            .upsert_entities(vec![component("pay"), theirs.to_string()])
+            .await
+            .expect("written");
+        let manifest = greenroom_contract::Manifest::from_toml(
+            "id = \"probe\"\nname = \"Probe\"\nversion = \"1.0.0\"\ntier = \"open\"\n[capabilities]\ncatalog = { read = true }\n[[permissions]]\nname = \"probe.approve\"\ndescription = \"Approve\"\n",
+        )
+        .unwrap();
+        let engine = Rbac::fixed(PolicyDocument::default(), vec![]);
+        engine.declare(["probe.approve".to_owned()]);
+        let policy = "roles:\n  - name: team-a\n    members: [group:default/team-a]\n    policies:\n      - permission: probe.approve\n        effect: allow\n        conditions: { rule: IS_ENTITY_OWNER }\n";
+        let document = PolicyDocument::from_yaml(policy, "p", &engine.known_permissions()).unwrap();
+        let env = Arc::new(
+            crate::PluginEnv::new(
+                &manifest,
+                crate::Grant::all_requested(&manifest),
+                serde_json::json!({}),
+                &db,
+            )
+            .with_rbac(Rbac::fixed(document, vec![])),
+        );
+        let alice = Identity {
+            entity_ref: "user:default/alice".into(),
+            groups: vec!["group:default/team-a".into()],
+            ..Identity::guest()
+        };
+        let mut session = Session::new(Arc::clone(&env), Some(alice));
+        let on = |r: &str| Some(r.to_owned());
+        assert!(
+            session
+                .authorize("probe.approve".into(), on("component:default/pay"))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !session
+                .authorize("probe.approve".into(), on("component:default/search"))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !session
+                .authorize("probe.approve".into(), None)
+                .await
+                .unwrap(),
+            "a condition needs an entity"
+        );
+        let undeclared = session
+            .authorize("probe.other".into(), None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(undeclared, HostError::InvalidArgument(_)),
+            "{undeclared:?}"
+        );
+        let audit = AuditLog::new(db.clone()).recent(Some("probe"), 5).unwrap();
+        assert_eq!(audit[0].action, "authorize");
+        assert!(
+            audit
+                .iter()
+                .any(|a| a.reason.contains("on component:default/search")),
+            "{audit:?}"
+        );
+        let mut task = Session::new(env, None);
+        assert!(
+            !task
+                .authorize("probe.approve".into(), on("component:default/pay"))
+                .await
+                .unwrap()
+        );
+    }
 }

@@ -2,6 +2,7 @@
 
 use crate::session::Session;
 use greenroom_access::Identity;
+use greenroom_access::rbac::Outcome;
 use greenroom_contract::wit::latest::greenroom::plugin::identity::Host;
 use greenroom_contract::wit::latest::greenroom::plugin::types::{HostError, User};
 
@@ -21,18 +22,55 @@ impl Host for Session {
         self.user().map(wit_user)
     }
 
+    /// May the acting user do the plugin's own `permission` (on the
+    /// catalog entity `resource`)? RBAC decides, as for the host's
+    /// permissions: a conditional allow holds only for an entity whose
+    /// conditions hold. No acting user (a scheduled task): no. A refusal is
+    /// `false` and a line in the audit log.
     async fn authorize(
         &mut self,
         permission: String,
-        _resource: Option<String>,
+        resource: Option<String>,
     ) -> Result<bool, HostError> {
         if !self.env().declares_permission(&permission) {
             return Err(HostError::InvalidArgument(format!(
                 "permission `{permission}` is not declared in the plugin's manifest (`[[permissions]]`)"
             )));
         }
-        Err(HostError::Unavailable(
-            "this Greenroom host has no policy engine yet".into(),
-        ))
+        let Some(rbac) = self.env().rbac().cloned() else {
+            return Err(HostError::Unavailable(
+                "this Greenroom host has no policy engine".into(),
+            ));
+        };
+        let Some(user) = self.user().cloned() else {
+            return Ok(false);
+        };
+        let decision = rbac.decide(&user, &permission);
+        let allowed = match &decision.outcome {
+            Outcome::Allow => true,
+            Outcome::Deny => false,
+            Outcome::Conditional(condition) => match &resource {
+                Some(entity_ref) => self
+                    .env()
+                    .catalog()
+                    .entity_by_ref(entity_ref)
+                    .map_err(|e| HostError::Internal(format!("catalog: {e}")))?
+                    .is_some_and(|entity| condition.holds(&entity)),
+                None => false,
+            },
+        };
+        if !allowed {
+            let reason = format!(
+                "{} may not {permission}{}: {}",
+                user.entity_ref,
+                resource
+                    .as_deref()
+                    .map(|r| format!(" on {r}"))
+                    .unwrap_or_default(),
+                decision.reason(&permission)
+            );
+            self.audit_denial("authorize", Some(&permission), &reason);
+        }
+        Ok(allowed)
     }
 }

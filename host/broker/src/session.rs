@@ -3,6 +3,7 @@
 use crate::grant::Grant;
 use crate::http::{CallHttp, Egress};
 use crate::log::{LogBudget, LogTail};
+use greenroom_access::rbac::{Outcome, Rbac};
 use greenroom_access::{AuditEvent, AuditLog, Decision, Identity};
 use greenroom_catalog::CatalogStore;
 use greenroom_contract::wit::latest::greenroom::plugin::types::HostError;
@@ -26,6 +27,9 @@ pub struct PluginEnv {
     log_tail: LogTail,
     /// How its outbound requests leave: credentials, private hosts.
     egress: Egress,
+    /// Roles and policies, for what the acting user may do; without an
+    /// engine (unit tests) only the grant is checked.
+    rbac: Option<Rbac>,
 }
 
 impl PluginEnv {
@@ -56,8 +60,20 @@ impl PluginEnv {
             catalog: CatalogStore::new(db.clone()),
             audit: AuditLog::new(db.clone()),
             log_tail: LogTail::default(),
+            rbac: None,
             egress: Egress::default(),
         }
+    }
+
+    /// Decides what acting users may do with `rbac`, besides the grant.
+    pub fn with_rbac(mut self, rbac: Rbac) -> PluginEnv {
+        self.rbac = Some(rbac);
+        self
+    }
+
+    /// The policy engine, if any.
+    pub(crate) fn rbac(&self) -> Option<&Rbac> {
+        self.rbac.as_ref()
     }
 
     /// Sends its outbound requests as `egress` says (credentials it may
@@ -210,11 +226,13 @@ impl Session {
     /// The one place an import call is decided.
     ///
     /// First the plugin's grant: was it given the capability this access
-    /// needs (this host, this kind)? Then the acting user: today every user
-    /// may have a plugin act for them within its grant; roles and policies
-    /// will join the decision here, so that no call is decided anywhere
-    /// else. A denial is recorded in the audit log and returned as
-    /// `denied`.
+    /// needs (this host, this kind)? Then, when the call is made for a
+    /// user, may that user do it (RBAC): writing catalog entities needs the
+    /// user's `catalog.entity.create` (a conditional allow is not enough for
+    /// a write, which is all or nothing); what a user may read is the
+    /// [`Session::catalog_restriction`] every read ANDs into its SQL.
+    /// Storage and HTTP are the plugin's own, decided by the grant alone.
+    /// A denial is recorded in the audit log and returned as `denied`.
     pub fn decide(&self, access: Access<'_>) -> Result<(), HostError> {
         let grant = &self.env.grant;
         let granted = match access {
@@ -225,7 +243,7 @@ impl Session {
             Access::AnalyticsRead => grant.allows_analytics_read(),
         };
         if granted {
-            return Ok(());
+            return self.decide_for_user(access);
         }
         let reason = format!(
             "capability {} was not granted to plugin {}",
@@ -237,11 +255,37 @@ impl Session {
     }
 
     /// What the acting user may see of the catalog, as a condition every
-    /// catalog read ANDs into its SQL; `None` means everything. Today every
-    /// user sees the whole catalog; RBAC's conditions (is owner, is kind,
-    /// has annotation…) become this predicate, decided here, once.
+    /// catalog read ANDs into its SQL; `None` means everything: RBAC's
+    /// decision on `catalog.entity.read`, its conditions (is owner, is kind,
+    /// has annotation…) compiled to SQL — the same the portal asks.
     pub fn catalog_restriction(&self) -> Option<greenroom_catalog::Predicate> {
-        None
+        let (Some(user), Some(rbac)) = (&self.user, self.env.rbac()) else {
+            // A scheduled task acts for no one: its grant decides.
+            return None;
+        };
+        rbac.catalog_filter(user, "catalog.entity.read")
+            .restriction()
+    }
+
+    /// The acting user's part of [`Session::decide`].
+    fn decide_for_user(&self, access: Access<'_>) -> Result<(), HostError> {
+        let (Some(user), Some(rbac), Access::CatalogWrite { .. }) =
+            (&self.user, self.env.rbac(), access)
+        else {
+            return Ok(());
+        };
+        let permission = "catalog.entity.create";
+        let decision = rbac.decide(user, permission);
+        if decision.outcome == Outcome::Allow {
+            return Ok(());
+        }
+        let reason = format!(
+            "{} may not {permission}: {}",
+            user.entity_ref,
+            decision.reason(permission)
+        );
+        self.audit_denial(access.action(), access.resource(), &reason);
+        Err(HostError::Denied(reason))
     }
 
     /// Records a denial, and counts it on the call (see

@@ -15,6 +15,13 @@ type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
 /// Runs the benchmark with `entities` entities and `samples` timed runs of
 /// each query, in the empty folder `dir`.
 pub fn run(dir: &Path, entities: usize, samples: usize) -> BenchResult<()> {
+    let (catalog, shape) = ingest(dir, entities)?;
+    queries(&catalog, &shape, samples)
+}
+
+/// Generates a catalog of `entities` entities in `dir`, ingests it into a
+/// fresh database there, and prints how long that took.
+pub fn ingest(dir: &Path, entities: usize) -> BenchResult<(Catalog, generate::Shape)> {
     if cfg!(debug_assertions) {
         eprintln!("warning: this is a debug build; build with --release for real numbers");
     }
@@ -56,7 +63,10 @@ pub fn run(dir: &Path, entities: usize, samples: usize) -> BenchResult<()> {
         started.elapsed().as_secs_f64()
     );
     println!("rss:           {} (peak {})", rss("VmRSS:"), rss("VmHWM:"));
+    Ok((catalog, shape))
+}
 
+fn queries(catalog: &Catalog, shape: &generate::Shape, samples: usize) -> BenchResult<()> {
     let store = catalog.store();
     let components = shape.components.max(1);
     let mut n = 0usize;
@@ -136,7 +146,8 @@ pub fn run(dir: &Path, entities: usize, samples: usize) -> BenchResult<()> {
     Ok(())
 }
 
-fn time(
+/// Times `samples` runs of `f` after one untimed run; sorted.
+pub fn time(
     samples: usize,
     mut f: impl FnMut() -> Result<(), CatalogError>,
 ) -> BenchResult<Vec<Duration>> {
@@ -152,7 +163,8 @@ fn time(
     Ok(durations)
 }
 
-fn report_line(name: &str, sorted: &[Duration]) {
+/// Prints p50 and p95 of sorted durations.
+pub fn report_line(name: &str, sorted: &[Duration]) {
     let at = |p: f64| sorted[((sorted.len() - 1) as f64 * p).round() as usize];
     println!(
         "{name:<48} p50 {:>9.3} ms   p95 {:>9.3} ms   ({} samples)",

@@ -155,6 +155,11 @@ impl CatalogStore {
         CatalogStore { db }
     }
 
+    /// The database it is in (its audit log and policies live there too).
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
     pub(crate) fn conn(&self) -> Result<Conn, CatalogError> {
         Ok(self.db.connection()?)
     }

@@ -280,7 +280,7 @@ impl DevReload {
         let (_, prepared) = crate::plugins::prepare(&self.entry, Path::new("."), self.limits);
         let prepared = prepared?;
         let id = prepared.artifact.manifest().id.to_string();
-        let loaded = prepared.load(runtime, db)?;
+        let loaded = prepared.load(runtime, db, &state.rbac())?;
         state.replace_plugin(std::sync::Arc::new(loaded));
         Ok(id)
     }

@@ -555,7 +555,7 @@ pub fn follow(
                     &mut loaded,
                     &configured,
                     |record| {
-                        let result = load(record, &db, &runtime, limits, &outbound);
+                        let result = load(record, &db, &runtime, limits, &outbound, &state.rbac());
                         let error = result.as_ref().err().map(|e| format!("{e:#}"));
                         match result {
                             Ok(plugin) => {
@@ -629,6 +629,7 @@ fn load(
     runtime: &greenroom_runtime::Runtime,
     limits: greenroom_runtime::Limits,
     outbound: &crate::egress::Outbound,
+    rbac: &greenroom_access::rbac::Rbac,
 ) -> anyhow::Result<greenroom_runtime::LoadedPlugin> {
     let entry = crate::config::PluginConfig {
         path: Some(PathBuf::from(&record.artifact)),
@@ -642,7 +643,7 @@ fn load(
             record.artifact
         );
     }
-    prepared.with_egress(outbound).load(runtime, db)
+    prepared.with_egress(outbound).load(runtime, db, rbac)
 }
 
 /// The server's admin token, in its data directory: created at first start

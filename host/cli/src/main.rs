@@ -14,6 +14,7 @@ mod install;
 mod license;
 mod plugins;
 mod publish;
+mod rbac;
 mod remote;
 
 use anyhow::Context as _;
@@ -78,6 +79,10 @@ enum Command {
     /// remove.
     #[command(subcommand, alias = "licence")]
     License(license::LicenseCommand),
+    /// Roles and policies: export them to a YAML file for review, import
+    /// one (checked whole before anything changes).
+    #[command(subcommand)]
+    Rbac(rbac::RbacCommand),
 }
 
 #[derive(Subcommand)]
@@ -163,6 +168,16 @@ enum CatalogCommand {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Time a catalog query filtered by a user's RBAC conditions against
+    /// the same query unfiltered, and one permission decision.
+    Rbac {
+        /// How many entities.
+        #[arg(long, default_value_t = 100_000)]
+        entities: usize,
+        /// Timed repetitions of each query.
+        #[arg(long, default_value_t = 200)]
+        samples: usize,
+    },
     /// Generate a realistic catalog of N entities, ingest it into a fresh
     /// database and time ingestion and the API's queries.
     Catalog {
@@ -484,6 +499,7 @@ fn main() -> std::process::ExitCode {
         }) => plugin_dev(&path, listen, data_dir),
         Command::Keys(KeysCommand::Generate { out }) => publish::keys_generate(&out),
         Command::License(command) => license::run(command),
+        Command::Rbac(command) => rbac::run(command),
         Command::Index(IndexCommand::Add {
             index,
             key,
@@ -510,6 +526,7 @@ fn main() -> std::process::ExitCode {
             trust,
         }) => configure(&source, Overrides::default())
             .and_then(|(config, _)| publish::index_verify(&config, &index, &trust)),
+        Command::Bench(BenchCommand::Rbac { entities, samples }) => bench::rbac(entities, samples),
         Command::Bench(BenchCommand::Catalog { entities, samples }) => {
             bench::catalog(entities, samples)
         }
@@ -652,9 +669,20 @@ fn serve_config(
     // Sign-in reads (or makes) the session key: a bad one stops the start.
     let sign_in = auth::sign_in(&config, &db, catalog.store())?;
     // Compiling is CPU-bound: done before the server starts taking requests.
+    let portal = PortalConfig {
+        guest_access: config.auth.guest,
+        admins: config.auth.admins.clone(),
+        sign_in: sign_in.clone(),
+        secure_cookies: auth::secure_cookies(&config),
+    };
+    let rbac = greenroom_access::rbac::Rbac::new(
+        greenroom_access::rbac::PolicyStore::new(db.clone()),
+        greenroom_portal::bootstrap_admins(&portal),
+    )
+    .context("cannot read the published roles and policies")?;
     // Secret values are read here, so that a missing one stops the start.
     let outbound = egress::Outbound::read(&config, base)?;
-    let (loaded, failed) = plugins::load_all(&config, base, &runtime, &db, &outbound)?;
+    let (loaded, failed) = plugins::load_all(&config, base, &runtime, &db, &rbac, &outbound)?;
     // Say at start what a first visit would otherwise only show as a 401
     // or an empty home page.
     if !config.auth.guest && sign_in.is_none() {
@@ -669,12 +697,6 @@ fn serve_config(
             plugins::bundled_names()
         );
     }
-    let portal = PortalConfig {
-        guest_access: config.auth.guest,
-        admins: config.auth.admins.clone(),
-        sign_in: sign_in.clone(),
-        secure_cookies: auth::secure_cookies(&config),
-    };
     let loaded: Vec<Arc<LoadedPlugin>> = loaded.into_iter().map(Arc::new).collect();
     // Plugins in the configuration win over installed ones of the same id.
     let configured: Vec<String> = loaded.iter().map(|p| p.manifest().id.to_string()).collect();
@@ -683,6 +705,17 @@ fn serve_config(
     tokio.block_on(async move {
         let _refresh = catalog.spawn_refresh_loop();
         let state = AppState::new(loaded, failed, portal, catalog);
+        state.set_rbac(rbac.clone());
+        // `greenroom rbac import` on this data directory takes effect
+        // within seconds.
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(2));
+                if let Err(error) = rbac.reload() {
+                    tracing::error!(%error, "cannot read the published roles and policies");
+                }
+            }
+        });
         // Premium plugins run only with a licence; not under `plugin dev`,
         // where an author runs the plugin they are building.
         if reload.is_some() {

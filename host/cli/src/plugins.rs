@@ -3,6 +3,7 @@
 use crate::config::{Config, PluginConfig, PluginSource};
 use crate::egress::Outbound;
 use anyhow::{Context as _, anyhow};
+use greenroom_access::rbac::Rbac;
 use greenroom_broker::{Egress, Grant, PluginEnv};
 use greenroom_contract::Artifact;
 use greenroom_portal::FailedPlugin;
@@ -63,9 +64,18 @@ pub struct Prepared {
 
 impl Prepared {
     /// Compiles (or takes from the cache) and links it, with its own
-    /// environment of grant and settings.
-    pub fn load(self, runtime: &Runtime, db: &Database) -> anyhow::Result<LoadedPlugin> {
-        let env = PluginEnv::new(self.artifact.manifest(), self.grant, self.settings, db)
+    /// environment of grant and settings, and the policy engine that
+    /// decides what acting users may do through it.
+    pub fn load(
+        self,
+        runtime: &Runtime,
+        db: &Database,
+        rbac: &Rbac,
+    ) -> anyhow::Result<LoadedPlugin> {
+        let manifest = self.artifact.manifest();
+        rbac.declare(manifest.permissions.iter().map(|p| p.name.clone()));
+        let env = PluginEnv::new(manifest, self.grant, self.settings, db)
+            .with_rbac(rbac.clone())
             .with_egress(self.egress);
         Ok(runtime.load(self.artifact, env, self.limits)?)
     }
@@ -121,6 +131,7 @@ pub fn load_all(
     base: &Path,
     runtime: &Runtime,
     db: &Database,
+    rbac: &Rbac,
     outbound: &Outbound,
 ) -> anyhow::Result<(Vec<LoadedPlugin>, Vec<FailedPlugin>)> {
     let default_limits = config.limits.apply(Limits::default())?;
@@ -136,7 +147,7 @@ pub fn load_all(
                     other.manifest().version
                 ));
             }
-            p.with_egress(outbound).load(runtime, db)
+            p.with_egress(outbound).load(runtime, db, rbac)
         });
         match result {
             Ok(plugin) => loaded.push(plugin),

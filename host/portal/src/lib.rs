@@ -38,7 +38,7 @@ mod suspension;
 
 pub use admin::api::InstallBody;
 pub use admin::{Admin, LoadStatus, Loads};
-pub use state::{AppState, FailedPlugin, PortalConfig};
+pub use state::{AppState, FailedPlugin, PortalConfig, bootstrap_admins};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -1,5 +1,7 @@
 //! What every handler shares.
 
+use greenroom_access::Identity;
+use greenroom_access::rbac::{CatalogFilter, PolicyDocument, Rbac};
 use greenroom_catalog::Catalog;
 use greenroom_runtime::{LoadedPlugin, Scheduler};
 use std::sync::{Arc, OnceLock, RwLock};
@@ -50,6 +52,8 @@ struct Inner {
     /// The marketplace and installed plugins, when the server has a data
     /// directory to install into.
     admin: OnceLock<Arc<crate::admin::Admin>>,
+    /// Roles and policies: who may do what.
+    rbac: RwLock<Rbac>,
     /// Premium licences: whether they are checked, and the statuses.
     licences: crate::licensing::LicenceGate,
     /// Plugins an admin turned off (see the `suspension` module).
@@ -65,8 +69,10 @@ impl AppState {
         config: PortalConfig,
         catalog: Catalog,
     ) -> AppState {
+        let rbac = RwLock::new(default_rbac(&config));
         AppState {
             inner: Arc::new(Inner {
+                rbac,
                 plugins: RwLock::new(plugins.into()),
                 failed,
                 config,
@@ -159,6 +165,72 @@ impl AppState {
         self.licensed(id) && self.suspension(id).is_none()
     }
 
+    /// Uses `rbac` for every decision from now on (the server's engine over
+    /// the published policy in its store).
+    pub fn set_rbac(&self, rbac: Rbac) {
+        *self.inner.rbac.write().unwrap_or_else(|p| p.into_inner()) = rbac;
+    }
+
+    /// The policy engine.
+    pub fn rbac(&self) -> Rbac {
+        self.inner
+            .rbac
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Refuses (403) unless RBAC allows `user` `permission` outright; a
+    /// refusal is written to the audit log with the rule that decided.
+    pub(crate) fn require(
+        &self,
+        user: &Identity,
+        permission: &str,
+        format: crate::error::Format,
+    ) -> Result<(), crate::error::AppError> {
+        let decision = self.rbac().decide(user, permission);
+        if decision.outcome == greenroom_access::rbac::Outcome::Allow {
+            return Ok(());
+        }
+        let reason = format!(
+            "{} may not {permission}: {}",
+            user.entity_ref,
+            decision.reason(permission)
+        );
+        self.audit_user_denial(user, permission, None, &reason);
+        Err(crate::error::AppError {
+            kind: crate::error::ErrorKind::Forbidden(reason),
+            format,
+        })
+    }
+
+    /// Writes a user's refusal to the audit log.
+    pub(crate) fn audit_user_denial(
+        &self,
+        user: &Identity,
+        action: &str,
+        resource: Option<&str>,
+        reason: &str,
+    ) {
+        let event = greenroom_access::AuditEvent {
+            actor: Some(&user.entity_ref),
+            plugin: None,
+            action,
+            resource,
+            decision: greenroom_access::Decision::Deny,
+            reason,
+        };
+        let log = greenroom_access::AuditLog::new(self.catalog().store().database().clone());
+        if let Err(error) = log.record(&event) {
+            tracing::error!(%error, "could not record a denial in the audit log");
+        }
+    }
+
+    /// What `user` may see of the catalog under `permission`.
+    pub(crate) fn catalog_filter(&self, user: &Identity, permission: &str) -> CatalogFilter {
+        self.rbac().catalog_filter(user, permission)
+    }
+
     /// Turns on administration (`/admin`, `/api/admin`). Call it once,
     /// before serving.
     pub fn set_admin(&self, admin: crate::admin::Admin) {
@@ -198,4 +270,20 @@ impl AppState {
     pub(crate) fn uptime(&self) -> std::time::Duration {
         self.inner.started.elapsed()
     }
+}
+
+/// Until the server sets its engine: no policy, and the configured admins
+/// (and, with guest access on, the guest — local demos only) as bootstrap
+/// admins, who may do everything.
+fn default_rbac(config: &PortalConfig) -> Rbac {
+    Rbac::fixed(PolicyDocument::default(), bootstrap_admins(config))
+}
+
+/// The bootstrap admins a configuration names.
+pub fn bootstrap_admins(config: &PortalConfig) -> Vec<String> {
+    let mut admins = config.admins.clone();
+    if config.guest_access {
+        admins.push(Identity::guest().entity_ref);
+    }
+    admins
 }

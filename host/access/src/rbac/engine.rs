@@ -114,6 +114,15 @@ pub struct Rbac {
     inner: Arc<Inner>,
 }
 
+impl std::fmt::Debug for Rbac {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rbac")
+            .field("version", &self.current().version)
+            .field("bootstrap_admins", &self.inner.bootstrap_admins)
+            .finish_non_exhaustive()
+    }
+}
+
 struct Inner {
     store: Option<PolicyStore>,
     bootstrap_admins: Vec<String>,

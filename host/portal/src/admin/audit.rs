@@ -7,10 +7,10 @@
 //! [`greenroom_access::AuditQuery`]). `limit` is 1 to
 //! [`MAX_AUDIT_PAGE`], 50 unless given.
 
-use super::AdminActor;
 use super::api::admin;
 use super::blocking;
 use super::pages::{admin_page, breadcrumb};
+use super::{Allowed, AuditRead};
 use crate::error::{AppError, ErrorKind, Format};
 use crate::state::AppState;
 use axum::extract::{Query, State};
@@ -182,7 +182,7 @@ pub(super) fn entry_json(entry: &AuditEntry) -> Value {
 /// next (older) page, null on the last.
 pub(crate) async fn api(
     State(state): State<AppState>,
-    _admin: AdminActor,
+    _admin: Allowed<AuditRead>,
     Query(filters): Query<Filters>,
 ) -> Result<Json<Value>, AppError> {
     let query = filters
@@ -202,7 +202,7 @@ pub(crate) async fn api(
 
 async fn page(
     State(state): State<AppState>,
-    actor: AdminActor,
+    actor: Allowed<AuditRead>,
     Query(filters): Query<Filters>,
 ) -> Result<Markup, AppError> {
     let query = filters

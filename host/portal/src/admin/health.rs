@@ -16,7 +16,7 @@ use super::pages::{
     CsrfForm, INSTALLED_PAGE, LoadState, admin_page, back_to, breadcrumb, csrf_field, page_error,
     plugin_action,
 };
-use super::{Admin, AdminActor, blocking};
+use super::{Admin, Allowed, PluginConfigure, blocking};
 use crate::catalog_pages::SEGMENT;
 use crate::csrf::CsrfToken;
 use crate::error::{AppError, ErrorKind, Format};
@@ -162,7 +162,7 @@ fn served(state: &AppState, id: &str, format: Format) -> Result<Arc<LoadedPlugin
 
 async fn page(
     State(state): State<AppState>,
-    actor: AdminActor,
+    actor: Allowed<PluginConfigure>,
     Path(id): Path<String>,
     Extension(csrf): Extension<CsrfToken>,
     jar: CookieJar,
@@ -354,7 +354,7 @@ fn millis(duration: Option<Duration>) -> String {
 /// from the configuration file by suspending it.
 async fn disable(
     State(state): State<AppState>,
-    actor: AdminActor,
+    actor: Allowed<PluginConfigure>,
     Path(id): Path<String>,
     _form: CsrfForm,
 ) -> Result<Response, AppError> {
@@ -396,7 +396,7 @@ async fn disable(
 /// Turns a suspended plugin on again.
 async fn enable(
     State(state): State<AppState>,
-    actor: AdminActor,
+    actor: Allowed<PluginConfigure>,
     Path(id): Path<String>,
     _form: CsrfForm,
 ) -> Result<Response, AppError> {
@@ -423,7 +423,7 @@ fn internal(error: impl std::fmt::Display) -> AppError {
 
 async fn api(
     State(state): State<AppState>,
-    _admin: AdminActor,
+    _admin: Allowed<PluginConfigure>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
     let report = Report::load(&state, &id, Format::Json).await?;

@@ -4,9 +4,9 @@
 //!
 //! Who may administer: a caller presenting the server's admin token
 //! (`Authorization: Bearer …`, written to the data directory at start, for
-//! the CLI on the same machine), or a signed-in user the configuration
-//! names as an admin. With guest access on (local demos only), the guest is
-//! an admin. Every change is written to the audit log with who made it.
+//! the CLI on the same machine), or a signed-in user RBAC allows
+//! `plugin.install` (bootstrap admins from `[auth] admins` always; with
+//! guest access on, for local demos only, the guest). Every change is written to the audit log with who made it.
 
 pub(crate) mod api;
 mod audit;
@@ -113,13 +113,43 @@ impl Loads {
     }
 }
 
-/// Someone allowed to administer, and the name the audit log records.
-pub(crate) struct AdminActor {
-    /// The signed-in admin, when it is a person (not the token).
+/// A permission an admin page or API route needs.
+pub(crate) trait Needs: Send + Sync {
+    /// Its name.
+    const PERMISSION: &'static str;
+}
+
+/// Installing and managing plugins and licences: the marketplace pages.
+pub(crate) struct PluginInstall;
+impl Needs for PluginInstall {
+    const PERMISSION: &'static str = "plugin.install";
+}
+
+/// Reading plugin health and suspending a failing plugin.
+pub(crate) struct PluginConfigure;
+impl Needs for PluginConfigure {
+    const PERMISSION: &'static str = "plugin.configure";
+}
+
+/// Reading the audit log.
+pub(crate) struct AuditRead;
+impl Needs for AuditRead {
+    const PERMISSION: &'static str = "audit.read";
+}
+
+/// Someone allowed `P`, and the name the audit log records: a caller
+/// presenting the server's admin token, or a signed-in user RBAC allows
+/// `P` (a refusal is 403 naming the rule, and audited).
+pub(crate) struct Allowed<P: Needs> {
+    /// The signed-in user, when it is a person (not the token).
     pub user: Option<Identity>,
     /// `operator:token` or the user's entity reference.
     pub name: String,
+    permission: std::marker::PhantomData<P>,
 }
+
+/// Someone allowed to install plugins: the marketplace pages and API.
+pub(crate) type AdminActor = Allowed<PluginInstall>;
 
 fn format_of(parts: &Parts) -> Format {
     let path = parts
@@ -133,25 +163,31 @@ fn format_of(parts: &Parts) -> Format {
     }
 }
 
-/// Whether `user` may administer this portal.
+/// Whether `user` may administer this portal (is offered the Admin
+/// section): RBAC's `plugin.install` (bootstrap admins from `[auth]
+/// admins`, and the guest in demo mode, may always).
 pub(crate) fn is_admin(state: &AppState, user: &Identity) -> bool {
-    let config = state.config();
-    (user.guest && config.guest_access) || config.admins.iter().any(|a| a == &user.entity_ref)
+    state.rbac().allows(user, PluginInstall::PERMISSION)
 }
 
-impl FromRequestParts<AppState> for AdminActor {
+impl<P: Needs> FromRequestParts<AppState> for Allowed<P> {
     type Rejection = AppError;
 
     async fn from_request_parts(
         parts: &mut Parts,
         state: &AppState,
-    ) -> Result<AdminActor, AppError> {
+    ) -> Result<Allowed<P>, AppError> {
         let format = format_of(parts);
         let refuse = |kind| AppError { kind, format };
         let Some(admin) = state.admin() else {
             return Err(refuse(ErrorKind::NotFound(
                 "this server has no administration (no data directory)".into(),
             )));
+        };
+        let allowed = |user: Option<Identity>, name: String| Allowed {
+            user,
+            name,
+            permission: std::marker::PhantomData,
         };
         let bearer = parts
             .headers
@@ -163,10 +199,7 @@ impl FromRequestParts<AppState> for AdminActor {
                 constant_time_eq(token.as_bytes(), presented.trim().as_bytes())
             });
             return if matches {
-                Ok(AdminActor {
-                    user: None,
-                    name: "operator:token".into(),
-                })
+                Ok(allowed(None, "operator:token".into()))
             } else {
                 Err(refuse(ErrorKind::Forbidden(
                     "the admin token does not match this server's; it is in the server's data directory (admin-token)".into(),
@@ -174,16 +207,8 @@ impl FromRequestParts<AppState> for AdminActor {
             };
         }
         let user = require(parts, state)?;
-        if !is_admin(state, &user) {
-            return Err(refuse(ErrorKind::Forbidden(format!(
-                "{} is not an admin of this portal; admins are listed under [auth] admins",
-                user.entity_ref
-            ))));
-        }
-        Ok(AdminActor {
-            name: user.entity_ref.clone(),
-            user: Some(user),
-        })
+        state.require(&user, P::PERMISSION, format)?;
+        Ok(allowed(Some(user.clone()), user.entity_ref))
     }
 }
 

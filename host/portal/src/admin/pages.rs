@@ -61,8 +61,8 @@ pub(crate) fn routes() -> Router<AppState> {
 pub(super) const INSTALLED_PAGE: &str = "/admin/plugins";
 
 /// A page of the admin section.
-pub(super) fn admin_page(
-    actor: &AdminActor,
+pub(super) fn admin_page<P: super::Needs>(
+    actor: &super::Allowed<P>,
     title: &str,
     notice: Option<&str>,
     content: Markup,

@@ -740,3 +740,42 @@ async fn disabling_an_installed_plugin_from_its_health_page_disables_its_record(
         "the marketplace stops serving it; nothing is suspended"
     );
 }
+
+/// Each admin section needs its own permission: a user RBAC allows only
+/// `audit.read` reads the audit log, and is refused (403, naming the rule,
+/// audited) the marketplace and plugin health.
+#[tokio::test]
+async fn each_admin_section_needs_its_own_permission() {
+    use greenroom_access::rbac::{PolicyDocument, Rbac};
+    let market = Market::new(true, &["index.toml"]);
+    let policy = "roles:\n  - name: auditors\n    members: [user:default/guest]\n    policies:\n      - permission: audit.read\n        effect: allow\n";
+    let known = Rbac::fixed(PolicyDocument::default(), vec![]).known_permissions();
+    let document = PolicyDocument::from_yaml(policy, "p", &known).expect("valid");
+    market.portal.state.set_rbac(Rbac::fixed(document, vec![]));
+
+    assert_eq!(
+        get(&market.portal, "/api/audit").await.status,
+        StatusCode::OK
+    );
+    let marketplace = get(&market.portal, "/api/admin/plugins").await;
+    assert_eq!(marketplace.status, StatusCode::FORBIDDEN);
+    assert!(
+        marketplace
+            .body
+            .contains("no policy of the user's roles allows plugin.install"),
+        "{}",
+        marketplace.body
+    );
+    let health = get(&market.portal, "/admin/plugins/hello/health").await;
+    assert_eq!(health.status, StatusCode::FORBIDDEN);
+    let denials = greenroom_access::AuditLog::new(market.portal.database())
+        .recent(None, 10)
+        .expect("reads");
+    assert!(
+        denials
+            .iter()
+            .any(|d| d.action == "plugin.configure"
+                && d.actor.as_deref() == Some("user:default/guest")),
+        "{denials:?}"
+    );
+}

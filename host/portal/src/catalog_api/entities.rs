@@ -5,7 +5,7 @@ use super::params::{Fields, Params};
 use super::{
     JsonBody, JsonWrite, RawJson, blocking, both, input_error, not_found, predicate, visible,
 };
-use crate::error::AppError;
+use crate::error::{AppError, ErrorKind};
 use crate::extract::query_pairs;
 use crate::identity::Actor;
 use crate::state::AppState;
@@ -49,7 +49,7 @@ pub(super) async fn list(
     };
     let fields = params.fields(&[])?;
     let window = Window::parse(&params)?;
-    let restriction = visible(&user);
+    let restriction = visible(&state, &user);
     let mut entities = blocking(&state, move |catalog| {
         // One more than asked for tells whether there is a next window.
         let fetch = window.limit.map(|limit| limit.min(MAX_LIMIT) + 1);
@@ -342,7 +342,7 @@ async fn page(
     limit: usize,
     fields: Fields,
 ) -> Result<Json<Value>, AppError> {
-    let restriction = visible(user);
+    let restriction = visible(state, user);
     let limit = limit.min(MAX_LIMIT);
     let page = blocking(state, move |catalog| {
         Ok(start.read(catalog.store(), limit, restriction.as_ref())?)
@@ -370,7 +370,7 @@ pub(super) async fn by_uid(
     Actor(user): Actor,
     Path(uid): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    let restriction = visible(&user);
+    let restriction = visible(&state, &user);
     let entity = blocking(&state, move |catalog| {
         catalog
             .store()
@@ -386,11 +386,27 @@ pub(super) async fn by_uid(
 /// refresh if its source still has it.
 pub(super) async fn delete_by_uid(
     State(state): State<AppState>,
-    Actor(_user): Actor,
+    Actor(user): Actor,
     Path(uid): Path<String>,
     _json: JsonWrite,
 ) -> Result<StatusCode, AppError> {
+    let permission = "catalog.entity.delete";
+    let allowed = state.catalog_filter(&user, permission).restriction();
+    let refusal = state.rbac().decide(&user, permission).reason(permission);
+    let audit = state.clone();
     blocking(&state, move |catalog| {
+        // Refused where the user's conditions do not hold on this entity
+        // (an entity that does not exist is a 204, as in Backstage).
+        if catalog.store().entity_by_uid(&uid, None)?.is_some()
+            && catalog
+                .store()
+                .entity_by_uid(&uid, allowed.as_ref())?
+                .is_none()
+        {
+            let reason = format!("{} may not {permission}: {refusal}", user.entity_ref);
+            audit.audit_user_denial(&user, permission, Some(&uid), &reason);
+            return Err(AppError::api(ErrorKind::Forbidden(reason)));
+        }
         match catalog.store().delete_by_uid(&uid) {
             Ok(()) | Err(CatalogError::NotFound(_)) => Ok(()),
             Err(error) => Err(error.into()),
@@ -410,7 +426,7 @@ pub(super) async fn by_name(
     Path((kind, namespace, name)): NamePath,
 ) -> Result<Json<Value>, AppError> {
     let entity_ref = EntityRef::new(&kind, &namespace, &name).to_string();
-    let restriction = visible(&user);
+    let restriction = visible(&state, &user);
     let entity = blocking(&state, move |catalog| {
         catalog
             .store()
@@ -433,7 +449,7 @@ pub(super) async fn ancestry(
     Path((kind, namespace, name)): NamePath,
 ) -> Result<Json<Value>, AppError> {
     let entity_ref = EntityRef::new(&kind, &namespace, &name).to_string();
-    let restriction = visible(&user);
+    let restriction = visible(&state, &user);
     let items = blocking(&state, move |catalog| {
         let store = catalog.store();
         let items = only_visible(store, store.ancestry(&entity_ref)?, restriction.as_ref())?;
@@ -505,7 +521,7 @@ pub(super) async fn by_refs(
 ) -> Result<Json<Value>, AppError> {
     let fields = params.fields(&body.fields)?;
     let query = predicate::parse_query(body.query.as_ref())?;
-    let restriction = both(visible(&user), both(params.filter()?, query));
+    let restriction = both(visible(&state, &user), both(params.filter()?, query));
     let refs = body.entity_refs;
     let found = blocking(&state, move |catalog| {
         Ok(catalog
@@ -566,7 +582,7 @@ async fn facet_counts(
     facets: Vec<String>,
     filter: Option<Predicate>,
 ) -> Result<Json<Value>, AppError> {
-    let restriction = visible(user);
+    let restriction = visible(state, user);
     let counts = blocking(state, move |catalog| {
         Ok(catalog
             .store()
@@ -606,7 +622,11 @@ pub(super) async fn refresh(
     Actor(user): Actor,
     JsonBody(body): JsonBody<RefreshRequest>,
 ) -> Result<StatusCode, AppError> {
-    let restriction = visible(&user);
+    let restriction = visible(&state, &user);
+    let permission = "catalog.entity.refresh";
+    let allowed = state.catalog_filter(&user, permission).restriction();
+    let refusal = state.rbac().decide(&user, permission).reason(permission);
+    let audit = state.clone();
     blocking(&state, move |catalog| {
         let entity_ref = body.entity_ref;
         if catalog
@@ -615,6 +635,15 @@ pub(super) async fn refresh(
             .is_none()
         {
             return Err(not_found(format!("No entity named {entity_ref}")));
+        }
+        if catalog
+            .store()
+            .entity_by_ref_where(&entity_ref, allowed.as_ref())?
+            .is_none()
+        {
+            let reason = format!("{} may not {permission}: {refusal}", user.entity_ref);
+            audit.audit_user_denial(&user, permission, Some(&entity_ref), &reason);
+            return Err(AppError::api(ErrorKind::Forbidden(reason)));
         }
         catalog.refresh_entity(&entity_ref)?;
         Ok(())

@@ -10,7 +10,7 @@
 use super::entities::NamePath;
 use super::params::Params;
 use super::{JsonBody, JsonWrite, blocking, input_error, not_found, visible};
-use crate::error::AppError;
+use crate::error::{AppError, Format};
 use crate::identity::Actor;
 use crate::state::AppState;
 use axum::Json;
@@ -48,8 +48,9 @@ fn location_entity_ref(kind: LocationType, target: &str) -> String {
 /// `GET /locations`: every registered location, each as `{data: …}`.
 pub(super) async fn list(
     State(state): State<AppState>,
-    Actor(_user): Actor,
+    Actor(user): Actor,
 ) -> Result<Json<Value>, AppError> {
+    state.require(&user, "catalog.location.read", Format::Json)?;
     let locations = blocking(&state, |catalog| Ok(catalog.store().locations()?)).await?;
     let items: Vec<Value> = locations
         .iter()
@@ -61,9 +62,10 @@ pub(super) async fn list(
 /// `GET /locations/{id}`.
 pub(super) async fn by_id(
     State(state): State<AppState>,
-    Actor(_user): Actor,
+    Actor(user): Actor,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
+    state.require(&user, "catalog.location.read", Format::Json)?;
     let location = blocking(&state, move |catalog| {
         catalog
             .store()
@@ -77,10 +79,11 @@ pub(super) async fn by_id(
 /// `DELETE /locations/{id}`: the location and every entity it provided.
 pub(super) async fn delete(
     State(state): State<AppState>,
-    Actor(_user): Actor,
+    Actor(user): Actor,
     Path(id): Path<String>,
     _json: JsonWrite,
 ) -> Result<StatusCode, AppError> {
+    state.require(&user, "catalog.location.delete", Format::Json)?;
     blocking(&state, move |catalog| Ok(catalog.remove_location(&id)?)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -93,7 +96,7 @@ pub(super) async fn by_entity(
     Path((kind, namespace, name)): NamePath,
 ) -> Result<Json<Value>, AppError> {
     let entity_ref = EntityRef::new(&kind, &namespace, &name).to_string();
-    let restriction = visible(&user);
+    let restriction = visible(&state, &user);
     let location = blocking(&state, move |catalog| {
         let store = catalog.store();
         if store
@@ -150,10 +153,11 @@ impl LocationInput {
 /// `onConflict=refresh`, which reads it again.
 pub(super) async fn create(
     State(state): State<AppState>,
-    Actor(_user): Actor,
+    Actor(user): Actor,
     params: Params,
     JsonBody(input): JsonBody<LocationInput>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
+    state.require(&user, "catalog.location.create", Format::Json)?;
     let kind = input.kind()?;
     let dry_run = params.flag("dryRun")?;
     let refresh_existing = match params.one("onConflict")? {
@@ -224,9 +228,10 @@ pub(super) async fn analyze(
     Actor(user): Actor,
     JsonBody(body): JsonBody<AnalyzeRequest>,
 ) -> Result<Json<Value>, AppError> {
+    state.require(&user, "catalog.location.create", Format::Json)?;
     let kind = body.location.kind()?;
     let target = body.location.target;
-    let restriction = visible(&user);
+    let restriction = visible(&state, &user);
     let answer = blocking(&state, move |catalog| {
         let reading = catalog.analyze(kind, &target)?;
         let mut existing = Vec::new();

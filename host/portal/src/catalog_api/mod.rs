@@ -86,12 +86,15 @@ async fn method_not_allowed() -> AppError {
 }
 
 /// The entities `user` may see: the restriction every entity read of this
-/// API passes to the store. Everyone sees the whole catalog for now; RBAC
-/// (issue 4) returns the user's restriction here, and every route follows.
+/// API passes to the store — RBAC's decision on `catalog.entity.read`, its
+/// conditions compiled to SQL, so every route follows and lists are
+/// filtered in the database.
 /// (Locations are not entities: as in Backstage, who may list, add or
 /// remove them is a permission of its own, decided in their handlers.)
-fn visible(_user: &Identity) -> Option<Predicate> {
-    None
+fn visible(state: &AppState, user: &Identity) -> Option<Predicate> {
+    state
+        .catalog_filter(user, "catalog.entity.read")
+        .restriction()
 }
 
 /// Both restrictions, either, or none.

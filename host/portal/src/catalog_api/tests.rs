@@ -22,6 +22,7 @@ struct Fixture {
     root: PathBuf,
     catalog: Catalog,
     router: Router,
+    state: AppState,
 }
 
 fn fixture_with(guest_access: bool) -> Fixture {
@@ -54,7 +55,8 @@ fn fixture_with(guest_access: bool) -> Fixture {
         _dir: dir,
         root,
         catalog,
-        router: crate::app(state),
+        router: crate::app(state.clone()),
+        state,
     }
 }
 
@@ -998,4 +1000,62 @@ fn collect_refs(value: &Value, out: &mut Vec<String>) {
         Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
         _ => {}
     }
+}
+
+/// RBAC: a user allowed to read only what team-b owns, and groups, sees
+/// only those in every list, count, facet and lookup — filtered in SQL —
+/// and cannot register a location without `catalog.location.create`.
+#[tokio::test]
+async fn rbac_conditions_filter_every_read_and_refuse_writes() {
+    use greenroom_access::rbac::{PolicyDocument, Rbac};
+    let f = fixture();
+    let policy = "default-role: viewer\nroles:\n  - name: viewer\n    policies:\n      - permission: catalog.entity.read\n        effect: allow\n        conditions:\n          anyOf:\n            - rule: IS_ENTITY_OWNER\n              params: { claims: [group:default/team-b] }\n            - rule: IS_ENTITY_KIND\n              params: { kinds: [group] }\n";
+    let known = Rbac::fixed(PolicyDocument::default(), Vec::new()).known_permissions();
+    let document = PolicyDocument::from_yaml(policy, "policy.yaml", &known).expect("valid");
+    f.state.set_rbac(Rbac::fixed(document, Vec::new()));
+
+    let mut all = get(&f, "/entities?fields=metadata.name").await.names();
+    all.sort();
+    assert_eq!(all, ["billing", "search", "team-a", "team-b"]);
+    let query = get(&f, "/entities/by-query?filter=kind=component").await;
+    assert_eq!(query.json["totalItems"], 2, "{}", query.text);
+    assert_not_found(
+        &get(&f, "/entities/by-name/component/default/checkout").await,
+        "checkout",
+    );
+    assert_eq!(
+        get(&f, "/entities/by-name/component/default/billing")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let facets = get(&f, "/entity-facets?facet=kind").await;
+    let kinds: Vec<(String, u64)> = facets.json["facets"]["kind"]
+        .as_array()
+        .expect("facets")
+        .iter()
+        .map(|f| {
+            (
+                f["value"].as_str().unwrap().to_owned(),
+                f["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [("Component".to_owned(), 2), ("Group".to_owned(), 2)]
+    );
+
+    let refused = post(
+        &f,
+        "/locations",
+        json!({ "type": "file", "target": location_file(&f) }),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    assert!(
+        refused.message().contains("catalog.location.create"),
+        "{}",
+        refused.text
+    );
 }

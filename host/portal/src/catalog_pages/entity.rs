@@ -326,7 +326,7 @@ async fn draw(
     tab: Tab,
     query: Option<String>,
 ) -> Result<Response, AppError> {
-    let restriction = restriction(&user);
+    let restriction = restriction(state, &user);
     let lookup = entity_ref.clone();
     let loaded = read(state, move |store| {
         Loaded::load(store, &lookup, restriction.as_ref())

@@ -397,7 +397,7 @@ pub(super) async fn page(
     let request = ListRequest::parse(query.as_deref());
     let filters = request.filters.clone();
     let cursor = request.cursor.clone();
-    let restriction = restriction(&user);
+    let restriction = restriction(&state, &user);
     let listing = read(&state, move |store| {
         Listing::load(store, &filters, cursor.as_deref(), restriction.as_ref())
     })

@@ -42,14 +42,13 @@ pub(crate) fn routes() -> Router<AppState> {
         )
 }
 
-/// What `user` may not see of the catalog, AND-ed into every read.
-///
-/// Today every user sees the whole catalog (as the broker's
-/// `Session::catalog_restriction` answers for plugins); when RBAC's
-/// conditions arrive they become this predicate, and every page here
-/// follows because every read passes it.
-fn restriction(_user: &Identity) -> Option<Predicate> {
-    None
+/// What `user` may see of the catalog, AND-ed into every read: RBAC's
+/// decision on `catalog.entity.read` (the same the API and the broker
+/// ask), so every page here follows because every read passes it.
+fn restriction(state: &AppState, user: &Identity) -> Option<Predicate> {
+    state
+        .catalog_filter(user, "catalog.entity.read")
+        .restriction()
 }
 
 /// Runs `read` against the catalog's store on the blocking pool; its
