@@ -102,6 +102,27 @@ impl AuditLog {
         AuditLog { db }
     }
 
+    /// Records an administrative change (allowed) by `actor`, to `plugin`
+    /// if it concerns one. A failure to write is logged, not returned: the
+    /// change was made.
+    pub fn change(&self, actor: &str, plugin: Option<&str>, action: &str, reason: &str) {
+        self.record_or_log(&AuditEvent {
+            actor: Some(actor),
+            plugin,
+            action,
+            resource: None,
+            decision: Decision::Allow,
+            reason,
+        });
+    }
+
+    /// Records `event`, logging (not returning) a failure to write it.
+    pub fn record_or_log(&self, event: &AuditEvent<'_>) {
+        if let Err(error) = self.record(event) {
+            tracing::error!(%error, action = event.action, "could not record a decision in the audit log");
+        }
+    }
+
     /// Records a decision durably, and traces it.
     pub fn record(&self, event: &AuditEvent<'_>) -> Result<(), AuditError> {
         tracing::info!(

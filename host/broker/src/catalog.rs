@@ -501,51 +501,78 @@ mod tests {
         assert!(matches!(err, HostError::InvalidArgument(_)));
     }
 
+    /// The catalog holds `pay` (team-a's) and `search` (team-b's), written by
+    /// a session without a policy engine.
+    async fn two_teams_entities() -> (tempfile::TempDir, greenroom_store::Database) {
+        let (dir, db, mut writer) = session("catalog = { read = true, write = [\"Component\"] }");
+        let mut theirs = serde_json::from_str::<serde_json::Value>(&component("search")).unwrap();
+        theirs["spec"]["owner"] = "team-b".into();
+        writer
+            .upsert_entities(vec![component("pay"), theirs.to_string()])
+            .await
+            .expect("written");
+        (dir, db)
+    }
+
+    /// The probe plugin with `capabilities` (TOML) and `permissions` it
+    /// declares, under a team-a role allowing `permission` on what team-a
+    /// owns.
+    fn probe_under_policy(
+        db: &greenroom_store::Database,
+        capabilities: &str,
+        permissions: &[&str],
+        permission: &str,
+    ) -> Arc<crate::PluginEnv> {
+        use greenroom_access::rbac::{PolicyDocument, Rbac};
+        let declared: String = permissions
+            .iter()
+            .map(|p| format!("[[permissions]]\nname = {p:?}\ndescription = \"x\"\n"))
+            .collect();
+        let manifest = greenroom_contract::Manifest::from_toml(&format!(
+            "id = \"probe\"\nname = \"Probe\"\nversion = \"1.0.0\"\ntier = \"open\"\n[capabilities]\n{capabilities}\n{declared}"
+        ))
+        .unwrap();
+        let engine = Rbac::fixed(PolicyDocument::default(), vec![]);
+        engine.declare(permissions.iter().map(|p| (*p).to_owned()));
+        let policy = format!(
+            "roles:\n  - name: team-a\n    members: [group:default/team-a]\n    policies:\n      - permission: {permission}\n        effect: allow\n        conditions: {{ rule: IS_ENTITY_OWNER }}\n"
+        );
+        let document =
+            PolicyDocument::from_yaml(&policy, "p", &engine.known_permissions()).unwrap();
+        Arc::new(
+            crate::PluginEnv::new(
+                &manifest,
+                crate::Grant::all_requested(&manifest),
+                serde_json::json!({}),
+                db,
+            )
+            .with_rbac(Rbac::fixed(document, vec![])),
+        )
+    }
+
+    /// Alice, in team-a.
+    fn alice() -> Identity {
+        Identity {
+            entity_ref: "user:default/alice".into(),
+            groups: vec!["group:default/team-a".into()],
+            ..Identity::guest()
+        }
+    }
+
     /// A plugin acting for a user reads only what the user may read (the
     /// user's RBAC conditions ANDed into its SQL), and writes only if the
     /// user may create entities; a scheduled task (no user) is decided by
     /// the grant alone.
     #[tokio::test]
     async fn a_plugin_reaches_only_what_the_acting_user_may() {
-        use greenroom_access::rbac::{PolicyDocument, Rbac};
-        let (_dir, db, mut writer) = session("catalog = { read = true, write = [\"Component\"] }");
-        let mut owned_by_b =
-            serde_json::from_str::<serde_json::Value>(&component("search")).unwrap();
-        owned_by_b["spec"]["owner"] = "team-b".into();
-        writer
-            .upsert_entities(vec![component("pay"), owned_by_b.to_string()])
-            .await
-            .expect("written by the guest (no policy engine)");
-
-        let policy = "roles:\n  - name: team-a\n    members: [group:default/team-a]\n    policies:\n      - permission: catalog.entity.read\n        effect: allow\n        conditions: { rule: IS_ENTITY_OWNER }\n";
-        let rbac = Rbac::fixed(
-            PolicyDocument::from_yaml(
-                policy,
-                "p",
-                &Rbac::fixed(PolicyDocument::default(), vec![]).known_permissions(),
-            )
-            .unwrap(),
-            vec![],
+        let (_dir, db) = two_teams_entities().await;
+        let env = probe_under_policy(
+            &db,
+            "catalog = { read = true, write = [\"Component\"] }",
+            &[],
+            "catalog.entity.read",
         );
-        let manifest = greenroom_contract::Manifest::from_toml(
-            "id = \"probe\"\nname = \"Probe\"\nversion = \"1.0.0\"\ntier = \"open\"\n[capabilities]\ncatalog = { read = true, write = [\"Component\"] }",
-        )
-        .unwrap();
-        let env = Arc::new(
-            crate::PluginEnv::new(
-                &manifest,
-                crate::Grant::all_requested(&manifest),
-                serde_json::json!({}),
-                &db,
-            )
-            .with_rbac(rbac),
-        );
-        let alice = Identity {
-            entity_ref: "user:default/alice".into(),
-            groups: vec!["group:default/team-a".into()],
-            ..Identity::guest()
-        };
-        let mut for_alice = Session::new(Arc::clone(&env), Some(alice));
+        let mut for_alice = Session::new(Arc::clone(&env), Some(alice()));
         assert!(
             for_alice
                 .get_entity("component:pay".into())
@@ -612,38 +639,15 @@ mod tests {
     /// with no acting user the answer is no.
     #[tokio::test]
     async fn authorize_decides_a_plugins_permission_on_an_entity() {
-        use greenroom_access::rbac::{PolicyDocument, Rbac};
         use greenroom_contract::wit::latest::greenroom::plugin::identity::Host as _;
-        let (_dir, db, mut writer) = session("catalog = { read = true, write = [\"Component\"] }");
-        let mut theirs = serde_json::from_str::<serde_json::Value>(&component("search")).unwrap();
-        theirs["spec"]["owner"] = "team-b".into();
-        writer
-            .upsert_entities(vec![component("pay"), theirs.to_string()])
-            .await
-            .expect("written");
-        let manifest = greenroom_contract::Manifest::from_toml(
-            "id = \"probe\"\nname = \"Probe\"\nversion = \"1.0.0\"\ntier = \"open\"\n[capabilities]\ncatalog = { read = true }\n[[permissions]]\nname = \"probe.approve\"\ndescription = \"Approve\"\n",
-        )
-        .unwrap();
-        let engine = Rbac::fixed(PolicyDocument::default(), vec![]);
-        engine.declare(["probe.approve".to_owned()]);
-        let policy = "roles:\n  - name: team-a\n    members: [group:default/team-a]\n    policies:\n      - permission: probe.approve\n        effect: allow\n        conditions: { rule: IS_ENTITY_OWNER }\n";
-        let document = PolicyDocument::from_yaml(policy, "p", &engine.known_permissions()).unwrap();
-        let env = Arc::new(
-            crate::PluginEnv::new(
-                &manifest,
-                crate::Grant::all_requested(&manifest),
-                serde_json::json!({}),
-                &db,
-            )
-            .with_rbac(Rbac::fixed(document, vec![])),
+        let (_dir, db) = two_teams_entities().await;
+        let env = probe_under_policy(
+            &db,
+            "catalog = { read = true }",
+            &["probe.approve"],
+            "probe.approve",
         );
-        let alice = Identity {
-            entity_ref: "user:default/alice".into(),
-            groups: vec!["group:default/team-a".into()],
-            ..Identity::guest()
-        };
-        let mut session = Session::new(Arc::clone(&env), Some(alice));
+        let mut session = Session::new(Arc::clone(&env), Some(alice()));
         let on = |r: &str| Some(r.to_owned());
         assert!(
             session

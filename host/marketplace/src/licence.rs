@@ -1011,17 +1011,14 @@ impl Licences {
         decision: Decision,
         reason: &str,
     ) {
-        let event = AuditEvent {
+        AuditLog::new(self.db.clone()).record_or_log(&AuditEvent {
             actor: Some(actor),
             plugin: None,
             action,
             resource,
             decision,
             reason,
-        };
-        if let Err(error) = AuditLog::new(self.db.clone()).record(&event) {
-            tracing::error!(%error, "could not record {action} in the audit log");
-        }
+        });
     }
 }
 

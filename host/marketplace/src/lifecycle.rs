@@ -12,7 +12,7 @@
 
 use crate::index::{Index, IndexError, IndexPlugin, IndexVersion, TrustedPublishers, VerifyError};
 use crate::installed::{Installed, InstalledError, InstalledPlugins};
-use greenroom_access::{AuditEvent, AuditLog, Decision};
+use greenroom_access::AuditLog;
 use greenroom_broker::{Coverage, Grant, grant_specs};
 use greenroom_contract::{Artifact, Capability};
 use greenroom_store::{Database, PluginStore};
@@ -539,17 +539,7 @@ impl Marketplace {
     }
 
     fn audit(&self, actor: &str, plugin: &str, action: &str, reason: &str) {
-        let event = AuditEvent {
-            actor: Some(actor),
-            plugin: Some(plugin),
-            action,
-            resource: None,
-            decision: Decision::Allow,
-            reason,
-        };
-        if let Err(error) = AuditLog::new(self.db.clone()).record(&event) {
-            tracing::error!(%error, "could not record {action} in the audit log");
-        }
+        AuditLog::new(self.db.clone()).change(actor, Some(plugin), action, reason);
     }
 }
 

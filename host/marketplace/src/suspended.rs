@@ -5,7 +5,7 @@
 //!
 //! [`Marketplace::set_enabled`]: crate::Marketplace::set_enabled
 
-use greenroom_access::{AuditEvent, AuditLog, Decision};
+use greenroom_access::AuditLog;
 use greenroom_store::{Database, StoreError, now_ms};
 use rusqlite::named_params;
 
@@ -107,17 +107,7 @@ impl Suspensions {
     }
 
     fn audit(&self, actor: &str, plugin: &str, action: &str, reason: &str) {
-        let event = AuditEvent {
-            actor: Some(actor),
-            plugin: Some(plugin),
-            action,
-            resource: None,
-            decision: Decision::Allow,
-            reason,
-        };
-        if let Err(error) = AuditLog::new(self.db.clone()).record(&event) {
-            tracing::error!(%error, "could not record {action} in the audit log");
-        }
+        AuditLog::new(self.db.clone()).change(actor, Some(plugin), action, reason);
     }
 }
 

@@ -212,18 +212,16 @@ impl AppState {
         resource: Option<&str>,
         reason: &str,
     ) {
-        let event = greenroom_access::AuditEvent {
-            actor: Some(&user.entity_ref),
-            plugin: None,
-            action,
-            resource,
-            decision: greenroom_access::Decision::Deny,
-            reason,
-        };
-        let log = greenroom_access::AuditLog::new(self.catalog().store().database().clone());
-        if let Err(error) = log.record(&event) {
-            tracing::error!(%error, "could not record a denial in the audit log");
-        }
+        greenroom_access::AuditLog::new(self.catalog().store().database().clone()).record_or_log(
+            &greenroom_access::AuditEvent {
+                actor: Some(&user.entity_ref),
+                plugin: None,
+                action,
+                resource,
+                decision: greenroom_access::Decision::Deny,
+                reason,
+            },
+        );
     }
 
     /// What `user` may see of the catalog under `permission`.

@@ -3,7 +3,7 @@
 
 use super::RbacError;
 use super::policy::PolicyDocument;
-use crate::{AuditEvent, AuditLog, Decision};
+use crate::AuditLog;
 use greenroom_store::{Database, now_ms};
 use rusqlite::{OptionalExtension, params};
 
@@ -170,17 +170,7 @@ impl PolicyStore {
                 format!(": {note}")
             }
         );
-        let event = AuditEvent {
-            actor: Some(author),
-            plugin: None,
-            action: "rbac.publish",
-            resource: None,
-            decision: Decision::Allow,
-            reason: &reason,
-        };
-        if let Err(error) = AuditLog::new(self.db.clone()).record(&event) {
-            tracing::error!(%error, "could not record rbac.publish in the audit log");
-        }
+        AuditLog::new(self.db.clone()).change(author, None, "rbac.publish", &reason);
         Ok(id)
     }
 }
