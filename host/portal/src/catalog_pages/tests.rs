@@ -701,3 +701,42 @@ async fn every_portal_link_on_the_catalog_pages_leads_somewhere() {
         }
     }
 }
+
+/// A user who may not read an entity gets the catalog's 404 for its page
+/// and its plugin tabs, and no plugin is called with it; lists leave it
+/// out.
+#[tokio::test]
+async fn an_entity_the_user_may_not_read_is_a_404_and_never_reaches_a_plugin() {
+    use greenroom_access::rbac::{PolicyDocument, Rbac};
+    let (portal, _dir) = org_portal();
+    let policy = "default-role: viewer\nroles:\n  - name: viewer\n    policies:\n      - permission: catalog.entity.read\n        effect: allow\n        conditions:\n          rule: IS_ENTITY_OWNER\n          params: { claims: [group:default/team-web] }\n";
+    let known = Rbac::fixed(PolicyDocument::default(), vec![]).known_permissions();
+    let document = PolicyDocument::from_yaml(policy, "p", &known).expect("valid");
+    portal.state.set_rbac(Rbac::fixed(document, vec![]));
+    let hello = portal.state.plugin("hello").expect("hello is loaded");
+    let calls = hello.health().calls;
+
+    let hidden = get(&portal, "/catalog/default/component/pay-service").await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+    assert!(!hidden.body.contains("Pay Service"), "{}", hidden.body);
+    let tab = get(
+        &portal,
+        "/catalog/default/component/pay-service/hello/about",
+    )
+    .await;
+    assert_eq!(tab.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        hello.health().calls,
+        calls,
+        "hello was never called with it"
+    );
+
+    let list = get(&portal, "/catalog?kind=component").await.body;
+    assert_eq!(names(&list), ["web-shop"]);
+    let visible = get(&portal, "/catalog/default/component/web-shop").await;
+    assert_eq!(visible.status, StatusCode::OK);
+    assert!(
+        hello.health().calls > calls,
+        "the card of a visible entity is drawn"
+    );
+}
