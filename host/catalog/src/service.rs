@@ -9,6 +9,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// How soon a failed refresh is tried again.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
+
 /// Files read ahead of the one being written during a refresh.
 const READ_AHEAD_FILES: usize = 4;
 
@@ -168,6 +171,11 @@ impl Catalog {
         // channel holds a few files, so memory stays bounded.
         let (batches, received) = std::sync::mpsc::sync_channel(READ_AHEAD_FILES);
         std::thread::scope(|scope| {
+            // Owned here, so that returning early (a write failed) drops
+            // it: the reader's next send fails and it stops, instead of
+            // waiting forever on a full channel while the scope waits for
+            // it.
+            let received = received;
             scope.spawn(move || {
                 ingest::read_location_in_batches(location.kind, &location.target, &mut |batch| {
                     // The writer stopped on an error: stop reading too.
@@ -238,6 +246,9 @@ impl Catalog {
             .name("catalog-refresh".into())
             .spawn(move || {
                 loop {
+                    // A failed refresh (a busy database, a read error) is
+                    // tried again soon rather than a whole interval later.
+                    let mut wait = catalog.config.refresh_interval;
                     match catalog.refresh_all() {
                         Ok(summary) => tracing::info!(
                             locations = summary.locations,
@@ -248,9 +259,12 @@ impl Catalog {
                             took_ms = summary.took.as_millis() as u64,
                             "catalog refreshed"
                         ),
-                        Err(error) => tracing::error!(%error, "catalog refresh failed"),
+                        Err(error) => {
+                            tracing::error!(%error, "catalog refresh failed; trying again in a few seconds");
+                            wait = wait.min(RETRY_AFTER_FAILURE);
+                        }
                     }
-                    std::thread::sleep(catalog.config.refresh_interval);
+                    std::thread::sleep(wait);
                 }
             })
             .expect("the OS starts a thread")
