@@ -84,6 +84,15 @@ fn sign_in_of(state: &AppState) -> Result<Arc<SignIn>, AppError> {
         .ok_or_else(|| AppError::page(ErrorKind::NotFound("this portal has no sign-in".into())))
 }
 
+/// The OpenID Connect method, or a 404 where the portal has none.
+fn oidc_of(sign_in: &SignIn) -> Result<&greenroom_access::OidcSignIn, AppError> {
+    sign_in.oidc().ok_or_else(|| {
+        AppError::page(ErrorKind::NotFound(
+            "this portal does not sign in with OpenID Connect".into(),
+        ))
+    })
+}
+
 /// A cookie set by sign-in: `HttpOnly`, `SameSite=Lax`, `Secure` over
 /// HTTPS.
 fn cookie(
@@ -236,11 +245,9 @@ async fn oidc_start(
         Ok(sign_in) => sign_in,
         Err(error) => return error.into_response(),
     };
-    let Some(oidc) = sign_in.oidc() else {
-        return AppError::page(ErrorKind::NotFound(
-            "this portal does not sign in with OpenID Connect".into(),
-        ))
-        .into_response();
+    let oidc = match oidc_of(&sign_in) {
+        Ok(oidc) => oidc,
+        Err(error) => return error.into_response(),
     };
     let return_to = return_target(&query_pairs(query.as_deref()));
     match oidc.begin(&return_to).await {
@@ -280,11 +287,9 @@ pub(crate) async fn oidc_callback(
         Ok(sign_in) => sign_in,
         Err(error) => return error.into_response(),
     };
-    let Some(oidc) = sign_in.oidc() else {
-        return AppError::page(ErrorKind::NotFound(
-            "this portal does not sign in with OpenID Connect".into(),
-        ))
-        .into_response();
+    let oidc = match oidc_of(&sign_in) {
+        Ok(oidc) => oidc,
+        Err(error) => return error.into_response(),
     };
     let params: HashMap<String, String> = query_pairs(query.as_deref()).into_iter().collect();
     let pending = jar

@@ -224,6 +224,28 @@ impl AppState {
         );
     }
 
+    /// What `user` may do with `permission` on single entities, decided
+    /// once: the filter an entity must pass, and the (audited) refusal for
+    /// one that does not.
+    pub(crate) fn entity_permission(
+        &self,
+        user: &Identity,
+        permission: &'static str,
+    ) -> EntityPermission {
+        let decision = self.rbac().decide(user, permission);
+        EntityPermission {
+            allowed: decision.catalog_filter().restriction(),
+            reason: format!(
+                "{} may not {permission}: {}",
+                user.entity_ref,
+                decision.reason(permission)
+            ),
+            state: self.clone(),
+            user: user.clone(),
+            permission,
+        }
+    }
+
     /// What `user` may see of the catalog under `permission`.
     pub(crate) fn catalog_filter(&self, user: &Identity, permission: &str) -> CatalogFilter {
         self.rbac().catalog_filter(user, permission)
@@ -284,4 +306,24 @@ pub fn bootstrap_admins(config: &PortalConfig) -> Vec<String> {
         admins.push(Identity::guest().entity_ref);
     }
     admins
+}
+
+/// A user's permission on single catalog entities (see
+/// [`AppState::entity_permission`]).
+pub(crate) struct EntityPermission {
+    /// What an entity must match for the user to be allowed.
+    pub allowed: Option<greenroom_catalog::Predicate>,
+    reason: String,
+    state: AppState,
+    user: Identity,
+    permission: &'static str,
+}
+
+impl EntityPermission {
+    /// The refusal for `resource`, written to the audit log: a 403.
+    pub(crate) fn refuse(&self, resource: &str) -> crate::error::AppError {
+        self.state
+            .audit_user_denial(&self.user, self.permission, Some(resource), &self.reason);
+        crate::error::AppError::api(crate::error::ErrorKind::Forbidden(self.reason.clone()))
+    }
 }

@@ -68,6 +68,15 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// What it lets through of catalog entities, as a filter for SQL.
+    pub fn catalog_filter(&self) -> CatalogFilter {
+        match &self.outcome {
+            Outcome::Allow => CatalogFilter::Everything,
+            Outcome::Deny => CatalogFilter::Nothing,
+            Outcome::Conditional(cond) => CatalogFilter::Where(cond.predicate()),
+        }
+    }
+
     /// Why, in a sentence, for the audit log and the tester.
     pub fn reason(&self, permission: &str) -> String {
         match &self.decided_by {
@@ -250,11 +259,7 @@ impl Rbac {
     /// What `user` may see of catalog entities under `permission`, as a
     /// filter for the catalog's SQL.
     pub fn catalog_filter(&self, user: &Identity, permission: &str) -> CatalogFilter {
-        match self.decide(user, permission).outcome {
-            Outcome::Allow => CatalogFilter::Everything,
-            Outcome::Deny => CatalogFilter::Nothing,
-            Outcome::Conditional(cond) => CatalogFilter::Where(cond.predicate()),
-        }
+        self.decide(user, permission).catalog_filter()
     }
 
     /// Whether `user` may do `permission` on `entity` (its JSON, with

@@ -5,7 +5,7 @@ use super::params::{Fields, Params};
 use super::{
     JsonBody, JsonWrite, RawJson, blocking, both, input_error, not_found, predicate, visible,
 };
-use crate::error::{AppError, ErrorKind};
+use crate::error::AppError;
 use crate::extract::query_pairs;
 use crate::identity::Actor;
 use crate::state::AppState;
@@ -390,22 +390,17 @@ pub(super) async fn delete_by_uid(
     Path(uid): Path<String>,
     _json: JsonWrite,
 ) -> Result<StatusCode, AppError> {
-    let permission = "catalog.entity.delete";
-    let allowed = state.catalog_filter(&user, permission).restriction();
-    let refusal = state.rbac().decide(&user, permission).reason(permission);
-    let audit = state.clone();
+    let delete = state.entity_permission(&user, "catalog.entity.delete");
     blocking(&state, move |catalog| {
         // Refused where the user's conditions do not hold on this entity
         // (an entity that does not exist is a 204, as in Backstage).
         if catalog.store().entity_by_uid(&uid, None)?.is_some()
             && catalog
                 .store()
-                .entity_by_uid(&uid, allowed.as_ref())?
+                .entity_by_uid(&uid, delete.allowed.as_ref())?
                 .is_none()
         {
-            let reason = format!("{} may not {permission}: {refusal}", user.entity_ref);
-            audit.audit_user_denial(&user, permission, Some(&uid), &reason);
-            return Err(AppError::api(ErrorKind::Forbidden(reason)));
+            return Err(delete.refuse(&uid));
         }
         match catalog.store().delete_by_uid(&uid) {
             Ok(()) | Err(CatalogError::NotFound(_)) => Ok(()),
@@ -623,10 +618,7 @@ pub(super) async fn refresh(
     JsonBody(body): JsonBody<RefreshRequest>,
 ) -> Result<StatusCode, AppError> {
     let restriction = visible(&state, &user);
-    let permission = "catalog.entity.refresh";
-    let allowed = state.catalog_filter(&user, permission).restriction();
-    let refusal = state.rbac().decide(&user, permission).reason(permission);
-    let audit = state.clone();
+    let refresh = state.entity_permission(&user, "catalog.entity.refresh");
     blocking(&state, move |catalog| {
         let entity_ref = body.entity_ref;
         if catalog
@@ -638,12 +630,10 @@ pub(super) async fn refresh(
         }
         if catalog
             .store()
-            .entity_by_ref_where(&entity_ref, allowed.as_ref())?
+            .entity_by_ref_where(&entity_ref, refresh.allowed.as_ref())?
             .is_none()
         {
-            let reason = format!("{} may not {permission}: {refusal}", user.entity_ref);
-            audit.audit_user_denial(&user, permission, Some(&entity_ref), &reason);
-            return Err(AppError::api(ErrorKind::Forbidden(reason)));
+            return Err(refresh.refuse(&entity_ref));
         }
         catalog.refresh_entity(&entity_ref)?;
         Ok(())
