@@ -38,11 +38,14 @@
 //! - [`Plugin`] and [`export!`]: what the host calls and how to hand it over;
 //! - [`view`]: builders for the views a plugin renders;
 //! - [`storage`], [`identity`], [`settings`], [`catalog`], [`log`],
-//!   [`analytics`]: the host's imports, with the capability each needs;
+//!   [`analytics`], [`rbac`]: the host's imports, with the capability each
+//!   needs;
 //! - [`Error`] and [`Result`]: how calls fail. Host errors convert into
 //!   plugin errors, so `?` works across them.
 //!
-//! The WIT contract this crate is built on is `greenroom:plugin@0.1.0`;
+//! The WIT contract this crate is built on is `greenroom:plugin@0.1.1`
+//! (plugins it builds need a host that serves 0.1.1 or newer in the 0.1
+//! line);
 //! [`bindings`] holds the raw generated bindings for anything the helpers do
 //! not cover (such as `wasi:http`).
 
@@ -55,7 +58,7 @@
 #[allow(missing_docs, clippy::all)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/since_v0.1.0",
+        path: "../wit/since_v0.1.1",
         world: "greenroom:plugin/plugin",
         pub_export_macro: true,
         export_macro_name: "__export_plugin_world",
@@ -70,6 +73,7 @@ mod error;
 pub mod identity;
 pub mod log;
 mod plugin;
+pub mod rbac;
 pub mod settings;
 pub mod storage;
 pub mod view;
@@ -82,7 +86,7 @@ pub use plugin::{
 pub use view::View;
 
 /// The version of the WIT contract this SDK builds plugins against.
-pub const WIT_VERSION: &str = "0.1.0";
+pub const WIT_VERSION: &str = "0.1.1";
 
 /// Everything a plugin usually needs, in one `use`.
 pub mod prelude {

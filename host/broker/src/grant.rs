@@ -154,6 +154,11 @@ impl Grant {
     pub fn allows_analytics_read(&self) -> bool {
         self.capabilities.contains(&Capability::AnalyticsRead)
     }
+
+    /// Whether it may administer roles and policies (for users who may).
+    pub fn allows_rbac_admin(&self) -> bool {
+        self.capabilities.contains(&Capability::RbacAdmin)
+    }
 }
 
 /// Coverage of a requested set of hosts or kinds: the members `allowed`

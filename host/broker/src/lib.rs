@@ -27,6 +27,7 @@ mod grant;
 mod http;
 mod identity;
 mod log;
+mod rbac_admin;
 mod session;
 mod settings;
 mod storage;

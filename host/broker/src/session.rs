@@ -118,6 +118,11 @@ impl PluginEnv {
         &self.catalog
     }
 
+    /// The audit log, for changes made through it.
+    pub(crate) fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
     /// Its latest warnings and errors, for its health page.
     pub fn log_tail(&self) -> &LogTail {
         &self.log_tail
@@ -149,6 +154,11 @@ pub enum Access<'a> {
     },
     /// Read usage analytics.
     AnalyticsRead,
+    /// Administer roles and policies.
+    RbacAdmin {
+        /// The import called, e.g. `rbac-admin.publish`.
+        operation: &'static str,
+    },
 }
 
 impl Access<'_> {
@@ -159,6 +169,7 @@ impl Access<'_> {
             Access::CatalogWrite { .. } => "catalog.write",
             Access::Http { .. } => "http.request",
             Access::AnalyticsRead => "analytics.query",
+            Access::RbacAdmin { operation } => operation,
         }
     }
 
@@ -167,7 +178,7 @@ impl Access<'_> {
             Access::Storage { key, .. } => Some(key),
             Access::CatalogWrite { kind } => Some(kind),
             Access::Http { authority } => Some(authority),
-            Access::CatalogRead | Access::AnalyticsRead => None,
+            Access::CatalogRead | Access::AnalyticsRead | Access::RbacAdmin { .. } => None,
         }
     }
 
@@ -179,6 +190,7 @@ impl Access<'_> {
             Access::CatalogWrite { kind } => format!("catalog:write:{kind}"),
             Access::Http { authority } => format!("http:{authority}"),
             Access::AnalyticsRead => "analytics:read".to_owned(),
+            Access::RbacAdmin { .. } => "rbac:admin".to_owned(),
         }
     }
 }
@@ -229,7 +241,8 @@ impl Session {
     /// needs (this host, this kind)? Then, when the call is made for a
     /// user, may that user do it (RBAC): writing catalog entities needs the
     /// user's `catalog.entity.create` (a conditional allow is not enough for
-    /// a write, which is all or nothing); what a user may read is the
+    /// a write, which is all or nothing); administering policies needs an
+    /// acting user who holds `rbac.admin`; what a user may read is the
     /// [`Session::catalog_restriction`] every read ANDs into its SQL.
     /// Storage and HTTP are the plugin's own, decided by the grant alone.
     /// A denial is recorded in the audit log and returned as `denied`.
@@ -241,6 +254,7 @@ impl Session {
             Access::CatalogWrite { kind } => grant.allows_catalog_write(kind),
             Access::Http { authority } => grant.allows_http(authority),
             Access::AnalyticsRead => grant.allows_analytics_read(),
+            Access::RbacAdmin { .. } => grant.allows_rbac_admin(),
         };
         if granted {
             return self.decide_for_user(access);
@@ -269,12 +283,23 @@ impl Session {
 
     /// The acting user's part of [`Session::decide`].
     fn decide_for_user(&self, access: Access<'_>) -> Result<(), HostError> {
-        let (Some(user), Some(rbac), Access::CatalogWrite { .. }) =
-            (&self.user, self.env.rbac(), access)
-        else {
-            return Ok(());
+        let permission = match access {
+            Access::CatalogWrite { .. } => "catalog.entity.create",
+            // Administering policies is only ever for someone who may.
+            Access::RbacAdmin { .. } => "rbac.admin",
+            _ => return Ok(()),
         };
-        let permission = "catalog.entity.create";
+        let (Some(user), Some(rbac)) = (&self.user, self.env.rbac()) else {
+            if !matches!(access, Access::RbacAdmin { .. }) {
+                return Ok(());
+            }
+            let reason = match self.user {
+                None => "rbac.admin needs an acting user; scheduled tasks act for no one",
+                Some(_) => "this host has no policy engine",
+            };
+            self.audit_denial(access.action(), access.resource(), reason);
+            return Err(HostError::Denied(reason.to_owned()));
+        };
         let decision = rbac.decide(user, permission);
         if decision.outcome == Outcome::Allow {
             return Ok(());

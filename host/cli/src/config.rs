@@ -48,6 +48,9 @@ pub struct Config {
     /// Credentials the host attaches to plugins' requests.
     #[serde(default)]
     pub secrets: Vec<crate::egress::SecretConfig>,
+    /// Tokens services present to call plugins' JSON APIs.
+    #[serde(default)]
+    pub api_tokens: Vec<crate::egress::ApiTokenConfig>,
     /// The plugins to load, in order.
     #[serde(default)]
     pub plugins: Vec<PluginConfig>,

@@ -80,38 +80,18 @@ impl fmt::Debug for SecretConfig {
 }
 
 impl SecretConfig {
-    /// Where the value comes from; exactly one of the three.
-    fn source(&self) -> anyhow::Result<ValueSource<'_>> {
-        Ok(match (&self.value, &self.value_env, &self.value_file) {
-            (Some(value), None, None) => ValueSource::Inline(value),
-            (None, Some(variable), None) => ValueSource::Env(variable),
-            (None, None, Some(file)) => ValueSource::File(file),
-            _ => bail!(
-                "secret `{}` needs exactly one of `value`, `value-env` or `value-file`",
-                self.name
-            ),
-        })
+    fn value(&self) -> SecretValue<'_> {
+        SecretValue {
+            what: format!("secret `{}`", self.name),
+            value: self.value.as_ref(),
+            value_env: self.value_env.as_ref(),
+            value_file: self.value_file.as_ref(),
+        }
     }
 
     /// The credential, its value read.
     fn credential(&self, base: &Path) -> anyhow::Result<Credential> {
-        let value = match self.source()? {
-            ValueSource::Inline(value) => value.clone(),
-            ValueSource::Env(variable) => std::env::var(variable).with_context(|| {
-                format!(
-                    "secret `{}`: value-env names {variable}, which is not set",
-                    self.name
-                )
-            })?,
-            ValueSource::File(file) => {
-                let path = base.join(file);
-                let text = std::fs::read_to_string(&path).with_context(|| {
-                    format!("secret `{}`: cannot read {}", self.name, path.display())
-                })?;
-                let text = text.strip_suffix('\n').unwrap_or(&text);
-                text.strip_suffix('\r').unwrap_or(text).to_owned()
-            }
-        };
+        let value = self.value().read(base)?;
         Ok(Credential::new(
             &self.name,
             &self.host,
@@ -122,7 +102,7 @@ impl SecretConfig {
 
     /// Checks everything but the value, which is not read.
     fn check(&self) -> anyhow::Result<()> {
-        self.source()?;
+        self.value().source()?;
         // A placeholder value: the name, host and header are checked alike.
         Credential::new(&self.name, &self.host, &self.header, "unread")?;
         if self.plugins.is_empty() {
@@ -141,8 +121,149 @@ enum ValueSource<'a> {
     File(&'a PathBuf),
 }
 
-/// Checks `[egress]` and `[[secrets]]` without reading secret values.
+/// A value given inline, by environment variable or by file: exactly one.
+pub struct SecretValue<'a> {
+    /// What it is, for errors: ``secret `github` ``.
+    pub what: String,
+    pub value: Option<&'a String>,
+    pub value_env: Option<&'a String>,
+    pub value_file: Option<&'a PathBuf>,
+}
+
+impl SecretValue<'_> {
+    fn source(&self) -> anyhow::Result<ValueSource<'_>> {
+        Ok(match (self.value, self.value_env, self.value_file) {
+            (Some(value), None, None) => ValueSource::Inline(value),
+            (None, Some(variable), None) => ValueSource::Env(variable),
+            (None, None, Some(file)) => ValueSource::File(file),
+            _ => bail!(
+                "{} needs exactly one of `value`, `value-env` or `value-file`",
+                self.what
+            ),
+        })
+    }
+
+    /// Checks that exactly one source is given, without reading it.
+    pub fn check(&self) -> anyhow::Result<()> {
+        self.source().map(|_| ())
+    }
+
+    /// Reads the value (a file relative to `base`; one trailing line break
+    /// dropped).
+    pub fn read(&self, base: &Path) -> anyhow::Result<String> {
+        Ok(match self.source()? {
+            ValueSource::Inline(value) => value.clone(),
+            ValueSource::Env(variable) => std::env::var(variable).with_context(|| {
+                format!(
+                    "{}: value-env names {variable}, which is not set",
+                    self.what
+                )
+            })?,
+            ValueSource::File(file) => {
+                let path = base.join(file);
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("{}: cannot read {}", self.what, path.display()))?;
+                let text = text.strip_suffix('\n').unwrap_or(&text);
+                text.strip_suffix('\r').unwrap_or(text).to_owned()
+            }
+        })
+    }
+}
+
+/// `[[api-tokens]]`: a token a service presents to call the JSON APIs of
+/// the plugins named (`Authorization: Bearer <token>`).
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ApiTokenConfig {
+    /// The service's name; plugins see `greenroom-caller: service:<name>`.
+    pub name: String,
+    /// The token, written here (prefer `value-env` or `value-file`).
+    pub value: Option<String>,
+    /// The environment variable holding it.
+    pub value_env: Option<String>,
+    /// A file holding it (relative to the config file).
+    pub value_file: Option<PathBuf>,
+    /// The plugin ids whose APIs it may call.
+    pub plugins: Vec<String>,
+}
+
+impl fmt::Debug for ApiTokenConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiTokenConfig")
+            .field("name", &self.name)
+            .field("value", &self.value.as_ref().map(|_| "<redacted>"))
+            .field("value_env", &self.value_env)
+            .field("value_file", &self.value_file)
+            .field("plugins", &self.plugins)
+            .finish()
+    }
+}
+
+/// The shortest token accepted: guessing one must be hopeless.
+const MIN_TOKEN_CHARS: usize = 24;
+
+impl ApiTokenConfig {
+    fn value(&self) -> SecretValue<'_> {
+        SecretValue {
+            what: format!("api token `{}`", self.name),
+            value: self.value.as_ref(),
+            value_env: self.value_env.as_ref(),
+            value_file: self.value_file.as_ref(),
+        }
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        self.value().check()?;
+        if self.plugins.is_empty() {
+            bail!(
+                "api token `{}` names no plugins: list the plugin ids whose APIs it may call",
+                self.name
+            );
+        }
+        if self.name.is_empty()
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        {
+            bail!(
+                "api token name `{}`: use letters, digits, `-`, `_` and `.`",
+                self.name
+            );
+        }
+        Ok(())
+    }
+
+    /// The token, its value read and checked.
+    pub fn token(&self, base: &Path) -> anyhow::Result<greenroom_portal::ApiToken> {
+        let value = self.value().read(base)?;
+        if value.trim().chars().count() < MIN_TOKEN_CHARS {
+            bail!(
+                "api token `{}` is shorter than {MIN_TOKEN_CHARS} characters; generate one with \
+                 `openssl rand -hex 32`",
+                self.name
+            );
+        }
+        Ok(greenroom_portal::ApiToken::new(
+            &self.name,
+            self.plugins.clone(),
+            value.trim(),
+        ))
+    }
+}
+
+/// Checks `[egress]`, `[[secrets]]` and `[[api-tokens]]` without reading
+/// secret values.
 pub fn check(config: &Config) -> anyhow::Result<()> {
+    for (i, token) in config.api_tokens.iter().enumerate() {
+        token.check().with_context(|| format!("api-tokens[{i}]"))?;
+        if config.api_tokens[..i].iter().any(|t| t.name == token.name) {
+            bail!(
+                "api-tokens[{i}]: there are two tokens named `{}`",
+                token.name
+            );
+        }
+    }
     for (i, host) in config.egress.private_hosts.iter().enumerate() {
         let origin =
             HttpOrigin::parse(host).with_context(|| format!("egress.private-hosts[{i}]"))?;

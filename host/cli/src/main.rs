@@ -674,6 +674,12 @@ fn serve_config(
         admins: config.auth.admins.clone(),
         sign_in: sign_in.clone(),
         secure_cookies: auth::secure_cookies(&config),
+        api_tokens: config
+            .api_tokens
+            .iter()
+            .map(|t| t.token(base))
+            .collect::<anyhow::Result<_>>()
+            .context("invalid configuration")?,
     };
     let rbac = greenroom_access::rbac::Rbac::new(
         greenroom_access::rbac::PolicyStore::new(db.clone()),

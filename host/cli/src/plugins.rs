@@ -73,7 +73,12 @@ impl Prepared {
         rbac: &Rbac,
     ) -> anyhow::Result<LoadedPlugin> {
         let manifest = self.artifact.manifest();
-        rbac.declare(manifest.permissions.iter().map(|p| p.name.clone()));
+        rbac.declare_described(
+            manifest
+                .permissions
+                .iter()
+                .map(|p| (p.name.clone(), p.description.clone())),
+        );
         let env = PluginEnv::new(manifest, self.grant, self.settings, db)
             .with_rbac(rbac.clone())
             .with_egress(self.egress);

@@ -12,11 +12,11 @@
 //! newest such version serves it. A plugin built against a newer contract
 //! than the host knows, or another major version, is refused.
 
-pub mod since_v0_1_0;
+pub mod since_v0_1_1;
 
 /// The newest version's bindings: the types the rest of the host works in.
 pub mod latest {
-    pub use super::since_v0_1_0::*;
+    pub use super::since_v0_1_1::*;
 }
 
 use semver::Version;
@@ -25,8 +25,10 @@ use std::fmt;
 /// A released version of the contract this host can serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum WitVersion {
-    /// `greenroom:plugin@0.1.0`.
+    /// `greenroom:plugin@0.1.0`: the first release.
     V0_1_0,
+    /// `greenroom:plugin@0.1.1`: adds `rbac-admin`.
+    V0_1_1,
 }
 
 /// A plugin built against a contract version this host cannot serve.
@@ -43,16 +45,17 @@ pub struct UnsupportedWitVersion {
 
 impl WitVersion {
     /// Every released version, oldest first.
-    pub const ALL: &'static [WitVersion] = &[WitVersion::V0_1_0];
+    pub const ALL: &'static [WitVersion] = &[WitVersion::V0_1_0, WitVersion::V0_1_1];
 
     /// The newest released version: what the SDK in this repository builds
     /// against.
-    pub const LATEST: WitVersion = WitVersion::V0_1_0;
+    pub const LATEST: WitVersion = WitVersion::V0_1_1;
 
     /// The semantic version this variant stands for.
     pub fn version(self) -> Version {
         match self {
-            WitVersion::V0_1_0 => since_v0_1_0::MIN_VERSION,
+            WitVersion::V0_1_0 => Version::new(0, 1, 0),
+            WitVersion::V0_1_1 => Version::new(0, 1, 1),
         }
     }
 
@@ -115,13 +118,16 @@ mod tests {
     #[test]
     fn serves_a_plugin_built_against_a_released_version() {
         assert_eq!(WitVersion::for_plugin(&v("0.1.0")), Ok(WitVersion::V0_1_0));
+        assert_eq!(WitVersion::for_plugin(&v("0.1.1")), Ok(WitVersion::V0_1_1));
+        // A newer patch may call imports this host does not have.
+        assert!(WitVersion::for_plugin(&v("0.1.2")).is_err());
     }
 
     #[test]
     fn refuses_another_major_version() {
         let err = WitVersion::for_plugin(&v("1.0.0")).unwrap_err();
         assert!(err.to_string().contains("greenroom:plugin@1.0.0"), "{err}");
-        assert!(err.to_string().contains("supports 0.1.0"), "{err}");
+        assert!(err.to_string().contains("supports 0.1.0, 0.1.1"), "{err}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use crate::error::{AppError, ErrorKind};
 use crate::extract::{PluginPath, local_path, query_pairs};
 use crate::identity::Actor;
+use crate::service::{CALLER_HEADER, Presented, presented};
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
@@ -100,7 +101,7 @@ pub(crate) async fn not_found() -> AppError {
 pub(crate) async fn plugin_route(
     State(state): State<AppState>,
     PluginPath { id, path }: PluginPath,
-    Actor(user): Actor,
+    actor: Result<Actor, AppError>,
     method: Method,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
@@ -136,22 +137,48 @@ pub(crate) async fn plugin_route(
             "plugin API writes must be sent with `content-type: application/json`".into(),
         )));
     }
+    // A service presents an API token; a person, their session.
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let (user, service) = match presented(&state.config().api_tokens, &id, authorization) {
+        Presented::Service(name) => (None, Some(name.to_owned())),
+        Presented::Invalid => {
+            greenroom_access::AuditLog::new(state.catalog().store().database().clone())
+                .record_or_log(&greenroom_access::AuditEvent {
+                    actor: None,
+                    plugin: Some(&id),
+                    action: "api.token",
+                    resource: Some(&path),
+                    decision: greenroom_access::Decision::Deny,
+                    reason: "an API token that is not valid for this plugin",
+                });
+            return Err(AppError::api(ErrorKind::Unauthenticated));
+        }
+        Presented::None => (Some(actor?.0), None),
+    };
+    let mut forwarded: Vec<(String, String)> = headers
+        .iter()
+        .filter(|(name, _)| {
+            !WITHHELD_REQUEST_HEADERS.contains(&name.as_str()) && name.as_str() != CALLER_HEADER
+        })
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+        })
+        .collect();
+    if let Some(service) = &service {
+        forwarded.push((CALLER_HEADER.to_owned(), format!("service:{service}")));
+    }
     let request = Request {
         method: wit_method,
         path,
         query: query_pairs(query.as_deref()),
-        headers: headers
-            .iter()
-            .filter(|(name, _)| !WITHHELD_REQUEST_HEADERS.contains(&name.as_str()))
-            .filter_map(|(name, value)| {
-                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
-            })
-            .collect(),
+        headers: forwarded,
         body: body.to_vec(),
-        user: Some(greenroom_broker::wit_user(&user)),
+        user: user.as_ref().map(greenroom_broker::wit_user),
     };
     let response = plugin
-        .handle(request, Some(user))
+        .handle(request, user)
         .await
         .map_err(|error| AppError::api(ErrorKind::Plugin { plugin: id, error }))?;
     Ok(plugin_response(response))

@@ -33,11 +33,13 @@ mod layout;
 mod licensing;
 mod pages;
 mod render;
+mod service;
 mod state;
 mod suspension;
 
 pub use admin::api::InstallBody;
 pub use admin::{Admin, LoadStatus, Loads};
+pub use service::{ApiToken, CALLER_HEADER};
 pub use state::{AppState, FailedPlugin, PortalConfig, bootstrap_admins};
 
 use axum::Router;

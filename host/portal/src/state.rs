@@ -21,6 +21,9 @@ pub struct PortalConfig {
     pub sign_in: Option<Arc<greenroom_access::SignIn>>,
     /// Mark cookies `Secure`: the portal is reached over HTTPS.
     pub secure_cookies: bool,
+    /// Tokens services present to call plugins' APIs (see
+    /// [`crate::service`]).
+    pub api_tokens: Vec<crate::service::ApiToken>,
 }
 
 /// A configured plugin that could not be loaded, shown to operators.

@@ -1,14 +1,16 @@
 //! Dispatch on the WIT version a plugin was built against.
 //!
-//! One linker per released version, one enum variant per version, as Zed's
-//! extension host does. Each `call_*` matches on the variant and converts
-//! the version's types into the latest ones; today 0.1.0 is the latest, so
-//! there is nothing to convert yet.
+//! One linker per incompatible line of versions, one enum variant per line,
+//! as Zed's extension host does. Each `call_*` matches on the variant and
+//! converts the line's types into the latest ones. Today there is one line,
+//! 0.1: 0.1.1 only added an import, so the 0.1.1 linker serves plugins built
+//! against 0.1.0 too (wasmtime links their `…@0.1.0` imports to the
+//! `…@0.1.1` definitions, which are semver-compatible).
 
 use crate::error::LoadError;
 use crate::state::PluginState;
 use greenroom_broker::Session;
-use greenroom_contract::wit::{WitVersion, latest, since_v0_1_0};
+use greenroom_contract::wit::{WitVersion, latest, since_v0_1_1};
 use latest::greenroom::plugin::types::{Context, Outcome, PluginError, Request, Response, Slot};
 use latest::greenroom::plugin::view::View;
 use wasmtime::Store;
@@ -16,25 +18,25 @@ use wasmtime::component::{Component, HasSelf, Linker};
 
 /// The linkers of every released version.
 pub(crate) struct Linkers {
-    v0_1_0: Linker<PluginState>,
+    v0_1: Linker<PluginState>,
 }
 
 impl Linkers {
     pub(crate) fn new(engine: &wasmtime::Engine) -> wasmtime::Result<Linkers> {
         Ok(Linkers {
-            v0_1_0: linker_v0_1_0(engine)?,
+            v0_1: linker_v0_1(engine)?,
         })
     }
 
     fn get(&self, version: WitVersion) -> &Linker<PluginState> {
         match version {
-            WitVersion::V0_1_0 => &self.v0_1_0,
+            WitVersion::V0_1_0 | WitVersion::V0_1_1 => &self.v0_1,
         }
     }
 }
 
-fn linker_v0_1_0(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<PluginState>> {
-    use since_v0_1_0::greenroom::plugin as api;
+fn linker_v0_1(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<PluginState>> {
+    use since_v0_1_1::greenroom::plugin as api;
     type Broker = HasSelf<Session>;
     fn session(state: &mut PluginState) -> &mut Session {
         &mut state.session
@@ -53,12 +55,13 @@ fn linker_v0_1_0(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<PluginSta
     api::settings::add_to_linker::<_, Broker>(&mut linker, session)?;
     api::log::add_to_linker::<_, Broker>(&mut linker, session)?;
     api::analytics::add_to_linker::<_, Broker>(&mut linker, session)?;
+    api::rbac_admin::add_to_linker::<_, Broker>(&mut linker, session)?;
     Ok(linker)
 }
 
 /// A plugin's pre-instantiated component, by version.
 pub(crate) enum VersionedPre {
-    V0_1_0(since_v0_1_0::PluginPre<PluginState>),
+    V0_1(since_v0_1_1::PluginPre<PluginState>),
 }
 
 impl VersionedPre {
@@ -74,8 +77,8 @@ impl VersionedPre {
             .instantiate_pre(component)
             .map_err(|e| LoadError::Imports(format!("{e:#}")))?;
         match version {
-            WitVersion::V0_1_0 => since_v0_1_0::PluginPre::new(instance_pre)
-                .map(VersionedPre::V0_1_0)
+            WitVersion::V0_1_0 | WitVersion::V0_1_1 => since_v0_1_1::PluginPre::new(instance_pre)
+                .map(VersionedPre::V0_1)
                 .map_err(|e| LoadError::Exports(format!("{e:#}"))),
         }
     }
@@ -85,16 +88,16 @@ impl VersionedPre {
         store: &mut Store<PluginState>,
     ) -> wasmtime::Result<VersionedInstance> {
         match self {
-            VersionedPre::V0_1_0(pre) => Ok(VersionedInstance::V0_1_0(
-                pre.instantiate_async(store).await?,
-            )),
+            VersionedPre::V0_1(pre) => {
+                Ok(VersionedInstance::V0_1(pre.instantiate_async(store).await?))
+            }
         }
     }
 }
 
 /// A live instance, by version.
 pub(crate) enum VersionedInstance {
-    V0_1_0(since_v0_1_0::Plugin),
+    V0_1(since_v0_1_1::Plugin),
 }
 
 /// What a call returns: a trap (outer) or the plugin's own result (inner).
@@ -108,7 +111,7 @@ impl VersionedInstance {
         context: &Context,
     ) -> CallResult<View> {
         match self {
-            VersionedInstance::V0_1_0(plugin) => plugin.call_render(store, slot, context).await,
+            VersionedInstance::V0_1(plugin) => plugin.call_render(store, slot, context).await,
         }
     }
 
@@ -120,7 +123,7 @@ impl VersionedInstance {
         context: &Context,
     ) -> CallResult<Outcome> {
         match self {
-            VersionedInstance::V0_1_0(plugin) => {
+            VersionedInstance::V0_1(plugin) => {
                 plugin.call_action(store, name, fields, context).await
             }
         }
@@ -132,7 +135,7 @@ impl VersionedInstance {
         request: &Request,
     ) -> CallResult<Response> {
         match self {
-            VersionedInstance::V0_1_0(plugin) => plugin.call_handle(store, request).await,
+            VersionedInstance::V0_1(plugin) => plugin.call_handle(store, request).await,
         }
     }
 
@@ -142,7 +145,7 @@ impl VersionedInstance {
         name: &str,
     ) -> CallResult<()> {
         match self {
-            VersionedInstance::V0_1_0(plugin) => plugin.call_run_task(store, name).await,
+            VersionedInstance::V0_1(plugin) => plugin.call_run_task(store, name).await,
         }
     }
 }

@@ -5,7 +5,7 @@ use super::store::PolicyStore;
 use crate::Identity;
 use greenroom_catalog::{EntityRef, Predicate};
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
 
 /// What a decision allows.
@@ -116,6 +116,19 @@ impl CatalogFilter {
     }
 }
 
+/// A permission policies may name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownPermission {
+    /// E.g. `catalog.entity.read`.
+    pub name: String,
+    /// What it lets a user do (empty when its plugin did not say).
+    pub description: String,
+    /// The plugin that declared it; `None` for the host's.
+    pub plugin: Option<String>,
+    /// Whether policies on it may carry conditions on an entity.
+    pub on_entities: bool,
+}
+
 /// The policy engine: the published policy, bootstrap admins from the
 /// configuration, and the permissions that exist. Cheap to clone.
 #[derive(Clone)]
@@ -136,7 +149,8 @@ struct Inner {
     store: Option<PolicyStore>,
     bootstrap_admins: Vec<String>,
     current: RwLock<Arc<Current>>,
-    plugin_permissions: RwLock<BTreeSet<String>>,
+    /// Declared plugin permissions and what each is for.
+    plugin_permissions: RwLock<BTreeMap<String, String>>,
 }
 
 struct Current {
@@ -170,7 +184,7 @@ impl Rbac {
                     version: None,
                     document,
                 })),
-                plugin_permissions: RwLock::new(BTreeSet::new()),
+                plugin_permissions: RwLock::new(BTreeMap::new()),
             }),
         }
     }
@@ -212,27 +226,53 @@ impl Rbac {
 
     /// Registers the permissions plugins declare, so policies may name them.
     pub fn declare(&self, permissions: impl IntoIterator<Item = String>) {
-        self.inner
+        self.declare_described(permissions.into_iter().map(|name| (name, String::new())));
+    }
+
+    /// [`Rbac::declare`], with what each permission is for.
+    pub fn declare_described(&self, permissions: impl IntoIterator<Item = (String, String)>) {
+        let mut declared = self
+            .inner
             .plugin_permissions
             .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend(permissions);
+            .unwrap_or_else(|p| p.into_inner());
+        for (name, description) in permissions {
+            let entry = declared.entry(name).or_default();
+            if !description.is_empty() {
+                *entry = description;
+            }
+        }
     }
 
     /// Every permission that exists: the host's and the declared ones.
     pub fn known_permissions(&self) -> BTreeSet<String> {
-        let mut known: BTreeSet<String> = super::HOST_PERMISSIONS
+        self.permissions().into_iter().map(|p| p.name).collect()
+    }
+
+    /// Every permission that exists, described: the host's, then the
+    /// plugins' by name.
+    pub fn permissions(&self) -> Vec<KnownPermission> {
+        let mut known: Vec<KnownPermission> = super::HOST_PERMISSIONS
             .iter()
-            .map(|p| p.name.to_owned())
+            .map(|p| KnownPermission {
+                name: p.name.to_owned(),
+                description: p.description.to_owned(),
+                plugin: None,
+                on_entities: p.on_entities,
+            })
             .collect();
-        known.extend(
-            self.inner
-                .plugin_permissions
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .iter()
-                .cloned(),
-        );
+        let declared = self
+            .inner
+            .plugin_permissions
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
+        known.extend(declared.iter().map(|(name, description)| KnownPermission {
+            plugin: name.split_once('.').map(|(plugin, _)| plugin.to_owned()),
+            name: name.clone(),
+            description: description.clone(),
+            // A plugin may check its permissions against an entity.
+            on_entities: true,
+        }));
         known
     }
 
@@ -248,6 +288,18 @@ impl Rbac {
             user,
             permission,
         )
+    }
+
+    /// The decision `document` (say, a draft) would make for `user` and
+    /// `permission`, with this engine's bootstrap admins: the policy
+    /// tester's "what if".
+    pub fn decide_on(
+        &self,
+        document: &PolicyDocument,
+        user: &Identity,
+        permission: &str,
+    ) -> Decision {
+        decide_with(document, &self.inner.bootstrap_admins, user, permission)
     }
 
     /// Whether `user` may do `permission` with no resource in question (a
@@ -425,6 +477,31 @@ impl Cond {
             Cond::Rule(rule, p) => {
                 let (key, values) = rule_field(*rule, p);
                 Predicate::Field { key, values }
+            }
+        }
+    }
+
+    /// The condition written out for people, e.g. `anyOf(IS_ENTITY_OWNER
+    /// {"claims":["group:default/payments"]}, IS_ENTITY_KIND {"kinds":["API"]})`.
+    pub fn describe(&self) -> String {
+        let list = |name: &str, c: &[Cond]| {
+            let parts: Vec<String> = c.iter().map(Cond::describe).collect();
+            format!("{name}({})", parts.join(", "))
+        };
+        match self {
+            Cond::True => "always".to_owned(),
+            Cond::All(c) => list("allOf", c),
+            Cond::Any(c) => list("anyOf", c),
+            Cond::Not(c) => format!("not({})", c.describe()),
+            Cond::Rule(rule, params) => {
+                let name = serde_json::to_value(rule)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| format!("{rule:?}"));
+                match serde_json::to_string(params) {
+                    Ok(json) if json != "{}" => format!("{name} {json}"),
+                    _ => name,
+                }
             }
         }
     }

@@ -21,7 +21,8 @@ mod policy;
 mod store;
 
 pub use engine::{
-    CatalogFilter, Cond, DecidedBy, Decision as RbacDecision, Outcome, Rbac, decide_with,
+    CatalogFilter, Cond, DecidedBy, Decision as RbacDecision, KnownPermission, Outcome, Rbac,
+    decide_with,
 };
 pub use permissions::{HOST_PERMISSIONS, HostPermission, on_catalog_entities};
 pub use policy::{

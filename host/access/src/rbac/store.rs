@@ -141,6 +141,25 @@ impl PolicyStore {
         Ok(id)
     }
 
+    /// Throws the draft away; audited. Returns whether there was one.
+    pub fn discard_draft(&self, author: &str) -> Result<bool, RbacError> {
+        let conn = self.db.connection()?;
+        let removed = conn.execute(
+            "DELETE FROM rbac_policy_versions WHERE status = 'draft'",
+            [],
+        )?;
+        drop(conn);
+        if removed > 0 {
+            AuditLog::new(self.db.clone()).change(
+                author,
+                None,
+                "rbac.discard-draft",
+                "discarded the policy draft",
+            );
+        }
+        Ok(removed > 0)
+    }
+
     /// Publishes `document` (it takes effect at once) and drops the draft;
     /// audited.
     pub fn publish(

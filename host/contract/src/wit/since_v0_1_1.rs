@@ -1,17 +1,16 @@
-//! Host bindings for `greenroom:plugin@0.1.0` (`wit/since_v0.1.0/`).
+//! Host bindings for `greenroom:plugin@0.1.1` (`wit/since_v0.1.1/`).
 //!
 //! This is the newest version, so its types are the ones the rest of the
-//! host uses (through [`super::latest`]). When 0.2.0 is released, its module
-//! will point at these types with `with:` where they did not change, and
-//! older modules will convert their world-level types into the latest ones.
-
-use semver::Version;
-
-/// The first version these bindings serve.
-pub const MIN_VERSION: Version = Version::new(0, 1, 0);
+//! host uses (through [`super::latest`]). It also serves plugins built
+//! against 0.1.0: 0.1.1 only added an interface (`rbac-admin`), and
+//! wasmtime links an import of `greenroom:plugin/catalog@0.1.0` to the
+//! definition of `…@0.1.1` (semver-compatible: for `0.x` versions, the same
+//! `x`), while the world's exports are unchanged. When a version changes
+//! something incompatibly (0.2.0), it gets a module of its own next to this
+//! one, pointing at these types with `with:` where they did not change.
 
 wasmtime::component::bindgen!({
-    path: "../../wit/since_v0.1.0",
+    path: "../../wit/since_v0.1.1",
     world: "greenroom:plugin/plugin",
     // Host imports are async because the broker awaits the store and the
     // network; exports are async so a call can be interrupted at epoch
