@@ -121,6 +121,51 @@ pub fn run(command: LicenseCommand) -> anyhow::Result<()> {
 
 /// The licences of the data directory `config` names, verified against
 /// its trusted publishers, with its grace period.
+/// The demo publisher's signing key. It is public (it is in this
+/// repository) and trusted only under `--demo`, which is for local use.
+const DEMO_PUBLISHER_SECRET: &str = include_str!("../../../keys/greenroom-demo.key");
+
+/// Under `--demo`: a licence for the bundled premium plugins (Soundcheck,
+/// RBAC…) signed by the demo publisher, so the demo shows them. Added once;
+/// a valid one already stored is kept.
+pub fn add_demo_licence(licences: &Licences) -> anyhow::Result<()> {
+    let now = SystemTime::now();
+    let premium: Vec<String> = greenroom_artifacts::BUNDLED
+        .iter()
+        .filter_map(|b| greenroom_contract::Artifact::from_bytes(b.bytes).ok())
+        .filter(|a| a.manifest().tier == greenroom_contract::Tier::Premium)
+        .map(|a| a.manifest().id.to_string())
+        .collect();
+    let mut missing = Vec::new();
+    for id in &premium {
+        let status = licences.status(id, greenroom_contract::Tier::Premium, now)?;
+        if !matches!(status, greenroom_marketplace::LicenceStatus::Valid { .. }) {
+            missing.push(id.clone());
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let today = Day::of(now);
+    let terms = LicenceTerms {
+        licensee: "Greenroom demo".into(),
+        publisher: greenroom_marketplace::DEMO_PUBLISHER.into(),
+        plugins: premium,
+        seats: 100,
+        issued: today,
+        expires: today.plus_days(365),
+    };
+    let key = SecretKey::parse(DEMO_PUBLISHER_SECRET).context("the demo publisher key")?;
+    let licence = issue_licence(terms, &key)?;
+    licences.add(
+        &licence.to_text(),
+        "the demo licence",
+        "greenroom --demo",
+        now,
+    )?;
+    Ok(())
+}
+
 pub fn licences(config: &Config, db: &Database) -> anyhow::Result<Licences> {
     let licences = Licences::new(db.clone(), config.marketplace.trusted()?);
     Ok(match config.marketplace.licence_grace_days {

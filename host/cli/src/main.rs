@@ -727,7 +727,11 @@ fn serve_config(
         if reload.is_some() {
             state.waive_licences();
         } else {
-            state.set_licences(license::licences(&config, &db)?);
+            let licences = license::licences(&config, &db)?;
+            if demo {
+                license::add_demo_licence(&licences)?;
+            }
+            state.set_licences(licences);
         }
         let _licences = state.follow_licences();
         let scheduler = state.start_scheduler();

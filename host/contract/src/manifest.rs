@@ -206,6 +206,11 @@ pub struct SlotDecl {
     /// For entity slots: the entity kinds it applies to (lower-cased);
     /// empty means every kind.
     pub entity_kinds: Vec<String>,
+    /// A permission the user must hold for the portal to show the slot at
+    /// all (`requires = "rbac.admin"`): the host's or one the plugin
+    /// declares. Users without it do not see the slot, and the plugin is
+    /// not called for them.
+    pub requires: Option<String>,
 }
 
 /// A permission the plugin defines, checked with `identity.authorize`.
@@ -326,6 +331,8 @@ struct RawSlot {
     title: String,
     #[serde(default)]
     entity_kinds: Vec<String>,
+    #[serde(default)]
+    requires: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -451,6 +458,17 @@ impl RawManifest {
         let capabilities = self.capabilities.validate()?;
         let slots = validate_slots(self.slots)?;
         let permissions = validate_permissions(&id, self.permissions)?;
+        let own = format!("{id}.");
+        for (i, slot) in slots.iter().enumerate() {
+            if let Some(requires) = slot.requires.as_deref().filter(|r| r.starts_with(&own))
+                && !permissions.iter().any(|p| p.name == requires)
+            {
+                return Err(ManifestError::new(
+                    format!("slots[{i}].requires"),
+                    format!("`{requires}` is not declared in [[permissions]]"),
+                ));
+            }
+        }
         let tasks = validate_tasks(self.tasks)?;
         let settings_schema = self.settings.map(validate_settings_schema).transpose()?;
         Ok(Manifest {
@@ -603,6 +621,21 @@ fn validate_slots(raw: Vec<RawSlot>) -> Result<Vec<SlotDecl>, ManifestError> {
                 "only entity-tab and entity-card slots apply to entity kinds",
             ));
         }
+        if let Some(requires) = &slot.requires {
+            let shaped = requires.contains('.')
+                && requires
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+            if !shaped {
+                return Err(ManifestError::new(
+                    format!("slots[{i}].requires"),
+                    format!(
+                        "`{requires}` is not a permission name; name one of the host's (e.g. \
+                         `rbac.admin`) or one the plugin declares in [[permissions]]"
+                    ),
+                ));
+            }
+        }
         slots.push(SlotDecl {
             kind: slot.kind,
             name: slot.name,
@@ -612,6 +645,7 @@ fn validate_slots(raw: Vec<RawSlot>) -> Result<Vec<SlotDecl>, ManifestError> {
                 .iter()
                 .map(|k| k.to_ascii_lowercase())
                 .collect(),
+            requires: slot.requires,
         });
     }
     Ok(slots)
@@ -838,6 +872,27 @@ mod tests {
             .unwrap_err();
             assert_eq!(err.field, "capabilities.http.hosts[0]", "{host}: {err}");
         }
+    }
+
+    #[test]
+    fn a_slot_may_require_a_permission_the_host_has_or_the_plugin_declares() {
+        let with = |extra: &str| {
+            Manifest::from_toml(&format!(
+                "{MINIMAL}\n[[slots]]\nkind = \"page\"\nname = \"main\"\ntitle = \"Main\"\n{extra}"
+            ))
+        };
+        let host = with("requires = \"rbac.admin\"").expect("a host permission");
+        assert_eq!(host.slots[0].requires.as_deref(), Some("rbac.admin"));
+        let err = with("requires = \"hello.admin\"").unwrap_err();
+        assert_eq!(err.field, "slots[0].requires", "{err}");
+        assert!(err.message.contains("not declared"), "{err}");
+        let err = with("requires = \"Admin!\"").unwrap_err();
+        assert_eq!(err.field, "slots[0].requires", "{err}");
+        let declared = with(
+            "requires = \"hello.admin\"\n[[permissions]]\nname = \"hello.admin\"\ndescription = \"x\"",
+        )
+        .expect("a declared permission");
+        assert_eq!(declared.slots[0].requires.as_deref(), Some("hello.admin"));
     }
 
     #[test]

@@ -80,6 +80,7 @@ pub(crate) async fn home(
             plugin
                 .manifest()
                 .slots_of(SlotKind::HomeWidget)
+                .filter(|slot| state.may_see(&user, slot))
                 .map(move |slot| (plugin, slot))
         })
         .collect();
@@ -263,6 +264,11 @@ impl PluginPage {
         })?;
         let manifest = plugin.manifest();
         let page_slot = manifest.page();
+        // A page for some users only: refused (and audited) before the
+        // plugin is called.
+        if let Some(permission) = page_slot.and_then(|slot| slot.requires.as_deref()) {
+            state.require(&user, permission, crate::error::Format::Html)?;
+        }
         if page_slot.is_none() && !self.path.is_empty() {
             return Err(AppError::page(ErrorKind::NotFound(format!(
                 "plugin `{id}` has no page `{}`",

@@ -207,6 +207,14 @@ impl AppState {
         })
     }
 
+    /// Whether `user` is shown `slot`: it requires no permission, or one
+    /// they hold (a conditional allow is not enough to show it).
+    pub(crate) fn may_see(&self, user: &Identity, slot: &greenroom_contract::SlotDecl) -> bool {
+        slot.requires
+            .as_deref()
+            .is_none_or(|permission| self.rbac().allows(user, permission))
+    }
+
     /// Writes a user's refusal to the audit log.
     pub(crate) fn audit_user_denial(
         &self,

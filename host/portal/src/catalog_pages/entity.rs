@@ -276,6 +276,7 @@ fn slots_for<'a>(
     plugins: &'a [Arc<LoadedPlugin>],
     kind: SlotKind,
     entity_kind: &str,
+    shown: &dyn Fn(&SlotDecl) -> bool,
 ) -> Vec<(&'a Arc<LoadedPlugin>, &'a SlotDecl)> {
     plugins
         .iter()
@@ -283,6 +284,7 @@ fn slots_for<'a>(
             plugin
                 .manifest()
                 .slots_of(kind)
+                .filter(|slot| shown(slot))
                 .filter(|slot| {
                     slot.entity_kinds.is_empty()
                         || slot
@@ -327,6 +329,7 @@ async fn draw(
     query: Option<String>,
 ) -> Result<Response, AppError> {
     let restriction = restriction(state, &user);
+    let shown = |slot: &SlotDecl| state.may_see(&user, slot);
     let lookup = entity_ref.clone();
     let loaded = read(state, move |store| {
         Loaded::load(store, &lookup, restriction.as_ref())
@@ -335,7 +338,7 @@ async fn draw(
     let entry = loaded.entry();
     let kind = entry.entity_ref().kind().to_owned();
     let plugins = state.plugins();
-    let tabs = TabLinks::new(&plugins, entry);
+    let tabs = TabLinks::new(&plugins, entry, &shown);
     let current = tabs.find(&tab).ok_or_else(|| no_tab(&tab_name(&tab)))?;
     let return_to = match query.as_deref().filter(|q| !q.is_empty()) {
         Some(q) => format!("{}?{q}", current.href),
@@ -355,7 +358,7 @@ async fn draw(
     };
     let body = match &tab {
         Tab::Overview => {
-            let cards = slots_for(&plugins, SlotKind::EntityCard, &kind);
+            let cards = slots_for(&plugins, SlotKind::EntityCard, &kind, &shown);
             let drawn = futures::future::join_all(
                 cards.iter().map(|(plugin, slot)| place.draw(plugin, slot)),
             )
@@ -364,7 +367,7 @@ async fn draw(
         }
         Tab::Definition => definition::draw(entry),
         Tab::Plugin { plugin, slot } => {
-            let (plugin, slot) = slots_for(&plugins, SlotKind::EntityTab, &kind)
+            let (plugin, slot) = slots_for(&plugins, SlotKind::EntityTab, &kind, &shown)
                 .into_iter()
                 .find(|(p, s)| p.manifest().id.as_str() == plugin && s.name == *slot)
                 .ok_or_else(|| no_tab(&tab_name(&tab)))?;
@@ -417,7 +420,11 @@ struct TabLink {
 }
 
 impl TabLinks {
-    fn new(plugins: &[Arc<LoadedPlugin>], entry: Entry<'_>) -> TabLinks {
+    fn new(
+        plugins: &[Arc<LoadedPlugin>],
+        entry: Entry<'_>,
+        shown: &dyn Fn(&SlotDecl) -> bool,
+    ) -> TabLinks {
         let base = entry.path();
         let kind = entry.entity_ref().kind().to_owned();
         let mut links = vec![TabLink {
@@ -432,7 +439,7 @@ impl TabLinks {
                 href: format!("{base}/definition"),
             });
         }
-        for (plugin, slot) in slots_for(plugins, SlotKind::EntityTab, &kind) {
+        for (plugin, slot) in slots_for(plugins, SlotKind::EntityTab, &kind, shown) {
             let id = plugin.manifest().id.as_str();
             links.push(TabLink {
                 tab: Tab::Plugin {
