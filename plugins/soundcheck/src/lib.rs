@@ -1,0 +1,22 @@
+//! Soundcheck.
+
+pub mod config;
+pub mod day;
+pub mod entity;
+pub mod facts;
+pub mod filter;
+pub mod keys;
+pub mod rules;
+pub mod store;
+
+use greenroom_sdk::prelude::*;
+
+struct Soundcheck;
+
+impl Plugin for Soundcheck {
+    fn render(_slot: &Slot, _cx: &Context) -> Result<View> {
+        Ok(card("Soundcheck").into())
+    }
+}
+
+greenroom_sdk::export!(Soundcheck);

@@ -1,0 +1,134 @@
+//! Where Soundcheck keeps what it knows, behind a small trait so the logic
+//! that reads and writes it runs natively in unit tests.
+//!
+//! [`HostStore`] is the plugin's private storage on the host;
+//! [`MemoryStore`] a map for tests. The key layout is in [`crate::keys`].
+
+use greenroom_sdk::{Error, Result, storage};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// The host caps one `list-keys` call at this many keys.
+pub const LIST_PAGE: u32 = 1000;
+
+/// A key-value store with ordered keys, as the host's `storage` interface.
+pub trait Store {
+    /// The bytes under `key`.
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Stores `value` under `key`.
+    fn set(&self, key: &str, value: &[u8]) -> Result<()>;
+    /// Removes `key`; whether it existed.
+    fn delete(&self, key: &str) -> Result<bool>;
+    /// Up to `limit` keys starting with `prefix`, after `start_after`, in
+    /// byte order.
+    fn list_keys(&self, prefix: &str, start_after: Option<&str>, limit: u32)
+    -> Result<Vec<String>>;
+}
+
+impl dyn Store + '_ {
+    /// The JSON value under `key`; a value that no longer parses (written by
+    /// an older version) reads as missing rather than failing every page.
+    pub fn get_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        Ok(self
+            .get(key)?
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+    }
+
+    /// Stores `value` as JSON under `key`.
+    pub fn set_json<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<()> {
+        let bytes = serde_json::to_vec(value)
+            .map_err(|e| Error::failed(format!("encoding `{key}`: {e}")))?;
+        self.set(key, &bytes)
+    }
+
+    /// Every key under `prefix`, paging through the host's limit; at most
+    /// `max` of them.
+    pub fn all_keys(&self, prefix: &str, max: usize) -> Result<Vec<String>> {
+        let mut keys: Vec<String> = Vec::new();
+        loop {
+            let page = self.list_keys(prefix, keys.last().map(String::as_str), LIST_PAGE)?;
+            let done = page.len() < LIST_PAGE as usize;
+            keys.extend(page);
+            if done || keys.len() >= max {
+                keys.truncate(max);
+                return Ok(keys);
+            }
+        }
+    }
+}
+
+/// The plugin's storage on the host.
+pub struct HostStore;
+
+impl Store for HostStore {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        storage::get(key)
+    }
+
+    fn set(&self, key: &str, value: &[u8]) -> Result<()> {
+        storage::set(key, value)
+    }
+
+    fn delete(&self, key: &str) -> Result<bool> {
+        storage::delete(key)
+    }
+
+    fn list_keys(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>> {
+        storage::list_keys(prefix, start_after, limit)
+    }
+}
+
+/// An in-memory store for tests.
+#[cfg(test)]
+#[derive(Default)]
+pub struct MemoryStore(std::cell::RefCell<std::collections::BTreeMap<String, Vec<u8>>>);
+
+#[cfg(test)]
+impl MemoryStore {
+    /// Every key, in order.
+    pub fn keys(&self) -> Vec<String> {
+        self.0.borrow().keys().cloned().collect()
+    }
+
+    /// The total bytes of keys and values, as the host's quota counts them.
+    pub fn bytes(&self) -> usize {
+        self.0.borrow().iter().map(|(k, v)| k.len() + v.len()).sum()
+    }
+}
+
+#[cfg(test)]
+impl Store for MemoryStore {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.0.borrow().get(key).cloned())
+    }
+
+    fn set(&self, key: &str, value: &[u8]) -> Result<()> {
+        self.0.borrow_mut().insert(key.to_owned(), value.to_vec());
+        Ok(())
+    }
+
+    fn delete(&self, key: &str) -> Result<bool> {
+        Ok(self.0.borrow_mut().remove(key).is_some())
+    }
+
+    fn list_keys(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>> {
+        let map = self.0.borrow();
+        Ok(map
+            .keys()
+            .filter(|k| k.starts_with(prefix))
+            .filter(|k| start_after.is_none_or(|after| k.as_str() > after))
+            .take(limit.min(LIST_PAGE) as usize)
+            .cloned()
+            .collect())
+    }
+}
