@@ -1,10 +1,13 @@
 //! Soundcheck.
 
+pub mod campaigns;
 pub mod config;
 pub mod day;
 pub mod entity;
+pub mod evaluate;
 pub mod facts;
 pub mod filter;
+pub mod history;
 pub mod keys;
 pub mod rules;
 pub mod store;
