@@ -1,6 +1,7 @@
 //! Soundcheck.
 
 pub mod campaigns;
+pub mod collectors;
 pub mod config;
 pub mod day;
 pub mod entity;
@@ -10,6 +11,7 @@ pub mod filter;
 pub mod history;
 pub mod keys;
 pub mod rules;
+pub mod source;
 pub mod store;
 
 use greenroom_sdk::prelude::*;
