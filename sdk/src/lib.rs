@@ -40,6 +40,8 @@
 //! - [`storage`], [`identity`], [`settings`], [`catalog`], [`log`],
 //!   [`analytics`], [`rbac`]: the host's imports, with the capability each
 //!   needs;
+//! - [`http`]: outbound requests through the host, to origins the plugin
+//!   was granted, naming credentials it never sees;
 //! - [`Error`] and [`Result`]: how calls fail. Host errors convert into
 //!   plugin errors, so `?` works across them.
 //!
@@ -47,14 +49,14 @@
 //! (plugins it builds need a host that serves 0.1.1 or newer in the 0.1
 //! line);
 //! [`bindings`] holds the raw generated bindings for anything the helpers do
-//! not cover (such as `wasi:http`).
+//! not cover (such as streaming `wasi:http` bodies).
 
 #![warn(missing_docs)]
 
 /// Raw bindings generated from the WIT contract by `wit-bindgen`.
 ///
 /// Prefer the helpers in this crate; use these for what they do not cover,
-/// such as outbound HTTP through `bindings::wasi::http`.
+/// such as streaming HTTP bodies through `bindings::wasi::http`.
 #[allow(missing_docs, clippy::all)]
 pub mod bindings {
     wit_bindgen::generate!({
@@ -70,6 +72,7 @@ pub mod bindings {
 pub mod analytics;
 pub mod catalog;
 mod error;
+pub mod http;
 pub mod identity;
 pub mod log;
 mod plugin;
