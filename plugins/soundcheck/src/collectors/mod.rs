@@ -60,6 +60,7 @@
 //! entity at once, and spends the same tokens.
 
 pub mod catalog;
+pub mod http;
 
 use crate::config::{CollectorConfig, CollectorKind};
 use crate::entity::Subject;
@@ -141,9 +142,18 @@ pub fn registered(kind: CollectorKind) -> Option<Registered> {
             collect: catalog::collect,
             requests_per_entity: 0,
         }),
-        // The HTTP collectors (src/collectors/http/) register here, e.g.
-        // CollectorKind::Github => Some(Registered { collect: http::github::collect, requests_per_entity: 4 }),
-        CollectorKind::Github | CollectorKind::Sonarqube | CollectorKind::Pagerduty => None,
+        CollectorKind::Github => Some(Registered {
+            collect: http::github::collect,
+            requests_per_entity: http::github::REQUESTS_PER_ENTITY,
+        }),
+        CollectorKind::Sonarqube => Some(Registered {
+            collect: http::sonarqube::collect,
+            requests_per_entity: http::sonarqube::REQUESTS_PER_ENTITY,
+        }),
+        CollectorKind::Pagerduty => Some(Registered {
+            collect: http::pagerduty::collect,
+            requests_per_entity: http::pagerduty::REQUESTS_PER_ENTITY,
+        }),
         CollectorKind::External => None,
     }
 }

@@ -45,9 +45,9 @@
 //! checks, so rules over it fail rather than find nothing; a repository
 //! without a finished run has `latest_run: null`.
 
-use super::{
-    CollectError, Collected, Instance, Upstream, json, segment, unexpected,
-};
+use super::{CollectError, HostHttp, Instance, Upstream, json, segment, unexpected};
+use crate::config::CollectorConfig;
+use greenroom_sdk::Entity;
 use greenroom_sdk::http::{Request, Response};
 use serde_json::{Value, json};
 
@@ -64,14 +64,23 @@ const CODEOWNERS_PATHS: [&str; 3] = [".github/CODEOWNERS", "CODEOWNERS", "docs/C
 /// The API version the fields read here are documented for.
 const API_VERSION: &str = "2022-11-28";
 
-/// Collects the GitHub fact of an entity.
-pub fn collect(
+/// The most requests one entity costs: repository, protection, three CODEOWNERS places, runs.
+pub const REQUESTS_PER_ENTITY: u32 = 6;
+
+/// Collects the GitHub fact of an entity (a [`CollectFn`](crate::collectors::CollectFn)).
+pub fn collect(config: &CollectorConfig, entity: &Entity) -> Result<Value, CollectError> {
+    let instance = Instance::of(config, DEFAULT_BASE_URL)?;
+    collect_with(&instance, &entity.annotations, &HostHttp)
+}
+
+/// [`collect`], for an entity with these annotations, through `upstream`.
+pub fn collect_with(
     instance: &Instance,
     annotations: &[(String, String)],
     upstream: &dyn Upstream,
-) -> Result<Collected, CollectError> {
+) -> Result<Value, CollectError> {
     let Some(slug) = Instance::annotation(annotations, ANNOTATION) else {
-        return Ok(Collected::NotApplicable(format!(
+        return Err(CollectError::NotApplicable(format!(
             "no `{ANNOTATION}` annotation"
         )));
     };
@@ -83,7 +92,7 @@ pub fn collect(
     let repository = match response.status {
         200 => json(&response, "GitHub")?,
         404 => {
-            return Err(CollectError(format!(
+            return Err(CollectError::Upstream(format!(
                 "GitHub answered 404 for {what}: the repository does not exist or the token \
                  cannot see it"
             )));
@@ -99,7 +108,7 @@ pub fn collect(
         200 => protection_fact(&json(&response, "GitHub")?),
         404 if message(&response).as_deref() == Some("Branch not protected") => unprotected(),
         404 | 403 => {
-            return Err(CollectError(format!(
+            return Err(CollectError::Upstream(format!(
                 "GitHub answered {} for {what}/branches/{branch}/protection without saying \
                  whether the branch is protected: the token needs read access to the \
                  repository's administration settings",
@@ -157,10 +166,14 @@ pub fn collect(
             ));
         }
     };
-    Ok(Collected::Fact(fact))
+    Ok(fact)
 }
 
-fn send(instance: &Instance, upstream: &dyn Upstream, path: &str) -> Result<Response, CollectError> {
+fn send(
+    instance: &Instance,
+    upstream: &dyn Upstream,
+    path: &str,
+) -> Result<Response, CollectError> {
     instance.send(upstream, headers(instance.get(path)?))
 }
 
@@ -186,7 +199,7 @@ fn parse_slug(slug: &str) -> Result<(&str, &str), CollectError> {
     };
     match slug.split_once('/') {
         Some((owner, repo)) if valid(owner) && valid(repo) => Ok((owner, repo)),
-        _ => Err(CollectError(format!(
+        _ => Err(CollectError::Upstream(format!(
             "`{ANNOTATION}: {slug}` is not `<owner>/<repository>` (e.g. `acme/order-service`)"
         ))),
     }
@@ -201,7 +214,7 @@ fn message(response: &Response) -> Option<String> {
 /// The repository's settings (`GET /repos/{owner}/{repo}`).
 pub fn repository_fact(repository: &Value) -> Result<Value, CollectError> {
     let full_name = repository["full_name"].as_str().ok_or_else(|| {
-        CollectError("GitHub's answer for the repository has no `full_name`".into())
+        CollectError::Upstream("GitHub's answer for the repository has no `full_name`".into())
     })?;
     let flag = |name: &str| repository[name].as_bool();
     Ok(json!({
@@ -343,7 +356,6 @@ fn decode_base64(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::{Recorded, annotations, instance, read};
-    use super::super::{CollectError, Collected, collect as collect_any};
     use super::*;
     use crate::config::CollectorKind;
 
@@ -351,9 +363,9 @@ mod tests {
         serde_json::from_slice(&read(path)).expect("JSON")
     }
 
-    fn collect(slug: &str) -> (Result<Collected, CollectError>, Vec<String>) {
+    fn collect(slug: &str) -> (Result<Value, CollectError>, Vec<String>) {
         let upstream = Recorded::default();
-        let result = collect_any(
+        let result = collect_with(
             &instance(CollectorKind::Github, Some("github")),
             &annotations(&[("github.com/project-slug", slug)]),
             &upstream,
@@ -363,7 +375,7 @@ mod tests {
 
     fn fact(slug: &str) -> Value {
         match collect(slug).0 {
-            Ok(Collected::Fact(fact)) => fact,
+            Ok(fact) => fact,
             other => panic!("{slug}: {other:?}"),
         }
     }
@@ -421,20 +433,33 @@ mod tests {
         assert_eq!(fact["path"], ".github/CODEOWNERS");
         assert_eq!(
             fact["owners"],
-            json!(["@acme/team-orders", "@acme/team-devex", "@acme/team-platform-infra"])
+            json!([
+                "@acme/team-orders",
+                "@acme/team-devex",
+                "@acme/team-platform-infra"
+            ])
         );
     }
 
     #[test]
     fn reads_the_latest_finished_run() {
-        let run = latest_run_fact(&file("github/repos/acme/shipping-service/actions/runs.json"));
+        let run = latest_run_fact(&file(
+            "github/repos/acme/shipping-service/actions/runs.json",
+        ));
         assert_eq!(run["workflow"], "CI");
         assert_eq!(run["status"], "completed");
         assert_eq!(run["conclusion"], "failure");
         assert_eq!(run["branch"], "main");
-        assert!(run["url"].as_str().expect("a URL").starts_with("https://github.com/acme/shipping-service/actions/runs/"));
+        assert!(
+            run["url"]
+                .as_str()
+                .expect("a URL")
+                .starts_with("https://github.com/acme/shipping-service/actions/runs/")
+        );
         assert_eq!(
-            latest_run_fact(&file("github/repos/acme/storefront-legacy/actions/runs.json")),
+            latest_run_fact(&file(
+                "github/repos/acme/storefront-legacy/actions/runs.json"
+            )),
             Value::Null
         );
     }
@@ -442,7 +467,7 @@ mod tests {
     #[test]
     fn collects_a_well_kept_repository_with_four_requests() {
         let (result, paths) = collect("acme/order-service");
-        let Ok(Collected::Fact(fact)) = result else {
+        let Ok(fact) = result else {
             panic!("{result:?}")
         };
         assert_eq!(
@@ -462,7 +487,7 @@ mod tests {
     #[test]
     fn an_unprotected_branch_and_missing_codeowners_are_facts_not_errors() {
         let (result, paths) = collect("acme/order-notifications");
-        let Ok(Collected::Fact(fact)) = result else {
+        let Ok(fact) = result else {
             panic!("{result:?}")
         };
         assert_eq!(fact["branch_protection"]["enabled"], false);
@@ -482,10 +507,15 @@ mod tests {
     fn the_default_branch_is_the_repositorys_own() {
         let (_, paths) = collect("acme/carrier-gateway");
         assert!(
-            paths.contains(&"/github/repos/acme/carrier-gateway/branches/master/protection".to_owned()),
+            paths.contains(
+                &"/github/repos/acme/carrier-gateway/branches/master/protection".to_owned()
+            ),
             "{paths:?}"
         );
-        assert_eq!(fact("acme/carrier-gateway")["latest_run"]["conclusion"], "failure");
+        assert_eq!(
+            fact("acme/carrier-gateway")["latest_run"]["conclusion"],
+            "failure"
+        );
     }
 
     #[test]
@@ -493,7 +523,7 @@ mod tests {
         let (result, paths) = collect("acme/legacy-billing-adapter");
         assert_eq!(
             result,
-            Err(CollectError(
+            Err(CollectError::Upstream(
                 "GitHub answered 404 for repos/acme/legacy-billing-adapter: the repository does not exist or the token cannot see it".into()
             ))
         );
@@ -503,7 +533,7 @@ mod tests {
     #[test]
     fn the_credential_is_named_on_every_request() {
         let upstream = Recorded::default();
-        collect_any(
+        collect_with(
             &instance(CollectorKind::Github, Some("github")),
             &annotations(&[("github.com/project-slug", "acme/order-service")]),
             &upstream,
@@ -520,20 +550,35 @@ mod tests {
 
     #[test]
     fn an_entity_without_the_annotation_has_nothing_to_collect() {
-        let result = collect_any(
+        let upstream = Recorded::default();
+        let result = collect_with(
             &instance(CollectorKind::Github, None),
             &annotations(&[("backstage.io/techdocs-ref", "dir:.")]),
-            &Recorded::default(),
+            &upstream,
         );
-        assert!(matches!(result, Ok(Collected::NotApplicable(_))), "{result:?}");
+        assert!(
+            matches!(result, Err(CollectError::NotApplicable(_))),
+            "{result:?}"
+        );
+        assert!(upstream.paths().is_empty(), "no request is made");
     }
 
     #[test]
     fn refuses_a_slug_that_is_not_owner_and_repository() {
-        for slug in ["acme", "acme/", "/repo", "acme/shop/extra", "acme/../x", "ac me/shop"] {
+        for slug in [
+            "acme",
+            "acme/",
+            "/repo",
+            "acme/shop/extra",
+            "acme/../x",
+            "ac me/shop",
+        ] {
             assert!(parse_slug(slug).is_err(), "{slug} was accepted");
         }
-        assert_eq!(parse_slug("acme/shop.js").expect("valid"), ("acme", "shop.js"));
+        assert_eq!(
+            parse_slug("acme/shop.js").expect("valid"),
+            ("acme", "shop.js")
+        );
     }
 
     #[test]

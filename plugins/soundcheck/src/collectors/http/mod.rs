@@ -1,28 +1,28 @@
 //! The collectors that ask another service over HTTP: GitHub, SonarQube and
-//! PagerDuty.
+//! PagerDuty, each a [`CollectFn`](super::CollectFn).
 //!
 //! Each reads the entity's annotation naming its object upstream
 //! (`github.com/project-slug`, `sonarqube.org/project-key`,
 //! `pagerduty.com/service-id`), sends the requests that service's API
 //! needs, and turns the answers into one fact, a JSON object (see each
 //! module for its fields). An entity without the annotation is
-//! [`Collected::NotApplicable`]; anything that goes wrong is a
+//! [`CollectError::NotApplicable`]; anything that goes wrong is a
 //! [`CollectError`] whose message says what happened and what to do.
 //!
-//! Requests go out through the host's brokered HTTP ([`Upstream`], the SDK's
-//! [`greenroom_sdk::http`] in the plugin): to origins the operator granted,
-//! naming a credential (`greenroom-credential`) the host replaces with the
-//! operator's secret. The plugin never sees a token.
+//! Requests go out through the host's brokered HTTP ([`Upstream`]; the
+//! SDK's [`greenroom_sdk::http`] in the plugin, recorded responses in
+//! tests): to origins the operator granted, naming a credential
+//! (`greenroom-credential`) the host replaces with the operator's secret.
+//! The plugin never sees a token.
 //!
 //! # Instance settings
 //!
-//! A collector instance is configured in the YAML's `collectors` (its
-//! `config`), and, for what differs per installation, in the plugin setting
-//! `collectors.<id>`, whose fields win:
+//! A collector instance's `config` (the YAML's, with the plugin setting
+//! `collectors.<id>` merged over it):
 //!
 //! | Setting | Meaning |
 //! |---|---|
-//! | `base-url` | Where the API is: `https://api.github.com` (default), `https://ghe.example.com/api/v3`; `https://api.pagerduty.com` (default), `https://api.eu.pagerduty.com`; a SonarQube server (required) or `https://sonarcloud.io`. |
+//! | `base-url` | Where the API is: `https://api.github.com` (default) or `https://ghe.example.com/api/v3`; `https://sonarcloud.io` (default) or a SonarQube server; `https://api.pagerduty.com` (default) or `https://api.eu.pagerduty.com`. |
 //! | `credential` | The name of the host credential (`[[secrets]]`) to send; none by default. |
 //! | `instance` | SonarQube only: the instance name a `sonarqube.org/project-key` of the form `<instance>/<key>` must name. |
 //!
@@ -34,10 +34,10 @@ pub mod github;
 pub mod pagerduty;
 pub mod sonarqube;
 
+use super::CollectError;
 use crate::config::{CollectorConfig, CollectorKind};
 use greenroom_sdk::http::{HttpError, Request, Response};
-use serde_json::{Map, Value};
-use std::fmt;
+use serde_json::Value;
 
 /// Sends requests: the host's brokered HTTP in the plugin, recorded
 /// responses in tests.
@@ -55,35 +55,11 @@ impl Upstream for HostHttp {
     }
 }
 
-/// What collecting for one entity gave.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Collected {
-    /// The fact, a JSON object.
-    Fact(Value),
-    /// The entity has nothing to collect here (no annotation); why.
-    NotApplicable(String),
-}
-
-/// Why collecting failed, in words for the entity's page and the admin's
-/// collector status.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CollectError(pub String);
-
-impl fmt::Display for CollectError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for CollectError {}
-
-/// One configured HTTP collector, its settings resolved.
+/// One configured HTTP collector, its settings read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {
     /// The collector's id, the first segment of its facts' paths.
     pub id: String,
-    /// Which service it asks.
-    pub kind: CollectorKind,
     /// The API's base URL, without a trailing `/`.
     pub base_url: String,
     /// The host credential it names, if any.
@@ -93,52 +69,35 @@ pub struct Instance {
 }
 
 impl Instance {
-    /// The instance `collector` describes, its YAML `config` overridden by
-    /// `overrides` (the plugin setting `collectors.<id>`, when set).
-    /// `None` for a collector that does not use HTTP.
-    pub fn resolve(
+    /// The instance `collector` describes; `default_base_url` when its
+    /// config names none.
+    pub fn of(
         collector: &CollectorConfig,
-        overrides: Option<&Map<String, Value>>,
-    ) -> Result<Option<Instance>, CollectError> {
-        let default_base = match collector.kind {
-            CollectorKind::Github => Some(github::DEFAULT_BASE_URL),
-            CollectorKind::Pagerduty => Some(pagerduty::DEFAULT_BASE_URL),
-            CollectorKind::Sonarqube => None,
-            CollectorKind::Catalog | CollectorKind::External => return Ok(None),
-        };
+        default_base_url: &str,
+    ) -> Result<Instance, CollectError> {
         let id = collector.id.to_string();
         let setting = |name: &str| {
-            overrides
-                .and_then(|o| o.get(name))
-                .or_else(|| collector.config.get(name))
-                .and_then(Value::as_str)
+            collector
+                .setting(name)
                 .map(str::trim)
                 .filter(|v| !v.is_empty())
                 .map(str::to_owned)
         };
-        let base_url = setting("base-url")
-            .or_else(|| default_base.map(str::to_owned))
-            .ok_or_else(|| {
-                CollectError(format!(
-                    "collector `{id}` has no `base-url`: set it to the SonarQube server \
-                     (e.g. https://sonar.example.com or https://sonarcloud.io)"
-                ))
-            })?;
+        let base_url = setting("base-url").unwrap_or_else(|| default_base_url.to_owned());
         let base_url = base_url.trim_end_matches('/').to_owned();
-        // The same check the SDK makes when sending, made once here so a
-        // typo is reported against the setting.
+        // The check the SDK makes when sending, made here so that a typo
+        // is reported against the setting.
         Request::get(&base_url).map_err(|_| {
-            CollectError(format!(
+            CollectError::Upstream(format!(
                 "collector `{id}`: base-url `{base_url}` is not an absolute http:// or https:// URL"
             ))
         })?;
-        Ok(Some(Instance {
+        Ok(Instance {
             id,
-            kind: collector.kind,
             base_url,
             credential: setting("credential"),
             instance: setting("instance"),
-        }))
+        })
     }
 
     /// The origin its requests go to, as a grant names it.
@@ -152,7 +111,7 @@ impl Instance {
     /// the credential named when there is one.
     fn get(&self, path: &str) -> Result<Request, CollectError> {
         let request = Request::get(&format!("{}{path}", self.base_url))
-            .map_err(|e| CollectError(format!("collector `{}`: {e}", self.id)))?;
+            .map_err(|e| CollectError::Upstream(format!("collector `{}`: {e}", self.id)))?;
         Ok(match &self.credential {
             Some(name) => request.credential(name),
             None => request,
@@ -167,8 +126,8 @@ impl Instance {
 
     fn refusal(&self, error: HttpError) -> CollectError {
         let id = &self.id;
-        CollectError(match error {
-            HttpError::Denied { origin } => match &self.credential {
+        match error {
+            HttpError::Denied { origin } => CollectError::Denied(match &self.credential {
                 Some(credential) => format!(
                     "this collector was not granted http:{origin}, or its credential \
                      `{credential}` may not be sent there; an operator can grant it on the \
@@ -178,18 +137,18 @@ impl Instance {
                     "this collector was not granted http:{origin}; an operator can grant it on \
                      the plugin's page"
                 ),
-            },
-            HttpError::AddressProhibited { origin } => format!(
+            }),
+            HttpError::AddressProhibited { origin } => CollectError::Denied(format!(
                 "the host would not connect to {origin}: the name resolves to a private or \
                  loopback address; an operator can grant the address itself, or list the name \
                  in [egress] private-hosts"
-            ),
-            HttpError::TooManyRequests => format!(
-                "collector `{id}` used up the requests one call may send; an operator can raise \
-                 the plugin's http-requests limit, or lower the collector's batch"
-            ),
-            other => format!("collector `{id}`: {other}"),
-        })
+            )),
+            HttpError::TooManyRequests => CollectError::RateLimited(format!(
+                "collector `{id}` used up the HTTP requests one call may send; it goes on at \
+                 the next run (an operator can raise the plugin's http-requests limit)"
+            )),
+            other => CollectError::Upstream(format!("collector `{id}`: {other}")),
+        }
     }
 
     /// The annotation `name` of an entity, trimmed, when set.
@@ -202,29 +161,21 @@ impl Instance {
     }
 }
 
-/// Collects the fact `instance` gathers about an entity with these
-/// annotations.
-pub fn collect(
-    instance: &Instance,
-    annotations: &[(String, String)],
-    upstream: &dyn Upstream,
-) -> Result<Collected, CollectError> {
-    match instance.kind {
-        CollectorKind::Github => github::collect(instance, annotations, upstream),
-        CollectorKind::Sonarqube => sonarqube::collect(instance, annotations, upstream),
-        CollectorKind::Pagerduty => pagerduty::collect(instance, annotations, upstream),
-        CollectorKind::Catalog | CollectorKind::External => Err(CollectError(format!(
-            "collector `{}` does not use HTTP",
-            instance.id
-        ))),
+/// The most requests one entity can cost a collector of `kind`.
+pub fn requests_per_entity(kind: CollectorKind) -> u32 {
+    match kind {
+        CollectorKind::Github => github::REQUESTS_PER_ENTITY,
+        CollectorKind::Sonarqube => sonarqube::REQUESTS_PER_ENTITY,
+        CollectorKind::Pagerduty => pagerduty::REQUESTS_PER_ENTITY,
+        CollectorKind::Catalog | CollectorKind::External => 0,
     }
 }
 
 /// The JSON of a response the API answered with `200`.
-fn json(response: &Response, what: &str) -> Result<Value, CollectError> {
+fn json(response: &Response, service: &str) -> Result<Value, CollectError> {
     serde_json::from_slice(&response.body).map_err(|e| {
-        CollectError(format!(
-            "{what} answered with something that is not JSON ({e}); is base-url the API's \
+        CollectError::Upstream(format!(
+            "{service} answered with something that is not JSON ({e}); is base-url the API's \
              address?"
         ))
     })
@@ -252,21 +203,29 @@ fn unexpected(service: &str, what: &str, response: &Response, instance: &Instanc
         Some(name) => format!("the credential `{name}`"),
         None => "a credential (none is configured: set the collector's `credential`)".to_owned(),
     };
-    CollectError(match status {
-        401 => format!("{service} answered 401 for {what}: it wants {credential}, or did not accept it"),
-        403 if response.header("x-ratelimit-remaining") == Some("0") => format!(
-            "{service} answered 403 for {what}: the rate limit is used up until {}; lower the \
-             collector's frequency or rate-limit",
+    let exhausted = response.header("x-ratelimit-remaining") == Some("0");
+    match status {
+        401 => CollectError::Upstream(format!(
+            "{service} answered 401 for {what}: it wants {credential}, or did not accept it"
+        )),
+        403 | 429 if exhausted => CollectError::RateLimited(format!(
+            "{service} answered {status} for {what}: the rate limit is used up until {}; lower \
+             the collector's frequency or rate-limit",
             response.header("x-ratelimit-reset").unwrap_or("its reset")
-        ),
-        403 => format!("{service} answered 403 for {what}: {credential} may not read it"),
-        429 => format!(
+        )),
+        429 => CollectError::RateLimited(format!(
             "{service} answered 429 for {what}: too many requests; lower the collector's \
              rate-limit"
-        ),
-        500..=599 => format!("{service} answered {status} for {what}: the service has a problem; it is asked again at the next collection"),
-        _ => format!("{service} answered {status} for {what}"),
-    })
+        )),
+        403 => CollectError::Upstream(format!(
+            "{service} answered 403 for {what}: {credential} may not read it"
+        )),
+        500..=599 => CollectError::Upstream(format!(
+            "{service} answered {status} for {what}: the service has a problem; it is asked \
+             again at the next collection"
+        )),
+        _ => CollectError::Upstream(format!("{service} answered {status} for {what}")),
+    }
 }
 
 #[cfg(test)]
@@ -340,10 +299,16 @@ pub(crate) mod fixtures {
                 .expect("a service prefix");
             let file = match rest {
                 "api/qualitygates/project_status" => {
-                    format!("{service}/{rest}/{}", param("projectKey").expect("projectKey"))
+                    format!(
+                        "{service}/{rest}/{}",
+                        param("projectKey").expect("projectKey")
+                    )
                 }
                 "api/measures/component" => {
-                    format!("{service}/{rest}/{}", param("component").expect("component"))
+                    format!(
+                        "{service}/{rest}/{}",
+                        param("component").expect("component")
+                    )
                 }
                 _ => format!("{service}/{rest}"),
             };
@@ -371,7 +336,10 @@ pub(crate) mod fixtures {
     }
 
     /// An instance of `kind` pointed at the recorded answers.
-    pub fn instance(kind: crate::config::CollectorKind, credential: Option<&str>) -> super::Instance {
+    pub fn instance(
+        kind: crate::config::CollectorKind,
+        credential: Option<&str>,
+    ) -> super::Instance {
         use crate::config::CollectorKind;
         let base_url = match kind {
             CollectorKind::Github => GITHUB,
@@ -380,7 +348,6 @@ pub(crate) mod fixtures {
         };
         super::Instance {
             id: kind.name().to_owned(),
-            kind,
             base_url: base_url.to_owned(),
             credential: credential.map(str::to_owned),
             instance: None,
@@ -400,7 +367,6 @@ pub(crate) mod fixtures {
 mod tests {
     use super::fixtures::{Recorded, annotations, instance};
     use super::*;
-    use crate::config::ItemId;
 
     fn collector(kind: CollectorKind, config: Value) -> CollectorConfig {
         serde_json::from_value(serde_json::json!({
@@ -412,60 +378,57 @@ mod tests {
     }
 
     #[test]
-    fn an_instance_takes_the_services_default_base_url_and_the_settings_over_the_yaml() {
+    fn an_instance_takes_the_services_default_base_url_unless_configured() {
         let yaml = collector(
             CollectorKind::Github,
             serde_json::json!({ "credential": "github" }),
         );
-        let github = Instance::resolve(&yaml, None)
-            .expect("valid")
-            .expect("an HTTP collector");
+        let github = Instance::of(&yaml, github::DEFAULT_BASE_URL).expect("valid");
         assert_eq!(github.base_url, "https://api.github.com");
         assert_eq!(github.origin(), "api.github.com");
         assert_eq!(github.credential.as_deref(), Some("github"));
-        let overrides = serde_json::json!({ "base-url": "https://ghe.example.com/api/v3/" });
-        let enterprise = Instance::resolve(&yaml, overrides.as_object())
-            .expect("valid")
-            .expect("an HTTP collector");
+        let enterprise = collector(
+            CollectorKind::Github,
+            serde_json::json!({ "base-url": "https://ghe.example.com/api/v3/" }),
+        );
+        let enterprise = Instance::of(&enterprise, github::DEFAULT_BASE_URL).expect("valid");
         assert_eq!(enterprise.base_url, "https://ghe.example.com/api/v3");
         assert_eq!(enterprise.origin(), "ghe.example.com");
-        assert_eq!(enterprise.credential.as_deref(), Some("github"));
-        assert_eq!(enterprise.id, ItemId::parse("github").expect("an id").to_string());
+        assert_eq!(enterprise.credential, None);
     }
 
     #[test]
-    fn sonarqube_needs_a_base_url_and_every_base_url_must_be_a_url() {
-        let err = Instance::resolve(&collector(CollectorKind::Sonarqube, serde_json::json!({})), None)
-            .unwrap_err();
-        assert!(err.0.contains("no `base-url`"), "{err}");
-        let err = Instance::resolve(
-            &collector(CollectorKind::Pagerduty, serde_json::json!({ "base-url": "api.pagerduty.com" })),
-            None,
+    fn a_base_url_must_be_a_url() {
+        let err = Instance::of(
+            &collector(
+                CollectorKind::Pagerduty,
+                serde_json::json!({ "base-url": "api.pagerduty.com" }),
+            ),
+            pagerduty::DEFAULT_BASE_URL,
         )
         .unwrap_err();
-        assert!(err.0.contains("not an absolute"), "{err}");
-        assert_eq!(
-            Instance::resolve(&collector(CollectorKind::Catalog, serde_json::json!({})), None),
-            Ok(None)
-        );
+        assert!(err.to_string().contains("not an absolute"), "{err}");
     }
 
     #[test]
-    fn a_denied_request_says_which_grant_is_missing() {
+    fn a_denied_request_says_which_grant_is_missing_and_stops_the_run() {
         let upstream = Recorded::refusing(HttpError::Denied {
             origin: "api.github.com".into(),
         });
-        let err = collect(
+        let err = github::collect_with(
             &instance(CollectorKind::Github, None),
             &annotations(&[("github.com/project-slug", "acme/order-service")]),
             &upstream,
         )
         .unwrap_err();
         assert_eq!(
-            err.0,
-            "this collector was not granted http:api.github.com; an operator can grant it on the plugin's page"
+            err,
+            CollectError::Denied(
+                "this collector was not granted http:api.github.com; an operator can grant it on the plugin's page".into()
+            )
         );
-        let err = collect(
+        assert!(err.stops_run());
+        let err = pagerduty::collect_with(
             &instance(CollectorKind::Pagerduty, Some("pagerduty")),
             &annotations(&[("pagerduty.com/service-id", "PPZP6XW")]),
             &Recorded::refusing(HttpError::Denied {
@@ -473,27 +436,30 @@ mod tests {
             }),
         )
         .unwrap_err();
-        assert!(err.0.contains("credential `pagerduty`"), "{err}");
+        assert!(err.to_string().contains("credential `pagerduty`"), "{err}");
     }
 
     #[test]
     fn other_refusals_say_what_an_operator_can_change() {
-        let err = collect(
-            &instance(CollectorKind::Sonarqube, None),
-            &annotations(&[("sonarqube.org/project-key", "acme_order-service")]),
-            &Recorded::refusing(HttpError::AddressProhibited {
-                origin: "sonar.internal".into(),
-            }),
-        )
-        .unwrap_err();
-        assert!(err.0.contains("[egress] private-hosts"), "{err}");
-        let err = collect(
-            &instance(CollectorKind::Sonarqube, None),
-            &annotations(&[("sonarqube.org/project-key", "acme_order-service")]),
-            &Recorded::refusing(HttpError::TooManyRequests),
-        )
-        .unwrap_err();
-        assert!(err.0.contains("http-requests"), "{err}");
+        let sonar = |error: HttpError| {
+            sonarqube::collect_with(
+                &instance(CollectorKind::Sonarqube, None),
+                &annotations(&[("sonarqube.org/project-key", "acme_order-service")]),
+                &Recorded::refusing(error),
+            )
+            .unwrap_err()
+        };
+        let err = sonar(HttpError::AddressProhibited {
+            origin: "sonar.internal".into(),
+        });
+        assert!(err.to_string().contains("[egress] private-hosts"), "{err}");
+        let err = sonar(HttpError::TooManyRequests);
+        assert!(matches!(err, CollectError::RateLimited(_)), "{err}");
+        let err = sonar(HttpError::Timeout);
+        assert!(
+            matches!(err, CollectError::Upstream(_)) && !err.stops_run(),
+            "{err}"
+        );
     }
 
     #[test]
@@ -507,17 +473,33 @@ mod tests {
                 .collect(),
             body: Vec::new(),
         };
-        let message = |r: &Response| unexpected("GitHub", "repos/acme/x", r, &github).0;
-        assert!(message(&response(401, &[])).contains("credential `github`"));
+        let answer = |r: &Response| unexpected("GitHub", "repos/acme/x", r, &github);
         assert!(
-            message(&response(403, &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1764000000")]))
-                .contains("rate limit is used up until 1764000000")
+            answer(&response(401, &[]))
+                .to_string()
+                .contains("credential `github`")
         );
-        assert!(message(&response(502, &[])).contains("asked again"));
+        let limited = answer(&response(
+            403,
+            &[
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-reset", "1764000000"),
+            ],
+        ));
+        assert!(matches!(limited, CollectError::RateLimited(_)), "{limited}");
+        assert!(
+            limited.to_string().contains("until 1764000000"),
+            "{limited}"
+        );
+        assert!(
+            answer(&response(502, &[]))
+                .to_string()
+                .contains("asked again")
+        );
         let anonymous = instance(CollectorKind::Github, None);
         assert!(
             unexpected("GitHub", "x", &response(401, &[]), &anonymous)
-                .0
+                .to_string()
                 .contains("none is configured")
         );
     }
