@@ -1,5 +1,6 @@
 //! Soundcheck.
 
+pub mod api;
 pub mod campaigns;
 pub mod collectors;
 pub mod config;
@@ -10,9 +11,12 @@ pub mod facts;
 pub mod filter;
 pub mod history;
 pub mod keys;
+pub mod permissions;
 pub mod rules;
+pub mod settings;
 pub mod source;
 pub mod store;
+pub mod tasks;
 
 use greenroom_sdk::prelude::*;
 

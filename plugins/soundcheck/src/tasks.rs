@@ -1,0 +1,264 @@
+//! The scheduled work: collecting facts (`collect`) and evaluating every
+//! entity into the day's summary (`evaluate`), and the same on demand.
+
+use crate::collectors::{self, Budget, CollectError, RunReport, registered};
+use crate::config::{CollectorKind, Config};
+use crate::day::Day;
+use crate::entity::Subject;
+use crate::evaluate::{applies, evaluate_entity};
+use crate::filter::EntityFilter;
+use crate::history::{self, DaySummary, EvaluationRun};
+use crate::keys;
+use crate::source::EntitySource;
+use crate::store::Store;
+use greenroom_sdk::{Entity, Result};
+use std::collections::BTreeSet;
+
+/// Whether anything Soundcheck is configured with applies to `subject`.
+pub fn relevant(config: &Config, subject: &Subject) -> bool {
+    config.tracks.iter().any(|t| t.filter.matches(subject))
+        || config.checks.iter().any(|c| applies(config, c, subject))
+}
+
+/// What a `collect` run did.
+#[derive(Debug, Default)]
+pub struct Collected {
+    /// One report per collector that ran.
+    pub reports: Vec<RunReport>,
+    /// Entities evaluated afterwards.
+    pub evaluated: usize,
+}
+
+/// Runs every due collector within `budget`, then evaluates the entities
+/// whose facts changed.
+pub fn collect(
+    store: &dyn Store,
+    source: &dyn EntitySource,
+    config: &Config,
+    budget: &mut Budget,
+) -> Result<Collected> {
+    let mut collected = Collected::default();
+    for collector in &config.collectors {
+        let Some(registered) = registered(collector.kind) else {
+            continue;
+        };
+        if (budget.now)() >= budget.deadline_ms {
+            break;
+        }
+        collected
+            .reports
+            .push(collectors::run(store, source, collector, registered, budget)?);
+    }
+    let mut seen = BTreeSet::new();
+    let touched = collected.reports.iter().flat_map(|r| r.touched.iter());
+    for subject in touched.filter(|s| seen.insert(s.entity_ref.clone())) {
+        if relevant(config, subject) {
+            evaluate_entity(store, config, subject.clone(), (budget.now)())?;
+            collected.evaluated += 1;
+        }
+    }
+    Ok(collected)
+}
+
+/// What an `evaluate` run did.
+#[derive(Debug)]
+pub struct Evaluated {
+    /// The run.
+    pub run: EvaluationRun,
+    /// Whether every entity was reached before the deadline (only then is
+    /// the day's summary written).
+    pub complete: bool,
+}
+
+/// Evaluates every entity something applies to, and writes the day's
+/// summary when it got through them all before `deadline_ms`.
+pub fn evaluate_all(
+    store: &dyn Store,
+    source: &dyn EntitySource,
+    config: &Config,
+    now: fn() -> u64,
+    deadline_ms: u64,
+) -> Result<Evaluated> {
+    let started = now();
+    let mut summary = DaySummary {
+        day: Some(Day::from_ms(started)),
+        at_ms: started,
+        ..DaySummary::default()
+    };
+    let mut run = EvaluationRun {
+        at_ms: started,
+        ..EvaluationRun::default()
+    };
+    let mut cursor = None;
+    loop {
+        let (entities, next) = source.page(&EntityFilter::default(), cursor)?;
+        for entity in entities {
+            if now() >= deadline_ms {
+                run.took_ms = now() - started;
+                return Ok(Evaluated { run, complete: false });
+            }
+            let subject = Subject::of(&entity);
+            if !relevant(config, &subject) {
+                continue;
+            }
+            let evaluation = evaluate_entity(store, config, subject.clone(), started)?;
+            summary.add(config, &subject, &evaluation.results);
+            run.entities += 1;
+            run.changes += evaluation.changes.len() as u32;
+        }
+        match next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    run.took_ms = now() - started;
+    history::save_day(store, &summary)?;
+    store.set_json(keys::EVALUATION, &run)?;
+    Ok(Evaluated { run, complete: true })
+}
+
+/// One collector's outcome for one entity, for "Collect now".
+#[derive(Debug)]
+pub struct Attempt {
+    /// The collector.
+    pub collector: String,
+    /// A fact stored (`true`), not applicable (`false`), or why not.
+    pub outcome: std::result::Result<bool, CollectError>,
+}
+
+/// Runs every collector for one entity now, then evaluates it.
+pub fn collect_entity(
+    store: &dyn Store,
+    config: &Config,
+    entity: &Entity,
+    now_ms: u64,
+) -> Result<Vec<Attempt>> {
+    let subject = Subject::of(entity);
+    let mut attempts = Vec::new();
+    for collector in &config.collectors {
+        let Some(registered) = registered(collector.kind) else {
+            if collector.kind != CollectorKind::External {
+                let kind = collector.kind.name();
+                attempts.push(Attempt {
+                    collector: collector.id.to_string(),
+                    outcome: Err(CollectError::Upstream(format!(
+                        "this version of Soundcheck has no `{kind}` collector"
+                    ))),
+                });
+            }
+            continue;
+        };
+        if !collector.filter.matches(&subject) {
+            continue;
+        }
+        let outcome = collectors::collect_one(store, collector, registered, entity, now_ms);
+        if outcome.as_ref().is_ok_and(Option::is_some) {
+            let mut state = collectors::load_state(store, collector.id.as_str())?;
+            state.refill(collector, now_ms);
+            state.spend(registered.requests_per_entity);
+            collectors::save_state(store, collector.id.as_str(), &state)?;
+        }
+        attempts.push(Attempt {
+            collector: collector.id.to_string(),
+            outcome: outcome.map(|stored| stored.is_some()),
+        });
+    }
+    evaluate_entity(store, config, subject, now_ms)?;
+    Ok(attempts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::yaml;
+    use crate::evaluate::load_results;
+    use crate::source::{Listed, entity};
+    use crate::store::MemoryStore;
+    use serde_json::json;
+
+    fn now() -> u64 {
+        1_780_000_000_000
+    }
+
+    const CONFIG: &str = "\
+collectors: [{id: catalog, kind: catalog}]
+checks:
+  - {id: owner, name: Has an owner, rule: {fact: catalog.has_owner, op: equals, value: true}}
+  - {id: docs, name: Has docs, rule: {fact: catalog.has_techdocs, op: equals, value: true}}
+tracks:
+  - id: basics
+    name: Basics
+    filter: {kind: Component}
+    levels: [{name: Bronze, checks: [owner]}, {name: Silver, checks: [docs]}]
+";
+
+    fn catalog() -> Listed {
+        let component = |name: &str, owner: Option<&str>, docs: bool| {
+            let mut json = json!({"kind": "Component", "metadata": {"name": name, "annotations": {}}, "spec": {}});
+            if let Some(owner) = owner {
+                json["spec"]["owner"] = json!(owner);
+            }
+            if docs {
+                json["metadata"]["annotations"]["backstage.io/techdocs-ref"] = json!("dir:.");
+            }
+            entity(json)
+        };
+        Listed(vec![
+            component("cart", Some("team-web"), true),
+            component("search", Some("team-web"), false),
+            component("orphan", None, true),
+            entity(json!({"kind": "Group", "metadata": {"name": "team-web"}, "spec": {}})),
+        ])
+    }
+
+    #[test]
+    fn collecting_then_evaluating_fills_the_days_summary() {
+        let store = MemoryStore::default();
+        let config = yaml::parse(CONFIG).unwrap();
+        let source = catalog();
+        let mut budget = Budget { http_requests: 45, deadline_ms: now() + 1000, now };
+        let collected = collect(&store, &source, &config, &mut budget).unwrap();
+        assert_eq!(collected.reports[0].collected, 4);
+        assert_eq!(collected.evaluated, 3, "the group is not in any track");
+        let cart = load_results(&store, "component:default/cart").unwrap().unwrap();
+        assert_eq!(cart.tracks["basics"].level, 2);
+
+        let evaluated = evaluate_all(&store, &source, &config, now, now() + 1000).unwrap();
+        assert!(evaluated.complete);
+        assert_eq!((evaluated.run.entities, evaluated.run.changes), (3, 0), "already evaluated after collecting");
+        let day = history::days(&store, Day::from_ms(now()), Day::from_ms(now())).unwrap();
+        let web = &day[0].tracks["basics"]["group:default/team-web"];
+        assert_eq!((web.entities, web.levels.clone()), (2, vec![0, 1, 1]));
+        assert_eq!(day[0].tracks["basics"][crate::entity::NO_OWNER].levels, vec![1, 0, 0]);
+    }
+
+    #[test]
+    fn an_evaluation_cut_short_writes_no_summary() {
+        let store = MemoryStore::default();
+        let config = yaml::parse(CONFIG).unwrap();
+        let evaluated = evaluate_all(&store, &catalog(), &config, now, now()).unwrap();
+        assert!(!evaluated.complete);
+        assert!(store.keys().iter().all(|k| !k.starts_with("daily/")));
+    }
+
+    #[test]
+    fn collect_now_collects_and_evaluates_one_entity() {
+        let store = MemoryStore::default();
+        let with_more = CONFIG.replace(
+            "collectors: [{id: catalog, kind: catalog}]",
+            "collectors: [{id: catalog, kind: catalog}, {id: gh, kind: github}, {id: ci, kind: external}]",
+        );
+        let config = yaml::parse(&with_more).unwrap();
+        let source = catalog();
+        let cart = source.get("component:default/cart").unwrap().unwrap();
+        let attempts = collect_entity(&store, &config, &cart, now()).unwrap();
+        let outcomes: Vec<(&str, Option<bool>)> =
+            attempts.iter().map(|a| (a.collector.as_str(), a.outcome.clone().ok())).collect();
+        assert_eq!(
+            outcomes,
+            [("catalog", Some(true)), ("gh", Some(false))],
+            "gh does not apply (no project slug); external collectors are pushed to"
+        );
+        assert!(load_results(&store, "component:default/cart").unwrap().is_some());
+    }
+}
