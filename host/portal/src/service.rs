@@ -59,31 +59,36 @@ pub(crate) enum Presented<'a> {
 }
 
 /// Which service presented `authorization` (the header's value) to the API
-/// of `plugin`. Digests are compared in full, whatever matches first.
+/// of `plugin`. Only a `Bearer` token to a plugin some token is issued for
+/// is a service's: anything else (a browser's `Basic` credentials for a
+/// proxy in front of the portal) is left to the session, as before. Digests
+/// are compared in full, without stopping at the first difference.
 pub(crate) fn presented<'a>(
     tokens: &'a [ApiToken],
     plugin: &str,
     authorization: Option<&str>,
 ) -> Presented<'a> {
-    let Some(header) = authorization else {
+    let issued: Vec<&ApiToken> = tokens
+        .iter()
+        .filter(|t| t.plugins.iter().any(|p| p == plugin))
+        .collect();
+    let bearer = authorization.and_then(|header| {
+        header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+    });
+    let (false, Some(token)) = (issued.is_empty(), bearer) else {
         return Presented::None;
-    };
-    let Some(token) = header
-        .strip_prefix("Bearer ")
-        .or_else(|| header.strip_prefix("bearer "))
-    else {
-        return Presented::Invalid;
     };
     let digest: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
     let mut found = None;
-    for candidate in tokens {
-        let same = candidate
+    for candidate in issued {
+        let difference = candidate
             .digest
             .iter()
             .zip(digest.iter())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-        if same && candidate.plugins.iter().any(|p| p == plugin) && found.is_none() {
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        if difference == 0 && found.is_none() {
             found = Some(candidate.name.as_str());
         }
     }
@@ -112,13 +117,19 @@ mod tests {
             presented(&tokens, "hello", Some("Bearer s3cret")),
             Presented::Invalid
         );
+        // No token is issued for this plugin: the header is not ours.
+        assert_eq!(
+            presented(&tokens, "pulse", Some("Bearer s3cret")),
+            Presented::None
+        );
         assert_eq!(
             presented(&tokens, "soundcheck", Some("Bearer s3cret2")),
             Presented::Invalid
         );
+        // A proxy's basic credentials are not a service's token.
         assert_eq!(
             presented(&tokens, "soundcheck", Some("Basic czNjcmV0")),
-            Presented::Invalid
+            Presented::None
         );
         assert_eq!(presented(&tokens, "soundcheck", None), Presented::None);
     }

@@ -60,6 +60,16 @@ fn load(db: &Database, bytes: Vec<u8>) -> LoadedPlugin {
 }
 
 pub(crate) fn portal_with(guest_access: bool, test_plugins: &[&str]) -> Portal {
+    portal_configured(
+        PortalConfig {
+            guest_access,
+            ..PortalConfig::default()
+        },
+        test_plugins,
+    )
+}
+
+pub(crate) fn portal_configured(config: PortalConfig, test_plugins: &[&str]) -> Portal {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = Database::open(&dir.path().join("greenroom.db")).expect("database opens");
     let mut plugins = vec![Arc::new(load(
@@ -83,15 +93,7 @@ pub(crate) fn portal_with(guest_access: bool, test_plugins: &[&str]) -> Portal {
         greenroom_catalog::CatalogStore::new(db.clone()),
         greenroom_catalog::CatalogConfig::default(),
     );
-    let state = AppState::new(
-        plugins,
-        failed,
-        PortalConfig {
-            guest_access,
-            ..PortalConfig::default()
-        },
-        catalog,
-    );
+    let state = AppState::new(plugins, failed, config, catalog);
     Portal {
         _dir: dir,
         router: app(state.clone()),
@@ -447,6 +449,79 @@ async fn the_api_refuses_everyone_when_guest_access_is_off() {
         get(&portal, "/healthz").await.status,
         StatusCode::OK,
         "load balancers still see health"
+    );
+}
+
+#[tokio::test]
+async fn a_service_calls_a_plugin_api_with_its_token_and_nothing_else_passes_for_one() {
+    const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+    let portal = portal_configured(
+        PortalConfig {
+            api_tokens: vec![crate::ApiToken::new("ci", vec!["test-probe".into()], TOKEN)],
+            ..PortalConfig::default()
+        },
+        &[artifacts::PROBE_COMPONENT],
+    );
+    let call = |authorization: Option<&str>, caller: Option<&str>| {
+        let mut request = Request::get("/api/plugins/test-probe/headers");
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        if let Some(value) = caller {
+            request = request.header(crate::CALLER_HEADER, value);
+        }
+        request.body(Body::empty()).expect("request")
+    };
+    let reply = send(&portal, call(Some(&format!("Bearer {TOKEN}")), None)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let seen: serde_json::Value = serde_json::from_str(&reply.body).expect("JSON");
+    let headers = seen["headers"].as_array().expect("headers");
+    assert!(
+        headers.contains(&serde_json::json!(["greenroom-caller", "service:ci"])),
+        "the plugin is told which service called: {headers:?}"
+    );
+    assert!(
+        !reply.body.contains(TOKEN),
+        "the token never reaches the plugin"
+    );
+
+    // A forged caller header with a wrong token: refused and audited.
+    let forged = send(
+        &portal,
+        call(
+            Some("Bearer not-the-token-at-all-000000"),
+            Some("service:ci"),
+        ),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::UNAUTHORIZED, "{}", forged.body);
+    let audit = greenroom_access::AuditLog::new(portal.database())
+        .recent(None, 10)
+        .expect("audit readable");
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "api.token" && e.plugin.as_deref() == Some("test-probe")),
+        "{audit:?}"
+    );
+    // Nobody signed in, no token: still 401, whatever the header says.
+    let anonymous = send(&portal, call(None, Some("service:ci"))).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_caller_header_from_outside_never_reaches_a_plugin() {
+    let portal = portal_with(true, &[artifacts::PROBE_COMPONENT]);
+    let request = Request::get("/api/plugins/test-probe/headers")
+        .header(crate::CALLER_HEADER, "service:ci")
+        .body(Body::empty())
+        .expect("request");
+    let reply = send(&portal, request).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(
+        !reply.body.contains("greenroom-caller"),
+        "a guest cannot pose as a service: {}",
+        reply.body
     );
 }
 
