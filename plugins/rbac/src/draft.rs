@@ -46,13 +46,12 @@ impl Working {
         })
     }
 
-    /// Which version the document is: changes with every save.
+    /// What the document is, as a short fingerprint of its text: it
+    /// changes with every save that changes anything. (The draft's id does
+    /// not: the host keeps one draft and replaces its document.)
     pub fn revision(&self) -> String {
-        match (&self.draft, &self.published) {
-            (Some(draft), _) => format!("draft-{}", draft.id),
-            (None, Some(published)) => format!("published-{}", published.id),
-            (None, None) => "empty".to_owned(),
-        }
+        let source = self.draft.as_ref().or(self.published.as_ref());
+        fingerprint(source.map_or("", |v| v.document.as_str()))
     }
 
     /// The document in force (an empty one when nothing was published).
@@ -69,6 +68,15 @@ impl Working {
         }
         Ok(diff::summary(&self.published_document()?, &self.document))
     }
+}
+
+/// 64-bit FNV-1a of `text`, in hex: enough to tell two versions of one
+/// document apart, which is all a revision is for.
+fn fingerprint(text: &str) -> String {
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{hash:016x}")
 }
 
 /// Reads a document the host wrote.
@@ -143,5 +151,17 @@ pub fn as_notice(outcome: Outcome) -> Outcome {
                 .join("; ")
         )),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fingerprint_tells_documents_apart() {
+        assert_eq!(fingerprint(""), "cbf29ce484222325");
+        assert_eq!(fingerprint("version: 1\n"), fingerprint("version: 1\n"));
+        assert_ne!(fingerprint("roles: []\n"), fingerprint("roles: [] \n"));
     }
 }

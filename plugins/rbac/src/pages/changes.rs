@@ -1,7 +1,7 @@
 //! The draft against what is in force, and the forms that publish or
 //! discard it.
 
-use super::{Route, checkbox, ticked};
+use super::{Route, change_list, checkbox, count, ticked};
 use crate::diff::line_diff;
 use crate::draft::{self, Working};
 use crate::format::when;
@@ -21,15 +21,7 @@ pub fn page(cx: &Context, working: &Working) -> Result<El> {
             .child(link("Roles", Route::Roles.link(cx))));
     };
     let changes = working.changes()?;
-    let summary: El = if changes.is_empty() {
-        text("The draft is the same as the version in force.")
-            .muted()
-            .into()
-    } else {
-        changes.iter().fold(bullet_list(), |list, change| {
-            list.child(text(change.to_string()))
-        })
-    };
+    let summary = change_list(&changes, "The draft is the same as the version in force.");
     let (old_name, old_yaml) = match &working.published {
         Some(published) => (
             format!("published (version {})", published.id),
@@ -37,10 +29,7 @@ pub fn page(cx: &Context, working: &Working) -> Result<El> {
         ),
         None => ("nothing published".to_owned(), String::new()),
     };
-    let title = match changes.len() {
-        1 => "Draft with 1 change".to_owned(),
-        n => format!("Draft with {n} changes"),
-    };
+    let title = format!("Draft with {}", count(changes.len(), "change", "changes"));
     let mut page = column().child(
         card(title)
             .subtitle(format!(

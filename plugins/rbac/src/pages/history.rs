@@ -1,7 +1,7 @@
 //! Every published version, one version against the one in force, and the
 //! form that publishes an earlier version again.
 
-use super::{Route, checkbox, hidden, ticked};
+use super::{Route, change_list, checkbox, hidden, ticked};
 use crate::diff::{line_diff, summary};
 use crate::draft::{self, Working};
 use crate::format::when;
@@ -104,15 +104,7 @@ fn comparison(working: &Working, version: &PolicyVersion) -> Result<El> {
         &working.published_document()?,
         &draft::parse(&version.document)?,
     );
-    let listed: El = if changes.is_empty() {
-        text("It is the same as the version in force.")
-            .muted()
-            .into()
-    } else {
-        changes.iter().fold(bullet_list(), |list, change| {
-            list.child(text(change.to_string()))
-        })
-    };
+    let listed = change_list(&changes, "It is the same as the version in force.");
     Ok(column()
         .child(text(format!(
             "Going from version {} (in force) to version {}:",

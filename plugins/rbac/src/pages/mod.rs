@@ -11,6 +11,7 @@ mod roles;
 mod tester;
 mod yaml;
 
+use crate::diff::Change;
 use crate::draft::{REVISION_FIELD, Working};
 use crate::format::{encode, when};
 use greenroom_sdk::HostError;
@@ -265,11 +266,9 @@ fn banner(cx: &Context, working: &Working) -> Result<El> {
         };
         return Ok(text(state).muted().into());
     };
-    let changes = working.changes()?.len();
-    let title = match changes {
+    let title = match working.changes()?.len() {
         0 => "Draft with no changes".to_owned(),
-        1 => "Draft with 1 change".to_owned(),
-        n => format!("Draft with {n} changes"),
+        n => format!("Draft with {}", count(n, "change", "changes")),
     };
     Ok(card(title)
         .subtitle(format!(
@@ -284,6 +283,37 @@ fn banner(cx: &Context, working: &Working) -> Result<El> {
                 .child(link("Discard", Route::Changes.link(cx))),
         )
         .into())
+}
+
+/// `1 role`, `3 roles`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// The changes from one version to another, one item per role with what
+/// changed in it below; `none` when there are none.
+fn change_list(changes: &[Change], none: &str) -> El {
+    if changes.is_empty() {
+        return text(none).muted().into();
+    }
+    changes
+        .iter()
+        .fold(bullet_list(), |list, change| match change {
+            Change::Changed { role, details } => list.child(
+                column()
+                    .child(text(format!("role `{role}` changed:")))
+                    .child(
+                        details
+                            .iter()
+                            .fold(bullet_list(), |inner, detail| inner.child(text(detail))),
+                    ),
+            ),
+            other => list.child(text(other.to_string())),
+        })
 }
 
 /// A hidden field.

@@ -58,12 +58,12 @@ pub fn page(cx: &Context, working: &Working, role: &str, index: usize) -> Result
                 .child(link("All roles", Route::Roles.link(cx)))
                 .child(text("/"))
                 .child(link(
-                    format!("Role `{role}`"),
+                    format!("Role: {role}"),
                     Route::Role(role.to_owned()).link(cx),
                 )),
         )
         .child(
-            card(format!("Policy {index} of `{role}`"))
+            card(format!("Policy {index} of the role {role}"))
                 .subtitle(PolicyLine(policy).to_string())
                 .child(edit),
         )
@@ -83,20 +83,22 @@ fn conditions(
         form.field(hidden("role", role))
             .field(hidden("index", index.to_string()))
     };
-    let yaml_editor = ids(edit_form("save-conditions", "Save conditions", working)).field(
-        Field::textarea("conditions", "Conditions as YAML")
-            .value(
-                policy
-                    .conditions
-                    .as_ref()
-                    .map(condition_yaml)
-                    .unwrap_or_default(),
-            )
-            .help(
-                "One rule (rule: HAS_LABEL, params: {label: tier}), or allOf / anyOf / not of \
+    let yaml_editor = ids(edit_form("save-conditions", "Save conditions", working))
+        .child(heading_level(4, "As YAML"))
+        .field(
+            Field::textarea("conditions", "Conditions as YAML")
+                .value(
+                    policy
+                        .conditions
+                        .as_ref()
+                        .map(condition_yaml)
+                        .unwrap_or_default(),
+                )
+                .help(
+                    "One rule (rule: HAS_LABEL, params: {label: tier}), or allOf / anyOf / not of \
                  conditions. Empty: no conditions.",
-            ),
-    );
+                ),
+        );
     if !takes_conditions(&policy.permission, permissions) {
         let card = card.subtitle(format!(
             "{} is not about one entity, so it takes no conditions",

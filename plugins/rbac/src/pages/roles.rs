@@ -74,8 +74,8 @@ pub fn overview(cx: &Context, working: &Working) -> Result<El> {
         .child(
             card("Roles")
                 .subtitle(format!(
-                    "{} roles; a user has the roles they or their groups are members of",
-                    document.roles.len()
+                    "{}; a user has the roles they or their groups are members of",
+                    super::count(document.roles.len(), "role", "roles")
                 ))
                 .child(listed),
         )
@@ -127,7 +127,7 @@ pub fn role(cx: &Context, working: &Working, name: &str) -> Result<El> {
         .child(banner(cx, working)?)
         .child(link("← All roles", Route::Roles.link(cx)))
         .child(
-            card(format!("Role `{}`", role.name))
+            card(format!("Role: {}", role.name))
                 .subtitle(if role.description.is_empty() {
                     "No description".to_owned()
                 } else {
@@ -243,8 +243,9 @@ fn policies(cx: &Context, working: &Working, role: &Role) -> Result<Card> {
             edit_form("add-policy", "Add policy", working)
                 .field(hidden("role", &role.name))
                 .field(
+                    // Not `required`: the portal would then preselect the
+                    // first choice, `*`, which is too easy to allow by mistake.
                     select("permission", "Permission", &choices)
-                        .required()
                         .help("A family (catalog.*) names every permission in it."),
                 )
                 .field(super::policy::effect_field("allow"))

@@ -35,7 +35,6 @@ pub fn page(cx: &Context, working: &Working) -> Result<El> {
                 "Permission",
                 &crate::permissions::choices(&permissions, false, None),
             )
-            .required()
             .value(asked("permission")),
         )
         .field(
