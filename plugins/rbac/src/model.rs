@@ -249,6 +249,8 @@ pub enum EditError {
     RoleExists(String),
     /// A role's name is empty.
     EmptyName,
+    /// A role's name has a character its page's address cannot carry.
+    ReservedCharacter(char),
     /// The role has no policy with this index.
     NoSuchPolicy(usize),
     /// The member is in the role already.
@@ -263,10 +265,35 @@ impl fmt::Display for EditError {
             EditError::NoSuchRole(name) => write!(f, "There is no role named `{name}`."),
             EditError::RoleExists(name) => write!(f, "A role named `{name}` exists already."),
             EditError::EmptyName => f.write_str("A role needs a name."),
+            EditError::ReservedCharacter(c) => write!(
+                f,
+                "A role's name cannot contain `{c}` here (it would break the address of its page)."
+            ),
             EditError::NoSuchPolicy(index) => write!(f, "The role has no policy {index}."),
             EditError::AlreadyMember(member) => write!(f, "`{member}` is a member already."),
             EditError::NotAMember(member) => write!(f, "`{member}` is not a member."),
         }
+    }
+}
+
+/// Characters a role's name may not have when named through the pages: the
+/// portal hands a page its path and the path back to a form undecoded, so a
+/// `?`, `#` or `%` in a role's name would lead to another page. (A policy
+/// imported as YAML may still use them; the role is then edited as YAML.)
+const RESERVED_IN_NAMES: &[char] = &['?', '#', '%'];
+
+/// `name` trimmed, if a role may be given it through the pages.
+fn role_name(name: &str) -> Result<&str, EditError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(EditError::EmptyName);
+    }
+    match name
+        .chars()
+        .find(|c| RESERVED_IN_NAMES.contains(c) || c.is_control())
+    {
+        Some(c) => Err(EditError::ReservedCharacter(c)),
+        None => Ok(name),
     }
 }
 
@@ -299,10 +326,7 @@ impl PolicyDocument {
 
     /// Adds an empty role at the end.
     pub fn add_role(&mut self, name: &str, description: &str) -> Result<(), EditError> {
-        let name = name.trim();
-        if name.is_empty() {
-            return Err(EditError::EmptyName);
-        }
+        let name = role_name(name)?;
         if self.roles.iter().any(|r| r.name == name) {
             return Err(EditError::RoleExists(name.to_owned()));
         }
@@ -323,10 +347,7 @@ impl PolicyDocument {
         new_name: &str,
         description: &str,
     ) -> Result<(), EditError> {
-        let new_name = new_name.trim();
-        if new_name.is_empty() {
-            return Err(EditError::EmptyName);
-        }
+        let new_name = role_name(new_name)?;
         if new_name != name && self.roles.iter().any(|r| r.name == new_name) {
             return Err(EditError::RoleExists(new_name.to_owned()));
         }
@@ -483,6 +504,11 @@ mod tests {
             Err(EditError::RoleExists("auditors".into()))
         );
         assert_eq!(document.add_role("  ", ""), Err(EditError::EmptyName));
+        assert_eq!(
+            document.add_role("a?b", ""),
+            Err(EditError::ReservedCharacter('?'))
+        );
+        document.add_role("team a/b", "").expect("a slash is fine");
     }
 
     #[test]
