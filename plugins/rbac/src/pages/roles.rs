@@ -193,7 +193,9 @@ fn members(working: &Working, role: &Role) -> Card {
     } else {
         listed
     };
-    let mut add = edit_form("add-member", "Add member", working).field(hidden("role", &role.name));
+    let mut add = edit_form("add-member", "Add member", working)
+        .child(heading_level(4, "Add a member"))
+        .field(hidden("role", &role.name));
     let typed_help = match catalog_choices(MEMBER_KINDS, &role.members) {
         Some(choices) => {
             add = add.field(select("member", "User or group", &choices));
@@ -241,6 +243,7 @@ fn policies(cx: &Context, working: &Working, role: &Role) -> Result<Card> {
         .child(listed)
         .child(
             edit_form("add-policy", "Add policy", working)
+                .child(heading_level(4, "Add a policy"))
                 .field(hidden("role", &role.name))
                 .field(
                     // Not `required`: the portal would then preselect the
