@@ -79,6 +79,17 @@ impl Prepared {
                 .iter()
                 .map(|p| (p.name.clone(), p.description.clone())),
         );
+        let known = rbac.known_permissions();
+        for slot in &manifest.slots {
+            if let Some(requires) = slot.requires.as_deref().filter(|r| !known.contains(*r)) {
+                anyhow::bail!(
+                    "{} slot `{}` requires `{requires}`, which is neither a permission of this host \
+                     nor one the plugin declares in [[permissions]]",
+                    slot.kind,
+                    slot.name
+                );
+            }
+        }
         let env = PluginEnv::new(manifest, self.grant, self.settings, db)
             .with_rbac(rbac.clone())
             .with_egress(self.egress);

@@ -223,6 +223,22 @@ pub(crate) async fn plugin_page(
     page.draw(&state, user, &csrf.0, jar).await
 }
 
+/// What is encoded in a path segment: controls, space, and what would end
+/// or change the segment (`"#%/<>?\`{}`).
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'\\')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
 /// A plugin's page at one path.
 pub(crate) struct PluginPage {
     /// The plugin's id.
@@ -241,7 +257,16 @@ impl PluginPage {
         let base = if self.path.is_empty() {
             format!("/plugins/{}", self.id)
         } else {
-            format!("/plugins/{}/{}", self.id, self.path)
+            // The path is decoded: encode each segment again, so a `?`,
+            // `#` or `%` in it stays part of the path.
+            let segments: Vec<String> = self
+                .path
+                .split('/')
+                .map(|segment| {
+                    percent_encoding::utf8_percent_encode(segment, PATH_SEGMENT).to_string()
+                })
+                .collect();
+            format!("/plugins/{}/{}", self.id, segments.join("/"))
         };
         match &self.query {
             Some(query) if !query.is_empty() => format!("{base}?{query}"),
@@ -427,4 +452,20 @@ pub(crate) async fn not_found() -> AppError {
     AppError::page(ErrorKind::NotFound(
         "there is no page at this address".into(),
     ))
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::PluginPage;
+
+    #[test]
+    fn a_page_url_keeps_odd_characters_in_its_path() {
+        let page = PluginPage {
+            id: "rbac".into(),
+            path: "roles/a?b#c%d e".into(),
+            query: Some("tab=1".into()),
+            submitted: None,
+        };
+        assert_eq!(page.url(), "/plugins/rbac/roles/a%3Fb%23c%25d%20e?tab=1");
+    }
 }

@@ -128,15 +128,18 @@ impl PolicyStore {
     pub fn save_draft(&self, document: &PolicyDocument, author: &str) -> Result<i64, RbacError> {
         let mut conn = self.db.connection()?;
         let tx = conn.transaction()?;
-        tx.execute(
-            "DELETE FROM rbac_policy_versions WHERE status = 'draft'",
-            [],
-        )?;
+        // Insert before deleting the old draft, so the new one's id is
+        // greater than every id before it (SQLite would reuse the id of a
+        // deleted last row): an editor can tell a newer draft by its id.
         tx.execute(
             "INSERT INTO rbac_policy_versions (document, status, author, note, at_ms) VALUES (?1, 'draft', ?2, '', ?3)",
             params![json(document), author, now_ms()],
         )?;
         let id = tx.last_insert_rowid();
+        tx.execute(
+            "DELETE FROM rbac_policy_versions WHERE status = 'draft' AND id <> ?1",
+            params![id],
+        )?;
         tx.commit()?;
         Ok(id)
     }
