@@ -7,7 +7,11 @@ use std::collections::BTreeSet;
 ///
 /// A grant can only be built from the plugin's manifest, and only within
 /// what the manifest requests: it can never be wider than the request, and
-/// nothing can widen it after it is built.
+/// nothing can widen it after it is built. The one thing an operator names
+/// that the manifest does not list is an HTTP origin for a plugin whose
+/// manifest says `operator-origins = true`: the request is then "these
+/// hosts, and the services you point me at", and the grant lists each
+/// origin the operator chose.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
     capabilities: Vec<Capability>,
@@ -57,23 +61,34 @@ impl Grant {
         }
     }
 
-    /// Grants everything the manifest requests.
+    /// Grants everything the manifest requests (its listed hosts only: an
+    /// origin of the operator's choosing is always named).
     pub fn all_requested(manifest: &Manifest) -> Grant {
+        let mut granted = Vec::new();
+        for capability in manifest.capabilities.iter().filter_map(as_granted) {
+            merge(&mut granted, capability);
+        }
+        granted.sort();
         Grant {
-            capabilities: manifest.capabilities.clone(),
+            capabilities: granted,
         }
     }
 
     /// Grants what the operator chose, written as in the config file:
     /// `all`, `catalog:read`, `catalog:write:Component`, `storage` (the
     /// requested quota), `storage:256KiB` (less), `http:api.github.com`,
-    /// `analytics:read`, `rbac:admin`. Each must be within the request.
+    /// `analytics:read`, `rbac:admin`. Each must be within the request;
+    /// `http:<origin>` may also name an origin the manifest does not list
+    /// when it requests `operator-origins`, so `["all",
+    /// "http:sonar.internal:9000"]` grants everything requested and one
+    /// more origin.
     pub fn select(manifest: &Manifest, chosen: &[String]) -> Result<Grant, GrantError> {
-        if chosen.iter().any(|c| c == "all") {
-            return Ok(Grant::all_requested(manifest));
-        }
-        let mut granted: Vec<Capability> = Vec::new();
-        for spec in chosen {
+        let mut granted: Vec<Capability> = if chosen.iter().any(|c| c == "all") {
+            Grant::all_requested(manifest).capabilities
+        } else {
+            Vec::new()
+        };
+        for spec in chosen.iter().filter(|c| *c != "all") {
             let capability = within_request(manifest, spec)?;
             merge(&mut granted, capability);
         }
@@ -120,10 +135,31 @@ impl Grant {
             return false;
         };
         let origin = origin.to_string();
-        self.capabilities.iter().any(|c| match c {
-            Capability::Http { hosts } => hosts.contains(&origin),
-            _ => false,
-        })
+        self.http_origins().any(|granted| *granted == origin)
+    }
+
+    /// Every origin granted, in canonical short form.
+    fn http_origins(&self) -> impl Iterator<Item = &String> {
+        self.capabilities
+            .iter()
+            .filter_map(|c| match c {
+                Capability::Http { hosts, .. } => Some(hosts),
+                _ => None,
+            })
+            .flatten()
+    }
+
+    /// The origins granted beyond those `requested` (the manifest's `http`
+    /// capability) lists: the ones an operator added, which consent pages
+    /// show apart. Empty for any other capability.
+    pub fn added_origins(&self, requested: &Capability) -> BTreeSet<String> {
+        let Capability::Http { hosts, .. } = requested else {
+            return BTreeSet::new();
+        };
+        self.http_origins()
+            .filter(|origin| !hosts.contains(*origin))
+            .cloned()
+            .collect()
     }
 
     /// How much of `requested` (one of the manifest's capabilities) this
@@ -135,10 +171,20 @@ impl Grant {
                 Some(granted) => Coverage::Partial(Capability::Storage { quota: granted }),
                 None => Coverage::None,
             },
-            Capability::Http { hosts } => subset(
+            // Only operator origins requested: covered once one is added.
+            Capability::Http { hosts, .. } if hosts.is_empty() => {
+                match self.http_origins().next() {
+                    Some(_) => Coverage::Full,
+                    None => Coverage::None,
+                }
+            }
+            Capability::Http { hosts, .. } => subset(
                 hosts,
                 |h| self.allows_http(h),
-                |hosts| Capability::Http { hosts },
+                |hosts| Capability::Http {
+                    hosts,
+                    operator_origins: false,
+                },
             ),
             Capability::CatalogWrite { kinds } => subset(
                 kinds,
@@ -204,7 +250,7 @@ pub fn grant_specs(capability: &Capability) -> Vec<String> {
             kinds.iter().map(|k| format!("catalog:write:{k}")).collect()
         }
         Capability::Storage { .. } => vec!["storage".into()],
-        Capability::Http { hosts } => hosts.iter().map(|h| format!("http:{h}")).collect(),
+        Capability::Http { hosts, .. } => hosts.iter().map(|h| format!("http:{h}")).collect(),
         Capability::AnalyticsRead => vec!["analytics:read".into()],
         Capability::RbacAdmin => vec!["rbac:admin".into()],
     }
@@ -247,22 +293,39 @@ fn within_request(manifest: &Manifest, spec: &str) -> Result<Capability, GrantEr
             let host = HttpOrigin::parse(host)
                 .map_err(|_| GrantError::Unknown(spec.to_owned()))?
                 .to_string();
-            requested(&|c| matches!(c, Capability::Http { hosts } if hosts.contains(&host))).map(
-                |_| Capability::Http {
-                    hosts: BTreeSet::from([host.clone()]),
-                },
-            )
+            requested(&|c| {
+                matches!(c, Capability::Http { hosts, operator_origins }
+                    if *operator_origins || hosts.contains(&host))
+            })
+            .map(|_| Capability::Http {
+                hosts: BTreeSet::from([host.clone()]),
+                operator_origins: false,
+            })
         }
         _ => return Err(GrantError::Unknown(spec.to_owned())),
     };
     capability.ok_or_else(not_requested)
 }
 
+/// A requested capability as a grant of all of it holds it: an `http`
+/// grant lists its origins and carries no promise of more (so a request
+/// for operator origins alone grants nothing until one is named).
+fn as_granted(capability: &Capability) -> Option<Capability> {
+    match capability {
+        Capability::Http { hosts, .. } if hosts.is_empty() => None,
+        Capability::Http { hosts, .. } => Some(Capability::Http {
+            hosts: hosts.clone(),
+            operator_origins: false,
+        }),
+        other => Some(other.clone()),
+    }
+}
+
 /// Adds `capability` to `granted`, merging host and kind lists.
 fn merge(granted: &mut Vec<Capability>, capability: Capability) {
     for existing in granted.iter_mut() {
         match (existing, &capability) {
-            (Capability::Http { hosts }, Capability::Http { hosts: more }) => {
+            (Capability::Http { hosts, .. }, Capability::Http { hosts: more, .. }) => {
                 hosts.extend(more.iter().cloned());
                 return;
             }
@@ -396,9 +459,124 @@ mod tests {
         assert!(coverage.contains(&Coverage::Full), "catalog:read");
         assert!(coverage.contains(&Coverage::Partial(Capability::Storage { quota: 64 * 1024 })));
         assert!(coverage.contains(&Coverage::Partial(Capability::Http {
-            hosts: BTreeSet::from(["api.github.com".to_owned()])
+            hosts: BTreeSet::from(["api.github.com".to_owned()]),
+            operator_origins: false,
         })));
         assert!(coverage.contains(&Coverage::None), "catalog:write");
+    }
+
+    /// A plugin whose address the operator chooses: GitHub by default,
+    /// anything else the operator names.
+    fn pointed_by_the_operator(http: &str) -> Manifest {
+        Manifest::from_toml(&format!(
+            "id = \"q\"\nname = \"Q\"\nversion = \"1.0.0\"\ntier = \"open\"\n\
+             [capabilities]\ncatalog = {{ read = true }}\nhttp = {http}"
+        ))
+        .expect("valid manifest")
+    }
+
+    fn specs(specs: &[&str]) -> Vec<String> {
+        specs.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_plugin_without_operator_origins_cannot_be_granted_an_unlisted_origin() {
+        for spec in ["http:sonar.internal:9000", "http:http://127.0.0.1:9000"] {
+            let err = grant(&[spec]).unwrap_err();
+            assert!(
+                matches!(err, GrantError::NotRequested { .. }),
+                "{spec}: {err}"
+            );
+            let with_all = grant(&["all", spec]).unwrap_err();
+            assert!(
+                matches!(with_all, GrantError::NotRequested { .. }),
+                "all, {spec}: {with_all}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_operator_may_grant_origins_the_manifest_does_not_list_when_it_asks_for_them() {
+        let manifest =
+            pointed_by_the_operator("{ hosts = [\"api.github.com\"], operator-origins = true }");
+        let grant = Grant::select(
+            &manifest,
+            &specs(&[
+                "http:Sonar.Internal:9000",
+                "http:http://10.1.2.3:9000",
+                "catalog:read",
+            ]),
+        )
+        .expect("operator origins are within the request");
+        assert!(grant.allows_http("sonar.internal:9000"));
+        assert!(grant.allows_http("http://10.1.2.3:9000"));
+        assert!(!grant.allows_http("sonar.internal"), "another port");
+        assert!(!grant.allows_http("api.github.com"), "not granted");
+        let requested = &manifest.capabilities[1];
+        assert_eq!(
+            grant.added_origins(requested),
+            BTreeSet::from(["sonar.internal:9000".into(), "http://10.1.2.3:9000".into()])
+        );
+        assert_eq!(
+            grant.coverage(requested),
+            Coverage::None,
+            "of the listed host"
+        );
+        assert!(grant.added_origins(&manifest.capabilities[0]).is_empty());
+    }
+
+    #[test]
+    fn an_operator_origin_must_still_be_one_exact_origin() {
+        let manifest = pointed_by_the_operator("{ operator-origins = true }");
+        for spec in [
+            "http:*.example.com",
+            "http:https://sonar.example.com/api",
+            "http:sonar.example.com:0",
+            "http:ftp://sonar.example.com",
+        ] {
+            assert!(
+                matches!(
+                    Grant::select(&manifest, &specs(&[spec])),
+                    Err(GrantError::Unknown(_))
+                ),
+                "{spec} was accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn all_grants_the_listed_hosts_and_any_origins_named_beside_it() {
+        let manifest =
+            pointed_by_the_operator("{ hosts = [\"api.github.com\"], operator-origins = true }");
+        let all = Grant::select(&manifest, &specs(&["all"])).expect("all");
+        assert!(all.allows_http("api.github.com"));
+        assert!(all.added_origins(&manifest.capabilities[1]).is_empty());
+        assert_eq!(
+            all.capabilities()[1].to_string(),
+            "http (api.github.com)",
+            "a grant promises no more origins"
+        );
+        let more = Grant::select(&manifest, &specs(&["all", "http:ghe.example.com"]))
+            .expect("all and one more origin");
+        assert!(more.allows_http("api.github.com") && more.allows_http("ghe.example.com"));
+        assert!(more.allows_catalog_read());
+        assert_eq!(
+            more.coverage(&manifest.capabilities[1]),
+            Coverage::Full,
+            "of the listed host"
+        );
+    }
+
+    #[test]
+    fn a_request_for_operator_origins_alone_is_covered_once_one_is_named() {
+        let manifest = pointed_by_the_operator("{ operator-origins = true }");
+        let requested = &manifest.capabilities[1];
+        assert!(grant_specs(requested).is_empty(), "nothing to tick");
+        let all = Grant::select(&manifest, &specs(&["all"])).expect("all");
+        assert_eq!(all.coverage(requested), Coverage::None);
+        assert!(!all.allows_http("api.github.com"));
+        let named = Grant::select(&manifest, &specs(&["http:jenkins.internal"])).expect("named");
+        assert_eq!(named.coverage(requested), Coverage::Full);
     }
 
     #[test]

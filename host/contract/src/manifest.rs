@@ -142,6 +142,13 @@ pub enum Capability {
     Http {
         /// Origins in [`HttpOrigin`]'s canonical short form.
         hosts: BTreeSet<String>,
+        /// The plugin talks to services whose address the operator chooses
+        /// (a self-hosted SonarQube, GitHub Enterprise, PagerDuty's EU
+        /// service region), so an operator may grant origins besides
+        /// `hosts`. Each is still one exact origin the operator names; the
+        /// plugin cannot add any. Always `false` in a grant, which lists
+        /// every origin it allows in `hosts`.
+        operator_origins: bool,
     },
     /// Read the portal's aggregated usage analytics.
     AnalyticsRead,
@@ -162,7 +169,18 @@ impl fmt::Display for Capability {
                     bytesize::ByteSize::b(*quota).display().iec()
                 )
             }
-            Capability::Http { hosts } => write!(f, "http ({})", join(hosts)),
+            Capability::Http {
+                hosts,
+                operator_origins: false,
+            } => write!(f, "http ({})", join(hosts)),
+            Capability::Http {
+                hosts,
+                operator_origins: true,
+            } if hosts.is_empty() => f.write_str("http (origins an operator adds)"),
+            Capability::Http {
+                hosts,
+                operator_origins: true,
+            } => write!(f, "http ({}, and origins an operator adds)", join(hosts)),
             Capability::AnalyticsRead => f.write_str("analytics:read"),
             Capability::RbacAdmin => f.write_str("rbac:admin"),
         }
@@ -307,9 +325,12 @@ struct RawStorage {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawHttp {
+    #[serde(default)]
     hosts: Vec<String>,
+    #[serde(default)]
+    operator_origins: bool,
 }
 
 #[derive(Deserialize)]
@@ -552,13 +573,17 @@ impl RawCapabilities {
                     &host,
                 )?);
             }
-            if hosts.is_empty() {
+            if hosts.is_empty() && !http.operator_origins {
                 return Err(ManifestError::new(
                     "capabilities.http.hosts",
-                    "list at least one host, or leave out `http`",
+                    "list at least one host, set `operator-origins = true` for origins the \
+                     operator chooses, or leave out `http`",
                 ));
             }
-            capabilities.push(Capability::Http { hosts });
+            capabilities.push(Capability::Http {
+                hosts,
+                operator_origins: http.operator_origins,
+            });
         }
         if self.analytics.is_some_and(|a| a.read) {
             capabilities.push(Capability::AnalyticsRead);
@@ -794,7 +819,8 @@ mod tests {
                     "api.github.com".to_owned(),
                     "sonar.example.com:9000".to_owned()
                 ]
-                .into()
+                .into(),
+                operator_origins: false,
             })
         );
         assert_eq!(manifest.slots[0].entity_kinds, vec!["component"]);
@@ -865,7 +891,7 @@ mod tests {
     }
 
     #[test]
-    fn a_slot_may_require_a_permission_the_host_has_or_the_plugin_declares() {
+    fn a_slot_may_require_a_permission_by_name() {
         let with = |extra: &str| {
             Manifest::from_toml(&format!(
                 "{MINIMAL}\n[[slots]]\nkind = \"page\"\nname = \"main\"\ntitle = \"Main\"\n{extra}"
@@ -895,8 +921,43 @@ mod tests {
                     "api.github.com".to_owned(),
                     "http://127.0.0.1:8080".to_owned()
                 ]
-                .into()
+                .into(),
+                operator_origins: false,
             }]
+        );
+    }
+
+    #[test]
+    fn operator_origins_are_requested_beside_the_listed_hosts() {
+        let manifest = with(
+            "[capabilities]\nhttp = { hosts = [\"api.github.com\"], operator-origins = true }",
+        )
+        .expect("valid");
+        let requested = Capability::Http {
+            hosts: ["api.github.com".to_owned()].into(),
+            operator_origins: true,
+        };
+        assert_eq!(manifest.capabilities, std::slice::from_ref(&requested));
+        assert_eq!(
+            requested.to_string(),
+            "http (api.github.com, and origins an operator adds)"
+        );
+    }
+
+    #[test]
+    fn operator_origins_alone_need_no_listed_host() {
+        let manifest = with("[capabilities]\nhttp = { operator-origins = true }").expect("valid");
+        assert_eq!(
+            manifest.capabilities[0].to_string(),
+            "http (origins an operator adds)"
+        );
+        assert_eq!(
+            field_of(with("[capabilities]\nhttp = { hosts = [] }")),
+            "capabilities.http.hosts"
+        );
+        assert_eq!(
+            field_of(with("[capabilities]\nhttp = { operator-origins = false }")),
+            "capabilities.http.hosts"
         );
     }
 
