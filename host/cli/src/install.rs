@@ -249,6 +249,17 @@ fn consent(view: &CandidateView, request: &InstallRequest<'_>) -> anyhow::Result
             ""
         };
         println!("  requests: {}{note}", request.capability);
+        if request.operator_origins {
+            println!(
+                "            it may be pointed at origins you choose: grant each with --grant http:<origin>"
+            );
+        }
+        if !request.added_origins.is_empty() {
+            println!(
+                "            origins added before (kept): {}",
+                request.added_origins.join(", ")
+            );
+        }
     }
     for dropped in &view.dropped {
         println!("  no longer requests: {dropped}");
@@ -261,6 +272,11 @@ fn consent(view: &CandidateView, request: &InstallRequest<'_>) -> anyhow::Result
         .iter()
         .filter(|r| r.granted_before)
         .flat_map(|r| r.grants.clone())
+        .chain(
+            view.requests
+                .iter()
+                .flat_map(|r| r.added_origins.iter().map(|o| format!("http:{o}"))),
+        )
         .collect();
     let to_ask: Vec<_> = view.requests.iter().filter(|r| !r.granted_before).collect();
     if to_ask.is_empty() {
@@ -282,15 +298,44 @@ fn consent(view: &CandidateView, request: &InstallRequest<'_>) -> anyhow::Result
     }
     let mut grants = kept;
     for request in to_ask {
-        print!("grant {}? [y/N] ", request.capability);
-        std::io::stdout().flush()?;
-        let mut answer = String::new();
-        stdin.lock().read_line(&mut answer)?;
-        if matches!(answer.trim(), "y" | "Y" | "yes") {
-            grants.extend(request.grants.clone());
+        if !request.grants.is_empty() {
+            print!("grant {}? [y/N] ", request.capability);
+            std::io::stdout().flush()?;
+            if matches!(read_answer()?.as_str(), "y" | "Y" | "yes") {
+                grants.extend(request.grants.clone());
+            }
+        }
+        if request.operator_origins {
+            grants.extend(ask_origins()?);
         }
     }
     Ok(grants)
+}
+
+fn read_answer() -> anyhow::Result<String> {
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim().to_owned())
+}
+
+/// Asks which other origins a plugin with `operator-origins` may reach,
+/// until every one given is an origin; returns their grants.
+fn ask_origins() -> anyhow::Result<Vec<String>> {
+    loop {
+        print!(
+            "other origins it may reach, e.g. sonar.example.com:9000 (separate with spaces; Enter for none): "
+        );
+        std::io::stdout().flush()?;
+        let answer = read_answer()?;
+        let origins: Result<Vec<String>, _> = answer
+            .split_whitespace()
+            .map(|o| greenroom_contract::HttpOrigin::parse(o).map(|o| format!("http:{o}")))
+            .collect();
+        match origins {
+            Ok(origins) => return Ok(origins),
+            Err(error) => println!("{error}"),
+        }
+    }
 }
 
 /// `greenroom plugin install|upgrade --server URL`: the same, through a

@@ -858,6 +858,14 @@ fn plugin_list(data: DataDirArgs, remote: RemoteArgs) -> anyhow::Result<()> {
                         }
                         Coverage::None => println!("  not granted: {capability}"),
                     }
+                    let added = p.grant.added_origins(capability);
+                    if !added.is_empty() {
+                        let added: Vec<String> = added.into_iter().collect();
+                        println!(
+                            "  granted too: http ({}), added by the operator",
+                            added.join(", ")
+                        );
+                    }
                 }
                 for slot in &manifest.slots {
                     println!(

@@ -14,7 +14,7 @@ use crate::index::{Index, IndexError, IndexPlugin, IndexVersion, TrustedPublishe
 use crate::installed::{Installed, InstalledError, InstalledPlugins};
 use greenroom_access::AuditLog;
 use greenroom_broker::{Coverage, Grant, grant_specs};
-use greenroom_contract::{Artifact, Capability};
+use greenroom_contract::{Artifact, Capability, Manifest};
 use greenroom_store::{Database, PluginStore};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -156,6 +156,14 @@ pub struct Request {
     pub granted_before: bool,
     /// Not requested by the installed version (only on an upgrade).
     pub new: bool,
+    /// An `http` request with `operator-origins`: the plugin talks to
+    /// services whose address the operator chooses, so the operator may
+    /// grant origins besides those listed (`http:<origin>`).
+    pub operator_origins: bool,
+    /// The origins the operator added for the installed version (only on
+    /// an upgrade that still allows them): kept unless the operator drops
+    /// them.
+    pub added_origins: Vec<String>,
 }
 
 /// A verified artifact, waiting for the operator's consent.
@@ -177,14 +185,20 @@ pub struct Candidate {
 }
 
 impl Candidate {
-    /// The grants of the capabilities granted before (kept on upgrade),
-    /// plus, when `all`, everything else it requests.
+    /// The grants of the capabilities granted before and the origins an
+    /// operator added before (kept on upgrade), plus, when `all`,
+    /// everything else it requests.
     pub fn default_grants(&self, all: bool) -> Vec<String> {
-        self.requests
+        let requested = self
+            .requests
             .iter()
             .filter(|r| all || r.granted_before)
-            .flat_map(|r| r.grants.iter().cloned())
-            .collect()
+            .flat_map(|r| r.grants.iter().cloned());
+        let added = self
+            .requests
+            .iter()
+            .flat_map(|r| r.added_origins.iter().map(|o| format!("http:{o}")));
+        requested.chain(added).collect()
     }
 
     /// The requests not granted before: what consent is needed for.
@@ -547,13 +561,25 @@ impl Marketplace {
 /// installed version) or new; and what the installed version had that it
 /// no longer requests.
 fn requests(artifact: &Artifact, previous: Option<&Installed>) -> (Vec<Request>, Vec<Capability>) {
-    let manifest = artifact.manifest();
-    let old_grant = previous.and_then(|p| Grant::select(manifest, &p.grants).ok());
     // What the installed version requested, from its verified copy.
     let old_requested: Option<Vec<Capability>> = previous
         .and_then(|p| std::fs::read(&p.artifact).ok())
         .and_then(|bytes| Artifact::from_bytes(bytes).ok())
         .map(|old| old.manifest().capabilities.clone());
+    compare(
+        artifact.manifest(),
+        previous.map(|p| p.grants.as_slice()),
+        old_requested,
+    )
+}
+
+/// [`requests`] once the installed version's grants and requests are read.
+fn compare(
+    manifest: &Manifest,
+    old_grants: Option<&[String]>,
+    old_requested: Option<Vec<Capability>>,
+) -> (Vec<Request>, Vec<Capability>) {
+    let old_grant = old_grants.and_then(|grants| Grant::select(manifest, grants).ok());
     let requests = manifest
         .capabilities
         .iter()
@@ -566,6 +592,17 @@ fn requests(artifact: &Artifact, previous: Option<&Installed>) -> (Vec<Request>,
             new: old_requested
                 .as_ref()
                 .is_some_and(|old| !old.contains(capability)),
+            operator_origins: matches!(
+                capability,
+                Capability::Http {
+                    operator_origins: true,
+                    ..
+                }
+            ),
+            added_origins: old_grant
+                .as_ref()
+                .map(|g| g.added_origins(capability).into_iter().collect())
+                .unwrap_or_default(),
         })
         .collect();
     let dropped = old_requested
@@ -680,6 +717,14 @@ pub struct RequestView {
     pub granted_before: bool,
     /// Not requested by the installed version.
     pub new: bool,
+    /// The operator may grant origins besides those listed: the plugin
+    /// talks to services whose address the operator chooses.
+    #[serde(default)]
+    pub operator_origins: bool,
+    /// Origins the operator added for the installed version, kept on
+    /// upgrade unless dropped.
+    #[serde(default)]
+    pub added_origins: Vec<String>,
 }
 
 impl Candidate {
@@ -704,9 +749,124 @@ impl Candidate {
                     grants: r.grants.clone(),
                     granted_before: r.granted_before,
                     new: r.new,
+                    operator_origins: r.operator_origins,
+                    added_origins: r.added_origins.clone(),
                 })
                 .collect(),
             dropped: self.dropped.iter().map(ToString::to_string).collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(http: &str) -> Manifest {
+        Manifest::from_toml(&format!(
+            "id = \"p\"\nname = \"P\"\nversion = \"1.0.0\"\ntier = \"open\"\n\
+             [capabilities]\ncatalog = {{ read = true }}\n{http}"
+        ))
+        .expect("valid manifest")
+    }
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn candidate(requests: Vec<Request>) -> Candidate {
+        let bytes = greenroom_artifacts::bundled("hello")
+            .expect("hello is bundled")
+            .bytes;
+        Candidate {
+            source: "index.toml".into(),
+            plugin: IndexPlugin {
+                id: "p".into(),
+                name: "P".into(),
+                summary: String::new(),
+                publisher: "acme".into(),
+                tier: "open".into(),
+                homepage: None,
+                source: None,
+                versions: Vec::new(),
+            },
+            version: IndexVersion {
+                version: "1.0.0".into(),
+                wit: "0.1.0".into(),
+                artifact: "p.wasm".into(),
+                sha256: String::new(),
+                signature: String::new(),
+                capabilities: Vec::new(),
+            },
+            artifact: Artifact::from_bytes(bytes.to_vec()).expect("hello loads"),
+            previous: None,
+            requests,
+            dropped: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_request_for_operator_origins_says_so_and_keeps_the_origins_added_before() {
+        let manifest = manifest("http = { hosts = [\"api.github.com\"], operator-origins = true }");
+        let before = strings(&[
+            "catalog:read",
+            "http:api.github.com",
+            "http:sonar.internal:9000",
+        ]);
+        let (requests, dropped) = compare(
+            &manifest,
+            Some(&before),
+            Some(manifest.capabilities.clone()),
+        );
+        assert!(dropped.is_empty());
+        let http = &requests[1];
+        assert!(http.operator_origins && http.granted_before && !http.new);
+        assert_eq!(http.added_origins, ["sonar.internal:9000"]);
+        assert!(!requests[0].operator_origins && requests[0].added_origins.is_empty());
+        let view = candidate(requests.clone()).view();
+        assert!(view.requests[1].operator_origins);
+        assert_eq!(
+            view.requests[1].capability,
+            "http (api.github.com, and origins an operator adds)"
+        );
+        let kept = candidate(requests).default_grants(false);
+        assert_eq!(
+            kept,
+            strings(&[
+                "catalog:read",
+                "http:api.github.com",
+                "http:sonar.internal:9000"
+            ])
+        );
+        assert!(Grant::select(&manifest, &kept).is_ok());
+    }
+
+    #[test]
+    fn a_plugin_that_asks_for_operator_origins_anew_shows_that_request_as_new() {
+        let old = manifest("http = { hosts = [\"api.github.com\"] }");
+        let new = manifest("http = { hosts = [\"api.github.com\"], operator-origins = true }");
+        let (requests, dropped) = compare(
+            &new,
+            Some(&strings(&["all"])),
+            Some(old.capabilities.clone()),
+        );
+        assert!(requests[1].new && requests[1].operator_origins);
+        assert!(requests[1].added_origins.is_empty());
+        assert_eq!(dropped, [old.capabilities[1].clone()]);
+    }
+
+    #[test]
+    fn without_operator_origins_nothing_beyond_the_list_is_offered_or_kept() {
+        let manifest = manifest("http = { hosts = [\"api.github.com\"] }");
+        let (requests, _) = compare(
+            &manifest,
+            Some(&strings(&["http:api.github.com"])),
+            Some(manifest.capabilities.clone()),
+        );
+        assert!(!requests[1].operator_origins && requests[1].added_origins.is_empty());
+        assert!(matches!(
+            Grant::select(&manifest, &strings(&["http:sonar.internal:9000"])),
+            Err(greenroom_broker::GrantError::NotRequested { .. })
+        ));
     }
 }

@@ -397,6 +397,16 @@ fn about(plugin: &LoadedPlugin) -> Markup {
                                     }
                                     Coverage::None => { span.badge.tone-warning { "not granted" } " " code { (capability) } }
                                 }
+                                @let added = granted.added_origins(capability);
+                                @if !added.is_empty() {
+                                    p.text-muted.text-small {
+                                        "origins an operator added: "
+                                        @for (i, origin) in added.iter().enumerate() {
+                                            @if i > 0 { ", " }
+                                            code { (origin) }
+                                        }
+                                    }
+                                }
                             }
                         }
                     }

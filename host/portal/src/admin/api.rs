@@ -146,7 +146,9 @@ pub struct InstallBody {
     /// The version [default: the newest].
     #[serde(default)]
     pub version: Option<String>,
-    /// What the operator grants (all or part of what it requests).
+    /// What the operator grants (all or part of what it requests; for a
+    /// plugin requesting `operator-origins`, also `http:<origin>` for
+    /// each origin the operator adds).
     pub grants: Vec<String>,
     /// The sha256 the operator consented to: refused if the index now
     /// offers other bytes.

@@ -664,6 +664,9 @@ fn consent_form(detail: &Detail, view: &CandidateView, csrf: &CsrfToken) -> Mark
                                                 span { "Grant " code { (grant) } }
                                             }
                                         }
+                                        @if request.operator_origins {
+                                            (origins_field(&view.id, &request.added_origins))
+                                        }
                                     }
                                 }
                             }
@@ -683,6 +686,45 @@ fn consent_form(detail: &Detail, view: &CandidateView, csrf: &CsrfToken) -> Mark
     }
 }
 
+/// For a plugin whose manifest says `operator-origins = true`: that it
+/// may be pointed at origins the operator chooses, and a field naming
+/// them, one per line, holding those added before (kept unless removed).
+fn origins_field(id: &str, added: &[String]) -> Markup {
+    let field = format!("origins-{id}");
+    html! {
+        div.callout.tone-warning.consent-origins role="note" {
+            strong { "It may be pointed at other origins. " }
+            "It talks to services whose address you choose — a self-hosted instance, an Enterprise server, another region — "
+            "so besides what is listed above it may reach each origin you add here, and no other. "
+            "Loopback and private addresses stay refused unless you name the address itself."
+        }
+        div.field {
+            label.field-label for=(field) { "Origins you add" }
+            textarea.input #(field) name=(ORIGINS_FIELD) rows="3" placeholder="sonar.example.com:9000" {
+                @for origin in added { (origin) "\n" }
+            }
+            p.field-help {
+                "One exact origin per line: " code { "sonar.example.com:9000" } " (HTTPS) or "
+                code { "http://10.0.0.5:8080" } " (plain HTTP); no path or wildcard."
+                @if !added.is_empty() { " The origins added for the installed version are kept unless you remove them." }
+            }
+        }
+    }
+}
+
+/// The consent form's field of origins an operator adds.
+const ORIGINS_FIELD: &str = "origins";
+
+/// The grants of the origins typed into [`origins_field`]: one
+/// `http:<origin>` per line or word (checked as any grant is, on install).
+fn origin_grants(form: &CsrfForm) -> Vec<String> {
+    form.values(ORIGINS_FIELD)
+        .iter()
+        .flat_map(|text| text.split_whitespace())
+        .map(|origin| format!("http:{origin}"))
+        .collect()
+}
+
 // ---------------------------------------------------------------------------
 // POST /admin/marketplace/{id}/install
 
@@ -698,7 +740,11 @@ async fn install(
     let body = InstallBody {
         index: form.value("index"),
         version: form.value("version"),
-        grants: form.values("grant"),
+        grants: form
+            .values("grant")
+            .into_iter()
+            .chain(origin_grants(&form))
+            .collect(),
         sha256: form.value("sha256"),
     };
     let (installed, load) = blocking(Format::Html, move || {
@@ -824,6 +870,13 @@ async fn installed(
             (record, newer.as_deref(), serving)
         })
         .collect();
+    let added = |record: &Installed| match LoadState::of(&state, &admin, record) {
+        LoadState::Serving => state
+            .plugin(&record.id)
+            .map(|p| added_origins(&p))
+            .unwrap_or_default(),
+        _ => BTreeSet::new(),
+    };
     // Served plugins that were not installed here (or that an installed
     // one of the same id cannot replace) come from the configuration.
     let plugins = state.plugins();
@@ -854,7 +907,7 @@ async fn installed(
                     thead { tr { th { "Plugin" } th { "Version" } th { "Granted" } th { "Status" } th { "Actions" } } }
                     tbody {
                         @for (record, newer, serving) in &rows {
-                            tr { (installed_row(record, *newer, serving, &csrf)) }
+                            tr { (installed_row(record, *newer, serving, &added(record), &csrf)) }
                         }
                     }
                 }
@@ -899,12 +952,32 @@ async fn installed(
         .into_response())
 }
 
+/// The origins `plugin` was granted beyond those its manifest lists.
+fn added_origins(plugin: &greenroom_runtime::LoadedPlugin) -> BTreeSet<String> {
+    let grant = plugin.env().grant();
+    plugin
+        .manifest()
+        .capabilities
+        .iter()
+        .flat_map(|c| grant.added_origins(c))
+        .collect()
+}
+
+/// One installed plugin; `added` are the origins an operator added to
+/// what its manifest lists (known once it serves).
 fn installed_row(
     record: &Installed,
     newer: Option<&str>,
     serving: &LoadState,
+    added: &BTreeSet<String>,
     csrf: &CsrfToken,
 ) -> Markup {
+    let added_by_operator = |grant: &str| {
+        grant
+            .strip_prefix("http:")
+            .and_then(|o| greenroom_contract::HttpOrigin::parse(o).ok())
+            .is_some_and(|o| added.contains(&o.to_string()))
+    };
     let (toggle, toggle_label) = if record.enabled {
         ("disable", "Disable")
     } else {
@@ -923,7 +996,14 @@ fn installed_row(
             @if record.grants.is_empty() {
                 span.text-muted { "nothing" }
             } @else {
-                ul.plain-list { @for grant in &record.grants { li { code { (grant) } } } }
+                ul.plain-list {
+                    @for grant in &record.grants {
+                        li {
+                            code { (grant) }
+                            @if added_by_operator(grant) { " " span.badge.tone-info { "origin added by an operator" } }
+                        }
+                    }
+                }
             }
         }
         td { (serving.badge()) }

@@ -72,33 +72,96 @@ impl Market {
         market
     }
 
-    /// Writes `index.toml` offering `plugin`. TOML basic strings take
-    /// JSON's escapes, so JSON writes its strings and arrays.
+    /// Writes `index.toml` offering `plugin`.
     fn offer(&self, plugin: &IndexPlugin) {
+        self.offer_all(&[plugin]);
+    }
+
+    /// Writes `index.toml` offering `plugins`. TOML basic strings take
+    /// JSON's escapes, so JSON writes its strings and arrays.
+    fn offer_all(&self, plugins: &[&IndexPlugin]) {
         let s = |text: &str| serde_json::to_string(text).expect("a string");
-        let mut text = format!(
-            "[[plugins]]\nid = {}\nname = {}\nsummary = {}\npublisher = {}\ntier = {}\n",
-            s(&plugin.id),
-            s(&plugin.name),
-            s(&plugin.summary),
-            s(&plugin.publisher),
-            s(&plugin.tier)
-        );
-        if let Some(homepage) = &plugin.homepage {
-            text += &format!("homepage = {}\n", s(homepage));
-        }
-        for v in &plugin.versions {
+        let mut text = String::new();
+        for plugin in plugins {
             text += &format!(
-                "\n[[plugins.versions]]\nversion = {}\nwit = {}\nartifact = {}\nsha256 = {}\nsignature = {}\ncapabilities = {}\n",
-                s(&v.version),
-                s(&v.wit),
-                s(&v.artifact),
-                s(&v.sha256),
-                s(&v.signature),
-                serde_json::to_string(&v.capabilities).expect("strings")
+                "[[plugins]]\nid = {}\nname = {}\nsummary = {}\npublisher = {}\ntier = {}\n",
+                s(&plugin.id),
+                s(&plugin.name),
+                s(&plugin.summary),
+                s(&plugin.publisher),
+                s(&plugin.tier)
             );
+            if let Some(homepage) = &plugin.homepage {
+                text += &format!("homepage = {}\n", s(homepage));
+            }
+            for v in &plugin.versions {
+                text += &format!(
+                    "\n[[plugins.versions]]\nversion = {}\nwit = {}\nartifact = {}\nsha256 = {}\nsignature = {}\ncapabilities = {}\n\n",
+                    s(&v.version),
+                    s(&v.wit),
+                    s(&v.artifact),
+                    s(&v.sha256),
+                    s(&v.signature),
+                    serde_json::to_string(&v.capabilities).expect("strings")
+                );
+            }
         }
         std::fs::write(self.index(), text).expect("index written");
+    }
+
+    /// Offers, beside hello, `pointed`: a plugin whose manifest says
+    /// `operator-origins = true` (the code of a WASI command, never loaded
+    /// here, under that manifest), signed like hello.
+    fn offer_pointed(&self) -> IndexPlugin {
+        const MANIFEST: &str = "id = \"pointed\"\nname = \"Pointed\"\nversion = \"1.0.0\"\n\
+            tier = \"open\"\n[capabilities]\n\
+            http = { hosts = [\"api.github.com\"], operator-origins = true }\n";
+        let mut bytes = std::fs::read(artifacts::NOT_A_PLUGIN_COMPONENT).expect("built");
+        for (name, data) in [
+            ("greenroom:wit-version", "0.1.0"),
+            ("greenroom:manifest", MANIFEST),
+        ] {
+            use wasm_encoder::ComponentSection as _;
+            wasm_encoder::CustomSection {
+                name: name.into(),
+                data: data.as_bytes().into(),
+            }
+            .append_to_component(&mut bytes);
+        }
+        std::fs::write(self.dir.path().join("pointed.wasm"), &bytes).expect("artifact written");
+        let artifact = Artifact::from_bytes(bytes).expect("the sections are valid");
+        let (mut pointed, version) = entry_for(&artifact, "acme", "pointed.wasm", &self.key);
+        pointed.versions.push(version);
+        self.offer_all(&[&self.hello, &pointed]);
+        pointed
+    }
+
+    /// Sends `id`'s install form with `grants` ticked and `origins` typed
+    /// into the field of origins an operator adds.
+    async fn install_with_origins(
+        &self,
+        plugin: &IndexPlugin,
+        grants: &[&str],
+        origins: &str,
+    ) -> Reply {
+        let id = &plugin.id;
+        let token = self.token(&format!("/admin/marketplace/{id}")).await;
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.append_pair("_csrf", &token)
+            .append_pair("index", &self.index())
+            .append_pair("version", &plugin.versions[0].version)
+            .append_pair("sha256", &plugin.versions[0].sha256)
+            .append_pair("origins", origins);
+        for grant in grants {
+            form.append_pair("grant", grant);
+        }
+        post_form(
+            &self.portal,
+            &format!("/admin/marketplace/{id}/install"),
+            Some(&token),
+            &form.finish(),
+        )
+        .await
     }
 
     fn index(&self) -> String {
@@ -432,6 +495,107 @@ async fn an_install_the_server_cannot_load_says_why() {
     );
     let page = get(&market.portal, "/admin/plugins").await;
     assert!(page.body.contains("not loaded") && page.body.contains("out of memory"));
+}
+
+#[tokio::test]
+async fn a_plugin_the_operator_points_elsewhere_says_so_on_its_consent_form() {
+    let market = Market::new(true, &["index.toml"]);
+    market.offer_pointed();
+    let page = get(&market.portal, "/admin/marketplace/pointed").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let body = &page.body;
+    assert!(
+        body.contains("<code>http (api.github.com, and origins an operator adds)</code>"),
+        "{body}"
+    );
+    assert!(
+        body.contains("type=\"checkbox\" name=\"grant\" value=\"http:api.github.com\">"),
+        "{body}"
+    );
+    assert!(
+        body.contains("It may be pointed at other origins."),
+        "{body}"
+    );
+    assert!(body.contains("name=\"origins\""), "{body}");
+    let hello = get(&market.portal, "/admin/marketplace/hello").await;
+    assert!(
+        !hello.body.contains("name=\"origins\""),
+        "a plugin without operator-origins has no field for them"
+    );
+}
+
+#[tokio::test]
+async fn origins_an_operator_types_are_granted_beside_the_ticked_boxes() {
+    let market = Market::new(true, &["index.toml"]);
+    let pointed = market.offer_pointed();
+    market.follow(None);
+    let reply = market
+        .install_with_origins(
+            &pointed,
+            &["http:api.github.com"],
+            "sonar.internal:9000\r\n  http://10.0.0.5:8080\r\n",
+        )
+        .await;
+    redirects_to_installed_plugins(&reply);
+    let installed = market
+        .admin()
+        .marketplace
+        .installed()
+        .get("pointed")
+        .expect("records read")
+        .expect("pointed is installed");
+    assert_eq!(
+        installed.grants,
+        [
+            "http:api.github.com",
+            "http:sonar.internal:9000",
+            "http:http://10.0.0.5:8080"
+        ]
+    );
+    // On upgrade or reinstall, the origins added before are offered again.
+    let page = get(&market.portal, "/admin/marketplace/pointed").await;
+    assert!(
+        page.body
+            .contains(">http://10.0.0.5:8080\nsonar.internal:9000\n</textarea>"),
+        "{}",
+        page.body
+    );
+}
+
+#[tokio::test]
+async fn an_origin_that_is_not_one_exact_origin_is_refused_and_nothing_installed() {
+    let market = Market::new(true, &["index.toml"]);
+    let pointed = market.offer_pointed();
+    let reply = market
+        .install_with_origins(&pointed, &[], "https://sonar.internal/api")
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert!(
+        reply.body.contains("http:https://sonar.internal/api"),
+        "{}",
+        reply.body
+    );
+    assert!(
+        market
+            .admin()
+            .marketplace
+            .installed()
+            .get("pointed")
+            .expect("records read")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_plugin_without_operator_origins_cannot_be_granted_an_unlisted_origin() {
+    let market = Market::new(true, &["index.toml"]);
+    let hello = market.hello.clone();
+    let reply = market
+        .install_with_origins(&hello, &["storage"], "evil.example.com")
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert!(reply.body.contains("does not request it"), "{}", reply.body);
+    assert_eq!(market.installed(), None, "nothing was installed");
 }
 
 #[tokio::test]
