@@ -85,7 +85,9 @@ fn percent_decode(text: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(byte)) => {
                 out.push(byte);
@@ -179,14 +181,20 @@ fn error(status: u16, message: impl Into<String>) -> Response {
 /// Answers one API request.
 pub fn handle(request: &Request) -> Result<Response> {
     let Some(route) = route(request.method, &request.path) else {
-        return Ok(error(404, format!("no route {:?} {}", request.method, request.path)));
+        return Ok(error(
+            404,
+            format!("no route {:?} {}", request.method, request.path),
+        ));
     };
     let store = HostStore;
     let loaded = Loaded::read(&store)?;
     let caller = header(request, CALLER_HEADER);
     let user = request.user.as_ref().map(|u| u.ref_.as_str());
     if caller.is_none() && user.is_none() {
-        return Ok(error(401, "sign in, or call with an API token bound to the soundcheck plugin"));
+        return Ok(error(
+            401,
+            "sign in, or call with an API token bound to the soundcheck plugin",
+        ));
     }
     let config = match loaded.config() {
         Ok(config) => config,
@@ -199,10 +207,11 @@ pub fn handle(request: &Request) -> Result<Response> {
         Route::Campaigns => get_campaigns(&store, config),
         Route::PushFacts | Route::PushResult => {
             let is_admin = || permissions::may(permissions::ADMIN, None);
-            let pusher = match authorize_push(caller, &loaded.settings.push_callers, user, is_admin)? {
-                Ok(pusher) => pusher,
-                Err(refusal) => return Ok(error(refusal.status, refusal.message)),
-            };
+            let pusher =
+                match authorize_push(caller, &loaded.settings.push_callers, user, is_admin)? {
+                    Ok(pusher) => pusher,
+                    Err(refusal) => return Ok(error(refusal.status, refusal.message)),
+                };
             if route == Route::PushFacts {
                 push_facts(&store, config, request, &pusher)
             } else {
@@ -214,13 +223,22 @@ pub fn handle(request: &Request) -> Result<Response> {
 
 fn get_entity(store: &dyn Store, config: &Config, entity: &str) -> Result<Response> {
     let Ok(entity) = normalize_ref(entity, None) else {
-        return Ok(error(400, format!("`{entity}` is not an entity reference (kind:namespace/name)")));
+        return Ok(error(
+            400,
+            format!("`{entity}` is not an entity reference (kind:namespace/name)"),
+        ));
     };
     let Some(found) = HostCatalog.get(&entity)? else {
-        return Ok(error(404, format!("no entity {entity}, or you may not see it")));
+        return Ok(error(
+            404,
+            format!("no entity {entity}, or you may not see it"),
+        ));
     };
     let results = evaluate::load_results(store, &entity)?.unwrap_or_default();
-    Ok(Response::json(200, &entity_json(config, &Subject::of(&found), &results)))
+    Ok(Response::json(
+        200,
+        &entity_json(config, &Subject::of(&found), &results),
+    ))
 }
 
 /// An entity's levels and check results, as `GET entities/<ref>` answers.
@@ -230,7 +248,11 @@ pub fn entity_json(config: &Config, subject: &Subject, results: &evaluate::Entit
         .iter()
         .filter(|t| t.filter.matches(subject))
         .map(|track| {
-            let standing = results.tracks.get(track.id.as_str()).cloned().unwrap_or_default();
+            let standing = results
+                .tracks
+                .get(track.id.as_str())
+                .cloned()
+                .unwrap_or_default();
             json!({
                 "id": track.id,
                 "name": track.name,
@@ -268,7 +290,9 @@ pub fn entity_json(config: &Config, subject: &Subject, results: &evaluate::Entit
 
 fn get_campaigns(store: &dyn Store, config: &Config) -> Result<Response> {
     let today = Day::from_ms(now_ms());
-    let latest = history::days(store, today.plus(-1), today)?.pop().unwrap_or_default();
+    let latest = history::days(store, today.plus(-1), today)?
+        .pop()
+        .unwrap_or_default();
     let campaigns: Vec<Value> = config
         .campaigns
         .iter()
@@ -323,14 +347,22 @@ fn body<T: serde::de::DeserializeOwned>(request: &Request) -> std::result::Resul
 /// The entity a push is about, if it exists and the caller may see it.
 fn pushed_entity(entity: &str) -> Result<std::result::Result<greenroom_sdk::Entity, Response>> {
     let Ok(entity) = normalize_ref(entity, None) else {
-        return Ok(Err(error(400, format!("`{entity}` is not an entity reference (kind:namespace/name)"))));
+        return Ok(Err(error(
+            400,
+            format!("`{entity}` is not an entity reference (kind:namespace/name)"),
+        )));
     };
     Ok(HostCatalog
         .get(&entity)?
         .ok_or_else(|| error(404, format!("no entity {entity} in the catalog"))))
 }
 
-fn push_facts(store: &dyn Store, config: &Config, request: &Request, pusher: &Pusher) -> Result<Response> {
+fn push_facts(
+    store: &dyn Store,
+    config: &Config,
+    request: &Request,
+    pusher: &Pusher,
+) -> Result<Response> {
     let body: FactsBody = match body(request) {
         Ok(body) => body,
         Err(refused) => return Ok(refused),
@@ -339,16 +371,22 @@ fn push_facts(store: &dyn Store, config: &Config, request: &Request, pusher: &Pu
         .collector(&body.collector)
         .is_some_and(|c| c.kind == CollectorKind::External);
     if !external {
-        return Ok(error(422, format!(
-            "no collector `{}` takes pushed facts; configure one with `kind: external`",
-            body.collector
-        )));
+        return Ok(error(
+            422,
+            format!(
+                "no collector `{}` takes pushed facts; configure one with `kind: external`",
+                body.collector
+            ),
+        ));
     }
     if !body.facts.is_object() {
         return Ok(error(400, "`facts` must be a JSON object"));
     }
     if body.facts.to_string().len() > MAX_PUSHED_FACT_BYTES {
-        return Ok(error(413, format!("`facts` is over {MAX_PUSHED_FACT_BYTES} bytes of JSON")));
+        return Ok(error(
+            413,
+            format!("`facts` is over {MAX_PUSHED_FACT_BYTES} bytes of JSON"),
+        ));
     }
     let entity = match pushed_entity(&body.entity)? {
         Ok(entity) => entity,
@@ -363,25 +401,44 @@ fn push_facts(store: &dyn Store, config: &Config, request: &Request, pusher: &Pu
     };
     facts::save(store, &fact)?;
     let evaluation = evaluate_entity(store, config, Subject::of(&entity), now)?;
-    greenroom_sdk::info!("{} pushed `{}` facts for {}", pusher.name(), fact.collector, fact.entity);
-    Ok(Response::json(200, &json!({
-        "stored": true,
-        "entity": fact.entity,
-        "collector": fact.collector,
-        "changes": evaluation.changes.len(),
-    })))
+    greenroom_sdk::info!(
+        "{} pushed `{}` facts for {}",
+        pusher.name(),
+        fact.collector,
+        fact.entity
+    );
+    Ok(Response::json(
+        200,
+        &json!({
+            "stored": true,
+            "entity": fact.entity,
+            "collector": fact.collector,
+            "changes": evaluation.changes.len(),
+        }),
+    ))
 }
 
-fn push_result(store: &dyn Store, config: &Config, request: &Request, pusher: &Pusher) -> Result<Response> {
+fn push_result(
+    store: &dyn Store,
+    config: &Config,
+    request: &Request,
+    pusher: &Pusher,
+) -> Result<Response> {
     let body: ResultBody = match body(request) {
         Ok(body) => body,
         Err(refused) => return Ok(refused),
     };
-    let Some(check) = config.check(&body.check).filter(|c| c.kind == CheckKind::External) else {
-        return Ok(error(422, format!(
-            "no check `{}` takes pushed results; configure one with `external: true`",
-            body.check
-        )));
+    let Some(check) = config
+        .check(&body.check)
+        .filter(|c| c.kind == CheckKind::External)
+    else {
+        return Ok(error(
+            422,
+            format!(
+                "no check `{}` takes pushed results; configure one with `external: true`",
+                body.check
+            ),
+        ));
     };
     let entity = match pushed_entity(&body.entity)? {
         Ok(entity) => entity,
@@ -400,13 +457,16 @@ fn push_result(store: &dyn Store, config: &Config, request: &Request, pusher: &P
     evaluate::record_external(store, check, &entity_ref, &record)?;
     let evaluation = evaluate_entity(store, config, Subject::of(&entity), now)?;
     let result = evaluation.results.checks.get(check.id.as_str());
-    Ok(Response::json(200, &json!({
-        "entity": entity_ref,
-        "check": check.id,
-        "result": if record.passed { "pass" } else { "fail" },
-        "applies": result.is_some(),
-        "changes": evaluation.changes.len(),
-    })))
+    Ok(Response::json(
+        200,
+        &json!({
+            "entity": entity_ref,
+            "check": check.id,
+            "result": if record.passed { "pass" } else { "fail" },
+            "applies": result.is_some(),
+            "changes": evaluation.changes.len(),
+        }),
+    ))
 }
 
 #[cfg(test)]
@@ -418,8 +478,14 @@ mod tests {
 
     #[test]
     fn routes_requests() {
-        assert_eq!(route(Method::Get, "entities/component:default/pay"), Some(Route::Entity("component:default/pay".into())));
-        assert_eq!(route(Method::Get, "entities/component%3Adefault%2Fpay"), Some(Route::Entity("component:default/pay".into())));
+        assert_eq!(
+            route(Method::Get, "entities/component:default/pay"),
+            Some(Route::Entity("component:default/pay".into()))
+        );
+        assert_eq!(
+            route(Method::Get, "entities/component%3Adefault%2Fpay"),
+            Some(Route::Entity("component:default/pay".into()))
+        );
         assert_eq!(route(Method::Get, "/tracks/"), Some(Route::Tracks));
         assert_eq!(route(Method::Post, "facts"), Some(Route::PushFacts));
         assert_eq!(route(Method::Post, "results"), Some(Route::PushResult));
@@ -427,28 +493,52 @@ mod tests {
         assert_eq!(route(Method::Delete, "tracks"), None);
     }
 
-    fn push(caller: Option<&str>, user: Option<&str>, admin: bool) -> std::result::Result<Pusher, Refusal> {
-        let allowed = ["service:ci".to_owned(), "plugin:security-scanner".to_owned()];
+    fn push(
+        caller: Option<&str>,
+        user: Option<&str>,
+        admin: bool,
+    ) -> std::result::Result<Pusher, Refusal> {
+        let allowed = [
+            "service:ci".to_owned(),
+            "plugin:security-scanner".to_owned(),
+        ];
         authorize_push(caller, &allowed, user, || Ok(admin)).unwrap()
     }
 
     #[test]
     fn a_listed_caller_may_push() {
-        assert_eq!(push(Some("service:ci"), None, false), Ok(Pusher::Caller("service:ci".into())));
-        assert_eq!(push(Some("plugin:security-scanner"), None, false), Ok(Pusher::Caller("plugin:security-scanner".into())));
+        assert_eq!(
+            push(Some("service:ci"), None, false),
+            Ok(Pusher::Caller("service:ci".into()))
+        );
+        assert_eq!(
+            push(Some("plugin:security-scanner"), None, false),
+            Ok(Pusher::Caller("plugin:security-scanner".into()))
+        );
     }
 
     #[test]
     fn an_unlisted_caller_is_forbidden_even_with_an_admin_session() {
         let refused = push(Some("service:other"), Some("user:default/ada"), true).unwrap_err();
         assert_eq!(refused.status, 403);
-        assert!(refused.message.contains("`push-callers`"), "{}", refused.message);
-        assert_eq!(push(Some("ci"), None, false).unwrap_err().status, 403, "not a caller the host names");
+        assert!(
+            refused.message.contains("`push-callers`"),
+            "{}",
+            refused.message
+        );
+        assert_eq!(
+            push(Some("ci"), None, false).unwrap_err().status,
+            403,
+            "not a caller the host names"
+        );
     }
 
     #[test]
     fn a_user_needs_the_admin_permission() {
-        assert_eq!(push(None, Some("user:default/ada"), true), Ok(Pusher::Admin("user:default/ada".into())));
+        assert_eq!(
+            push(None, Some("user:default/ada"), true),
+            Ok(Pusher::Admin("user:default/ada".into()))
+        );
         let refused = push(None, Some("user:default/bob"), false).unwrap_err();
         assert_eq!(refused.status, 403);
         assert!(refused.message.contains("soundcheck.admin"));
@@ -471,14 +561,30 @@ tracks:
 ",
         )
         .unwrap();
-        let subject = Subject { entity_ref: "component:default/pay".into(), kind: "component".into(), ..Subject::default() };
-        let result = |passed| CheckResult { passed, reason: "why".into(), since_ms: 7 };
+        let subject = Subject {
+            entity_ref: "component:default/pay".into(),
+            kind: "component".into(),
+            ..Subject::default()
+        };
+        let result = |passed| CheckResult {
+            passed,
+            reason: "why".into(),
+            since_ms: 7,
+        };
         let results = EntityResults {
             entity: subject.entity_ref.clone(),
             checks: BTreeMap::from([("a".into(), result(true)), ("b".into(), result(false))]),
             tracks: BTreeMap::from([(
                 "t".into(),
-                TrackStanding { level: 1, since_ms: Some(9), lost: Some(LostLevel { level: 2, at_ms: 9, because: vec!["b".into()] }) },
+                TrackStanding {
+                    level: 1,
+                    since_ms: Some(9),
+                    lost: Some(LostLevel {
+                        level: 2,
+                        at_ms: 9,
+                        because: vec!["b".into()],
+                    }),
+                },
             )]),
         };
         let answer = entity_json(&config, &subject, &results);

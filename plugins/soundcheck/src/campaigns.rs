@@ -101,8 +101,7 @@ pub fn milestones(
             }
             let on_the_day = summaries
                 .iter()
-                .filter(|s| s.day.is_some_and(|d| d <= milestone.date))
-                .next_back()
+                .rfind(|s| s.day.is_some_and(|d| d <= milestone.date))
                 .map(|s| progress(s, id).org)
                 .filter(|tally| tally.total > 0);
             let state = match on_the_day {
@@ -181,7 +180,16 @@ campaigns:
         EntityResults {
             checks: passing
                 .iter()
-                .map(|(id, passed)| (id.to_string(), CheckResult { passed: *passed, reason: String::new(), since_ms: 0 }))
+                .map(|(id, passed)| {
+                    (
+                        id.to_string(),
+                        CheckResult {
+                            passed: *passed,
+                            reason: String::new(),
+                            since_ms: 0,
+                        },
+                    )
+                })
                 .collect(),
             ..EntityResults::default()
         }
@@ -197,11 +205,40 @@ campaigns:
         let campaign = &config.campaigns[0];
         let service = subject("service", "production", "web");
         let website = subject("website", "production", "web");
-        assert_eq!(status(&config, campaign, &service, &results(&[("oncall", true), ("cov", false)])), Some(false));
-        assert_eq!(status(&config, campaign, &service, &results(&[("oncall", true), ("cov", true)])), Some(true));
-        assert_eq!(status(&config, campaign, &website, &results(&[("oncall", true)])), Some(true), "coverage does not apply to websites");
+        assert_eq!(
+            status(
+                &config,
+                campaign,
+                &service,
+                &results(&[("oncall", true), ("cov", false)])
+            ),
+            Some(false)
+        );
+        assert_eq!(
+            status(
+                &config,
+                campaign,
+                &service,
+                &results(&[("oncall", true), ("cov", true)])
+            ),
+            Some(true)
+        );
+        assert_eq!(
+            status(&config, campaign, &website, &results(&[("oncall", true)])),
+            Some(true),
+            "coverage does not apply to websites"
+        );
         let experimental = subject("service", "experimental", "web");
-        assert_eq!(status(&config, campaign, &experimental, &results(&[("oncall", true)])), None, "out of scope");
+        assert_eq!(
+            status(
+                &config,
+                campaign,
+                &experimental,
+                &results(&[("oncall", true)])
+            ),
+            None,
+            "out of scope"
+        );
     }
 
     #[test]
@@ -209,18 +246,48 @@ campaigns:
         let config = config();
         let mut summary = DaySummary::default();
         let entities = [
-            (subject("service", "production", "web"), results(&[("oncall", true), ("cov", true)])),
-            (subject("website", "production", "web"), results(&[("oncall", false)])),
-            (subject("service", "production", "pay"), results(&[("oncall", true), ("cov", true)])),
-            (subject("service", "experimental", "pay"), results(&[("oncall", false)])),
+            (
+                subject("service", "production", "web"),
+                results(&[("oncall", true), ("cov", true)]),
+            ),
+            (
+                subject("website", "production", "web"),
+                results(&[("oncall", false)]),
+            ),
+            (
+                subject("service", "production", "pay"),
+                results(&[("oncall", true), ("cov", true)]),
+            ),
+            (
+                subject("service", "experimental", "pay"),
+                results(&[("oncall", false)]),
+            ),
         ];
         for (subject, results) in &entities {
             summary.add(&config, subject, results);
         }
         let progress = progress(&summary, "camp");
-        assert_eq!(progress.org, Tally { passing: 2, total: 3 });
-        assert_eq!(progress.teams["group:default/web"], Tally { passing: 1, total: 2 });
-        assert_eq!(progress.teams["group:default/pay"], Tally { passing: 1, total: 1 });
+        assert_eq!(
+            progress.org,
+            Tally {
+                passing: 2,
+                total: 3
+            }
+        );
+        assert_eq!(
+            progress.teams["group:default/web"],
+            Tally {
+                passing: 1,
+                total: 2
+            }
+        );
+        assert_eq!(
+            progress.teams["group:default/pay"],
+            Tally {
+                passing: 1,
+                total: 1
+            }
+        );
     }
 
     #[test]
@@ -239,8 +306,14 @@ campaigns:
     fn milestones_are_judged_on_their_day() {
         let campaign = &config().campaigns[0];
         let summary = |d: &str, passing: u32| {
-            let mut s = DaySummary { day: Some(day(d)), ..DaySummary::default() };
-            s.campaigns.insert("camp".into(), BTreeMap::from([("t".into(), Tally { passing, total: 10 })]));
+            let mut s = DaySummary {
+                day: Some(day(d)),
+                ..DaySummary::default()
+            };
+            s.campaigns.insert(
+                "camp".into(),
+                BTreeMap::from([("t".into(), Tally { passing, total: 10 })]),
+            );
             s
         };
         let summaries = [summary("2026-06-29", 6), summary("2026-07-02", 2)];
@@ -250,7 +323,10 @@ campaigns:
         let states = milestones(campaign, &summaries[..0], day("2026-10-10"));
         assert_eq!(states[0].1, MilestoneState::Unknown);
         let low = [summary("2026-06-30", 4)];
-        assert_eq!(milestones(campaign, &low, day("2026-07-01"))[0].1, MilestoneState::Missed(40.0));
+        assert_eq!(
+            milestones(campaign, &low, day("2026-07-01"))[0].1,
+            MilestoneState::Missed(40.0)
+        );
     }
 
     #[test]

@@ -345,9 +345,7 @@ impl TryFrom<RawCheck> for Check {
             }
             (Some(rule), None, false) => CheckKind::Rule(rule),
             (None, Some(manual), false) if manual.expiry_days == 0 => {
-                return Err(format!(
-                    "check `{id}`: `expiry-days` must be at least 1"
-                ));
+                return Err(format!("check `{id}`: `expiry-days` must be at least 1"));
             }
             (None, Some(manual), false) => CheckKind::Manual {
                 expiry_days: manual.expiry_days,
@@ -485,7 +483,9 @@ impl Interval {
     /// Parses `30s`, `15m`, `6h`, `1d`; a bare unit is one of it (`h`).
     pub fn parse(text: &str) -> Result<Interval, String> {
         let text = text.trim();
-        let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
         let (number, unit) = text.split_at(split);
         let count: u64 = if number.is_empty() {
             1
@@ -547,9 +547,15 @@ pub struct RateLimit {
 impl RateLimit {
     /// Parses `4000/h`.
     pub fn parse(text: &str) -> Result<RateLimit, String> {
-        let bad = || format!("`{text}` is not a rate limit; write requests per period, e.g. `4000/h`");
+        let bad =
+            || format!("`{text}` is not a rate limit; write requests per period, e.g. `4000/h`");
         let (requests, per) = text.split_once('/').ok_or_else(bad)?;
-        let requests = requests.trim().parse().ok().filter(|n| *n > 0).ok_or_else(bad)?;
+        let requests = requests
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(bad)?;
         let per = Interval::parse(per).map_err(|_| bad())?;
         Ok(RateLimit { requests, per })
     }
@@ -558,7 +564,10 @@ impl RateLimit {
 impl fmt::Display for RateLimit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let per = self.per.to_string();
-        let per = per.strip_prefix('1').filter(|u| u.len() == 1).unwrap_or(&per);
+        let per = per
+            .strip_prefix('1')
+            .filter(|u| u.len() == 1)
+            .unwrap_or(&per);
         write!(f, "{}/{per}", self.requests)
     }
 }
@@ -622,6 +631,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_demo_configuration_is_valid() {
+        let yaml = include_str!("../demo/soundcheck.yaml");
+        let resolved = resolve(yaml, &Edits::new()).unwrap_or_else(|errors| {
+            panic!(
+                "{}",
+                errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        });
+        let config = resolved.config;
+        assert_eq!(config.tracks.len(), 2);
+        assert!(config.tracks.iter().all(|t| t.levels.len() == 3));
+        assert_eq!(config.campaigns.len(), 1);
+    }
+
+    #[test]
     fn parses_intervals_and_rate_limits() {
         assert_eq!(Interval::parse("15m").unwrap().secs, 900);
         assert_eq!(Interval::parse("h").unwrap().secs, 3600);
@@ -651,9 +679,23 @@ mod tests {
     fn a_check_has_exactly_one_way_to_be_decided() {
         let parse = |yaml: &str| serde_norway::from_str::<Check>(yaml).map_err(|e| e.to_string());
         let manual = parse("{id: tm, name: Threat model, manual: {}}").unwrap();
-        assert_eq!(manual.kind, CheckKind::Manual { expiry_days: DEFAULT_EXPIRY_DAYS });
-        assert_eq!(parse("{id: pt, name: Pen test, external: true}").unwrap().kind, CheckKind::External);
-        assert!(parse("{id: x, name: X}").unwrap_err().contains("needs one of"));
+        assert_eq!(
+            manual.kind,
+            CheckKind::Manual {
+                expiry_days: DEFAULT_EXPIRY_DAYS
+            }
+        );
+        assert_eq!(
+            parse("{id: pt, name: Pen test, external: true}")
+                .unwrap()
+                .kind,
+            CheckKind::External
+        );
+        assert!(
+            parse("{id: x, name: X}")
+                .unwrap_err()
+                .contains("needs one of")
+        );
         assert!(
             parse("{id: x, name: X, external: true, manual: {}}")
                 .unwrap_err()

@@ -141,12 +141,22 @@ mod tests {
         let day = Day::parse("2026-06-01").unwrap();
         assert_eq!(day.to_string(), "2026-06-01");
         assert_eq!(Day::parse("1970-01-01").unwrap(), Day(0));
-        assert_eq!(Day::parse("2024-02-29").unwrap().plus(1).to_string(), "2024-03-01");
+        assert_eq!(
+            Day::parse("2024-02-29").unwrap().plus(1).to_string(),
+            "2024-03-01"
+        );
     }
 
     #[test]
     fn refuses_impossible_dates() {
-        for bad in ["2026-02-30", "2025-02-29", "2026-13-01", "26-06-01", "2026-6-1", "soon"] {
+        for bad in [
+            "2026-02-30",
+            "2025-02-29",
+            "2026-13-01",
+            "26-06-01",
+            "2026-6-1",
+            "soon",
+        ] {
             assert!(Day::parse(bad).is_err(), "{bad}");
         }
     }

@@ -50,7 +50,9 @@ pub fn normalize_ref_in(
 
 /// The path of an entity's page in the portal, `/catalog/<ns>/<kind>/<name>`.
 pub fn page_path(entity_ref: &str) -> String {
-    let (kind, rest) = entity_ref.split_once(':').unwrap_or(("component", entity_ref));
+    let (kind, rest) = entity_ref
+        .split_once(':')
+        .unwrap_or(("component", entity_ref));
     let (namespace, name) = rest.split_once('/').unwrap_or(("default", rest));
     format!("/catalog/{namespace}/{kind}/{name}")
 }
@@ -119,9 +121,15 @@ mod tests {
     #[test]
     fn normalises_references_as_people_write_them() {
         let n = |t, k| normalize_ref(t, k).unwrap();
-        assert_eq!(n("Component:payments-api", None), "component:default/payments-api");
+        assert_eq!(
+            n("Component:payments-api", None),
+            "component:default/payments-api"
+        );
         assert_eq!(n("component:shop/cart", None), "component:shop/cart");
-        assert_eq!(n("team-payments", Some("group")), "group:default/team-payments");
+        assert_eq!(
+            n("team-payments", Some("group")),
+            "group:default/team-payments"
+        );
         assert!(normalize_ref("payments-api", None).is_err());
         assert!(normalize_ref("component:pay ments", None).is_err());
         assert!(normalize_ref("component:", None).is_err());
@@ -129,7 +137,10 @@ mod tests {
 
     #[test]
     fn links_to_entity_pages() {
-        assert_eq!(page_path("component:default/pay"), "/catalog/default/component/pay");
+        assert_eq!(
+            page_path("component:default/pay"),
+            "/catalog/default/component/pay"
+        );
         assert_eq!(short_name("group:default/team-web"), "team-web");
     }
 }

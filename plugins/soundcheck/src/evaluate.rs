@@ -133,7 +133,10 @@ pub fn applies(config: &Config, check: &Check, subject: &Subject) -> bool {
         .iter()
         .filter(|c| !c.archived && c.checks.iter().any(|c| c == id));
     let mut used = false;
-    for filter in tracks.map(|t| &t.filter).chain(campaigns.map(|c| &c.filter)) {
+    for filter in tracks
+        .map(|t| &t.filter)
+        .chain(campaigns.map(|c| &c.filter))
+    {
         if filter.matches(subject) {
             return true;
         }
@@ -148,7 +151,9 @@ pub fn decide(check: &Check, inputs: &Inputs, now_ms: u64) -> Verdict {
     match &check.kind {
         CheckKind::Rule(rule) => rule.evaluate(&inputs.facts),
         CheckKind::Manual { .. } => match inputs.manual.get(id) {
-            None => Verdict::fail("Not recorded yet: an owner records this check on the Soundcheck tab"),
+            None => {
+                Verdict::fail("Not recorded yet: an owner records this check on the Soundcheck tab")
+            }
             Some(record) => manual_verdict(record, now_ms),
         },
         CheckKind::External => match inputs.external.get(id) {
@@ -164,9 +169,10 @@ pub fn decide(check: &Check, inputs: &Inputs, now_ms: u64) -> Verdict {
 fn manual_verdict(record: &Recorded, now_ms: u64) -> Verdict {
     let said = describe(record, "Recorded");
     match record.expires_at_ms {
-        Some(expiry) if expiry <= now_ms => {
-            Verdict::fail(format!("{said}; expired on {}: record it again", date(expiry)))
-        }
+        Some(expiry) if expiry <= now_ms => Verdict::fail(format!(
+            "{said}; expired on {}: record it again",
+            date(expiry)
+        )),
         Some(expiry) => Verdict {
             passed: record.passed,
             reason: format!("{said}; valid until {}", date(expiry)),
@@ -186,7 +192,11 @@ fn describe(record: &Recorded, verb: &str) -> String {
         .filter(|n| !n.trim().is_empty())
         .map(|n| format!(": {}", n.trim()))
         .unwrap_or_default();
-    format!("{verb} as {result} by {} on {}{note}", record.by, date(record.at_ms))
+    format!(
+        "{verb} as {result} by {} on {}{note}",
+        record.by,
+        date(record.at_ms)
+    )
 }
 
 /// The number of levels of `track` held, given the applicable checks'
@@ -266,7 +276,11 @@ pub fn evaluate(
         ..EntityResults::default()
     };
     let mut changes = Vec::new();
-    for check in config.checks.iter().filter(|c| applies(config, c, &inputs.subject)) {
+    for check in config
+        .checks
+        .iter()
+        .filter(|c| applies(config, c, &inputs.subject))
+    {
         let id = check.id.as_str();
         let verdict = decide(check, inputs, now_ms);
         let before = previous.and_then(|p| p.checks.get(id));
@@ -291,7 +305,11 @@ pub fn evaluate(
         };
         results.checks.insert(id.to_owned(), result);
     }
-    for track in config.tracks.iter().filter(|t| t.filter.matches(&inputs.subject)) {
+    for track in config
+        .tracks
+        .iter()
+        .filter(|t| t.filter.matches(&inputs.subject))
+    {
         let id = track.id.as_str();
         let before = previous.and_then(|p| p.tracks.get(id));
         let standing = advance(before, track, &results.checks, now_ms);
@@ -479,7 +497,10 @@ campaigns:
 
     fn inputs(catalog: Value, coverage: f64) -> Inputs {
         let mut facts = Facts::default();
-        for (collector, value) in [("catalog", catalog), ("sonarqube", json!({"coverage": coverage}))] {
+        for (collector, value) in [
+            ("catalog", catalog),
+            ("sonarqube", json!({"coverage": coverage})),
+        ] {
             facts.0.insert(
                 collector.into(),
                 Fact {
@@ -511,35 +532,74 @@ campaigns:
     fn checks_apply_through_their_filters_tracks_and_campaigns() {
         let config = config();
         let ids = |s: &Subject| -> Vec<&str> {
-            config.checks.iter().filter(|c| applies(&config, c, s)).map(|c| c.id.as_str()).collect()
+            config
+                .checks
+                .iter()
+                .filter(|c| applies(&config, c, s))
+                .map(|c| c.id.as_str())
+                .collect()
         };
-        assert_eq!(ids(&subject("service", &[])), ["owner", "docs", "coverage", "threat-model"]);
-        assert_eq!(ids(&subject("website", &[])), ["owner", "docs", "threat-model"], "coverage is for services");
-        assert_eq!(ids(&subject("website", &["pci-dss"])), ["owner", "docs", "threat-model", "pen-test"]);
-        let group = Subject { kind: "group".into(), ..Subject::default() };
-        assert_eq!(ids(&group), ["groups-only"], "used by no track: applies where its filter matches");
+        assert_eq!(
+            ids(&subject("service", &[])),
+            ["owner", "docs", "coverage", "threat-model"]
+        );
+        assert_eq!(
+            ids(&subject("website", &[])),
+            ["owner", "docs", "threat-model"],
+            "coverage is for services"
+        );
+        assert_eq!(
+            ids(&subject("website", &["pci-dss"])),
+            ["owner", "docs", "threat-model", "pen-test"]
+        );
+        let group = Subject {
+            kind: "group".into(),
+            ..Subject::default()
+        };
+        assert_eq!(
+            ids(&group),
+            ["groups-only"],
+            "used by no track: applies where its filter matches"
+        );
     }
 
     #[test]
     fn an_entity_holds_the_highest_level_whose_checks_and_those_below_pass() {
         let config = config();
-        let mut inputs = inputs(json!({"owner": "group:default/team-web", "has_techdocs": true}), 85.0);
+        let mut inputs = inputs(
+            json!({"owner": "group:default/team-web", "has_techdocs": true}),
+            85.0,
+        );
         let results = evaluate(&config, &inputs, None, NOW).results;
-        assert_eq!(results.tracks["ready"].level, 2, "Gold needs the threat model");
-        inputs.manual.insert("threat-model".into(), manual(true, NOW));
-        assert_eq!(evaluate(&config, &inputs, None, NOW).results.tracks["ready"].level, 3);
+        assert_eq!(
+            results.tracks["ready"].level, 2,
+            "Gold needs the threat model"
+        );
+        inputs
+            .manual
+            .insert("threat-model".into(), manual(true, NOW));
+        assert_eq!(
+            evaluate(&config, &inputs, None, NOW).results.tracks["ready"].level,
+            3
+        );
         let no_owner = Inputs {
             manual: inputs.manual.clone(),
             ..self::inputs(json!({"has_techdocs": true}), 85.0)
         };
         let results = evaluate(&config, &no_owner, None, NOW).results;
-        assert_eq!(results.tracks["ready"].level, 0, "a failing Bronze check holds back every level above");
+        assert_eq!(
+            results.tracks["ready"].level, 0,
+            "a failing Bronze check holds back every level above"
+        );
     }
 
     #[test]
     fn a_level_whose_checks_do_not_apply_is_held_with_the_levels_below() {
         let config = config();
-        let mut website = inputs(json!({"owner": "group:default/team-web", "has_techdocs": true}), 10.0);
+        let mut website = inputs(
+            json!({"owner": "group:default/team-web", "has_techdocs": true}),
+            10.0,
+        );
         website.subject = subject("website", &[]);
         let results = evaluate(&config, &website, None, NOW).results;
         assert!(!results.checks.contains_key("coverage"));
@@ -549,25 +609,53 @@ campaigns:
     #[test]
     fn certification_is_awarded_and_visibly_lost() {
         let config = config();
-        let good = inputs(json!({"owner": "group:default/team-web", "has_techdocs": true}), 85.0);
+        let good = inputs(
+            json!({"owner": "group:default/team-web", "has_techdocs": true}),
+            85.0,
+        );
         let first = evaluate(&config, &good, None, NOW);
         let silver = &first.results.tracks["ready"];
-        assert_eq!((silver.level, silver.since_ms, &silver.lost), (2, Some(NOW), &None));
-        assert!(first.changes.iter().any(|c| c.of == ChangeOf::Track("ready".into()) && c.reason == "reached Silver"));
+        assert_eq!(
+            (silver.level, silver.since_ms, &silver.lost),
+            (2, Some(NOW), &None)
+        );
+        assert!(
+            first
+                .changes
+                .iter()
+                .any(|c| c.of == ChangeOf::Track("ready".into()) && c.reason == "reached Silver")
+        );
 
         let later = NOW + 1000;
-        let worse = inputs(json!({"owner": "group:default/team-web", "has_techdocs": true}), 61.2);
+        let worse = inputs(
+            json!({"owner": "group:default/team-web", "has_techdocs": true}),
+            61.2,
+        );
         let second = evaluate(&config, &worse, Some(&first.results), later);
         let bronze = &second.results.tracks["ready"];
         assert_eq!(bronze.level, 1);
         assert_eq!(bronze.since_ms, Some(later));
         assert_eq!(
             bronze.lost,
-            Some(LostLevel { level: 2, at_ms: later, because: vec!["coverage".into()] })
+            Some(LostLevel {
+                level: 2,
+                at_ms: later,
+                because: vec!["coverage".into()]
+            })
         );
-        let track_change = second.changes.iter().find(|c| c.of == ChangeOf::Track("ready".into())).unwrap();
-        assert_eq!(track_change.reason, "lost Silver because coverage started failing");
-        assert_eq!(second.results.checks["coverage"].reason, "sonarqube.coverage is 61.2, needs > 80");
+        let track_change = second
+            .changes
+            .iter()
+            .find(|c| c.of == ChangeOf::Track("ready".into()))
+            .unwrap();
+        assert_eq!(
+            track_change.reason,
+            "lost Silver because coverage started failing"
+        );
+        assert_eq!(
+            second.results.checks["coverage"].reason,
+            "sonarqube.coverage is 61.2, needs > 80"
+        );
 
         let unchanged = evaluate(&config, &worse, Some(&second.results), later + 1000);
         assert_eq!(unchanged.results, second.results, "the loss stays visible");
@@ -575,19 +663,34 @@ campaigns:
 
         let regained = evaluate(&config, &good, Some(&second.results), later + 2000);
         let silver = &regained.results.tracks["ready"];
-        assert_eq!((silver.level, silver.since_ms, &silver.lost), (2, Some(later + 2000), &None));
+        assert_eq!(
+            (silver.level, silver.since_ms, &silver.lost),
+            (2, Some(later + 2000), &None)
+        );
     }
 
     #[test]
     fn a_result_keeps_its_since_while_it_holds() {
         let config = config();
-        let good = inputs(json!({"owner": "group:default/team-web", "has_techdocs": true}), 85.0);
+        let good = inputs(
+            json!({"owner": "group:default/team-web", "has_techdocs": true}),
+            85.0,
+        );
         let first = evaluate(&config, &good, None, NOW).results;
-        let better = inputs(json!({"owner": "group:default/team-web", "has_techdocs": true}), 91.5);
+        let better = inputs(
+            json!({"owner": "group:default/team-web", "has_techdocs": true}),
+            91.5,
+        );
         let second = evaluate(&config, &better, Some(&first), NOW + 5000);
         assert_eq!(second.results.checks["coverage"].since_ms, NOW);
-        assert_eq!(second.results.checks["coverage"].reason, "sonarqube.coverage is 91.5 (needs > 80)");
-        assert!(second.changes.is_empty(), "a new reason is no change of result");
+        assert_eq!(
+            second.results.checks["coverage"].reason,
+            "sonarqube.coverage is 91.5 (needs > 80)"
+        );
+        assert!(
+            second.changes.is_empty(),
+            "a new reason is no change of result"
+        );
     }
 
     #[test]
@@ -595,14 +698,26 @@ campaigns:
         let config = config();
         let check = config.check("threat-model").unwrap();
         let mut inputs = inputs(json!({}), 0.0);
-        assert!(decide(check, &inputs, NOW).reason.starts_with("Not recorded yet"));
-        inputs.manual.insert("threat-model".into(), manual(true, NOW));
+        assert!(
+            decide(check, &inputs, NOW)
+                .reason
+                .starts_with("Not recorded yet")
+        );
+        inputs
+            .manual
+            .insert("threat-model".into(), manual(true, NOW));
         let verdict = decide(check, &inputs, NOW + 29 * DAY_MS);
         assert!(verdict.passed);
         assert!(verdict.reason.starts_with("Recorded as passing by user:default/ada on 2026-05-28: reviewed with security; valid until"), "{}", verdict.reason);
         let expired = decide(check, &inputs, NOW + 30 * DAY_MS);
         assert!(!expired.passed);
-        assert!(expired.reason.contains("expired on 2026-06-27: record it again"), "{}", expired.reason);
+        assert!(
+            expired
+                .reason
+                .contains("expired on 2026-06-27: record it again"),
+            "{}",
+            expired.reason
+        );
     }
 
     #[test]
@@ -610,10 +725,19 @@ campaigns:
         let config = config();
         let check = config.check("pen-test").unwrap();
         let mut inputs = inputs(json!({}), 0.0);
-        assert_eq!(decide(check, &inputs, NOW), Verdict::fail("No result has been reported yet"));
+        assert_eq!(
+            decide(check, &inputs, NOW),
+            Verdict::fail("No result has been reported yet")
+        );
         inputs.external.insert(
             "pen-test".into(),
-            Recorded { passed: false, note: None, by: "service:pentest".into(), at_ms: NOW, expires_at_ms: None },
+            Recorded {
+                passed: false,
+                note: None,
+                by: "service:pentest".into(),
+                at_ms: NOW,
+                expires_at_ms: None,
+            },
         );
         assert_eq!(
             decide(check, &inputs, NOW),
@@ -634,19 +758,44 @@ campaigns:
         facts::save(&store, &fact(85.0)).unwrap();
         let subject = || subject("service", &[]);
         evaluate_entity(&store, &config, subject(), NOW).unwrap();
-        let history_keys = |store: &MemoryStore| store.keys().into_iter().filter(|k| k.starts_with("hist/")).count();
+        let history_keys = |store: &MemoryStore| {
+            store
+                .keys()
+                .into_iter()
+                .filter(|k| k.starts_with("hist/"))
+                .count()
+        };
         let first = history_keys(&store);
         assert_eq!(first, 5, "4 checks and 1 track: {:?}", store.keys());
         evaluate_entity(&store, &config, subject(), NOW + 1).unwrap();
-        assert_eq!(history_keys(&store), first, "nothing changed, nothing recorded");
+        assert_eq!(
+            history_keys(&store),
+            first,
+            "nothing changed, nothing recorded"
+        );
         facts::save(&store, &fact(50.0)).unwrap();
         evaluate_entity(&store, &config, subject(), NOW + 2).unwrap();
-        assert_eq!(history_keys(&store), first + 1, "coverage started failing; the level was already none");
-        let record = record_manual(&store, config.check("threat-model").unwrap(), "component:default/pay", true, None, "user:default/ada", NOW + 3).unwrap();
+        assert_eq!(
+            history_keys(&store),
+            first + 1,
+            "coverage started failing; the level was already none"
+        );
+        let record = record_manual(
+            &store,
+            config.check("threat-model").unwrap(),
+            "component:default/pay",
+            true,
+            None,
+            "user:default/ada",
+            NOW + 3,
+        )
+        .unwrap();
         assert_eq!(record.expires_at_ms, Some(NOW + 3 + 30 * DAY_MS));
         evaluate_entity(&store, &config, subject(), NOW + 4).unwrap();
         assert_eq!(history_keys(&store), first + 2);
-        let results = load_results(&store, "component:default/pay").unwrap().unwrap();
+        let results = load_results(&store, "component:default/pay")
+            .unwrap()
+            .unwrap();
         assert!(results.passes("threat-model"));
     }
 
@@ -654,10 +803,29 @@ campaigns:
     fn only_external_checks_take_pushed_results() {
         let store = MemoryStore::default();
         let config = config();
-        let record = Recorded { passed: true, note: None, by: "service:ci".into(), at_ms: NOW, expires_at_ms: None };
-        let refused = record_external(&store, config.check("owner").unwrap(), "component:default/pay", &record);
-        assert!(matches!(refused, Err(greenroom_sdk::Error::InvalidInput(m)) if m.contains("is a rule check")));
-        record_external(&store, config.check("pen-test").unwrap(), "component:default/pay", &record).unwrap();
+        let record = Recorded {
+            passed: true,
+            note: None,
+            by: "service:ci".into(),
+            at_ms: NOW,
+            expires_at_ms: None,
+        };
+        let refused = record_external(
+            &store,
+            config.check("owner").unwrap(),
+            "component:default/pay",
+            &record,
+        );
+        assert!(
+            matches!(refused, Err(greenroom_sdk::Error::InvalidInput(m)) if m.contains("is a rule check"))
+        );
+        record_external(
+            &store,
+            config.check("pen-test").unwrap(),
+            "component:default/pay",
+            &record,
+        )
+        .unwrap();
         assert_eq!(store.keys(), ["external/component:default/pay/pen-test"]);
     }
 }

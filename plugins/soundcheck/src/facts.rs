@@ -157,10 +157,13 @@ impl FactPath {
     }
 
     fn lookup_from<'v>(&self, skip: usize, value: &'v Value) -> Option<&'v Value> {
-        self.0.iter().skip(skip).try_fold(value, |at, segment| match segment {
-            Segment::Key(key) => at.get(key.as_str()),
-            Segment::Index(i) => at.get(*i),
-        })
+        self.0
+            .iter()
+            .skip(skip)
+            .try_fold(value, |at, segment| match segment {
+                Segment::Key(key) => at.get(key.as_str()),
+                Segment::Index(i) => at.get(*i),
+            })
     }
 }
 
@@ -239,7 +242,10 @@ mod tests {
 
     #[test]
     fn prints_paths_as_they_parse() {
-        for text in ["github.runs[0].conclusion", "catalog.annotations[\"pagerduty.com/service-id\"]"] {
+        for text in [
+            "github.runs[0].conclusion",
+            "catalog.annotations[\"pagerduty.com/service-id\"]",
+        ] {
             assert_eq!(path(text).to_string(), text);
         }
     }
@@ -256,7 +262,10 @@ mod tests {
         save(&store, &fact).unwrap();
         assert_eq!(store.keys(), ["fact/sonarqube/component:default/pay"]);
         let facts = load(&store, "component:default/pay", ["sonarqube", "github"]).unwrap();
-        assert_eq!(facts.lookup(&path("sonarqube.gate.status")), Ok(&json!("OK")));
+        assert_eq!(
+            facts.lookup(&path("sonarqube.gate.status")),
+            Ok(&json!("OK"))
+        );
         assert_eq!(
             facts.lookup(&path("github.private")),
             Err(Missing::NotCollected("github".into()))

@@ -117,10 +117,10 @@ pub fn entity_trend(changes: &[Change], checks: &BTreeSet<&str>, days: &[Day]) -
         .map(|day| {
             let end = day.plus(1).start_ms();
             while let Some(change) = next.next_if(|c| c.at_ms < end) {
-                if let (ChangeOf::Check(id), Some(passed)) = (&change.of, change.passed) {
-                    if checks.contains(id.as_str()) {
-                        state.insert(id.as_str(), passed);
-                    }
+                if let (ChangeOf::Check(id), Some(passed)) = (&change.of, change.passed)
+                    && checks.contains(id.as_str())
+                {
+                    state.insert(id.as_str(), passed);
                 }
             }
             Tally {
@@ -247,7 +247,12 @@ impl DaySummary {
     /// A track across every team.
     pub fn track_total(&self, track: &str) -> TrackTally {
         let mut total = TrackTally::default();
-        for tally in self.tracks.get(track).into_iter().flat_map(BTreeMap::values) {
+        for tally in self
+            .tracks
+            .get(track)
+            .into_iter()
+            .flat_map(BTreeMap::values)
+        {
             total.merge(tally);
         }
         total
@@ -296,7 +301,10 @@ pub fn days(store: &dyn Store, from: Day, to: Day) -> Result<Vec<DaySummary>> {
     let after = keys::daily(from.plus(-1));
     let keys = store.list_keys(keys::DAILY_PREFIX, Some(&after), span.min(1000) as u32)?;
     let mut summaries = Vec::with_capacity(keys.len());
-    for key in keys.iter().filter(|k| k.as_str() <= keys::daily(to).as_str()) {
+    for key in keys
+        .iter()
+        .filter(|k| k.as_str() <= keys::daily(to).as_str())
+    {
         if let Some(summary) = store.get_json::<DaySummary>(key)? {
             summaries.push(summary);
         }
@@ -337,7 +345,11 @@ mod tests {
     #[test]
     fn an_entitys_history_is_one_prefix_scan_in_time_order() {
         let store = MemoryStore::default();
-        for c in [change(2000, "b", true), change(1000, "a", false), change(3000, "a", true)] {
+        for c in [
+            change(2000, "b", true),
+            change(1000, "a", false),
+            change(3000, "a", true),
+        ] {
             record(&store, &c).unwrap();
         }
         let mut other = change(1500, "a", true);
@@ -347,14 +359,22 @@ mod tests {
         let order: Vec<u64> = history.iter().map(|c| c.at_ms).collect();
         assert_eq!(order, [1000, 2000, 3000]);
         assert_eq!(history[0], change(1000, "a", false));
-        assert_eq!(store.keys()[0], "hist/component:default/pay-two/0000000001500/check:a");
+        assert_eq!(
+            store.keys()[0],
+            "hist/component:default/pay-two/0000000001500/check:a"
+        );
     }
 
     #[test]
     fn replays_history_into_a_daily_trend() {
         let day = Day::parse("2026-05-01").unwrap();
         let at = |d: i32, h: u64| day.plus(d).start_ms() + h * 3_600_000;
-        let changes = [change(at(0, 9), "a", false), change(at(0, 10), "b", true), change(at(2, 9), "a", true), change(at(2, 10), "gone", true)];
+        let changes = [
+            change(at(0, 9), "a", false),
+            change(at(0, 10), "b", true),
+            change(at(2, 9), "a", true),
+            change(at(2, 10), "gone", true),
+        ];
         let checks = BTreeSet::from(["a", "b"]);
         let days: Vec<Day> = (0..4).map(|d| day.plus(d)).collect();
         let trend = entity_trend(&changes, &checks, &days);
@@ -377,30 +397,90 @@ campaigns:
         )
         .unwrap();
         let mut summary = DaySummary::default();
-        for (name, owner, a, b) in [("x1", "team-x", true, true), ("x2", "team-x", true, false), ("y1", "team-y", false, true)] {
+        for (name, owner, a, b) in [
+            ("x1", "team-x", true, true),
+            ("x2", "team-x", true, false),
+            ("y1", "team-y", false, true),
+        ] {
             let subject = Subject {
                 entity_ref: format!("component:default/{name}"),
                 kind: "component".into(),
                 owner: Some(format!("group:default/{owner}")),
                 ..Subject::default()
             };
-            let result = |passed| CheckResult { passed, reason: String::new(), since_ms: 0 };
-            let level = if a && b { 2 } else if a { 1 } else { 0 };
+            let result = |passed| CheckResult {
+                passed,
+                reason: String::new(),
+                since_ms: 0,
+            };
+            let level = if a && b {
+                2
+            } else if a {
+                1
+            } else {
+                0
+            };
             let results = EntityResults {
                 entity: subject.entity_ref.clone(),
                 checks: BTreeMap::from([("a".into(), result(a)), ("b".into(), result(b))]),
-                tracks: BTreeMap::from([("t".into(), TrackStanding { level, ..TrackStanding::default() })]),
+                tracks: BTreeMap::from([(
+                    "t".into(),
+                    TrackStanding {
+                        level,
+                        ..TrackStanding::default()
+                    },
+                )]),
             };
             summary.add(&config, &subject, &results);
         }
         let x = &summary.tracks["t"]["group:default/team-x"];
-        assert_eq!((x.entities, x.levels.clone(), x.checks), (2, vec![0, 1, 1], Tally { passing: 3, total: 4 }));
+        assert_eq!(
+            (x.entities, x.levels.clone(), x.checks),
+            (
+                2,
+                vec![0, 1, 1],
+                Tally {
+                    passing: 3,
+                    total: 4
+                }
+            )
+        );
         let all = summary.track_total("t");
-        assert_eq!((all.entities, all.levels.clone(), all.certified()), (3, vec![1, 1, 1], 2));
-        assert_eq!(DaySummary::total(summary.campaigns.get("camp")), Tally { passing: 2, total: 3 });
+        assert_eq!(
+            (all.entities, all.levels.clone(), all.certified()),
+            (3, vec![1, 1, 1], 2)
+        );
+        assert_eq!(
+            DaySummary::total(summary.campaigns.get("camp")),
+            Tally {
+                passing: 2,
+                total: 3
+            }
+        );
         let worst = summary.worst_checks(None, 5);
-        assert_eq!(worst, [("a".to_owned(), Tally { passing: 2, total: 3 }), ("b".to_owned(), Tally { passing: 2, total: 3 })]);
-        assert_eq!(summary.worst_checks(Some("group:default/team-x"), 5).len(), 1);
+        assert_eq!(
+            worst,
+            [
+                (
+                    "a".to_owned(),
+                    Tally {
+                        passing: 2,
+                        total: 3
+                    }
+                ),
+                (
+                    "b".to_owned(),
+                    Tally {
+                        passing: 2,
+                        total: 3
+                    }
+                )
+            ]
+        );
+        assert_eq!(
+            summary.worst_checks(Some("group:default/team-x"), 5).len(),
+            1
+        );
     }
 
     #[test]
@@ -408,7 +488,11 @@ campaigns:
         let store = MemoryStore::default();
         let first = Day::parse("2026-05-01").unwrap();
         for d in [0, 1, 3, 7] {
-            let summary = DaySummary { day: Some(first.plus(d)), at_ms: d as u64, ..DaySummary::default() };
+            let summary = DaySummary {
+                day: Some(first.plus(d)),
+                at_ms: d as u64,
+                ..DaySummary::default()
+            };
             save_day(&store, &summary).unwrap();
         }
         let read = days(&store, first.plus(1), first.plus(3)).unwrap();

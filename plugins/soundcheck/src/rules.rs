@@ -225,9 +225,9 @@ impl Rule {
         let name = self.fact.to_string();
         match facts.lookup(&self.fact) {
             Ok(value) => self.evaluate_on(Some(value), &name),
-            Err(missing) if self.op == Operator::Exists => {
-                self.evaluate_on(None, &name).or_reason(&missing.to_string())
-            }
+            Err(missing) if self.op == Operator::Exists => self
+                .evaluate_on(None, &name)
+                .or_reason(&missing.to_string()),
             Err(missing) => Verdict::fail(missing.to_string()),
         }
     }
@@ -270,7 +270,10 @@ impl Rule {
         if regex.is_match(&text) {
             Verdict::pass(format!("{name} is {} (matches /{pattern}/)", quote(actual)))
         } else {
-            Verdict::fail(format!("{name} is {}, needs to match /{pattern}/", quote(actual)))
+            Verdict::fail(format!(
+                "{name} is {}, needs to match /{pattern}/",
+                quote(actual)
+            ))
         }
     }
 
@@ -346,7 +349,11 @@ fn not_equals(name: &str, actual: &Value, expected: &Value) -> Verdict {
     if json_eq(actual, expected) {
         Verdict::fail(format!("{name} is {}, must not be", quote(actual)))
     } else {
-        Verdict::pass(format!("{name} is {} (not {})", quote(actual), quote(expected)))
+        Verdict::pass(format!(
+            "{name} is {} (not {})",
+            quote(actual),
+            quote(expected)
+        ))
     }
 }
 
@@ -362,9 +369,15 @@ fn ordered(
     };
     let bound = quote(expected);
     if holds(a, b) {
-        Verdict::pass(format!("{name} is {} (needs {symbol} {bound})", quote(actual)))
+        Verdict::pass(format!(
+            "{name} is {} (needs {symbol} {bound})",
+            quote(actual)
+        ))
     } else {
-        Verdict::fail(format!("{name} is {}, needs {symbol} {bound}", quote(actual)))
+        Verdict::fail(format!(
+            "{name} is {}, needs {symbol} {bound}",
+            quote(actual)
+        ))
     }
 }
 
@@ -405,8 +418,7 @@ pub fn json_eq(a: &Value, b: &Value) -> bool {
         }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
-                && x
-                    .iter()
+                && x.iter()
                     .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
@@ -470,15 +482,42 @@ mod tests {
     #[test]
     fn equals_compares_json_and_numbers_by_value() {
         let r = "{fact: s.gate, op: equals, value: OK}";
-        assert_eq!(check(r, json!({"s": {"gate": "OK"}})), Verdict::pass("s.gate is \"OK\""));
+        assert_eq!(
+            check(r, json!({"s": {"gate": "OK"}})),
+            Verdict::pass("s.gate is \"OK\"")
+        );
         assert_eq!(
             check(r, json!({"s": {"gate": "ERROR"}})),
             Verdict::fail("s.gate is \"ERROR\", needs \"OK\"")
         );
-        assert!(check("{fact: s.n, op: equals, value: 1}", json!({"s": {"n": 1.0}})).passed);
-        assert!(check("{fact: s.b, op: equals, value: true}", json!({"s": {"b": true}})).passed);
-        assert!(!check("{fact: s.b, op: equals, value: true}", json!({"s": {"b": "true"}})).passed);
-        assert!(check("{fact: s.l, op: equals, value: [1, 2]}", json!({"s": {"l": [1.0, 2]}})).passed);
+        assert!(
+            check(
+                "{fact: s.n, op: equals, value: 1}",
+                json!({"s": {"n": 1.0}})
+            )
+            .passed
+        );
+        assert!(
+            check(
+                "{fact: s.b, op: equals, value: true}",
+                json!({"s": {"b": true}})
+            )
+            .passed
+        );
+        assert!(
+            !check(
+                "{fact: s.b, op: equals, value: true}",
+                json!({"s": {"b": "true"}})
+            )
+            .passed
+        );
+        assert!(
+            check(
+                "{fact: s.l, op: equals, value: [1, 2]}",
+                json!({"s": {"l": [1.0, 2]}})
+            )
+            .passed
+        );
     }
 
     #[test]
@@ -489,7 +528,10 @@ mod tests {
             check(r, json!({"c": {"lifecycle": "experimental"}})),
             Verdict::fail("c.lifecycle is \"experimental\", must not be")
         );
-        assert_eq!(check(r, json!({"c": {}})), Verdict::fail("c.lifecycle is missing"));
+        assert_eq!(
+            check(r, json!({"c": {}})),
+            Verdict::fail("c.lifecycle is missing")
+        );
     }
 
     #[test]
@@ -503,7 +545,10 @@ mod tests {
             check(r, json!({"sonarqube": {"coverage": 85}})),
             Verdict::pass("sonarqube.coverage is 85 (needs > 80)")
         );
-        assert!(!check(r, json!({"sonarqube": {"coverage": 80}})).passed, "strictly greater");
+        assert!(
+            !check(r, json!({"sonarqube": {"coverage": 80}})).passed,
+            "strictly greater"
+        );
         assert_eq!(
             check(r, json!({"sonarqube": {"coverage": "85"}})),
             Verdict::fail("sonarqube.coverage is \"85\", not a number")
@@ -527,7 +572,13 @@ mod tests {
             check(r, json!({"c": {"tags": 4}})),
             Verdict::fail("c.tags is 4, which cannot contain \"tier-1\"")
         );
-        assert!(check("{fact: c.l, op: contains, value: 2}", json!({"c": {"l": [1, 2.0]}})).passed);
+        assert!(
+            check(
+                "{fact: c.l, op: contains, value: 2}",
+                json!({"c": {"l": [1, 2.0]}})
+            )
+            .passed
+        );
     }
 
     #[test]
@@ -538,7 +589,13 @@ mod tests {
             check(r, json!({"g": {"default_branch": "develop"}})),
             Verdict::fail("g.default_branch is \"develop\", needs to match /^(main|master)$/")
         );
-        assert!(check("{fact: g.v, op: matches, value: '^1\\.'}", json!({"g": {"v": 1.5}})).passed);
+        assert!(
+            check(
+                "{fact: g.v, op: matches, value: '^1\\.'}",
+                json!({"g": {"v": 1.5}})
+            )
+            .passed
+        );
         assert!(!check(r, json!({"g": {"default_branch": ["main"]}})).passed);
     }
 
@@ -546,11 +603,20 @@ mod tests {
     fn exists_passes_on_present_values_and_inverts_with_false() {
         let r = "{fact: 'c.annotations[\"pagerduty.com/service-id\"]', op: exists}";
         assert_eq!(
-            check(r, json!({"c": {"annotations": {"pagerduty.com/service-id": "P1"}}})),
+            check(
+                r,
+                json!({"c": {"annotations": {"pagerduty.com/service-id": "P1"}}})
+            ),
             Verdict::pass("c.annotations[\"pagerduty.com/service-id\"] is present")
         );
         assert!(!check(r, json!({"c": {"annotations": {}}})).passed);
-        assert!(!check(r, json!({"c": {"annotations": {"pagerduty.com/service-id": null}}})).passed);
+        assert!(
+            !check(
+                r,
+                json!({"c": {"annotations": {"pagerduty.com/service-id": null}}})
+            )
+            .passed
+        );
         let absent = "{fact: g.secrets_found, op: exists, value: false}";
         assert!(check(absent, json!({"g": {}})).passed);
         assert!(!check(absent, json!({"g": {"secrets_found": 2}})).passed);
@@ -560,10 +626,11 @@ mod tests {
     fn all_and_any_apply_the_nested_rule_to_each_element() {
         let all = "{fact: g.runs, op: all, rule: {fact: conclusion, op: equals, value: success}}";
         let any = "{fact: g.runs, op: any, rule: {fact: conclusion, op: equals, value: success}}";
-        let runs = |c: &[&str]| {
-            json!({"g": {"runs": c.iter().map(|c| json!({"conclusion": c})).collect::<Vec<_>>()}})
-        };
-        assert_eq!(check(all, runs(&["success", "success"])), Verdict::pass("all 2 of g.runs pass"));
+        let runs = |c: &[&str]| json!({"g": {"runs": c.iter().map(|c| json!({"conclusion": c})).collect::<Vec<_>>()}});
+        assert_eq!(
+            check(all, runs(&["success", "success"])),
+            Verdict::pass("all 2 of g.runs pass")
+        );
         assert_eq!(
             check(all, runs(&["success", "failure"])),
             Verdict::fail("g.runs[1].conclusion is \"failure\", needs \"success\"")
@@ -578,7 +645,10 @@ mod tests {
                 "none of the 1 of g.runs passes (e.g. g.runs[0].conclusion is \"failure\", needs \"success\")"
             )
         );
-        assert_eq!(check(all, runs(&[])), Verdict::fail("g.runs is an empty list"));
+        assert_eq!(
+            check(all, runs(&[])),
+            Verdict::fail("g.runs is an empty list")
+        );
         assert!(!check(any, runs(&[])).passed);
         assert_eq!(
             check(all, json!({"g": {"runs": "none"}})),
@@ -612,12 +682,21 @@ mod tests {
 
     #[test]
     fn refuses_values_that_do_not_suit_the_operator() {
-        let refused = |yaml: &str| serde_norway::from_str::<Rule>(yaml).unwrap_err().to_string();
+        let refused = |yaml: &str| {
+            serde_norway::from_str::<Rule>(yaml)
+                .unwrap_err()
+                .to_string()
+        };
         assert!(refused("{fact: a.b, op: equals}").contains("`equals` needs a `value`"));
         assert!(refused("{fact: a.b, op: greater-than, value: high}").contains("needs a number"));
-        assert!(refused("{fact: a.b, op: matches, value: '('}").contains("valid regular expression"));
+        assert!(
+            refused("{fact: a.b, op: matches, value: '('}").contains("valid regular expression")
+        );
         assert!(refused("{fact: a.b, op: all}").contains("needs a nested `rule`"));
-        assert!(refused("{fact: a.b, op: equals, value: 1, rule: {op: exists}}").contains("only `all` and `any`"));
+        assert!(
+            refused("{fact: a.b, op: equals, value: 1, rule: {op: exists}}")
+                .contains("only `all` and `any`")
+        );
         assert!(refused("{fact: a.b, op: exists, value: 3}").contains("`exists` takes no value"));
         assert!(refused("{fact: a.b, op: bigger, value: 3}").contains("unknown variant `bigger`"));
         assert!(refused("{fact: a.b, op: exists, vale: 3}").contains("unknown field `vale`"));
@@ -625,7 +704,8 @@ mod tests {
 
     #[test]
     fn round_trips_through_json() {
-        let r = rule("{fact: g.runs, op: any, rule: {fact: conclusion, op: matches, value: '^succ'}}");
+        let r =
+            rule("{fact: g.runs, op: any, rule: {fact: conclusion, op: matches, value: '^succ'}}");
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(
             json,
@@ -633,7 +713,10 @@ mod tests {
         );
         let back: Rule = serde_json::from_value(json).unwrap();
         assert_eq!(back, r);
-        assert!(back.evaluate(&facts(json!({"g": {"runs": [{"conclusion": "success"}]}}))).passed);
+        assert!(
+            back.evaluate(&facts(json!({"g": {"runs": [{"conclusion": "success"}]}})))
+                .passed
+        );
     }
 
     proptest! {

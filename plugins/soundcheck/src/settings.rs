@@ -118,7 +118,10 @@ mod tests {
             "collectors": {"gh": {"base-url": "http://127.0.0.1:27184"}}
         }))
         .unwrap();
-        assert_eq!(settings.http_requests_per_run, DEFAULT_HTTP_REQUESTS_PER_RUN);
+        assert_eq!(
+            settings.http_requests_per_run,
+            DEFAULT_HTTP_REQUESTS_PER_RUN
+        );
         let loaded = Loaded::from(&MemoryStore::default(), settings).unwrap();
         let github = loaded.config().unwrap().collector("gh").unwrap();
         assert_eq!(github.setting("base-url"), Some("http://127.0.0.1:27184"));
@@ -133,6 +136,9 @@ mod tests {
         };
         let loaded = Loaded::from(&MemoryStore::default(), settings).unwrap();
         let error = loaded.config().unwrap_err();
-        assert!(matches!(&error, greenroom_sdk::Error::Failed(m) if m.contains("unknown check `nope`")), "{error:?}");
+        assert!(
+            matches!(&error, greenroom_sdk::Error::Failed(m) if m.contains("unknown check `nope`")),
+            "{error:?}"
+        );
     }
 }

@@ -103,7 +103,11 @@ pub fn entity(json: serde_json::Value) -> Entity {
     let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
     let pairs = |v: &serde_json::Value| -> Vec<(String, String)> {
         v.as_object()
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let kind = text(&json["kind"]).unwrap_or_default();
@@ -120,7 +124,11 @@ pub fn entity(json: serde_json::Value) -> Entity {
         lifecycle: text(&json["spec"]["lifecycle"]),
         tags: json["metadata"]["tags"]
             .as_array()
-            .map(|t| t.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect())
+            .map(|t| {
+                t.iter()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default(),
         labels: pairs(&json["metadata"]["labels"]),
         annotations: pairs(&json["metadata"]["annotations"]),
@@ -128,10 +136,12 @@ pub fn entity(json: serde_json::Value) -> Entity {
             .as_array()
             .map(|r| {
                 r.iter()
-                    .map(|r| greenroom_sdk::bindings::greenroom::plugin::types::Relation {
-                        relation_type: text(&r["type"]).unwrap_or_default(),
-                        target: text(&r["targetRef"]).unwrap_or_default(),
-                    })
+                    .map(
+                        |r| greenroom_sdk::bindings::greenroom::plugin::types::Relation {
+                            relation_type: text(&r["type"]).unwrap_or_default(),
+                            target: text(&r["targetRef"]).unwrap_or_default(),
+                        },
+                    )
                     .collect()
             })
             .unwrap_or_default(),

@@ -45,9 +45,9 @@ pub fn collect(
         if (budget.now)() >= budget.deadline_ms {
             break;
         }
-        collected
-            .reports
-            .push(collectors::run(store, source, collector, registered, budget)?);
+        collected.reports.push(collectors::run(
+            store, source, collector, registered, budget,
+        )?);
     }
     let mut seen = BTreeSet::new();
     let touched = collected.reports.iter().flat_map(|r| r.touched.iter());
@@ -95,7 +95,10 @@ pub fn evaluate_all(
         for entity in entities {
             if now() >= deadline_ms {
                 run.took_ms = now() - started;
-                return Ok(Evaluated { run, complete: false });
+                return Ok(Evaluated {
+                    run,
+                    complete: false,
+                });
             }
             let subject = Subject::of(&entity);
             if !relevant(config, &subject) {
@@ -114,7 +117,10 @@ pub fn evaluate_all(
     run.took_ms = now() - started;
     history::save_day(store, &summary)?;
     store.set_json(keys::EVALUATION, &run)?;
-    Ok(Evaluated { run, complete: true })
+    Ok(Evaluated {
+        run,
+        complete: true,
+    })
 }
 
 /// One collector's outcome for one entity, for "Collect now".
@@ -216,20 +222,33 @@ tracks:
         let store = MemoryStore::default();
         let config = yaml::parse(CONFIG).unwrap();
         let source = catalog();
-        let mut budget = Budget { http_requests: 45, deadline_ms: now() + 1000, now };
+        let mut budget = Budget {
+            http_requests: 45,
+            deadline_ms: now() + 1000,
+            now,
+        };
         let collected = collect(&store, &source, &config, &mut budget).unwrap();
         assert_eq!(collected.reports[0].collected, 4);
         assert_eq!(collected.evaluated, 3, "the group is not in any track");
-        let cart = load_results(&store, "component:default/cart").unwrap().unwrap();
+        let cart = load_results(&store, "component:default/cart")
+            .unwrap()
+            .unwrap();
         assert_eq!(cart.tracks["basics"].level, 2);
 
         let evaluated = evaluate_all(&store, &source, &config, now, now() + 1000).unwrap();
         assert!(evaluated.complete);
-        assert_eq!((evaluated.run.entities, evaluated.run.changes), (3, 0), "already evaluated after collecting");
+        assert_eq!(
+            (evaluated.run.entities, evaluated.run.changes),
+            (3, 0),
+            "already evaluated after collecting"
+        );
         let day = history::days(&store, Day::from_ms(now()), Day::from_ms(now())).unwrap();
         let web = &day[0].tracks["basics"]["group:default/team-web"];
         assert_eq!((web.entities, web.levels.clone()), (2, vec![0, 1, 1]));
-        assert_eq!(day[0].tracks["basics"][crate::entity::NO_OWNER].levels, vec![1, 0, 0]);
+        assert_eq!(
+            day[0].tracks["basics"][crate::entity::NO_OWNER].levels,
+            vec![1, 0, 0]
+        );
     }
 
     #[test]
@@ -252,13 +271,19 @@ tracks:
         let source = catalog();
         let cart = source.get("component:default/cart").unwrap().unwrap();
         let attempts = collect_entity(&store, &config, &cart, now()).unwrap();
-        let outcomes: Vec<(&str, Option<bool>)> =
-            attempts.iter().map(|a| (a.collector.as_str(), a.outcome.clone().ok())).collect();
+        let outcomes: Vec<(&str, Option<bool>)> = attempts
+            .iter()
+            .map(|a| (a.collector.as_str(), a.outcome.clone().ok()))
+            .collect();
         assert_eq!(
             outcomes,
             [("catalog", Some(true)), ("gh", Some(false))],
             "gh does not apply (no project slug); external collectors are pushed to"
         );
-        assert!(load_results(&store, "component:default/cart").unwrap().is_some());
+        assert!(
+            load_results(&store, "component:default/cart")
+                .unwrap()
+                .is_some()
+        );
     }
 }

@@ -148,9 +148,15 @@ mod tests {
         assert_eq!(fact["has_on_call"], true);
         assert_eq!(fact["on_call"], "pagerduty");
         assert_eq!(fact["links_count"], 2);
-        assert_eq!(fact["annotations"]["github.com/project-slug"], "acme/payment-gateway");
+        assert_eq!(
+            fact["annotations"]["github.com/project-slug"],
+            "acme/payment-gateway"
+        );
         assert_eq!(fact["provides_api_with_definition"], true);
-        assert_eq!(fact["apis_without_definition"], json!(["api:default/refunds-api"]));
+        assert_eq!(
+            fact["apis_without_definition"],
+            json!(["api:default/refunds-api"])
+        );
         assert_eq!(fact["depends_on_count"], 1);
     }
 
@@ -167,8 +173,11 @@ mod tests {
 
     #[test]
     fn an_api_needs_a_definition() {
-        let with = entity(json!({"kind": "API", "metadata": {"name": "a"}, "spec": {"definition": "openapi: 3.0.0"}}));
-        let without = entity(json!({"kind": "API", "metadata": {"name": "b"}, "spec": {"definition": " "}}));
+        let with = entity(
+            json!({"kind": "API", "metadata": {"name": "a"}, "spec": {"definition": "openapi: 3.0.0"}}),
+        );
+        let without =
+            entity(json!({"kind": "API", "metadata": {"name": "b"}, "spec": {"definition": " "}}));
         assert!(has_definition(&with));
         assert!(!has_definition(&without));
     }

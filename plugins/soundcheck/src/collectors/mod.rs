@@ -301,7 +301,16 @@ pub fn run(
         return Ok(report);
     }
     state.last_run_ms = Some(now_ms);
-    let finished = sweep(store, source, collector, registered, budget, &mut state, allowed, &mut report)?;
+    let finished = sweep(
+        store,
+        source,
+        collector,
+        registered,
+        budget,
+        &mut state,
+        allowed,
+        &mut report,
+    )?;
     if finished {
         state.cursor = None;
         state.sweep_done_ms = Some((budget.now)());
@@ -333,12 +342,17 @@ fn sweep(
         let (entities, next) = source.page(&collector.filter, page_cursor)?;
         for entity in entities {
             let subject = Subject::of(&entity);
-            let after_cursor = state.cursor.as_ref().is_none_or(|c| subject.entity_ref > *c);
+            let after_cursor = state
+                .cursor
+                .as_ref()
+                .is_none_or(|c| subject.entity_ref > *c);
             if !after_cursor || !collector.filter.matches(&subject) {
                 continue;
             }
             if handled >= allowed || (budget.now)() >= budget.deadline_ms {
-                report.stopped = Some(format!("budget spent after {handled} entities; continues next run"));
+                report.stopped = Some(format!(
+                    "budget spent after {handled} entities; continues next run"
+                ));
                 return Ok(false);
             }
             let now_ms = (budget.now)();
@@ -422,25 +436,42 @@ mod tests {
         match entity.name.as_str() {
             n if n.starts_with("no-") => Err(CollectError::NotApplicable("no annotation".into())),
             n if n.starts_with("broken") => Err(CollectError::Upstream("404 Not Found".into())),
-            n if n.starts_with("denied") => Err(CollectError::Denied("http:api.github.com was not granted".into())),
+            n if n.starts_with("denied") => Err(CollectError::Denied(
+                "http:api.github.com was not granted".into(),
+            )),
             n => Ok(json!({"name": n})),
         }
     }
 
     fn fake(requests_per_entity: u32) -> Registered {
-        Registered { collect: fake_collect, requests_per_entity }
+        Registered {
+            collect: fake_collect,
+            requests_per_entity,
+        }
     }
 
     fn catalog(names: &[&str]) -> Listed {
-        Listed(names.iter().map(|n| entity(json!({"kind": "Component", "metadata": {"name": n}, "spec": {}}))).collect())
+        Listed(
+            names
+                .iter()
+                .map(|n| entity(json!({"kind": "Component", "metadata": {"name": n}, "spec": {}})))
+                .collect(),
+        )
     }
 
     fn collector(yaml_text: &str) -> CollectorConfig {
-        yaml::parse(&format!("collectors: [{yaml_text}]")).unwrap().collectors.remove(0)
+        yaml::parse(&format!("collectors: [{yaml_text}]"))
+            .unwrap()
+            .collectors
+            .remove(0)
     }
 
     fn budget(http_requests: u32) -> Budget {
-        Budget { http_requests, deadline_ms: now() + RUN_TIME_MS, now }
+        Budget {
+            http_requests,
+            deadline_ms: now() + RUN_TIME_MS,
+            now,
+        }
     }
 
     #[test]
@@ -451,14 +482,24 @@ mod tests {
         let first = run(&store, &source, &github, fake(4), &mut budget(8)).unwrap();
         assert_eq!((first.collected, first.requests), (2, 8));
         assert!(first.stopped.is_some());
-        assert_eq!(load_state(&store, "gh").unwrap().cursor.as_deref(), Some("component:default/b"));
+        assert_eq!(
+            load_state(&store, "gh").unwrap().cursor.as_deref(),
+            Some("component:default/b")
+        );
         advance(5 * MINUTE);
         let second = run(&store, &source, &github, fake(4), &mut budget(12)).unwrap();
         assert_eq!(second.collected, 3);
         assert_eq!(second.stopped, None);
         let state = load_state(&store, "gh").unwrap();
         assert_eq!((state.cursor, state.collected), (None, 5));
-        assert_eq!(store.keys().iter().filter(|k| k.starts_with("fact/gh/")).count(), 5);
+        assert_eq!(
+            store
+                .keys()
+                .iter()
+                .filter(|k| k.starts_with("fact/gh/"))
+                .count(),
+            5
+        );
     }
 
     #[test]
@@ -466,24 +507,60 @@ mod tests {
         let store = MemoryStore::default();
         let source = catalog(&["a", "b"]);
         let cat = collector("{id: cat, kind: catalog, frequency: 1h}");
-        assert_eq!(run(&store, &source, &cat, fake(0), &mut budget(0)).unwrap().collected, 2);
+        assert_eq!(
+            run(&store, &source, &cat, fake(0), &mut budget(0))
+                .unwrap()
+                .collected,
+            2
+        );
         advance(30 * MINUTE);
-        assert_eq!(run(&store, &source, &cat, fake(0), &mut budget(0)).unwrap().collected, 0, "not due");
+        assert_eq!(
+            run(&store, &source, &cat, fake(0), &mut budget(0))
+                .unwrap()
+                .collected,
+            0,
+            "not due"
+        );
         advance(30 * MINUTE);
-        assert_eq!(run(&store, &source, &cat, fake(0), &mut budget(0)).unwrap().collected, 2, "due again");
+        assert_eq!(
+            run(&store, &source, &cat, fake(0), &mut budget(0))
+                .unwrap()
+                .collected,
+            2,
+            "due again"
+        );
     }
 
     #[test]
     fn the_rate_limit_refills_over_time() {
         let mut github = collector("{id: gh, kind: github, frequency: 1m}");
-        github.rate_limit = Some(RateLimit { requests: 8, per: Interval::hour() });
+        github.rate_limit = Some(RateLimit {
+            requests: 8,
+            per: Interval::hour(),
+        });
         let mut state = CollectorState::default();
-        assert_eq!(state.plan(&github, 4, 100, now()), 2, "a full bucket: 8 requests");
+        assert_eq!(
+            state.plan(&github, 4, 100, now()),
+            2,
+            "a full bucket: 8 requests"
+        );
         state.spend(8);
-        assert_eq!(state.plan(&github, 4, 100, now() + 15 * MINUTE), 0, "2 tokens back, one entity needs 4");
+        assert_eq!(
+            state.plan(&github, 4, 100, now() + 15 * MINUTE),
+            0,
+            "2 tokens back, one entity needs 4"
+        );
         assert_eq!(state.plan(&github, 4, 100, now() + 30 * MINUTE), 1);
-        assert_eq!(state.plan(&github, 4, 100, now() + 10 * 60 * MINUTE), 2, "never more than one period's worth");
-        assert_eq!(state.plan(&github, 4, 6, now() + 10 * 60 * MINUTE + 2 * MINUTE), 1, "the run's HTTP budget");
+        assert_eq!(
+            state.plan(&github, 4, 100, now() + 10 * 60 * MINUTE),
+            2,
+            "never more than one period's worth"
+        );
+        assert_eq!(
+            state.plan(&github, 4, 6, now() + 10 * 60 * MINUTE + 2 * MINUTE),
+            1,
+            "the run's HTTP budget"
+        );
     }
 
     #[test]
@@ -492,9 +569,15 @@ mod tests {
         let source = catalog(&["a", "broken", "c", "no-repo"]);
         let github = collector("{id: gh, kind: github}");
         let report = run(&store, &source, &github, fake(2), &mut budget(100)).unwrap();
-        assert_eq!((report.collected, report.failed, report.requests), (2, 1, 6));
+        assert_eq!(
+            (report.collected, report.failed, report.requests),
+            (2, 1, 6)
+        );
         let state = load_state(&store, "gh").unwrap();
-        assert_eq!(state.last_error.as_deref(), Some("component:default/broken: 404 Not Found"));
+        assert_eq!(
+            state.last_error.as_deref(),
+            Some("component:default/broken: 404 Not Found")
+        );
         assert_eq!(report.touched.len(), 2);
     }
 
@@ -505,16 +588,25 @@ mod tests {
         let github = collector("{id: gh, kind: github}");
         let report = run(&store, &source, &github, fake(1), &mut budget(100)).unwrap();
         assert_eq!(report.collected, 1);
-        assert_eq!(report.stopped.as_deref(), Some("denied by the host: http:api.github.com was not granted"));
+        assert_eq!(
+            report.stopped.as_deref(),
+            Some("denied by the host: http:api.github.com was not granted")
+        );
         let state = load_state(&store, "gh").unwrap();
-        assert_eq!(state.cursor.as_deref(), Some("component:default/a"), "tries the denied entity again next run");
+        assert_eq!(
+            state.cursor.as_deref(),
+            Some("component:default/a"),
+            "tries the denied entity again next run"
+        );
     }
 
     #[test]
     fn only_entities_in_the_collectors_scope_are_collected() {
         let store = MemoryStore::default();
         let mut source = catalog(&["a"]);
-        source.0.push(entity(json!({"kind": "Group", "metadata": {"name": "team"}, "spec": {}})));
+        source.0.push(entity(
+            json!({"kind": "Group", "metadata": {"name": "team"}, "spec": {}}),
+        ));
         let components = collector("{id: gh, kind: github, filter: {kind: Component}}");
         let report = run(&store, &source, &components, fake(1), &mut budget(100)).unwrap();
         assert_eq!(report.collected, 1);

@@ -43,7 +43,10 @@ pub fn load_edits(store: &dyn Store) -> Result<Edits> {
             continue;
         };
         if let Some(edit) = store.get_json::<AdminEdit>(&key)? {
-            edits.entry(section).or_default().insert(id.to_owned(), edit);
+            edits
+                .entry(section)
+                .or_default()
+                .insert(id.to_owned(), edit);
         }
     }
     Ok(edits)
@@ -90,16 +93,21 @@ impl Resolved {
 
     /// The YAML's own version of an item, as JSON.
     pub fn baseline_item(&self, section: Section, id: &str) -> Option<Value> {
-        match section {
-            Section::Tracks => baseline_json(&self.baseline.tracks, id),
-            Section::Checks => baseline_json(&self.baseline.checks, id),
-            Section::Collectors => baseline_json(&self.baseline.collectors, id),
-            Section::Campaigns => baseline_json(&self.baseline.campaigns, id),
-        }
+        item_json(&self.baseline, section, id)
     }
 }
 
-fn baseline_json<T: Item>(items: &[T], id: &str) -> Option<Value> {
+/// One item of `config`, as JSON (as the YAML writes it).
+pub fn item_json(config: &Config, section: Section, id: &str) -> Option<Value> {
+    match section {
+        Section::Tracks => find_json(&config.tracks, id),
+        Section::Checks => find_json(&config.checks, id),
+        Section::Collectors => find_json(&config.collectors, id),
+        Section::Campaigns => find_json(&config.campaigns, id),
+    }
+}
+
+fn find_json<T: Item>(items: &[T], id: &str) -> Option<Value> {
     let item = items.iter().find(|i| i.id() == id)?;
     serde_json::to_value(item).ok()
 }
@@ -187,7 +195,13 @@ impl Merger<'_> {
                 Some(edit) => self.apply(item, edit),
                 None => item.clone(),
             };
-            self.origin(section, item.id(), Origin::Yaml { edit: edit.cloned() });
+            self.origin(
+                section,
+                item.id(),
+                Origin::Yaml {
+                    edit: edit.cloned(),
+                },
+            );
             items.push(merged);
         }
         for (id, edit) in edits {
@@ -221,7 +235,9 @@ impl Merger<'_> {
     }
 
     fn origin(&mut self, section: Section, id: &str, origin: Origin) {
-        self.resolved.origins.insert((section, id.to_owned()), origin);
+        self.resolved
+            .origins
+            .insert((section, id.to_owned()), origin);
     }
 
     fn fail(&mut self, section: Section, id: &str, message: String) {
@@ -332,7 +348,10 @@ tracks:
 
     fn edits(section: Section, id: &str, fields: Value) -> Edits {
         let mut edits = Edits::new();
-        edits.entry(section).or_default().insert(id.into(), edit(fields));
+        edits
+            .entry(section)
+            .or_default()
+            .insert(id.into(), edit(fields));
         edits
     }
 
@@ -372,22 +391,44 @@ campaigns:
             "config line 6 column 26: campaign `c`: milestone 1 on 2026-04-15 is outside the campaign",
         ];
         for expected in expect {
-            assert!(errors.iter().any(|e| e.starts_with(expected)), "{expected}\nnot in\n{errors:#?}");
+            assert!(
+                errors.iter().any(|e| e.starts_with(expected)),
+                "{expected}\nnot in\n{errors:#?}"
+            );
         }
     }
 
     #[test]
     fn an_override_replaces_only_the_fields_it_names() {
         let yaml = YAML.replace("          - has-runbook\n", "");
-        let edits = edits(Section::Checks, "has-owner", json!({"name": "Owned", "how-to-fix": "Set `spec.owner`."}));
+        let edits = edits(
+            Section::Checks,
+            "has-owner",
+            json!({"name": "Owned", "how-to-fix": "Set `spec.owner`."}),
+        );
         let resolved = resolve(&yaml, &edits).unwrap();
         let check = resolved.config.check("has-owner").unwrap();
         assert_eq!(check.name, "Owned");
         assert_eq!(check.how_to_fix, "Set `spec.owner`.");
-        assert_eq!(check.kind, resolved.baseline.check("has-owner").unwrap().kind, "the rule still follows the YAML");
-        assert!(matches!(resolved.origin(Section::Checks, "has-owner"), Some(Origin::Yaml { edit: Some(_) })));
-        assert!(matches!(resolved.origin(Section::Checks, "has-docs"), Some(Origin::Yaml { edit: None })));
-        assert_eq!(resolved.baseline_item(Section::Checks, "has-owner").unwrap()["name"], "Has an owner");
+        assert_eq!(
+            check.kind,
+            resolved.baseline.check("has-owner").unwrap().kind,
+            "the rule still follows the YAML"
+        );
+        assert!(matches!(
+            resolved.origin(Section::Checks, "has-owner"),
+            Some(Origin::Yaml { edit: Some(_) })
+        ));
+        assert!(matches!(
+            resolved.origin(Section::Checks, "has-docs"),
+            Some(Origin::Yaml { edit: None })
+        ));
+        assert_eq!(
+            resolved
+                .baseline_item(Section::Checks, "has-owner")
+                .unwrap()["name"],
+            "Has an owner"
+        );
     }
 
     #[test]
@@ -398,21 +439,43 @@ campaigns:
             json!({"name": "Has a runbook", "rule": {"fact": "catalog.links_count", "op": "greater-than", "value": 0}}),
         );
         let resolved = resolve(YAML, &edits).unwrap();
-        assert_eq!(resolved.config.checks.last().unwrap().id.as_str(), "has-runbook");
-        assert!(matches!(resolved.origin(Section::Checks, "has-runbook"), Some(Origin::Admin(_))));
+        assert_eq!(
+            resolved.config.checks.last().unwrap().id.as_str(),
+            "has-runbook"
+        );
+        assert!(matches!(
+            resolved.origin(Section::Checks, "has-runbook"),
+            Some(Origin::Admin(_))
+        ));
     }
 
     #[test]
     fn a_problem_an_admin_edit_causes_is_blamed_on_the_edit() {
         let yaml = YAML.replace("          - has-runbook\n", "");
-        let added = edits(Section::Tracks, "basics", json!({"levels": [{"name": "Gold", "checks": ["nope"]}]}));
+        let added = edits(
+            Section::Tracks,
+            "basics",
+            json!({"levels": [{"name": "Gold", "checks": ["nope"]}]}),
+        );
         let errors = resolve(&yaml, &added).unwrap_err();
         assert_eq!(errors[0].at, Location::AdminEdit);
-        assert!(errors[0].message.contains("unknown check `nope`"), "{errors:?}");
-        let broken = edits(Section::Checks, "has-owner", json!({"rule": {"op": "equals"}}));
+        assert!(
+            errors[0].message.contains("unknown check `nope`"),
+            "{errors:?}"
+        );
+        let broken = edits(
+            Section::Checks,
+            "has-owner",
+            json!({"rule": {"op": "equals"}}),
+        );
         let errors = resolve(&yaml, &broken).unwrap_err();
         assert_eq!(errors[0].at, Location::AdminEdit);
-        assert!(errors[0].message.starts_with("check `has-owner`: the override no longer applies"), "{errors:?}");
+        assert!(
+            errors[0]
+                .message
+                .starts_with("check `has-owner`: the override no longer applies"),
+            "{errors:?}"
+        );
     }
 
     #[test]
@@ -429,8 +492,14 @@ campaigns:
 
     #[test]
     fn null_removes_a_field() {
-        let mut item = json!({"id": "a", "name": "A", "description": "old"}).as_object().cloned().unwrap();
-        overlay(&mut item, json!({"id": "b", "description": null}).as_object().unwrap());
+        let mut item = json!({"id": "a", "name": "A", "description": "old"})
+            .as_object()
+            .cloned()
+            .unwrap();
+        overlay(
+            &mut item,
+            json!({"id": "b", "description": null}).as_object().unwrap(),
+        );
         assert_eq!(Value::Object(item), json!({"id": "a", "name": "A"}));
     }
 }

@@ -55,8 +55,16 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         config,
         found: Vec::new(),
     };
-    unique_ids(&mut problems, Section::Tracks, config.tracks.iter().map(|t| t.id.as_str()));
-    unique_ids(&mut problems, Section::Checks, config.checks.iter().map(|c| c.id.as_str()));
+    unique_ids(
+        &mut problems,
+        Section::Tracks,
+        config.tracks.iter().map(|t| t.id.as_str()),
+    );
+    unique_ids(
+        &mut problems,
+        Section::Checks,
+        config.checks.iter().map(|c| c.id.as_str()),
+    );
     unique_ids(
         &mut problems,
         Section::Collectors,
@@ -87,7 +95,12 @@ fn unique_ids<'a>(problems: &mut Problems, section: Section, ids: impl Iterator<
     for (i, id) in ids.enumerate() {
         if !seen.insert(id) {
             let noun = section.noun();
-            problems.add(section, i, vec![key("id")], format!("{noun} `{id}` is defined twice; ids must be unique"));
+            problems.add(
+                section,
+                i,
+                vec![key("id")],
+                format!("{noun} `{id}` is defined twice; ids must be unique"),
+            );
         }
     }
 }
@@ -95,14 +108,30 @@ fn unique_ids<'a>(problems: &mut Problems, section: Section, ids: impl Iterator<
 fn blank_name(problems: &mut Problems, section: Section, i: usize, id: &str, name: &str) {
     if name.trim().is_empty() {
         let noun = section.noun();
-        problems.add(section, i, vec![key("name")], format!("{noun} `{id}` needs a `name`"));
+        problems.add(
+            section,
+            i,
+            vec![key("name")],
+            format!("{noun} `{id}` needs a `name`"),
+        );
     }
 }
 
-fn filter_problem(problems: &mut Problems, section: Section, i: usize, id: &str, filter: &crate::filter::EntityFilter) {
+fn filter_problem(
+    problems: &mut Problems,
+    section: Section,
+    i: usize,
+    id: &str,
+    filter: &crate::filter::EntityFilter,
+) {
     if let Some(problem) = filter.problem() {
         let noun = section.noun();
-        problems.add(section, i, vec![key("filter")], format!("{noun} `{id}`: filter: {problem}"));
+        problems.add(
+            section,
+            i,
+            vec![key("filter")],
+            format!("{noun} `{id}`: filter: {problem}"),
+        );
     }
 }
 
@@ -112,7 +141,12 @@ fn validate_track(problems: &mut Problems, i: usize, track: &Track) {
     blank_name(problems, section, i, id, &track.name);
     filter_problem(problems, section, i, id, &track.filter);
     if track.levels.is_empty() {
-        problems.add(section, i, vec![key("levels")], format!("track `{id}` needs at least one level"));
+        problems.add(
+            section,
+            i,
+            vec![key("levels")],
+            format!("track `{id}` needs at least one level"),
+        );
     }
     let mut names = BTreeSet::new();
     let mut listed = BTreeSet::new();
@@ -120,12 +154,27 @@ fn validate_track(problems: &mut Problems, i: usize, track: &Track) {
         let at = |rest: &[Step]| [&[key("levels"), Step::Index(l)], rest].concat();
         let name = level.name.trim();
         if name.is_empty() {
-            problems.add(section, i, at(&[key("name")]), format!("track `{id}`, level {}: needs a `name`", l + 1));
+            problems.add(
+                section,
+                i,
+                at(&[key("name")]),
+                format!("track `{id}`, level {}: needs a `name`", l + 1),
+            );
         } else if !names.insert(name.to_lowercase()) {
-            problems.add(section, i, at(&[key("name")]), format!("track `{id}`: two levels are called `{name}`"));
+            problems.add(
+                section,
+                i,
+                at(&[key("name")]),
+                format!("track `{id}`: two levels are called `{name}`"),
+            );
         }
         if level.checks.is_empty() {
-            problems.add(section, i, at(&[key("checks")]), format!("track `{id}`, level `{name}`: list at least one check"));
+            problems.add(
+                section,
+                i,
+                at(&[key("checks")]),
+                format!("track `{id}`, level `{name}`: list at least one check"),
+            );
         }
         for (c, check) in level.checks.iter().enumerate() {
             let path = at(&[key("checks"), Step::Index(c)]);
@@ -153,7 +202,11 @@ fn validate_check(problems: &mut Problems, i: usize, check: &Check) {
     let collector = rule.fact.collector().unwrap_or_default();
     if problems.config.collector(collector).is_none() {
         let known: Vec<&str> = problems.config.collector_ids().collect();
-        let known = if known.is_empty() { "none is".to_owned() } else { format!("configured: {}", known.join(", ")) };
+        let known = if known.is_empty() {
+            "none is".to_owned()
+        } else {
+            format!("configured: {}", known.join(", "))
+        };
         problems.add(section, i, vec![key("rule"), key("fact")], format!(
             "check `{id}`: the rule reads `{}`, but no collector is called `{collector}` ({known}); the first part of a fact path names a collector",
             rule.fact
@@ -166,9 +219,15 @@ fn validate_collector(problems: &mut Problems, i: usize, collector: &CollectorCo
     let section = Section::Collectors;
     filter_problem(problems, section, i, id, &collector.filter);
     if collector.frequency.secs < MIN_FREQUENCY_SECS {
-        problems.add(section, i, vec![key("frequency")], format!(
-            "collector `{id}`: a frequency of {} is shorter than the shortest, 1m", collector.frequency
-        ));
+        problems.add(
+            section,
+            i,
+            vec![key("frequency")],
+            format!(
+                "collector `{id}`: a frequency of {} is shorter than the shortest, 1m",
+                collector.frequency
+            ),
+        );
     }
     if let Some(url) = collector.config.get("base-url") {
         let ok = url
@@ -188,10 +247,20 @@ fn validate_campaign(problems: &mut Problems, i: usize, campaign: &Campaign) {
     blank_name(problems, section, i, id, &campaign.name);
     filter_problem(problems, section, i, id, &campaign.filter);
     if let Err(problem) = normalize_ref(&campaign.owner, Some("group")) {
-        problems.add(section, i, vec![key("owner")], format!("campaign `{id}`: owner: {problem}"));
+        problems.add(
+            section,
+            i,
+            vec![key("owner")],
+            format!("campaign `{id}`: owner: {problem}"),
+        );
     }
     if campaign.checks.is_empty() {
-        problems.add(section, i, vec![key("checks")], format!("campaign `{id}` needs at least one check"));
+        problems.add(
+            section,
+            i,
+            vec![key("checks")],
+            format!("campaign `{id}` needs at least one check"),
+        );
     }
     for (c, check) in campaign.checks.iter().enumerate() {
         if !problems.is_check(check) {
@@ -201,28 +270,53 @@ fn validate_campaign(problems: &mut Problems, i: usize, campaign: &Campaign) {
         }
     }
     if campaign.deadline < campaign.start {
-        problems.add(section, i, vec![key("deadline")], format!(
-            "campaign `{id}`: the deadline {} is before the start {}", campaign.deadline, campaign.start
-        ));
+        problems.add(
+            section,
+            i,
+            vec![key("deadline")],
+            format!(
+                "campaign `{id}`: the deadline {} is before the start {}",
+                campaign.deadline, campaign.start
+            ),
+        );
     }
     let mut previous = None;
     for (m, milestone) in campaign.milestones.iter().enumerate() {
         let at = |field: &str| vec![key("milestones"), Step::Index(m), key(field)];
         if !(0.0..=100.0).contains(&milestone.target) {
-            problems.add(section, i, at("target"), format!(
-                "campaign `{id}`: milestone {}: a target is a percentage, 0 to 100", m + 1
-            ));
+            problems.add(
+                section,
+                i,
+                at("target"),
+                format!(
+                    "campaign `{id}`: milestone {}: a target is a percentage, 0 to 100",
+                    m + 1
+                ),
+            );
         }
         if milestone.date < campaign.start || milestone.date > campaign.deadline {
-            problems.add(section, i, at("date"), format!(
-                "campaign `{id}`: milestone {} on {} is outside the campaign ({} to {})",
-                m + 1, milestone.date, campaign.start, campaign.deadline
-            ));
+            problems.add(
+                section,
+                i,
+                at("date"),
+                format!(
+                    "campaign `{id}`: milestone {} on {} is outside the campaign ({} to {})",
+                    m + 1,
+                    milestone.date,
+                    campaign.start,
+                    campaign.deadline
+                ),
+            );
         }
         if previous.is_some_and(|p| milestone.date <= p) {
-            problems.add(section, i, at("date"), format!(
-                "campaign `{id}`: milestones must be in date order, each after the one before"
-            ));
+            problems.add(
+                section,
+                i,
+                at("date"),
+                format!(
+                    "campaign `{id}`: milestones must be in date order, each after the one before"
+                ),
+            );
         }
         previous = Some(milestone.date);
     }

@@ -198,9 +198,19 @@ checks:
         assert_eq!(locate(YAML, &level).map(|l| l.0), Some(7));
         let check = [&level[..], &[key("checks"), Step::Index(1)]].concat();
         assert_eq!(locate(YAML, &check), Some((10, 13)));
-        let flow = [key("tracks"), Step::Index(0), key("levels"), Step::Index(0), key("checks"), Step::Index(1)];
+        let flow = [
+            key("tracks"),
+            Step::Index(0),
+            key("levels"),
+            Step::Index(0),
+            key("checks"),
+            Step::Index(1),
+        ];
         assert_eq!(locate(YAML, &flow).map(|l| l.0), Some(6));
-        assert_eq!(locate(YAML, &[key("checks"), Step::Index(0)]).map(|l| l.0), Some(12));
+        assert_eq!(
+            locate(YAML, &[key("checks"), Step::Index(0)]).map(|l| l.0),
+            Some(12)
+        );
     }
 
     #[test]
@@ -213,7 +223,13 @@ checks:
     fn shape_errors_name_their_line_and_path() {
         let error = parse("tracks:\n  - id: security\n    name: Security\n    levels:\n      - name: Bronze\n        chekcs: [a]\n").unwrap_err();
         assert_eq!(error.at, Location::Line(6, 9));
-        assert!(error.message.starts_with("tracks[0].levels[0]: unknown field `chekcs`"), "{}", error.message);
+        assert!(
+            error
+                .message
+                .starts_with("tracks[0].levels[0]: unknown field `chekcs`"),
+            "{}",
+            error.message
+        );
         let error = parse("checks:\n  - id: cov\n    name: Coverage\n    rule: {fact: s.c, op: greater-than, value: high}\n").unwrap_err();
         assert!(matches!(error.at, Location::Line(2 | 4, _)), "{error}");
         assert!(error.to_string().contains("needs a number"), "{error}");

@@ -1,0 +1,343 @@
+//! Form submissions: manual checks and "Collect now" on the entity tab,
+//! and the admin pages' edits and on-demand runs.
+
+use crate::admin::{FieldProblem, canonical, edit_fields, guess_field, item_from_form};
+use crate::config::merge::{AdminEdit, delete_edit, item_json, load_edits, save_edit};
+use crate::config::{CheckKind, ItemId, Section, resolve, yaml};
+use crate::day::{date, now_ms};
+use crate::entity::{Subject, normalize_ref};
+use crate::evaluate::{evaluate_entity, record_manual};
+use crate::permissions::{ADMIN, MANUAL_CHECK, may};
+use crate::settings::Loaded;
+use crate::source::{EntitySource, HostCatalog};
+use crate::store::{HostStore, Store};
+use crate::tasks;
+use crate::{collectors, keys};
+use greenroom_sdk::{Context, Error, FormData, Outcome, Result};
+use serde_json::Value;
+
+/// The plugin's page, where admin edits send people back to.
+const BASE: &str = "/plugins/soundcheck";
+
+/// The longest note kept with a manual check.
+const MAX_NOTE_CHARS: usize = 1000;
+
+/// How soon "Collect now" may run again for one entity: each run costs
+/// upstream requests from the collectors' rate limits.
+const COLLECT_NOW_EVERY_MS: u64 = 60_000;
+
+/// What an on-demand run may take of an action's 10 s.
+const ACTION_RUN_MS: u64 = 7_000;
+
+/// Handles the form `name`.
+pub fn action(name: &str, form: &FormData, cx: &Context) -> Result<Outcome> {
+    let store = HostStore;
+    let loaded = Loaded::read(&store)?;
+    match name {
+        "record-manual" => record(&store, &loaded, form, cx),
+        "collect-now" => collect_now(&store, &loaded, form),
+        "admin-save" | "admin-reset" | "campaign-archive" | "run-collectors" | "evaluate-now" => {
+            if !may(ADMIN, None)? {
+                return Err(Error::failed(format!(
+                    "{} may not administer Soundcheck: that needs the soundcheck.admin permission",
+                    cx.user.ref_
+                )));
+            }
+            admin_action(&store, &loaded, name, form, cx)
+        }
+        _ => Err(Error::unsupported(format!(
+            "Soundcheck has no action `{name}`"
+        ))),
+    }
+}
+
+fn admin_action(
+    store: &dyn Store,
+    loaded: &Loaded,
+    name: &str,
+    form: &FormData,
+    cx: &Context,
+) -> Result<Outcome> {
+    match name {
+        "admin-save" => save(store, loaded, form, &cx.user.ref_),
+        "admin-reset" => reset(store, form),
+        "campaign-archive" => archive(store, loaded, form, &cx.user.ref_),
+        "run-collectors" => run_collectors(store, loaded),
+        _ => evaluate_now(store, loaded),
+    }
+}
+
+/// The entity named in the form, if it exists and the user may see it.
+fn entity_of(form: &FormData) -> Result<std::result::Result<greenroom_sdk::Entity, Outcome>> {
+    let entity = match form.require("entity") {
+        Ok(entity) => entity,
+        Err(invalid) => return Ok(Err(invalid)),
+    };
+    let Ok(entity) = normalize_ref(entity, None) else {
+        return Ok(Err(Outcome::invalid(
+            "entity",
+            format!("`{entity}` is not an entity reference"),
+        )));
+    };
+    Ok(HostCatalog.get(&entity)?.ok_or_else(|| {
+        Outcome::invalid(
+            "entity",
+            format!("no entity {entity}, or you may not see it"),
+        )
+    }))
+}
+
+fn record(store: &dyn Store, loaded: &Loaded, form: &FormData, cx: &Context) -> Result<Outcome> {
+    let config = loaded.config()?;
+    let entity = match entity_of(form)? {
+        Ok(entity) => entity,
+        Err(invalid) => return Ok(invalid),
+    };
+    let entity_ref = entity.ref_.to_lowercase();
+    let check_id = form.get("check").unwrap_or_default();
+    let Some(check) = config
+        .check(check_id)
+        .filter(|c| matches!(c.kind, CheckKind::Manual { .. }))
+    else {
+        return Ok(Outcome::invalid(
+            "check",
+            format!("no manual check `{check_id}`"),
+        ));
+    };
+    if !may(MANUAL_CHECK, Some(&entity_ref))? {
+        return Ok(Outcome::invalid(
+            "result",
+            format!(
+                "Not recorded: only the owners of {entity_ref} may record manual checks on it, and {} is not one (permission soundcheck.manual-check)",
+                cx.user.display_name
+            ),
+        ));
+    }
+    let passed = match form.get("result") {
+        Some("pass") => true,
+        Some("fail") => false,
+        _ => return Ok(Outcome::invalid("result", "choose pass or fail")),
+    };
+    let note = form
+        .get("note")
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| n.chars().take(MAX_NOTE_CHARS).collect());
+    let now = now_ms();
+    let record = record_manual(store, check, &entity_ref, passed, note, &cx.user.ref_, now)?;
+    evaluate_entity(store, config, Subject::of(&entity), now)?;
+    let result = if passed { "passing" } else { "failing" };
+    let until = record
+        .expires_at_ms
+        .map(|e| format!("; valid until {}", date(e)))
+        .unwrap_or_default();
+    Ok(Outcome::done(format!(
+        "Recorded “{}” as {result}{until}.",
+        check.name
+    )))
+}
+
+fn collect_now(store: &dyn Store, loaded: &Loaded, form: &FormData) -> Result<Outcome> {
+    let config = loaded.config()?;
+    let entity = match entity_of(form)? {
+        Ok(entity) => entity,
+        Err(invalid) => return Ok(invalid),
+    };
+    let entity_ref = entity.ref_.to_lowercase();
+    let now = now_ms();
+    let last: Option<u64> = store.get_json(&keys::collect_now(&entity_ref))?;
+    if last.is_some_and(|last| now.saturating_sub(last) < COLLECT_NOW_EVERY_MS) {
+        return Ok(Outcome::done(
+            "Collected less than a minute ago; try again shortly.",
+        ));
+    }
+    store.set_json(&keys::collect_now(&entity_ref), &now)?;
+    let attempts = tasks::collect_entity(store, config, &entity, now)?;
+    let mut collected = Vec::new();
+    let mut problems = Vec::new();
+    for attempt in attempts {
+        match attempt.outcome {
+            Ok(true) => collected.push(attempt.collector),
+            Ok(false) => {}
+            Err(error) => problems.push(format!("{}: {error}", attempt.collector)),
+        }
+    }
+    let mut message = if collected.is_empty() {
+        "No collector had anything for this entity.".to_owned()
+    } else {
+        format!(
+            "Collected {} and evaluated the entity.",
+            collected.join(", ")
+        )
+    };
+    if !problems.is_empty() {
+        message.push_str(&format!(" Problems: {}.", problems.join("; ")));
+    }
+    Ok(Outcome::done(message))
+}
+
+fn invalid(problem: FieldProblem) -> Outcome {
+    Outcome::invalid(&problem.field, problem.message)
+}
+
+fn section_of(form: &FormData) -> Result<Section> {
+    let key = form.get("section").unwrap_or_default();
+    Section::from_key(key).ok_or_else(|| Error::invalid_input(format!("no section `{key}`")))
+}
+
+fn save(store: &dyn Store, loaded: &Loaded, form: &FormData, by: &str) -> Result<Outcome> {
+    let section = section_of(form)?;
+    let id = form.get("id").map(str::trim).unwrap_or_default();
+    if let Err(message) = ItemId::parse(id) {
+        return Ok(Outcome::invalid("id", message));
+    }
+    let is_new = form.get("new") == Some("true");
+    let item = match item_from_form(section, id, form).and_then(|item| canonical(section, item)) {
+        Ok(item) => item,
+        Err(problem) => return Ok(invalid(problem)),
+    };
+    save_item(store, loaded, section, id, is_new, Value::Object(item), by)
+}
+
+/// Keeps `item` as an admin edit: the fields that differ from the YAML for
+/// a YAML item, all of them for an added one; after checking that the
+/// whole configuration still holds together.
+fn save_item(
+    store: &dyn Store,
+    loaded: &Loaded,
+    section: Section,
+    id: &str,
+    is_new: bool,
+    item: Value,
+    by: &str,
+) -> Result<Outcome> {
+    let yaml_text = &loaded.settings.config;
+    let baseline = match yaml::parse(yaml_text) {
+        Ok(baseline) => baseline,
+        Err(error) => {
+            return Ok(Outcome::invalid(
+                guess_field(section, ""),
+                format!("fix the YAML setting first: {error}"),
+            ));
+        }
+    };
+    let mut edits = load_edits(store)?;
+    let baseline_item = item_json(&baseline, section, id);
+    let exists = baseline_item.is_some() || edits.get(&section).is_some_and(|e| e.contains_key(id));
+    if is_new && exists {
+        return Ok(Outcome::invalid(
+            "id",
+            format!("a {} `{id}` exists already", section.noun()),
+        ));
+    }
+    let Some(item) = item.as_object() else {
+        return Err(Error::failed("an item is an object"));
+    };
+    let fields = edit_fields(baseline_item.as_ref().and_then(Value::as_object), item);
+    let section_edits = edits.entry(section).or_default();
+    if fields.is_empty() && baseline_item.is_some() {
+        section_edits.remove(id);
+    } else {
+        section_edits.insert(
+            id.to_owned(),
+            AdminEdit {
+                fields,
+                by: by.to_owned(),
+                at_ms: now_ms(),
+            },
+        );
+    }
+    if let Err(errors) = resolve(yaml_text, &edits) {
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        let first = errors
+            .first()
+            .map(|e| e.message.as_str())
+            .unwrap_or_default();
+        return Ok(Outcome::invalid(
+            guess_field(section, first),
+            messages.join("; "),
+        ));
+    }
+    match edits.get(&section).and_then(|e| e.get(id)) {
+        Some(edit) => save_edit(store, section, id, edit)?,
+        None => {
+            delete_edit(store, section, id)?;
+        }
+    }
+    let path = format!("{BASE}/admin/{}/{id}", section.key());
+    if is_new {
+        return Ok(Outcome::Redirect(path));
+    }
+    Ok(Outcome::done(format!("Saved {} `{id}`.", section.noun())))
+}
+
+fn reset(store: &dyn Store, form: &FormData) -> Result<Outcome> {
+    let section = section_of(form)?;
+    let id = form.get("id").unwrap_or_default();
+    if !delete_edit(store, section, id)? {
+        return Ok(Outcome::done(format!(
+            "{} `{id}` had no edit.",
+            section.noun()
+        )));
+    }
+    Ok(Outcome::Redirect(format!("{BASE}/admin/{}", section.key())))
+}
+
+fn archive(store: &dyn Store, loaded: &Loaded, form: &FormData, by: &str) -> Result<Outcome> {
+    let config = loaded.config()?;
+    let id = form.get("id").unwrap_or_default();
+    let Some(campaign) = config.campaign(id) else {
+        return Ok(Outcome::invalid("id", format!("no campaign `{id}`")));
+    };
+    let mut campaign = campaign.clone();
+    campaign.archived = form.get("archived") == Some("true");
+    let item = serde_json::to_value(&campaign)?;
+    save_item(store, loaded, Section::Campaigns, id, false, item, by)
+}
+
+fn run_collectors(store: &dyn Store, loaded: &Loaded) -> Result<Outcome> {
+    let config = loaded.config()?;
+    let mut budget = collectors::Budget {
+        http_requests: loaded.settings.http_requests_per_run,
+        deadline_ms: now_ms() + ACTION_RUN_MS,
+        now: now_ms,
+    };
+    let collected = tasks::collect(store, &HostCatalog, config, &mut budget)?;
+    let facts: u32 = collected.reports.iter().map(|r| r.collected).sum();
+    let stopped: Vec<String> = collected
+        .reports
+        .iter()
+        .filter_map(|r| r.stopped.as_ref().map(|s| format!("{}: {s}", r.collector)))
+        .collect();
+    let mut message = format!(
+        "Collected {facts} facts and evaluated {} entities.",
+        collected.evaluated
+    );
+    if !stopped.is_empty() {
+        message.push_str(&format!(" Stopped early: {}.", stopped.join("; ")));
+    }
+    Ok(Outcome::done(message))
+}
+
+fn evaluate_now(store: &dyn Store, loaded: &Loaded) -> Result<Outcome> {
+    let config = loaded.config()?;
+    let evaluated = tasks::evaluate_all(
+        store,
+        &HostCatalog,
+        config,
+        now_ms,
+        now_ms() + ACTION_RUN_MS,
+    )?;
+    let run = evaluated.run;
+    Ok(Outcome::done(if evaluated.complete {
+        format!(
+            "Evaluated {} entities in {} ms; {} results changed.",
+            run.entities, run.took_ms, run.changes
+        )
+    } else {
+        format!(
+            "Evaluated {} entities before the time ran out; the evaluate task does the rest.",
+            run.entities
+        )
+    }))
+}

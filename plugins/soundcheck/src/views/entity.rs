@@ -1,0 +1,425 @@
+//! The entity card (levels per track) and the entity tab (every check:
+//! result, since when, why, how to fix; manual checks; Collect now;
+//! history and facts).
+
+use super::{TREND_DAYS, check_name, last_days, level_badge, result_cell, tab_path, when};
+use crate::config::{Check, CheckKind, Config, Track};
+use crate::day::{Day, now_ms};
+use crate::entity::Subject;
+use crate::evaluate::{EntityResults, applies, failing_in_level, level_name};
+use crate::facts;
+use crate::history::{self, ChangeOf, entity_trend};
+use crate::permissions::{MANUAL_CHECK, may};
+use crate::store::Store;
+use greenroom_sdk::view::*;
+use greenroom_sdk::{Entity, Result};
+use std::collections::BTreeSet;
+
+/// The most history entries read for an entity's tab.
+const HISTORY_READ: usize = 2000;
+
+/// Recent changes listed on the tab.
+const HISTORY_SHOWN: usize = 15;
+
+/// The tracks that apply to `subject`.
+fn tracks_for<'c>(config: &'c Config, subject: &Subject) -> Vec<&'c Track> {
+    config
+        .tracks
+        .iter()
+        .filter(|t| t.filter.matches(subject))
+        .collect()
+}
+
+/// `(passing, applicable)` checks of a track.
+fn track_counts(track: &Track, results: &EntityResults) -> (usize, usize) {
+    let applicable: Vec<bool> = track
+        .levels
+        .iter()
+        .flat_map(|l| &l.checks)
+        .filter_map(|c| results.checks.get(c).map(|r| r.passed))
+        .collect();
+    (applicable.iter().filter(|p| **p).count(), applicable.len())
+}
+
+/// The card on the entity's overview: its level on each track.
+pub fn entity_card(store: &dyn Store, config: &Config, entity: &Entity) -> Result<View> {
+    let subject = Subject::of(entity);
+    let tracks = tracks_for(config, &subject);
+    let card = card("Soundcheck");
+    if tracks.is_empty() {
+        return Ok(card
+            .child(text("No Soundcheck track applies to this entity.").muted())
+            .into());
+    }
+    let Some(results) = crate::evaluate::load_results(store, &subject.entity_ref)? else {
+        return Ok(card
+            .child(empty(
+                "Not evaluated yet",
+                "Soundcheck evaluates entities every few minutes.",
+            ))
+            .child(link("Open Soundcheck", tab_path(&subject.entity_ref)))
+            .into());
+    };
+    let mut rows = column();
+    for track in tracks {
+        rows = rows.child(track_line(track, &results));
+    }
+    Ok(card
+        .child(rows)
+        .child(link("See every check", tab_path(&subject.entity_ref)))
+        .into())
+}
+
+fn track_line(track: &Track, results: &EntityResults) -> El {
+    let standing = results
+        .tracks
+        .get(track.id.as_str())
+        .cloned()
+        .unwrap_or_default();
+    let (passing, total) = track_counts(track, results);
+    let mut line = column().child(
+        row()
+            .child(text(&track.name).strong())
+            .child(level_badge(track, standing.level))
+            .child(text(format!("{passing} of {total} checks pass")).muted()),
+    );
+    if let Some(lost) = &standing.lost {
+        line = line.child(
+            text(format!(
+                "Lost {} on {}: {} started failing",
+                level_name(track, lost.level),
+                when(lost.at_ms),
+                lost.because.join(", ")
+            ))
+            .tone(Tone::Warning),
+        );
+    }
+    line
+}
+
+/// The entity's Soundcheck tab.
+pub fn entity_tab(store: &dyn Store, config: &Config, entity: &Entity) -> Result<View> {
+    let subject = Subject::of(entity);
+    let results = crate::evaluate::load_results(store, &subject.entity_ref)?.unwrap_or_default();
+    let checks: Vec<&Check> = config
+        .checks
+        .iter()
+        .filter(|c| applies(config, c, &subject))
+        .collect();
+    if checks.is_empty() && tracks_for(config, &subject).is_empty() {
+        return Ok(empty(
+            "Soundcheck does not apply here",
+            "No track or check is configured for entities like this one.",
+        )
+        .into());
+    }
+    let may_record = may(MANUAL_CHECK, Some(&subject.entity_ref))?;
+    let mut page = column().child(summary(config, &subject, &results));
+    for track in tracks_for(config, &subject) {
+        page = page.child(track_card(config, track, &results));
+    }
+    page = page.child(other_checks(config, &subject, &results));
+    page = page.child(how_to_fix(&checks, &results));
+    page = page.child(manual_checks(
+        &checks,
+        &results,
+        &subject.entity_ref,
+        may_record,
+    ));
+    page = page.child(history_card(store, config, &subject, &results)?);
+    page = page.child(facts_card(store, config, &subject.entity_ref)?);
+    Ok(page.into())
+}
+
+fn summary(config: &Config, subject: &Subject, results: &EntityResults) -> El {
+    let mut stats = row();
+    for track in tracks_for(config, subject) {
+        let standing = results
+            .tracks
+            .get(track.id.as_str())
+            .cloned()
+            .unwrap_or_default();
+        let label = if standing.level == 0 {
+            "No level".to_owned()
+        } else {
+            level_name(track, standing.level)
+        };
+        let mut stat = stat(&track.name, label).tone(super::level_tone(track, standing.level));
+        if let Some(since) = standing.since_ms {
+            stat = stat.delta(format!("since {}", when(since)));
+        }
+        stats = stats.child(stat);
+    }
+    let passing = results.checks.values().filter(|r| r.passed).count();
+    stats = stats.child(stat(
+        "Checks passing",
+        format!("{passing} of {}", results.checks.len()),
+    ));
+    let collect = form("collect-now", "Collect now")
+        .child(
+            text("Collect facts for this entity from every collector now, and evaluate it.")
+                .muted(),
+        )
+        .field(Field::new(FieldKind::Hidden, "entity", "").value(subject.entity_ref.clone()));
+    card("Soundcheck")
+        .subtitle(subject.entity_ref.clone())
+        .child(stats)
+        .child(collect)
+        .into()
+}
+
+fn check_row(config: &Config, id: &str, results: &EntityResults) -> Vec<Cell> {
+    let name = Cell::from(check_name(config, id));
+    match results.checks.get(id) {
+        Some(result) => vec![
+            name,
+            result_cell(result.passed),
+            Cell::from(when(result.since_ms)),
+            Cell::from(result.reason.clone()),
+        ],
+        None => vec![name, Cell::from("Does not apply"), Cell::Empty, Cell::Empty],
+    }
+}
+
+fn track_card(config: &Config, track: &Track, results: &EntityResults) -> El {
+    let standing = results
+        .tracks
+        .get(track.id.as_str())
+        .cloned()
+        .unwrap_or_default();
+    let mut card = card(track.name.clone()).child(
+        row()
+            .child(text("Level").strong())
+            .child(level_badge(track, standing.level)),
+    );
+    if !track.description.is_empty() {
+        card = card.subtitle(track.description.clone());
+    }
+    if let Some(lost) = &standing.lost {
+        card = card.child(
+            text(format!(
+                "Lost {} on {} because {} started failing.",
+                level_name(track, lost.level),
+                when(lost.at_ms),
+                lost.because
+                    .iter()
+                    .map(|c| check_name(config, c))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .tone(Tone::Warning),
+        );
+    }
+    for (i, level) in track.levels.iter().enumerate() {
+        let held = standing.level > i;
+        let status = if held {
+            badge("Reached", Tone::Success)
+        } else if failing_in_level(track, i + 1, &results.checks).is_empty() {
+            badge("Blocked by a lower level", Tone::Neutral)
+        } else {
+            badge("Not reached", Tone::Warning)
+        };
+        card = card
+            .child(
+                row()
+                    .child(heading_level(3, level.name.clone()))
+                    .child(status),
+            )
+            .child(
+                level
+                    .checks
+                    .iter()
+                    .fold(table(["Check", "Result", "Since", "Why"]), |table, id| {
+                        table.row(check_row(config, id, results))
+                    }),
+            );
+    }
+    card.into()
+}
+
+/// Applicable checks outside every track that applies (campaign checks,
+/// checks of no track).
+fn other_checks(config: &Config, subject: &Subject, results: &EntityResults) -> El {
+    let in_tracks: BTreeSet<&str> = tracks_for(config, subject)
+        .iter()
+        .flat_map(|t| {
+            t.levels
+                .iter()
+                .flat_map(|l| l.checks.iter().map(String::as_str))
+        })
+        .collect();
+    let others: Vec<&str> = results
+        .checks
+        .keys()
+        .map(String::as_str)
+        .filter(|id| !in_tracks.contains(id) && config.check(id).is_some())
+        .collect();
+    if others.is_empty() {
+        return column();
+    }
+    let table = others
+        .iter()
+        .fold(table(["Check", "Result", "Since", "Why"]), |table, id| {
+            table.row(check_row(config, id, results))
+        });
+    card("Other checks")
+        .subtitle("Checks of campaigns, or of no track")
+        .child(table)
+        .into()
+}
+
+fn how_to_fix(checks: &[&Check], results: &EntityResults) -> El {
+    let failing: Vec<&&Check> = checks
+        .iter()
+        .filter(|c| results.checks.get(c.id.as_str()).is_some_and(|r| !r.passed))
+        .collect();
+    if failing.is_empty() {
+        return column();
+    }
+    let mut card = card("How to fix the failing checks");
+    for check in failing {
+        card = card.child(heading_level(3, check.name.clone()));
+        if !check.description.is_empty() {
+            card = card.child(text(check.description.clone()).muted());
+        }
+        card = card.child(if check.how_to_fix.is_empty() {
+            text("No instructions yet; ask the check's owners.")
+                .muted()
+                .into()
+        } else {
+            markdown(check.how_to_fix.clone())
+        });
+    }
+    card.into()
+}
+
+fn manual_checks(checks: &[&Check], results: &EntityResults, entity: &str, may_record: bool) -> El {
+    let manual: Vec<&&Check> = checks
+        .iter()
+        .filter(|c| matches!(c.kind, CheckKind::Manual { .. }))
+        .collect();
+    if manual.is_empty() {
+        return column();
+    }
+    let mut card =
+        card("Manual checks").subtitle("Recorded by the entity's owners; a record expires.");
+    for check in manual {
+        let result = results.checks.get(check.id.as_str());
+        card = card.child(
+            row()
+                .child(text(check.name.clone()).strong())
+                .child(match result {
+                    Some(r) if r.passed => badge("Pass", Tone::Success),
+                    Some(_) => badge("Fail", Tone::Danger),
+                    None => badge("Not evaluated", Tone::Neutral),
+                }),
+        );
+        if let Some(result) = result {
+            card = card.child(text(result.reason.clone()).muted());
+        }
+        if may_record {
+            card = card.child(manual_form(check, entity));
+        }
+    }
+    if !may_record {
+        card = card.child(
+            text("Only the entity's owners can record manual checks (permission soundcheck.manual-check).")
+                .muted(),
+        );
+    }
+    card.into()
+}
+
+fn manual_form(check: &Check, entity: &str) -> El {
+    let hidden =
+        |name: &str, value: &str| Field::new(FieldKind::Hidden, name, "").value(value.to_owned());
+    let expiry = match check.kind {
+        CheckKind::Manual { expiry_days } => expiry_days,
+        _ => 0,
+    };
+    form("record-manual", format!("Record {}", check.name))
+        .field(hidden("entity", entity))
+        .field(hidden("check", check.id.as_str()))
+        .field(
+            Field::select("result", "Result", [("pass", "Pass"), ("fail", "Fail")])
+                .required()
+                .value("pass"),
+        )
+        .field(Field::textarea("note", "Note").help(format!(
+            "What was checked, and by whom. The record is valid for {expiry} days."
+        )))
+        .into()
+}
+
+fn history_card(
+    store: &dyn Store,
+    config: &Config,
+    subject: &Subject,
+    results: &EntityResults,
+) -> Result<El> {
+    let changes = history::entity_history(store, &subject.entity_ref, HISTORY_READ)?;
+    if changes.is_empty() {
+        return Ok(column());
+    }
+    let today = Day::from_ms(now_ms());
+    let days = last_days(today, TREND_DAYS);
+    let current: BTreeSet<&str> = results.checks.keys().map(String::as_str).collect();
+    let trend = entity_trend(&changes, &current, &days);
+    let chart = line_chart(days.iter().map(ToString::to_string))
+        .title("Checks passing")
+        .series("Passing", trend.iter().map(|t| f64::from(t.passing)))
+        .series("Applicable", trend.iter().map(|t| f64::from(t.total)));
+    let mut recent = table(["When", "What", "Now", "Why"]);
+    for change in changes.iter().rev().take(HISTORY_SHOWN) {
+        recent = recent.row(change_row(config, change));
+    }
+    Ok(card("History")
+        .subtitle("Every change of a result or level")
+        .child(chart)
+        .child(recent)
+        .into())
+}
+
+fn change_row(config: &Config, change: &history::Change) -> Vec<Cell> {
+    let (what, now) = match (&change.of, change.passed, change.level) {
+        (ChangeOf::Check(id), Some(passed), _) => (check_name(config, id), result_cell(passed)),
+        (ChangeOf::Track(id), _, Some(level)) => match config.track(id) {
+            Some(track) => (track.name.clone(), super::level_cell(track, level)),
+            None => (id.clone(), Cell::from(level.to_string())),
+        },
+        (ChangeOf::Check(id) | ChangeOf::Track(id), _, _) => (id.clone(), Cell::Empty),
+    };
+    vec![
+        Cell::from(when(change.at_ms)),
+        Cell::from(what),
+        now,
+        Cell::from(change.reason.clone()),
+    ]
+}
+
+fn facts_card(store: &dyn Store, config: &Config, entity: &str) -> Result<El> {
+    let facts = facts::load(store, entity, config.collector_ids())?;
+    let mut table = table(["Collector", "Collected", "Fields"]);
+    for collector in &config.collectors {
+        let id = collector.id.as_str();
+        let (collected, fields) = match facts.0.get(id) {
+            Some(fact) => (
+                when(fact.collected_at_ms),
+                fact.value
+                    .as_object()
+                    .map(|o| o.keys().cloned().collect::<Vec<_>>().join(", "))
+                    .unwrap_or_default(),
+            ),
+            None => ("never".to_owned(), String::new()),
+        };
+        table = table.row([
+            Cell::from(format!("{id} ({})", collector.kind.name())),
+            Cell::from(collected),
+            Cell::from(fields),
+        ]);
+    }
+    Ok(card("Facts")
+        .subtitle("What the collectors know about this entity")
+        .child(table)
+        .into())
+}

@@ -1,0 +1,201 @@
+//! The organisation's tech health at `/plugins/soundcheck`: levels by team,
+//! trends per track, the worst checks, and the campaigns.
+
+use super::{TREND_DAYS, check_name, last_days, percent, team_cell, when};
+use crate::campaigns::{self, Phase};
+use crate::config::{Config, Track};
+use crate::day::{Day, now_ms};
+use crate::history::{self, DaySummary, EvaluationRun, Tally};
+use crate::keys;
+use crate::store::Store;
+use greenroom_sdk::view::*;
+use greenroom_sdk::{Context, Result};
+use std::collections::BTreeMap;
+
+/// Checks listed as the worst.
+const WORST_SHOWN: usize = 10;
+
+/// The page.
+pub fn health_page(
+    store: &dyn Store,
+    config: &Config,
+    cx: &Context,
+    is_admin: bool,
+) -> Result<View> {
+    let today = Day::from_ms(now_ms());
+    let days = last_days(today, TREND_DAYS);
+    let summaries = history::days(store, days[0], today)?;
+    let run: Option<EvaluationRun> = store.get_json(keys::EVALUATION)?;
+    let mut page = column();
+    if is_admin {
+        page = page.child(
+            row()
+                .child(link("Administer Soundcheck", cx.link_to("admin")))
+                .child(link("Campaigns", cx.link_to("campaigns"))),
+        );
+    }
+    let (Some(latest), Some(run)) = (summaries.last(), run) else {
+        return Ok(page
+            .child(empty(
+                "No evaluation yet",
+                "Soundcheck evaluates every entity every 10 minutes; the first results appear after the first run.",
+            ))
+            .into());
+    };
+    page = page.child(headline(config, latest, &run));
+    page = page.child(trend(config, &summaries, &days));
+    for track in &config.tracks {
+        page = page.child(track_card(track, latest));
+    }
+    page = page.child(worst_checks(config, latest));
+    page = page.child(campaign_list(config, latest, today, cx));
+    Ok(page.into())
+}
+
+fn headline(config: &Config, latest: &DaySummary, run: &EvaluationRun) -> El {
+    let mut checks = Tally::default();
+    for teams in latest.checks.values() {
+        checks.merge(DaySummary::total(Some(teams)));
+    }
+    let mut stats = row()
+        .child(stat("Entities evaluated", run.entities).delta(format!("on {}", when(run.at_ms))))
+        .child(
+            stat("Checks passing", percent(checks))
+                .delta(format!("{} of {}", checks.passing, checks.total)),
+        );
+    for track in &config.tracks {
+        let total = latest.track_total(track.id.as_str());
+        stats = stats.child(stat(
+            format!("{}: certified", track.name),
+            format!("{} of {}", total.certified(), total.entities),
+        ));
+    }
+    card("Tech health")
+        .subtitle("Every entity Soundcheck applies to, by track and team")
+        .child(stats)
+        .into()
+}
+
+fn trend(config: &Config, summaries: &[DaySummary], days: &[Day]) -> El {
+    let by_day: BTreeMap<Day, &DaySummary> =
+        summaries.iter().filter_map(|s| Some((s.day?, s))).collect();
+    let mut chart = line_chart(days.iter().map(ToString::to_string))
+        .title(format!("Checks passing, the last {TREND_DAYS} days"))
+        .unit("%");
+    for track in &config.tracks {
+        let values = days.iter().map(|day| {
+            by_day
+                .get(day)
+                .map_or(0.0, |s| s.track_total(track.id.as_str()).checks.percent())
+        });
+        chart = chart.series(track.name.clone(), values);
+    }
+    card("Trends").child(chart).into()
+}
+
+fn track_card(track: &Track, latest: &DaySummary) -> El {
+    let mut columns = vec![
+        "Team".to_owned(),
+        "Entities".to_owned(),
+        "No level".to_owned(),
+    ];
+    columns.extend(track.levels.iter().map(|l| l.name.clone()));
+    columns.push("Checks passing".to_owned());
+    let mut table = table(columns);
+    let teams = latest
+        .tracks
+        .get(track.id.as_str())
+        .cloned()
+        .unwrap_or_default();
+    for (team, tally) in &teams {
+        let mut cells = vec![team_cell(team), Cell::from(tally.entities.to_string())];
+        cells.extend(
+            (0..=track.levels.len())
+                .map(|l| Cell::from(tally.levels.get(l).copied().unwrap_or(0).to_string())),
+        );
+        cells.push(Cell::from(percent(tally.checks)));
+        table = table.row(cells);
+    }
+    let total = latest.track_total(track.id.as_str());
+    let mut labels = vec!["No level".to_owned()];
+    labels.extend(track.levels.iter().map(|l| l.name.clone()));
+    let levels = (0..labels.len()).map(|l| f64::from(total.levels.get(l).copied().unwrap_or(0)));
+    let chart = bar_chart(labels)
+        .title("Entities by level")
+        .series("Entities", levels);
+    let mut card = card(track.name.clone()).child(chart).child(table);
+    if !track.description.is_empty() {
+        card = card.subtitle(track.description.clone());
+    }
+    card.into()
+}
+
+fn worst_checks(config: &Config, latest: &DaySummary) -> El {
+    let worst = latest.worst_checks(None, WORST_SHOWN);
+    if worst.is_empty() {
+        return card("Worst checks")
+            .child(text("Every check passes everywhere.").tone(Tone::Success))
+            .into();
+    }
+    let table = worst.iter().fold(
+        table(["Check", "Failing", "Of", "Passing"]),
+        |table, (id, tally)| {
+            table.row([
+                Cell::from(check_name(config, id)),
+                Cell::from((tally.total - tally.passing).to_string()),
+                Cell::from(tally.total.to_string()),
+                Cell::from(percent(*tally)),
+            ])
+        },
+    );
+    card("Worst checks")
+        .subtitle("Failing on the most entities")
+        .child(table)
+        .into()
+}
+
+fn campaign_list(config: &Config, latest: &DaySummary, today: Day, cx: &Context) -> El {
+    let active: Vec<_> = config.campaigns.iter().filter(|c| !c.archived).collect();
+    if active.is_empty() {
+        return column();
+    }
+    let mut table = table([
+        "Campaign",
+        "Owner",
+        "Deadline",
+        "Progress",
+        "Target today",
+        "State",
+    ]);
+    for campaign in active {
+        let progress = campaigns::progress(latest, campaign.id.as_str()).org;
+        let target = campaigns::target_on(campaign, today);
+        let state = match campaigns::phase(campaign, today) {
+            Phase::Upcoming => badge_cell("Upcoming", Tone::Neutral),
+            Phase::Running if progress.percent() >= target => badge_cell("On track", Tone::Success),
+            Phase::Running => badge_cell("Behind", Tone::Warning),
+            Phase::Ended => badge_cell("Ended", Tone::Neutral),
+            Phase::Archived => badge_cell("Archived", Tone::Neutral),
+        };
+        table = table.row([
+            link_cell(
+                campaign.name.clone(),
+                cx.link_to(&format!("campaigns/{}", campaign.id)),
+            ),
+            Cell::from(super::team_label(&campaign.owner)),
+            Cell::from(campaign.deadline.to_string()),
+            Cell::from(format!(
+                "{} ({} of {})",
+                percent(progress),
+                progress.passing,
+                progress.total
+            )),
+            Cell::from(format!("{target:.0}%")),
+            state,
+        ]);
+    }
+    card("Campaigns")
+        .child(table)
+        .child(link("All campaigns", cx.link_to("campaigns")))
+        .into()
+}
