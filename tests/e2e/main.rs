@@ -59,3 +59,6 @@ mod sign_in;
 
 /// Roles and policies imported into a running portal.
 mod rbac;
+
+/// The RBAC plugin: roles edited without YAML, the decision tester.
+mod rbac_plugin;
