@@ -9,6 +9,7 @@ mod author;
 mod bench;
 mod catalog;
 mod config;
+mod demo_upstream;
 mod egress;
 mod install;
 mod license;
@@ -619,7 +620,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         listen: args.listen,
         data_dir: args.data_dir,
     };
-    let (config, base) = configure(&args.source, overrides)?;
+    let (mut config, base) = configure(&args.source, overrides)?;
+    // Soundcheck's HTTP collectors call recorded upstreams in the demo.
+    if args.source.demo && demo_upstream::soundcheck_takes_it() {
+        let upstream = demo_upstream::DemoUpstream::bind()?;
+        upstream.wire(&mut config.plugins);
+        upstream.serve_in_background()?;
+    }
     serve_config(config, &base, args.source.demo, None)
 }
 
