@@ -152,8 +152,8 @@ fn collectors_card(store: &dyn Store, config: &Config) -> Result<El> {
             (None, Some(done)) => format!("done {}", when(done)),
             (None, None) => "not started".to_owned(),
         };
-        let available = registered(collector.kind).is_some()
-            || collector.kind == crate::config::CollectorKind::External;
+        let pushed = collector.kind == crate::config::CollectorKind::External;
+        let available = registered(collector.kind).is_some() || pushed;
         table = table.row([
             Cell::from(id),
             Cell::from(if available {
@@ -161,7 +161,11 @@ fn collectors_card(store: &dyn Store, config: &Config) -> Result<El> {
             } else {
                 format!("{} (not in this version)", collector.kind.name())
             }),
-            Cell::from(collector.frequency.to_string()),
+            Cell::from(if pushed {
+                "pushed".to_owned()
+            } else {
+                collector.frequency.to_string()
+            }),
             Cell::from(
                 collector
                     .rate_limit
@@ -350,6 +354,9 @@ fn field(spec: &FieldSpec, value: String) -> Field {
         ),
     };
     let mut field = Field::new(kind, spec.name, spec.label).value(value);
+    if matches!(spec.input, Input::Choice(_)) || spec.name == "name" {
+        field = field.required();
+    }
     if !spec.help.is_empty() {
         field = field.help(spec.help);
     }

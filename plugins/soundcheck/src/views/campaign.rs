@@ -155,14 +155,19 @@ fn milestones(campaign: &Campaign, summaries: &[DaySummary], today: Day) -> El {
 }
 
 fn chart(campaign: &Campaign, summaries: &[DaySummary], until: Day) -> El {
-    let span = usize::try_from(until.days_since(campaign.start) + 1).unwrap_or(0);
-    if span == 0 || summaries.is_empty() {
+    // From the first evaluation in the campaign: earlier days were not measured.
+    let Some(first) = summaries
+        .first()
+        .and_then(|s| s.day)
+        .map(|d| d.max(campaign.start))
+    else {
         return column();
-    }
+    };
+    let span = usize::try_from(until.days_since(first) + 1).unwrap_or(0);
     let step = span.div_ceil(CHART_POINTS).max(1);
     let days: Vec<Day> = (0..span)
         .step_by(step)
-        .map(|d| campaign.start.plus(d as i32))
+        .map(|d| first.plus(d as i32))
         .collect();
     let mut last = 0.0;
     let actual: Vec<f64> = days

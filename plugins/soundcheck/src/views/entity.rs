@@ -362,7 +362,11 @@ fn history_card(
         return Ok(column());
     }
     let today = Day::from_ms(now_ms());
-    let days = last_days(today, TREND_DAYS);
+    let first = Day::from_ms(changes[0].at_ms);
+    let days: Vec<Day> = last_days(today, TREND_DAYS)
+        .into_iter()
+        .filter(|d| *d >= first)
+        .collect();
     let current: BTreeSet<&str> = results.checks.keys().map(String::as_str).collect();
     let trend = entity_trend(&changes, &current, &days);
     let chart = line_chart(days.iter().map(ToString::to_string))

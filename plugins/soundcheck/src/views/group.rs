@@ -1,7 +1,7 @@
 //! The Soundcheck tab of a Group: the team's entities and their levels,
 //! the checks they fail most, and the team's trend per track.
 
-use super::{TREND_DAYS, check_name, entity_cell, last_days, level_cell, percent};
+use super::{TREND_DAYS, check_name, entity_cell, level_cell, percent};
 use crate::config::Config;
 use crate::day::{Day, now_ms};
 use crate::entity::Subject;
@@ -131,21 +131,20 @@ fn failing_card(config: &Config, rows: &[(Subject, EntityResults)]) -> El {
 
 fn trend_card(store: &dyn Store, config: &Config, team: &str) -> Result<El> {
     let today = Day::from_ms(now_ms());
-    let days = last_days(today, TREND_DAYS);
-    let summaries = history::days(store, days[0], today)?;
+    let summaries = history::days(store, today.plus(1 - TREND_DAYS), today)?;
     if summaries.is_empty() {
         return Ok(column());
     }
-    let by_day: BTreeMap<Day, &history::DaySummary> =
-        summaries.iter().filter_map(|s| Some((s.day?, s))).collect();
-    let mut chart = line_chart(days.iter().map(ToString::to_string))
-        .title("Checks passing")
-        .unit("%");
+    // One point per day evaluated, as on the tech-health page.
+    let labels = summaries
+        .iter()
+        .map(|s| s.day.map(|d| d.to_string()).unwrap_or_default());
+    let mut chart = line_chart(labels).title("Checks passing").unit("%");
     for track in &config.tracks {
-        let values = days.iter().map(|day| {
-            by_day
-                .get(day)
-                .and_then(|s| s.tracks.get(track.id.as_str())?.get(team))
+        let values = summaries.iter().map(|s| {
+            s.tracks
+                .get(track.id.as_str())
+                .and_then(|teams| teams.get(team))
                 .map_or(0.0, |t| t.checks.percent())
         });
         chart = chart.series(track.name.clone(), values);

@@ -1,7 +1,7 @@
 //! The organisation's tech health at `/plugins/soundcheck`: levels by team,
 //! trends per track, the worst checks, and the campaigns.
 
-use super::{TREND_DAYS, check_name, last_days, percent, team_cell, when};
+use super::{TREND_DAYS, check_name, percent, team_cell, when};
 use crate::campaigns::{self, Phase};
 use crate::config::{Config, Track};
 use crate::day::{Day, now_ms};
@@ -10,7 +10,6 @@ use crate::keys;
 use crate::store::Store;
 use greenroom_sdk::view::*;
 use greenroom_sdk::{Context, Result};
-use std::collections::BTreeMap;
 
 /// Checks listed as the worst.
 const WORST_SHOWN: usize = 10;
@@ -23,8 +22,7 @@ pub fn health_page(
     is_admin: bool,
 ) -> Result<View> {
     let today = Day::from_ms(now_ms());
-    let days = last_days(today, TREND_DAYS);
-    let summaries = history::days(store, days[0], today)?;
+    let summaries = history::days(store, today.plus(1 - TREND_DAYS), today)?;
     let run: Option<EvaluationRun> = store.get_json(keys::EVALUATION)?;
     let mut page = column();
     if is_admin {
@@ -43,7 +41,7 @@ pub fn health_page(
             .into());
     };
     page = page.child(headline(config, latest, &run));
-    page = page.child(trend(config, &summaries, &days));
+    page = page.child(trend(config, &summaries));
     for track in &config.tracks {
         page = page.child(track_card(track, latest));
     }
@@ -76,18 +74,20 @@ fn headline(config: &Config, latest: &DaySummary, run: &EvaluationRun) -> El {
         .into()
 }
 
-fn trend(config: &Config, summaries: &[DaySummary], days: &[Day]) -> El {
-    let by_day: BTreeMap<Day, &DaySummary> =
-        summaries.iter().filter_map(|s| Some((s.day?, s))).collect();
-    let mut chart = line_chart(days.iter().map(ToString::to_string))
-        .title(format!("Checks passing, the last {TREND_DAYS} days"))
-        .unit("%");
+/// Checks passing per track, one point per day evaluated: days before
+/// Soundcheck ran are left out rather than drawn as zero.
+fn trend(config: &Config, summaries: &[DaySummary]) -> El {
+    let mut chart = line_chart(
+        summaries
+            .iter()
+            .map(|s| s.day.map(|d| d.to_string()).unwrap_or_default()),
+    )
+    .title(format!("Checks passing, the last {TREND_DAYS} days"))
+    .unit("%");
     for track in &config.tracks {
-        let values = days.iter().map(|day| {
-            by_day
-                .get(day)
-                .map_or(0.0, |s| s.track_total(track.id.as_str()).checks.percent())
-        });
+        let values = summaries
+            .iter()
+            .map(|s| s.track_total(track.id.as_str()).checks.percent());
         chart = chart.series(track.name.clone(), values);
     }
     card("Trends").child(chart).into()
