@@ -196,9 +196,14 @@ pub fn handle(request: &Request) -> Result<Response> {
             "sign in, or call with an API token bound to the soundcheck plugin",
         ));
     }
-    let config = match loaded.config() {
-        Ok(config) => config,
-        Err(e) => return Ok(error(503, format!("{e:?}"))),
+    let config = match &loaded.config {
+        Ok(resolved) => &resolved.config,
+        Err(problems) => {
+            let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            let body =
+                json!({ "error": "Soundcheck's configuration has problems", "problems": problems });
+            return Ok(Response::json(503, &body));
+        }
     };
     match route {
         Route::Entity(entity) => get_entity(&store, config, &entity),
