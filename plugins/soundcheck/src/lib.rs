@@ -83,6 +83,9 @@ impl Plugin for Soundcheck {
             SlotKind::EntityTab if entity.kind.eq_ignore_ascii_case("group") => {
                 views::group::group_tab(&store, config, entity)
             }
+            SlotKind::EntityTab if entity.kind.eq_ignore_ascii_case("system") => {
+                views::group::system_tab(&store, config, entity)
+            }
             SlotKind::EntityTab => views::entity::entity_tab(&store, config, entity),
             _ => Err(Error::unsupported(format!(
                 "Soundcheck has no slot `{}`",

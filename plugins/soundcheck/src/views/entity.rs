@@ -46,6 +46,12 @@ pub fn entity_card(store: &dyn Store, config: &Config, entity: &Entity) -> Resul
     let subject = Subject::of(entity);
     let tracks = tracks_for(config, &subject);
     let card = card("Soundcheck");
+    if tracks.is_empty() && subject.kind == "system" {
+        return Ok(card
+            .child(text("No track applies to the system itself.").muted())
+            .child(link("See its parts' levels", tab_path(&subject.entity_ref)))
+            .into());
+    }
     if tracks.is_empty() {
         return Ok(card
             .child(text("No Soundcheck track applies to this entity.").muted())

@@ -1,5 +1,7 @@
-//! The Soundcheck tab of a Group: the team's entities and their levels,
-//! the checks they fail most, and the team's trend per track.
+//! The Soundcheck tab of a Group (the team's entities and their levels,
+//! the checks they fail most, the team's trend per track) and of a System
+//! (the same for its parts, without a trend: the daily summaries count
+//! per team).
 
 use super::{TREND_DAYS, check_name, entity_cell, level_cell, percent};
 use crate::config::Config;
@@ -20,13 +22,16 @@ const TEAM_ENTITIES: u32 = 500;
 /// Failing checks listed.
 const WORST_SHOWN: usize = 10;
 
-/// The team's entities that Soundcheck applies to, with their results.
-fn team_results(
+/// The entities related to `target` by `relation` (`ownedBy`, `partOf`)
+/// that Soundcheck applies to, with their results.
+fn member_results(
     store: &dyn Store,
     config: &Config,
-    team: &str,
+    relation: &str,
+    target: &str,
 ) -> Result<Vec<(Subject, EntityResults)>> {
-    let mut query = Query::filter([("relations.ownedBy", team)]);
+    let key = format!("relations.{relation}");
+    let mut query = Query::filter([(key.as_str(), target)]);
     query.limit = TEAM_ENTITIES;
     let mut rows = Vec::new();
     for entity in catalog::query(query)?.items {
@@ -43,7 +48,7 @@ fn team_results(
 /// The tab of the group `group`.
 pub fn group_tab(store: &dyn Store, config: &Config, group: &Entity) -> Result<View> {
     let team = group.ref_.to_lowercase();
-    let rows = team_results(store, config, &team)?;
+    let rows = member_results(store, config, "ownedBy", &team)?;
     if rows.is_empty() {
         return Ok(empty(
             "Nothing to check",
@@ -55,6 +60,22 @@ pub fn group_tab(store: &dyn Store, config: &Config, group: &Entity) -> Result<V
         .child(levels_card(config, &group.name, &rows))
         .child(failing_card(config, &rows))
         .child(trend_card(store, config, &team)?)
+        .into())
+}
+
+/// The tab of the system `system`: its parts.
+pub fn system_tab(store: &dyn Store, config: &Config, system: &Entity) -> Result<View> {
+    let rows = member_results(store, config, "partOf", &system.ref_.to_lowercase())?;
+    if rows.is_empty() {
+        return Ok(empty(
+            "Nothing to check",
+            "No part of this system is something a Soundcheck track or check applies to.",
+        )
+        .into());
+    }
+    Ok(column()
+        .child(levels_card(config, &system.name, &rows))
+        .child(failing_card(config, &rows))
         .into())
 }
 
@@ -124,7 +145,7 @@ fn failing_card(config: &Config, rows: &[(Subject, EntityResults)]) -> El {
         },
     );
     card("Failing checks")
-        .subtitle("Across the team's entities, most failing first")
+        .subtitle("Across these entities, most failing first")
         .child(table)
         .into()
 }
