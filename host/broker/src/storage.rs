@@ -20,7 +20,7 @@ fn host_error(error: KvError) -> HostError {
         KvError::InvalidKey(_) | KvError::NotAnInteger(_) | KvError::Overflow(_) => {
             HostError::InvalidArgument(error.to_string())
         }
-        KvError::ValueTooLarge { .. } | KvError::QuotaExceeded { .. } => {
+        KvError::ValueTooLarge { .. } | KvError::QuotaExceeded { .. } | KvError::ManyTooLarge => {
             HostError::LimitExceeded(error.to_string())
         }
         KvError::Store(store) => {
@@ -37,6 +37,14 @@ impl Host for Session {
     async fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, HostError> {
         self.storage("storage.get", &key)?
             .get(&key)
+            .map_err(host_error)
+    }
+
+    async fn get_many(&mut self, keys: Vec<String>) -> Result<Vec<Option<Vec<u8>>>, HostError> {
+        // One decision for the call: the grant is the same for every key.
+        let first = keys.first().map(String::as_str).unwrap_or_default();
+        self.storage("storage.get-many", first)?
+            .get_many(&keys)
             .map_err(host_error)
     }
 

@@ -42,10 +42,19 @@ pub enum KvError {
     /// `increment` would overflow a 64-bit integer.
     #[error("incrementing storage key `{0}` overflows a 64-bit integer")]
     Overflow(String),
+    /// `get_many`'s values come to more than [`MAX_MANY_BYTES`].
+    #[error("the values come to more than {MAX_MANY_BYTES} bytes; ask for fewer keys at a time")]
+    ManyTooLarge,
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// The most keys one `get_many` reads.
+pub const MAX_MANY_KEYS: usize = 1000;
+
+/// The most bytes of values one `get_many` returns.
+pub const MAX_MANY_BYTES: usize = 16 << 20;
 
 impl From<rusqlite::Error> for KvError {
     fn from(error: rusqlite::Error) -> KvError {
@@ -106,6 +115,40 @@ impl PluginStore {
             )
             .optional()?;
         Ok(value)
+    }
+
+    /// The values under each of `keys`, in order: one connection and one
+    /// prepared statement for all of them. At most [`MAX_MANY_KEYS`] keys
+    /// and [`MAX_MANY_BYTES`] of values.
+    pub fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, KvError> {
+        if keys.len() > MAX_MANY_KEYS {
+            return Err(KvError::InvalidKey(format!(
+                "list has {} keys; ask for at most {MAX_MANY_KEYS} at a time",
+                keys.len()
+            )));
+        }
+        for key in keys {
+            check_key(key)?;
+        }
+        let conn = self.db.connection()?;
+        let mut statement = conn
+            .prepare_cached("SELECT value FROM plugin_kv WHERE plugin = :plugin AND key = :key")?;
+        let mut values = Vec::with_capacity(keys.len());
+        let mut total = 0usize;
+        for key in keys {
+            let value: Option<Vec<u8>> = statement
+                .query_row(
+                    named_params! { ":plugin": self.namespace, ":key": key },
+                    |row| row.get(0),
+                )
+                .optional()?;
+            total += value.as_ref().map_or(0, Vec::len);
+            if total > MAX_MANY_BYTES {
+                return Err(KvError::ManyTooLarge);
+            }
+            values.push(value);
+        }
+        Ok(values)
     }
 
     /// Stores `value` under `key`.
@@ -273,6 +316,44 @@ mod tests {
         assert!(store.delete("a").expect("delete"));
         assert!(!store.delete("a").expect("delete again"));
         assert_eq!(store.used().expect("used"), 0);
+    }
+
+    #[test]
+    fn reads_many_keys_in_order_and_only_its_own() {
+        let (_dir, db) = database();
+        let alice = PluginStore::new(db.clone(), "alice", 1 << 20);
+        let mallory = PluginStore::new(db, "mallory", 1 << 20);
+        alice.set("a", b"1").expect("set");
+        alice.set("c", b"3").expect("set");
+        let keys: Vec<String> = ["c", "b", "a"].map(String::from).to_vec();
+        assert_eq!(
+            alice.get_many(&keys).expect("get many"),
+            vec![Some(b"3".to_vec()), None, Some(b"1".to_vec())]
+        );
+        assert_eq!(
+            mallory.get_many(&keys).expect("get many"),
+            vec![None, None, None]
+        );
+        let too_many: Vec<String> = (0..=MAX_MANY_KEYS).map(|i| format!("k{i}")).collect();
+        assert!(matches!(
+            alice.get_many(&too_many),
+            Err(KvError::InvalidKey(_))
+        ));
+        let bad = vec!["a".to_owned(), String::new()];
+        assert!(matches!(alice.get_many(&bad), Err(KvError::InvalidKey(_))));
+    }
+
+    #[test]
+    fn get_many_stops_at_its_byte_limit() {
+        let (_dir, db) = database();
+        let store = PluginStore::new(db, "big", 64 << 20);
+        let value = vec![7u8; MAX_VALUE_BYTES];
+        let keys: Vec<String> = (0..17).map(|i| format!("v{i}")).collect();
+        for key in &keys {
+            store.set(key, &value).expect("set");
+        }
+        assert_eq!(store.get_many(&keys[..16]).expect("16 MiB").len(), 16);
+        assert!(matches!(store.get_many(&keys), Err(KvError::ManyTooLarge)));
     }
 
     #[test]

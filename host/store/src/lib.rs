@@ -18,7 +18,10 @@ mod database;
 mod kv;
 
 pub use database::{Database, StoreError};
-pub use kv::{KvError, MAX_KEY_BYTES, MAX_LIST_KEYS, MAX_VALUE_BYTES, PluginStore};
+pub use kv::{
+    KvError, MAX_KEY_BYTES, MAX_LIST_KEYS, MAX_MANY_BYTES, MAX_MANY_KEYS, MAX_VALUE_BYTES,
+    PluginStore,
+};
 
 /// Milliseconds since the Unix epoch, the one time format stored.
 pub fn now_ms() -> i64 {
