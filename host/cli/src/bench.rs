@@ -84,3 +84,106 @@ pub fn rbac(entities: usize, samples: usize) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// The demo's Soundcheck configuration: two tracks of three levels, 27
+/// checks, one campaign.
+const SOUNDCHECK_DEMO: &str = include_str!("../../../plugins/soundcheck/demo/soundcheck.yaml");
+
+/// `greenroom bench soundcheck --entities N`: the bundled Soundcheck plugin
+/// in the real runtime over a generated catalog with at least N components.
+/// Its `collect` task gathers the catalog facts, then its `evaluate` task
+/// evaluates every check of both tracks for every entity (timed), and its
+/// entity card is drawn `samples` times (timed). The HTTP collectors are
+/// not granted, so they fail fast and their checks fail, as they would
+/// before a first collection.
+pub fn soundcheck(entities: usize, samples: usize) -> anyhow::Result<()> {
+    use greenroom_broker::{Grant, PluginEnv};
+    use greenroom_catalog::bench::{ingest, report_line};
+    use greenroom_catalog::generate::Shape;
+    use greenroom_runtime::{CallContext, Limits, Runtime, RuntimeConfig};
+    use std::time::Instant;
+
+    let dir = tempfile::tempdir().context("cannot create a scratch directory")?;
+    let error = |e: Box<dyn std::error::Error>| anyhow::anyhow!("{e}");
+    let total = (entities..)
+        .step_by(500)
+        .find(|n| Shape::for_total(*n).components >= entities)
+        .context("no catalog size has that many components")?;
+    let (catalog, _) = ingest(dir.path(), total).map_err(error)?;
+    let store = catalog.store();
+    let component = store
+        .query(
+            &greenroom_catalog::Cursor::first(greenroom_catalog::EntityQuery {
+                filter: greenroom_catalog::Predicate::from_filter_params(&[
+                    "kind=component".into()
+                ])?,
+                ..Default::default()
+            }),
+            1,
+            None,
+        )?
+        .items
+        .into_iter()
+        .next()
+        .context("the generated catalog has no component")?;
+
+    let artifact = greenroom_contract::Artifact::from_bytes(
+        greenroom_artifacts::bundled("soundcheck")
+            .context("soundcheck is bundled")?
+            .bytes,
+    )?;
+    let manifest = artifact.manifest().clone();
+    let settings = manifest
+        .resolve_settings(&serde_json::json!({ "config": SOUNDCHECK_DEMO }))
+        .map_err(|e| anyhow::anyhow!("{}", e.join("; ")))?;
+    let grant = Grant::select(&manifest, &["catalog:read".into(), "storage".into()])?;
+    let env = PluginEnv::new(&manifest, grant, settings, store.database());
+    let runtime = Runtime::new(RuntimeConfig {
+        cache_dir: Some(dir.path().join("cache")),
+        ..RuntimeConfig::default()
+    })?;
+    let plugin = runtime.load(artifact, env, Limits::default())?;
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+
+    let started = Instant::now();
+    tokio.block_on(plugin.run_task("collect"))?;
+    println!(
+        "collect (catalog facts for every entity): {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        tokio.block_on(plugin.run_task("evaluate"))?;
+        runs.push(started.elapsed());
+    }
+    runs.sort();
+    println!(
+        "evaluate (all checks of 2 tracks, {entities}+ components of {total} entities): best {:.2} s, worst {:.2} s (goal < 2 s)",
+        runs[0].as_secs_f64(),
+        runs[runs.len() - 1].as_secs_f64()
+    );
+
+    let slot = manifest
+        .slots
+        .iter()
+        .find(|s| s.kind == greenroom_contract::SlotKind::EntityCard)
+        .context("soundcheck has an entity card")?
+        .clone();
+    let entity = greenroom_broker::wit_entity(&component);
+    let cx = CallContext {
+        entity: Some(entity),
+        ..CallContext::for_user(greenroom_access::Identity::guest())
+    };
+    let mut renders = Vec::with_capacity(samples);
+    for _ in 0..samples.max(1) {
+        let started = Instant::now();
+        tokio.block_on(plugin.render(&slot, &cx))?;
+        renders.push(started.elapsed());
+    }
+    renders.sort();
+    report_line("entity card render (goal < 5 ms)", &renders);
+    Ok(())
+}

@@ -179,6 +179,17 @@ enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         samples: usize,
     },
+    /// Soundcheck over a generated catalog: evaluate every check of the
+    /// demo's two tracks over N components (the plugin's own `evaluate`
+    /// task, in the real runtime), and draw its entity card.
+    Soundcheck {
+        /// How many components.
+        #[arg(long, default_value_t = 10_000)]
+        entities: usize,
+        /// Timed entity card renders.
+        #[arg(long, default_value_t = 200)]
+        samples: usize,
+    },
     /// Generate a realistic catalog of N entities, ingest it into a fresh
     /// database and time ingestion and the API's queries.
     Catalog {
@@ -528,6 +539,9 @@ fn main() -> std::process::ExitCode {
         }) => configure(&source, Overrides::default())
             .and_then(|(config, _)| publish::index_verify(&config, &index, &trust)),
         Command::Bench(BenchCommand::Rbac { entities, samples }) => bench::rbac(entities, samples),
+        Command::Bench(BenchCommand::Soundcheck { entities, samples }) => {
+            bench::soundcheck(entities, samples)
+        }
         Command::Bench(BenchCommand::Catalog { entities, samples }) => {
             bench::catalog(entities, samples)
         }
