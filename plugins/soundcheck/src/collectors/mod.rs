@@ -337,6 +337,8 @@ fn sweep(
     report: &mut RunReport,
 ) -> Result<bool> {
     let mut page_cursor = None;
+    // Entities that cost requests; one the collector does not apply to
+    // (no annotation) costs nothing and does not count.
     let mut handled = 0;
     loop {
         let (entities, next) = source.page(&collector.filter, page_cursor)?;
@@ -358,6 +360,7 @@ fn sweep(
             let now_ms = (budget.now)();
             match collect_one(store, collector, registered, &entity, now_ms) {
                 Ok(Some(())) => {
+                    handled += 1;
                     report.collected += 1;
                     report.requests += registered.requests_per_entity;
                     report.touched.push(subject.clone());
@@ -369,12 +372,12 @@ fn sweep(
                     return Ok(false);
                 }
                 Err(error) => {
+                    handled += 1;
                     report.failed += 1;
                     report.requests += registered.requests_per_entity;
                     state.last_error = Some(format!("{}: {error}", subject.entity_ref));
                 }
             }
-            handled += 1;
             state.cursor = Some(subject.entity_ref);
         }
         match next {
@@ -579,6 +582,15 @@ mod tests {
             Some("component:default/broken: 404 Not Found")
         );
         assert_eq!(report.touched.len(), 2);
+    }
+
+    #[test]
+    fn entities_a_collector_does_not_apply_to_leave_the_budget_alone() {
+        let store = MemoryStore::default();
+        let source = catalog(&["a", "no-1", "no-2", "no-3", "z"]);
+        let github = collector("{id: gh, kind: github}");
+        let report = run(&store, &source, &github, fake(4), &mut budget(8)).unwrap();
+        assert_eq!((report.collected, report.stopped), (2, None));
     }
 
     #[test]
