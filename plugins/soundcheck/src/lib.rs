@@ -25,6 +25,8 @@
 //! | [`api`], [`actions`], [`views`], [`admin`] | what the host calls |
 //! | [`keys`] | the storage layout |
 
+#![warn(missing_docs)]
+
 pub mod actions;
 pub mod admin;
 pub mod api;
