@@ -19,6 +19,15 @@ use greenroom_sdk::Result;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// How long changes and daily summaries are kept: a year, and a month to
+/// compare it with. Storage grows with it, by about 200 bytes per change
+/// kept, under a quota shared with facts and results.
+pub const RETENTION_DAYS: i32 = 400;
+
+/// Expired entries removed per write: keys are in time order, so the
+/// oldest come first and a few per write keep up with the writes.
+const PRUNE_BATCH: u32 = 10;
+
 /// What changed.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ChangeOf {
@@ -72,7 +81,8 @@ struct Stored {
     reason: String,
 }
 
-/// Keeps one change.
+/// Keeps one change, and drops the entity's changes older than
+/// [`RETENTION_DAYS`].
 pub fn record(store: &dyn Store, change: &Change) -> Result<()> {
     let key = keys::history(&change.entity, change.at_ms, &change.of.key());
     let stored = Stored {
@@ -80,7 +90,21 @@ pub fn record(store: &dyn Store, change: &Change) -> Result<()> {
         level: change.level,
         reason: change.reason.clone(),
     };
-    store.set_json(&key, &stored)
+    store.set_json(&key, &stored)?;
+    let cutoff_ms = Day::from_ms(change.at_ms).plus(-RETENTION_DAYS).start_ms();
+    let cutoff = keys::history(&change.entity, cutoff_ms, "");
+    prune(store, &keys::history_prefix(&change.entity), &cutoff)
+}
+
+/// Deletes the first keys under `prefix` that sort before `cutoff`.
+fn prune(store: &dyn Store, prefix: &str, cutoff: &str) -> Result<()> {
+    for key in store.list_keys(prefix, None, PRUNE_BATCH)? {
+        if key.as_str() >= cutoff {
+            break;
+        }
+        store.delete(&key)?;
+    }
+    Ok(())
 }
 
 /// The entity's changes, oldest first, at most `max`.
@@ -287,12 +311,18 @@ impl DaySummary {
     }
 }
 
-/// Saves the summary of its day.
+/// Saves the summary of its day, and drops summaries older than
+/// [`RETENTION_DAYS`].
 pub fn save_day(store: &dyn Store, summary: &DaySummary) -> Result<()> {
     let Some(day) = summary.day else {
         return Ok(());
     };
-    store.set_json(&keys::daily(day), summary)
+    store.set_json(&keys::daily(day), summary)?;
+    prune(
+        store,
+        keys::DAILY_PREFIX,
+        &keys::daily(day.plus(-RETENTION_DAYS)),
+    )
 }
 
 /// The summaries from `from` to `to` (inclusive) that exist, oldest first.
@@ -328,6 +358,7 @@ pub struct EvaluationRun {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::day::DAY_MS;
     use crate::evaluate::{CheckResult, TrackStanding};
     use crate::store::MemoryStore;
 
@@ -363,6 +394,42 @@ mod tests {
             store.keys()[0],
             "hist/component:default/pay-two/0000000001500/check:a"
         );
+    }
+
+    #[test]
+    fn old_changes_and_summaries_are_dropped_as_new_ones_arrive() {
+        let store = MemoryStore::default();
+        let now = Day::parse("2026-11-25").unwrap().start_ms();
+        let long_ago = now - (RETENTION_DAYS as u64 + 5) * DAY_MS;
+        record(&store, &change(long_ago, "a", false)).unwrap();
+        record(&store, &change(long_ago + 1, "b", false)).unwrap();
+        let history = entity_history(&store, "component:default/pay", 100).unwrap();
+        assert_eq!(history.len(), 2);
+        record(&store, &change(now - DAY_MS, "a", true)).unwrap();
+        record(&store, &change(now, "b", true)).unwrap();
+        let kept: Vec<u64> = entity_history(&store, "component:default/pay", 100)
+            .unwrap()
+            .iter()
+            .map(|c| c.at_ms)
+            .collect();
+        assert_eq!(kept, [now - DAY_MS, now]);
+        let today = Day::from_ms(now);
+        for day in [today.plus(-RETENTION_DAYS - 1), today.plus(-3), today] {
+            save_day(
+                &store,
+                &DaySummary {
+                    day: Some(day),
+                    ..DaySummary::default()
+                },
+            )
+            .unwrap();
+        }
+        let days: Vec<String> = store
+            .keys()
+            .into_iter()
+            .filter(|k| k.starts_with("daily/"))
+            .collect();
+        assert_eq!(days, [keys::daily(today.plus(-3)), keys::daily(today)]);
     }
 
     #[test]
