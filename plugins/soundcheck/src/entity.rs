@@ -89,17 +89,13 @@ pub struct Subject {
 impl Subject {
     /// The subject of a catalog entity.
     pub fn of(entity: &Entity) -> Subject {
-        let json: serde_json::Value = serde_json::from_str(&entity.json).unwrap_or_default();
-        let system = json["spec"]["system"]
-            .as_str()
-            .and_then(|s| normalize_ref_in(s, Some("system"), &entity.namespace).ok());
         Subject {
+            system: system_of(entity),
             entity_ref: entity.ref_.to_lowercase(),
             kind: entity.kind.to_lowercase(),
             spec_type: entity.spec_type.as_ref().map(|t| t.to_lowercase()),
             lifecycle: entity.lifecycle.as_ref().map(|l| l.to_lowercase()),
             owner: entity.owner.as_ref().map(|o| o.to_lowercase()),
-            system,
             tags: entity.tags.iter().map(|t| t.to_lowercase()).collect(),
         }
     }
@@ -109,6 +105,26 @@ impl Subject {
     pub fn team(&self) -> &str {
         self.owner.as_deref().unwrap_or(NO_OWNER)
     }
+}
+
+/// The system an entity is part of: its `partOf` relation to a system (the
+/// catalog derives it from `spec.system`), or `spec.system` itself for an
+/// entity that carries no relations.
+fn system_of(entity: &Entity) -> Option<String> {
+    if !entity.relations.is_empty() {
+        return entity
+            .relations
+            .iter()
+            .find(|r| r.relation_type == "partOf" && r.target.starts_with("system:"))
+            .map(|r| r.target.to_lowercase());
+    }
+    let json: serde_json::Value = serde_json::from_str(&entity.json).ok()?;
+    normalize_ref_in(
+        json["spec"]["system"].as_str()?,
+        Some("system"),
+        &entity.namespace,
+    )
+    .ok()
 }
 
 /// The team of entities without an owner.
@@ -133,6 +149,27 @@ mod tests {
         assert!(normalize_ref("payments-api", None).is_err());
         assert!(normalize_ref("component:pay ments", None).is_err());
         assert!(normalize_ref("component:", None).is_err());
+    }
+
+    #[test]
+    fn the_system_comes_from_the_part_of_relation_or_the_spec() {
+        use crate::source::entity;
+        use serde_json::json;
+        let related = entity(json!({
+            "kind": "Component", "metadata": {"name": "a"}, "spec": {"system": "ignored"},
+            "relations": [{"type": "partOf", "targetRef": "system:default/payments"}]
+        }));
+        assert_eq!(
+            Subject::of(&related).system.as_deref(),
+            Some("system:default/payments")
+        );
+        let bare = entity(
+            json!({"kind": "Component", "metadata": {"name": "b"}, "spec": {"system": "shop"}}),
+        );
+        assert_eq!(
+            Subject::of(&bare).system.as_deref(),
+            Some("system:default/shop")
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ use crate::rules::Verdict;
 use crate::store::Store;
 use greenroom_sdk::Result;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// A result someone recorded: an owner's manual check, or an external
 /// system's pushed result.
@@ -350,15 +350,47 @@ pub fn level_name(track: &Track, level: usize) -> String {
         .unwrap_or_else(|| "no level".to_owned())
 }
 
-/// Loads what is known about the entity of `subject`.
-pub fn load_inputs(store: &dyn Store, config: &Config, subject: Subject) -> Result<Inputs> {
+/// The storage keys evaluating `subject` reads: its results, its facts
+/// and its records of the manual and external checks that apply to it.
+pub fn needed_keys(config: &Config, subject: &Subject) -> Vec<String> {
+    let entity = subject.entity_ref.as_str();
+    let mut needed = vec![keys::result(entity)];
+    needed.extend(config.collector_ids().map(|c| keys::fact(c, entity)));
+    for check in config.checks.iter().filter(|c| applies(config, c, subject)) {
+        match check.kind {
+            CheckKind::Manual { .. } => needed.push(keys::manual(entity, check.id.as_str())),
+            CheckKind::External => needed.push(keys::external(entity, check.id.as_str())),
+            CheckKind::Rule(_) => {}
+        }
+    }
+    needed
+}
+
+fn decode<T: serde::de::DeserializeOwned>(
+    values: &HashMap<String, Vec<u8>>,
+    key: &str,
+) -> Option<T> {
+    serde_json::from_slice(values.get(key)?).ok()
+}
+
+/// What is known about `subject`, and its previous results, from `values`
+/// read beforehand (the [`needed_keys`], by key).
+pub fn inputs_from(
+    config: &Config,
+    subject: Subject,
+    values: &HashMap<String, Vec<u8>>,
+) -> (Inputs, Option<EntityResults>) {
     let entity = subject.entity_ref.clone();
-    let facts = facts::load(store, &entity, config.collector_ids())?;
+    let previous = decode(values, &keys::result(&entity));
     let mut inputs = Inputs {
         subject,
-        facts,
         ..Inputs::default()
     };
+    for collector in config.collector_ids() {
+        if let Some(fact) = decode::<facts::Fact>(values, &keys::fact(collector, &entity)) {
+            inputs.facts.0.insert(collector.to_owned(), fact);
+        }
+    }
     for check in &config.checks {
         let id = check.id.as_str();
         let (key, map) = match check.kind {
@@ -366,11 +398,11 @@ pub fn load_inputs(store: &dyn Store, config: &Config, subject: Subject) -> Resu
             CheckKind::External => (keys::external(&entity, id), &mut inputs.external),
             CheckKind::Rule(_) => continue,
         };
-        if let Some(record) = store.get_json::<Recorded>(&key)? {
+        if let Some(record) = decode::<Recorded>(values, &key) {
             map.insert(id.to_owned(), record);
         }
     }
-    Ok(inputs)
+    (inputs, previous)
 }
 
 /// The entity's stored results.
@@ -378,25 +410,41 @@ pub fn load_results(store: &dyn Store, entity: &str) -> Result<Option<EntityResu
     store.get_json(&keys::result(entity))
 }
 
-/// Evaluates one entity against stored facts and records, saves its
-/// results when they changed and keeps the changes in history.
+/// Evaluates one entity from `values` read beforehand (see
+/// [`needed_keys`]), saves its results when they changed and keeps the
+/// changes in history.
+pub fn evaluate_loaded(
+    store: &dyn Store,
+    config: &Config,
+    subject: Subject,
+    values: &HashMap<String, Vec<u8>>,
+    now_ms: u64,
+) -> Result<Evaluation> {
+    let (inputs, previous) = inputs_from(config, subject, values);
+    let evaluation = evaluate(config, &inputs, previous.as_ref(), now_ms);
+    if previous.as_ref() != Some(&evaluation.results) {
+        store.set_json(
+            &keys::result(&inputs.subject.entity_ref),
+            &evaluation.results,
+        )?;
+    }
+    for change in &evaluation.changes {
+        history::record(store, change)?;
+    }
+    Ok(evaluation)
+}
+
+/// Evaluates one entity against stored facts and records (one read for
+/// all of them), saves its results when they changed and keeps the changes
+/// in history.
 pub fn evaluate_entity(
     store: &dyn Store,
     config: &Config,
     subject: Subject,
     now_ms: u64,
 ) -> Result<Evaluation> {
-    let entity = subject.entity_ref.clone();
-    let previous = load_results(store, &entity)?;
-    let inputs = load_inputs(store, config, subject)?;
-    let evaluation = evaluate(config, &inputs, previous.as_ref(), now_ms);
-    if previous.as_ref() != Some(&evaluation.results) {
-        store.set_json(&keys::result(&entity), &evaluation.results)?;
-    }
-    for change in &evaluation.changes {
-        history::record(store, change)?;
-    }
-    Ok(evaluation)
+    let values = store.read_many(&needed_keys(config, &subject))?;
+    evaluate_loaded(store, config, subject, &values, now_ms)
 }
 
 /// Records an owner's manual check, valid for the check's `expiry-days`.

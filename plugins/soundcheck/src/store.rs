@@ -4,9 +4,10 @@
 //! [`HostStore`] is the plugin's private storage on the host;
 //! [`MemoryStore`] a map for tests. The key layout is in [`crate::keys`].
 
-use greenroom_sdk::{Error, Result, storage};
+use greenroom_sdk::{Error, HostError, Result, storage};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::collections::HashMap;
 
 /// The host caps one `list-keys` call at this many keys.
 pub const LIST_PAGE: u32 = 1000;
@@ -23,7 +24,18 @@ pub trait Store {
     /// byte order.
     fn list_keys(&self, prefix: &str, start_after: Option<&str>, limit: u32)
     -> Result<Vec<String>>;
+
+    /// The bytes under each of `keys`, in order; the host does it in one
+    /// call (at most [`MANY`] keys).
+    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        keys.iter().map(|key| self.get(key)).collect()
+    }
 }
+
+/// Keys read in one `get_many`: the host takes 1000 and 16 MiB of values;
+/// half as many keeps even large facts (pushed ones may be 64 KiB) under it
+/// most of the time, and [`Store::read_many`] halves again when not.
+pub const MANY: usize = 500;
 
 impl dyn Store + '_ {
     /// The JSON value under `key`; a value that no longer parses (written by
@@ -39,6 +51,32 @@ impl dyn Store + '_ {
         let bytes = serde_json::to_vec(value)
             .map_err(|e| Error::failed(format!("encoding `{key}`: {e}")))?;
         self.set(key, &bytes)
+    }
+
+    /// The values under `keys` that exist, by key, read [`MANY`] at a time;
+    /// a batch whose values exceed the host's limit is read in halves.
+    pub fn read_many(&self, keys: &[String]) -> Result<HashMap<String, Vec<u8>>> {
+        let mut found = HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(MANY) {
+            self.read_chunk(chunk, &mut found)?;
+        }
+        Ok(found)
+    }
+
+    fn read_chunk(&self, keys: &[String], found: &mut HashMap<String, Vec<u8>>) -> Result<()> {
+        match self.get_many(keys) {
+            Ok(values) => {
+                let pairs = keys.iter().zip(values);
+                found.extend(pairs.filter_map(|(key, value)| Some((key.clone(), value?))));
+                Ok(())
+            }
+            Err(Error::Host(HostError::LimitExceeded(_))) if keys.len() > 1 => {
+                let (first, second) = keys.split_at(keys.len() / 2);
+                self.read_chunk(first, found)?;
+                self.read_chunk(second, found)
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// Every key under `prefix`, paging through the host's limit; at most
@@ -80,6 +118,10 @@ impl Store for HostStore {
         limit: u32,
     ) -> Result<Vec<String>> {
         storage::list_keys(prefix, start_after, limit)
+    }
+
+    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        storage::get_many(keys)
     }
 }
 

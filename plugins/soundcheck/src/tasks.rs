@@ -2,10 +2,10 @@
 //! entity into the day's summary (`evaluate`), and the same on demand.
 
 use crate::collectors::{self, Budget, CollectError, RunReport, registered};
-use crate::config::{CollectorKind, Config};
+use crate::config::{Check, CollectorKind, Config};
 use crate::day::Day;
 use crate::entity::Subject;
-use crate::evaluate::{applies, evaluate_entity};
+use crate::evaluate::{applies, evaluate_entity, evaluate_loaded, needed_keys};
 use crate::filter::EntityFilter;
 use crate::history::{self, DaySummary, EvaluationRun};
 use crate::keys;
@@ -18,6 +18,56 @@ use std::collections::BTreeSet;
 pub fn relevant(config: &Config, subject: &Subject) -> bool {
     config.tracks.iter().any(|t| t.filter.matches(subject))
         || config.checks.iter().any(|c| applies(config, c, subject))
+}
+
+/// The kinds a filter admits, lower-cased; `None` for every kind.
+fn kinds(filter: &EntityFilter) -> Option<BTreeSet<String>> {
+    (!filter.kind.is_empty()).then(|| filter.kind.iter().map(|k| k.to_lowercase()).collect())
+}
+
+/// `None` (every kind) if any is; otherwise the union.
+fn union(sets: impl IntoIterator<Item = Option<BTreeSet<String>>>) -> Option<BTreeSet<String>> {
+    sets.into_iter().try_fold(BTreeSet::new(), |mut all, set| {
+        all.extend(set?);
+        Some(all)
+    })
+}
+
+/// The kinds of entity a check can apply to (see [`applies`]).
+fn check_kinds(config: &Config, check: &Check) -> Option<BTreeSet<String>> {
+    let id = check.id.as_str();
+    let tracks = config
+        .tracks
+        .iter()
+        .filter(|t| t.levels.iter().flat_map(|l| &l.checks).any(|c| c == id))
+        .map(|t| kinds(&t.filter));
+    let campaigns = config
+        .campaigns
+        .iter()
+        .filter(|c| !c.archived && c.checks.iter().any(|c| c == id))
+        .map(|c| kinds(&c.filter));
+    let uses: Vec<Option<BTreeSet<String>>> = tracks.chain(campaigns).collect();
+    let own = kinds(&check.filter);
+    if uses.is_empty() {
+        return own;
+    }
+    match (own, union(uses)) {
+        (Some(own), Some(used)) => Some(own.intersection(&used).cloned().collect()),
+        (own, used) => own.or(used),
+    }
+}
+
+/// The entities worth reading for a full evaluation: only the kinds some
+/// track or check can apply to (the catalog filters them), or all.
+pub fn scope(config: &Config) -> EntityFilter {
+    let tracks = config.tracks.iter().map(|t| kinds(&t.filter));
+    let checks = config.checks.iter().map(|c| check_kinds(config, c));
+    EntityFilter {
+        kind: union(tracks.chain(checks))
+            .map(|k| k.into_iter().collect())
+            .unwrap_or_default(),
+        ..EntityFilter::default()
+    }
 }
 
 /// What a `collect` run did.
@@ -89,22 +139,30 @@ pub fn evaluate_all(
         at_ms: started,
         ..EvaluationRun::default()
     };
+    let scope = scope(config);
     let mut cursor = None;
     loop {
-        let (entities, next) = source.page(&EntityFilter::default(), cursor)?;
-        for entity in entities {
-            if now() >= deadline_ms {
-                run.took_ms = now() - started;
-                return Ok(Evaluated {
-                    run,
-                    complete: false,
-                });
-            }
-            let subject = Subject::of(&entity);
-            if !relevant(config, &subject) {
-                continue;
-            }
-            let evaluation = evaluate_entity(store, config, subject.clone(), started)?;
+        let (entities, next) = source.page(&scope, cursor)?;
+        if now() >= deadline_ms {
+            run.took_ms = now() - started;
+            return Ok(Evaluated {
+                run,
+                complete: false,
+            });
+        }
+        let subjects: Vec<Subject> = entities
+            .iter()
+            .map(Subject::of)
+            .filter(|s| relevant(config, s))
+            .collect();
+        // One read for the whole page: results, facts and records.
+        let needed: Vec<String> = subjects
+            .iter()
+            .flat_map(|s| needed_keys(config, s))
+            .collect();
+        let values = store.read_many(&needed)?;
+        for subject in subjects {
+            let evaluation = evaluate_loaded(store, config, subject.clone(), &values, started)?;
             summary.add(config, &subject, &evaluation.results);
             run.entities += 1;
             run.changes += evaluation.changes.len() as u32;
@@ -248,6 +306,27 @@ tracks:
         assert_eq!(
             day[0].tracks["basics"][crate::entity::NO_OWNER].levels,
             vec![1, 0, 0]
+        );
+    }
+
+    #[test]
+    fn a_full_evaluation_reads_only_the_kinds_something_applies_to() {
+        let config = yaml::parse(CONFIG).unwrap();
+        assert_eq!(scope(&config).kind, ["component"]);
+        let with_any = format!(
+            "{CONFIG}campaigns:\n  - {{id: c, name: C, owner: t, checks: [owner], start: 2026-01-01, deadline: 2026-12-31}}\n"
+        );
+        assert!(
+            scope(&yaml::parse(&with_any).unwrap()).kind.is_empty(),
+            "a campaign for every kind"
+        );
+        let standalone = CONFIG.replace(
+            "checks:\n",
+            "checks:\n  - {id: teams, name: Teams, external: true, filter: {kind: [Group]}}\n",
+        );
+        assert_eq!(
+            scope(&yaml::parse(&standalone).unwrap()).kind,
+            ["component", "group"]
         );
     }
 

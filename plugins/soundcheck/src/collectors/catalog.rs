@@ -133,7 +133,8 @@ mod tests {
             "relations": [
                 {"type": "providesApi", "targetRef": "api:default/payments-api"},
                 {"type": "providesApi", "targetRef": "api:default/refunds-api"},
-                {"type": "dependsOn", "targetRef": "resource:default/payments-db"}
+                {"type": "dependsOn", "targetRef": "resource:default/payments-db"},
+                {"type": "partOf", "targetRef": "system:default/payment-processing"}
             ]
         }))
     }
