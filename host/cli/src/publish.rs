@@ -65,7 +65,7 @@ pub fn index_add(
     publisher: &str,
     source: ArtifactSource<'_>,
 ) -> anyhow::Result<()> {
-    let (artifact, location) = match source {
+    let (artifact, location, folder) = match source {
         ArtifactSource::Bundled(name) => {
             let bundled = greenroom_artifacts::bundled(name).with_context(|| {
                 format!(
@@ -75,7 +75,7 @@ pub fn index_add(
             })?;
             let artifact = Artifact::from_bytes(bundled.bytes.to_vec())
                 .with_context(|| format!("the bundled plugin `{name}` cannot be read"))?;
-            (artifact, format!("bundled:{name}"))
+            (artifact, format!("bundled:{name}"), Some(bundled.source))
         }
         ArtifactSource::File { path, location } => {
             let artifact = read_artifact(path)?;
@@ -86,11 +86,13 @@ pub fn index_add(
                     relative_to(path, folder.unwrap_or(Path::new(".")))
                 }
             };
-            (artifact, location)
+            (artifact, location, None)
         }
     };
     let key = SecretKey::read(key)?;
-    let (plugin, version) = entry_for(&artifact, publisher, &location, &key);
+    let (mut plugin, version) = entry_for(&artifact, publisher, &location, &key);
+    // A bundled plugin's source folder in this repository.
+    plugin.source = folder.map(str::to_owned);
     let text = match std::fs::read_to_string(index) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),

@@ -337,8 +337,8 @@ pub fn entry_for(
 
 /// Adds (or replaces) a version in an index file's text, keeping its
 /// comments and layout, and the plugin's other versions. A new plugin is
-/// appended; an existing one keeps its homepage and source but takes the
-/// new name, summary, publisher and tier.
+/// appended; an existing one takes the new name, summary, publisher and
+/// tier, and keeps its homepage and source unless new ones are given.
 pub fn add_to_index_text(
     text: &str,
     plugin: &IndexPlugin,
@@ -374,6 +374,12 @@ pub fn add_to_index_text(
     table["summary"] = toml_edit::value(&plugin.summary);
     table["publisher"] = toml_edit::value(&plugin.publisher);
     table["tier"] = toml_edit::value(&plugin.tier);
+    // Given ones replace what was there; absent ones keep it.
+    for (field, given) in [("homepage", &plugin.homepage), ("source", &plugin.source)] {
+        if let Some(given) = given {
+            table[field] = toml_edit::value(given);
+        }
+    }
     let versions = table
         .entry("versions")
         .or_insert_with(|| toml_edit::Item::ArrayOfTables(toml_edit::ArrayOfTables::new()))
