@@ -756,6 +756,28 @@ fn serve_config(
         }
         let _licences = state.follow_licences();
         let scheduler = state.start_scheduler();
+        if demo {
+            // The demo's pages are full from the start: once the demo
+            // catalog is in, every plugin's tasks run once (Soundcheck
+            // collects its facts and evaluates).
+            let state = state.clone();
+            tokio::spawn(async move {
+                let read = |state: &AppState| {
+                    state
+                        .catalog()
+                        .store()
+                        .count()
+                        .is_ok_and(|count| count > 0)
+                };
+                for _ in 0..120 {
+                    if read(&state) {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+                state.run_tasks_once().await;
+            });
+        }
         if let Some(reload) = reload {
             reload.spawn(Arc::clone(&runtime), db.clone(), state.clone());
         }

@@ -162,6 +162,24 @@ impl AppState {
         scheduler.clone()
     }
 
+    /// Runs every loaded plugin's scheduled tasks once now, in the order its
+    /// manifest declares them, for those that may run: what `--demo` does
+    /// once the demo catalog is read, so its pages are full at once rather
+    /// than after the first interval. Failures are logged and counted on
+    /// the plugin's health, as for scheduled runs.
+    pub async fn run_tasks_once(&self) {
+        for plugin in self.plugins().iter() {
+            if !self.may_run_tasks(plugin.manifest().id.as_str()) {
+                continue;
+            }
+            for task in &plugin.manifest().tasks {
+                if plugin.run_task(&task.name).await.is_ok() {
+                    tracing::info!(plugin = %plugin.manifest().id, task = %task.name, "task ran at start");
+                }
+            }
+        }
+    }
+
     /// Whether the plugin with this id may run its scheduled tasks now:
     /// it is loaded, licensed if it is premium, and no admin turned it off.
     fn may_run_tasks(&self, id: &str) -> bool {
@@ -290,7 +308,7 @@ impl AppState {
     }
 
     /// The software catalog.
-    pub(crate) fn catalog(&self) -> &Catalog {
+    pub fn catalog(&self) -> &Catalog {
         &self.inner.catalog
     }
 
