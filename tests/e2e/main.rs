@@ -62,3 +62,7 @@ mod rbac;
 
 /// The RBAC plugin: roles edited without YAML, the decision tester.
 mod rbac_plugin;
+
+/// Soundcheck's HTTP collectors fed by the demo upstream, and denied by
+/// their grant.
+mod soundcheck_collectors;
