@@ -10,7 +10,7 @@ use greenroom_access::rbac::{PolicyDocument, Rbac};
 use std::time::{Duration, Instant};
 
 /// Engineers read what their teams own, and the organisation itself.
-const POLICY: &str = "\
+pub(crate) const POLICY: &str = "\
 version: 1
 default-role: engineer
 roles:

@@ -18,22 +18,8 @@ const LUCAS_EMAIL: &str = "lucas.meyer@acme-retail.example";
 /// The double-submit CSRF token the tests' "browser" carries.
 const CSRF: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
-/// Engineers read what their teams own.
-const ENGINEERS: &str = "\
-version: 1
-default-role: engineer
-roles:
-  - name: engineer
-    description: Every signed-in engineer
-    policies:
-      - permission: catalog.entity.read
-        effect: allow
-        conditions:
-          anyOf:
-            - rule: IS_ENTITY_OWNER
-            - rule: IS_ENTITY_KIND
-              params: { kinds: [group, user, domain] }
-";
+/// Engineers read what their teams own (the policy the import test uses).
+const ENGINEERS: &str = crate::rbac::POLICY;
 
 /// The portal with the RBAC plugin, licensed, and Lucas as bootstrap admin.
 fn rbac_portal() -> Server {

@@ -79,11 +79,7 @@ pub fn collect_with(
     annotations: &[(String, String)],
     upstream: &dyn Upstream,
 ) -> Result<Value, CollectError> {
-    let Some(slug) = Instance::annotation(annotations, ANNOTATION) else {
-        return Err(CollectError::NotApplicable(format!(
-            "no `{ANNOTATION}` annotation"
-        )));
-    };
+    let slug = Instance::annotation(annotations, ANNOTATION)?;
     let (owner, repo) = parse_slug(slug)?;
     let base = format!("/repos/{}/{}", segment(owner), segment(repo));
     let what = format!("repos/{owner}/{repo}");

@@ -151,13 +151,18 @@ impl Instance {
         }
     }
 
-    /// The annotation `name` of an entity, trimmed, when set.
-    fn annotation<'a>(annotations: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    /// The annotation `name` of an entity, trimmed; an entity without it
+    /// is not one the collector applies to.
+    fn annotation<'a>(
+        annotations: &'a [(String, String)],
+        name: &str,
+    ) -> Result<&'a str, CollectError> {
         annotations
             .iter()
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.trim())
             .filter(|value| !value.is_empty())
+            .ok_or_else(|| CollectError::NotApplicable(format!("no `{name}` annotation")))
     }
 }
 

@@ -49,11 +49,7 @@ pub fn collect_with(
     annotations: &[(String, String)],
     upstream: &dyn Upstream,
 ) -> Result<Value, CollectError> {
-    let Some(id) = Instance::annotation(annotations, ANNOTATION) else {
-        return Err(CollectError::NotApplicable(format!(
-            "no `{ANNOTATION}` annotation"
-        )));
-    };
+    let id = Instance::annotation(annotations, ANNOTATION)?;
     if !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(CollectError::Upstream(format!(
             "`{ANNOTATION}: {id}` is not a PagerDuty service id (e.g. `PIJ90N7`)"

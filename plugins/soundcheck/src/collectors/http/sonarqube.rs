@@ -62,11 +62,7 @@ pub fn collect_with(
     annotations: &[(String, String)],
     upstream: &dyn Upstream,
 ) -> Result<Value, CollectError> {
-    let Some(annotation) = Instance::annotation(annotations, ANNOTATION) else {
-        return Err(CollectError::NotApplicable(format!(
-            "no `{ANNOTATION}` annotation"
-        )));
-    };
+    let annotation = Instance::annotation(annotations, ANNOTATION)?;
     // Project keys have no `/`: one names the instance (Backstage's form).
     let key = match annotation.split_once('/') {
         None if instance.instance.is_none() => annotation,
