@@ -13,12 +13,13 @@ use crate::error::{AppError, ErrorKind};
 use crate::extract::query_pairs;
 use crate::identity::Actor;
 use crate::layout::{self, Nav, Shell};
-use crate::pages::render_slot;
+use crate::pages::{render_slot, take_notice};
 use crate::render::{Target, links};
 use crate::state::AppState;
 use axum::Extension;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
 use greenroom_access::Identity;
 use greenroom_catalog::{
     CatalogError, CatalogStore, Cursor, EntityQuery, EntityRef, ORPHAN_ANNOTATION, Order, Page,
@@ -105,9 +106,10 @@ pub(super) async fn overview(
     Actor(user): Actor,
     Extension(csrf): Extension<CsrfToken>,
     RawQuery(query): RawQuery,
+    jar: CookieJar,
 ) -> Result<Response, AppError> {
     let entity_ref = EntityRef::new(&kind, &namespace, &name);
-    draw(&state, user, &csrf.0, entity_ref, Tab::Overview, query).await
+    draw(&state, user, &csrf.0, entity_ref, Tab::Overview, query, jar).await
 }
 
 /// `/catalog/{namespace}/{kind}/{name}/{tab}`: a tab the host draws.
@@ -117,13 +119,14 @@ pub(super) async fn builtin_tab(
     Actor(user): Actor,
     Extension(csrf): Extension<CsrfToken>,
     RawQuery(query): RawQuery,
+    jar: CookieJar,
 ) -> Result<Response, AppError> {
     let tab = match tab.as_str() {
         "definition" => Tab::Definition,
         _ => return Err(no_tab(&tab)),
     };
     let entity_ref = EntityRef::new(&kind, &namespace, &name);
-    draw(&state, user, &csrf.0, entity_ref, tab, query).await
+    draw(&state, user, &csrf.0, entity_ref, tab, query, jar).await
 }
 
 /// `/catalog/{namespace}/{kind}/{name}/{plugin}/{slot}`: a plugin's tab.
@@ -133,6 +136,7 @@ pub(super) async fn plugin_tab(
     Actor(user): Actor,
     Extension(csrf): Extension<CsrfToken>,
     RawQuery(query): RawQuery,
+    jar: CookieJar,
 ) -> Result<Response, AppError> {
     let entity_ref = EntityRef::new(&kind, &namespace, &name);
     draw(
@@ -142,6 +146,7 @@ pub(super) async fn plugin_tab(
         entity_ref,
         Tab::Plugin { plugin, slot },
         query,
+        jar,
     )
     .await
 }
@@ -320,6 +325,8 @@ impl SlotPlace<'_> {
     }
 }
 
+/// Draws the page; `jar` may carry the notice of the form that led here
+/// (a plugin's form on an entity tab returns to it), shown once.
 async fn draw(
     state: &AppState,
     user: Identity,
@@ -327,6 +334,7 @@ async fn draw(
     entity_ref: EntityRef,
     tab: Tab,
     query: Option<String>,
+    jar: CookieJar,
 ) -> Result<Response, AppError> {
     let restriction = restriction(state, &user);
     let shown = |slot: &SlotDecl| state.may_see(&user, slot);
@@ -387,17 +395,18 @@ async fn draw(
         div.entity-tab-panel { (body) }
     };
     let title = entry.display_name().to_owned();
-    Ok(layout::page(
+    let (notice, jar) = take_notice(jar);
+    let page = layout::page(
         &Shell {
             title: &title,
             nav: Nav::Catalog,
             user: Some(&user),
-            notice: None,
+            notice: notice.as_deref(),
             admin: layout::shows_admin(state, &user),
         },
         content,
-    )
-    .into_response())
+    );
+    Ok((jar, page).into_response())
 }
 
 fn tab_name(tab: &Tab) -> String {

@@ -740,3 +740,43 @@ async fn an_entity_the_user_may_not_read_is_a_404_and_never_reaches_a_plugin() {
         "the card of a visible entity is drawn"
     );
 }
+
+/// A plugin's form on an entity tab (Soundcheck's "Collect now", a manual
+/// check) returns to the tab: its notice is shown there, once, like on
+/// every other page a form returns to.
+#[tokio::test]
+async fn an_entity_page_shows_the_notice_of_the_form_that_led_to_it_once() {
+    use axum::body::Body;
+    use axum::http::Request;
+    let (portal, _dir) = org_portal();
+    // Plugin tabs are drawn by the same code as the host's own tabs.
+    for page in [
+        "/catalog/default/component/pay-service",
+        "/catalog/default/api/pay-api/definition",
+    ] {
+        let reply = crate::tests::send(
+            &portal,
+            Request::get(page)
+                .header(
+                    "cookie",
+                    "greenroom_notice=Recorded%20%E2%80%9Cit%E2%80%9D.",
+                )
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{page}");
+        assert!(
+            reply
+                .body
+                .contains("banner-notice\" role=\"status\">Recorded “it”.</div>"),
+            "{page}: {}",
+            reply.body
+        );
+        let cleared = reply.headers.get_all("set-cookie").iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.starts_with("greenroom_notice=") && v.contains("Max-Age=0"))
+        });
+        assert!(cleared, "{page}: shown once");
+    }
+}

@@ -122,7 +122,7 @@ pub fn entity_tab(store: &dyn Store, config: &Config, entity: &Entity) -> Result
     let may_record = may(MANUAL_CHECK, Some(&subject.entity_ref))?;
     let mut page = column().child(summary(config, &subject, &results));
     for track in tracks_for(config, &subject) {
-        page = page.child(track_card(config, track, &results));
+        page = page.child(track_card(config, &subject, track, &results));
     }
     page = page.child(other_checks(config, &subject, &results));
     page = page.child(how_to_fix(&checks, &results));
@@ -174,7 +174,7 @@ fn summary(config: &Config, subject: &Subject, results: &EntityResults) -> El {
         .into()
 }
 
-fn check_row(config: &Config, id: &str, results: &EntityResults) -> Vec<Cell> {
+fn check_row(config: &Config, subject: &Subject, id: &str, results: &EntityResults) -> Vec<Cell> {
     let name = Cell::from(check_name(config, id));
     match results.checks.get(id) {
         Some(result) => vec![
@@ -183,11 +183,30 @@ fn check_row(config: &Config, id: &str, results: &EntityResults) -> Vec<Cell> {
             Cell::from(when(result.since_ms)),
             Cell::from(result.reason.clone()),
         ],
-        None => vec![name, Cell::from("Does not apply"), Cell::Empty, Cell::Empty],
+        None => vec![
+            name,
+            Cell::from(missing_result(config, subject, id)),
+            Cell::Empty,
+            Cell::Empty,
+        ],
     }
 }
 
-fn track_card(config: &Config, track: &Track, results: &EntityResults) -> El {
+/// What a check without a result is: one that applies but has not been
+/// evaluated for the entity yet (its first evaluation is up to 10 minutes
+/// away), or one whose filter leaves the entity out.
+fn missing_result(config: &Config, subject: &Subject, id: &str) -> &'static str {
+    if config
+        .check(id)
+        .is_some_and(|check| applies(config, check, subject))
+    {
+        "Not evaluated yet"
+    } else {
+        "Does not apply"
+    }
+}
+
+fn track_card(config: &Config, subject: &Subject, track: &Track, results: &EntityResults) -> El {
     let standing = results
         .tracks
         .get(track.id.as_str())
@@ -236,7 +255,7 @@ fn track_card(config: &Config, track: &Track, results: &EntityResults) -> El {
                     .checks
                     .iter()
                     .fold(table(["Check", "Result", "Since", "Why"]), |table, id| {
-                        table.row(check_row(config, id, results))
+                        table.row(check_row(config, subject, id, results))
                     }),
             );
     }
@@ -266,7 +285,7 @@ fn other_checks(config: &Config, subject: &Subject, results: &EntityResults) -> 
     let table = others
         .iter()
         .fold(table(["Check", "Result", "Since", "Why"]), |table, id| {
-            table.row(check_row(config, id, results))
+            table.row(check_row(config, subject, id, results))
         });
     card("Other checks")
         .subtitle("Checks of campaigns, or of no track")
@@ -432,4 +451,40 @@ fn facts_card(store: &dyn Store, config: &Config, entity: &str) -> Result<El> {
         .subtitle("What the collectors know about this entity")
         .child(table)
         .into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::yaml;
+
+    #[test]
+    fn a_check_without_a_result_is_not_evaluated_yet_where_it_applies() {
+        let config = yaml::parse(
+            "collectors: [{id: c, kind: catalog}]
+checks:
+  - {id: owned, name: Owned, rule: {fact: c.has_owner, op: equals, value: true}}
+  - {id: pci, name: PCI scan, filter: {tags: pci-dss}, rule: {fact: c.x, op: exists}}
+tracks:
+  - {id: t, name: T, levels: [{name: Bronze, checks: [owned, pci]}]}
+",
+        )
+        .unwrap();
+        let subject = Subject {
+            entity_ref: "component:default/pay".into(),
+            kind: "component".into(),
+            ..Subject::default()
+        };
+        let never_evaluated = EntityResults::default();
+        assert_eq!(
+            missing_result(&config, &subject, "owned"),
+            "Not evaluated yet"
+        );
+        assert_eq!(missing_result(&config, &subject, "pci"), "Does not apply");
+        let row = format!(
+            "{:?}",
+            check_row(&config, &subject, "owned", &never_evaluated)
+        );
+        assert!(row.contains("Not evaluated yet"), "{row}");
+    }
 }
