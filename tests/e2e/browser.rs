@@ -91,3 +91,25 @@ fn chromium_loads_the_stylesheet_from_the_binary() {
         .expect("stylesheet link");
     assert_eq!(server.get(&format!("/assets/{css_path}")).status, 200);
 }
+
+#[test]
+fn chromium_renders_the_rbac_plugins_roles_page_under_demo() {
+    // Under --demo the guest is a bootstrap admin, and the premium plugins
+    // run with the demo publisher's licence.
+    let server = Server::start(&["--demo"]);
+    let dom = dump_dom(&format!("{}/plugins/rbac", server.base));
+    assert!(
+        !dom.contains("error-state") && !dom.contains("licence-state"),
+        "the page, not an error or a licence card:\n{dom}"
+    );
+    for expected in [
+        "<title>RBAC · Greenroom</title>",
+        "<h3 class=\"card-title\">Roles</h3>",
+        "No roles yet",
+        "<h3 class=\"card-title\">Create a role</h3>",
+        ">Create role</button>",
+        "<h3 class=\"card-title\">Default role</h3>",
+    ] {
+        assert!(dom.contains(expected), "`{expected}` in:\n{dom}");
+    }
+}

@@ -66,3 +66,9 @@ mod rbac_plugin;
 /// Soundcheck's HTTP collectors fed by the demo upstream, and denied by
 /// their grant.
 mod soundcheck_collectors;
+
+/// Soundcheck against the real host: collectors fed by recorded upstreams
+/// over granted HTTP and denied by their grant, manual checks for owners
+/// only, results pushed with an API token and their history across a
+/// restart, and its pages in headless Chromium.
+mod soundcheck;
