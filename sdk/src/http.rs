@@ -31,6 +31,10 @@
 //! operator changed it), a response body size (10 MiB) and a time per
 //! request (10 s); redirects come back as 3xx responses for the plugin to
 //! follow or not, each new request decided again.
+//!
+//! [`Request::query`] encodes its parameters; text going into a URL's path
+//! goes through [`encode_component`] first
+//! (`format!("{base}/branches/{}", encode_component(branch))`).
 
 use crate::bindings::wasi::http::outgoing_handler;
 use crate::bindings::wasi::http::types::{
@@ -38,6 +42,7 @@ use crate::bindings::wasi::http::types::{
     Scheme, http_error_code,
 };
 use crate::bindings::wasi::io::streams::StreamError;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::fmt;
 
 /// The header that names a credential for the host to attach.
@@ -49,6 +54,28 @@ const WRITE_CHUNK: usize = 4096;
 
 /// The bytes asked for per read of a response body.
 const READ_CHUNK: u64 = 64 * 1024;
+
+/// What [`encode_component`] leaves as it is: RFC 3986's unreserved
+/// characters, the only ones that mean the same in every part of a URL.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `text` percent-encoded as one URL path segment or query name or value:
+/// every byte but RFC 3986's unreserved characters (`A-Z a-z 0-9 - . _ ~`),
+/// so a `/`, `?`, `&` or `=` in it cannot change the URL's shape.
+///
+/// ```
+/// use greenroom_sdk::http::encode_component;
+///
+/// assert_eq!(encode_component("release/2.x"), "release%2F2.x");
+/// assert_eq!(encode_component("a b&c=ü"), "a%20b%26c%3D%C3%BC");
+/// ```
+pub fn encode_component(text: &str) -> String {
+    utf8_percent_encode(text, UNRESERVED).to_string()
+}
 
 /// An HTTP method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,9 +228,9 @@ impl Request {
                 '?'
             };
             self.path_and_query.push(separator);
-            self.path_and_query.push_str(&encode(name));
+            self.path_and_query.push_str(&encode_component(name));
             self.path_and_query.push('=');
-            self.path_and_query.push_str(&encode(value));
+            self.path_and_query.push_str(&encode_component(value));
         }
         self
     }
@@ -349,19 +376,6 @@ fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> 
         .then(|| &text[prefix.len()..])
 }
 
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 fn wasi_method(method: Method) -> WasiMethod {
     match method {
         Method::Get => WasiMethod::Get,
@@ -501,6 +515,19 @@ mod tests {
                 "{url} was accepted"
             );
         }
+    }
+
+    #[test]
+    fn encodes_everything_but_unreserved_characters() {
+        assert_eq!(
+            encode_component("a/b c:ü?#%"),
+            "a%2Fb%20c%3A%C3%BC%3F%23%25"
+        );
+        assert_eq!(
+            encode_component("platform-admins_2.x~AZ09"),
+            "platform-admins_2.x~AZ09"
+        );
+        assert_eq!(encode_component(""), "");
     }
 
     #[test]

@@ -1,46 +1,25 @@
 //! Small conversions the pages need: times for people, URL-safe text and
 //! entity references as the policy document writes them.
 
-/// `ms` since the Unix epoch as `2025-11-25 21:39 UTC`.
-pub fn when(ms: u64) -> String {
-    let minutes = ms / 60_000;
-    let (days, minute_of_day) = (minutes / (24 * 60), minutes % (24 * 60));
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        minute_of_day / 60,
-        minute_of_day % 60
-    )
-}
-
-/// The calendar date `days` after 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`, for dates from 1970 on).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
-}
+use time::OffsetDateTime;
+use time::format_description::StaticFormatDescription;
+use time::macros::format_description;
 
 /// `text` percent-encoded for a URL path segment or query value: all but
 /// the unreserved characters, so a role named `a/b c` stays one segment.
-pub fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(char::from(byte));
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
+pub use greenroom_sdk::http::encode_component as encode;
+
+/// How the pages write an instant: to the minute, in UTC.
+const MINUTE_UTC: StaticFormatDescription =
+    format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+
+/// `ms` since the Unix epoch as `2025-11-25 21:39 UTC`.
+pub fn when(ms: u64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|instant| instant.format(MINUTE_UTC).ok())
+        // Past the year 9999, which no clock the host keeps reads.
+        .unwrap_or_else(|| format!("{ms} ms after 1970-01-01 00:00 UTC"))
 }
 
 /// `?a=1&b=2` from pairs, leaving out empty values; empty without any.
@@ -95,6 +74,10 @@ mod tests {
         // 2024-02-29 23:59:59.999, a leap day.
         assert_eq!(when(1_709_251_199_999), "2024-02-29 23:59 UTC");
         assert_eq!(when(1_764_106_740_000), "2025-11-25 21:39 UTC");
+        assert_eq!(
+            when(u64::MAX),
+            "18446744073709551615 ms after 1970-01-01 00:00 UTC"
+        );
     }
 
     #[test]

@@ -36,7 +36,9 @@ pub mod sonarqube;
 
 use super::CollectError;
 use crate::config::{CollectorConfig, CollectorKind};
-use greenroom_sdk::http::{HttpError, Request, Response};
+// The collectors' modules put owners, repositories, branches and service
+// ids into URL paths as one segment each.
+use greenroom_sdk::http::{HttpError, Request, Response, encode_component as segment};
 use serde_json::Value;
 
 /// Sends requests: the host's brokered HTTP in the plugin, recorded
@@ -184,20 +186,6 @@ fn json(response: &Response, service: &str) -> Result<Value, CollectError> {
              address?"
         ))
     })
-}
-
-/// Percent-encodes one path segment (everything but RFC 3986's unreserved
-/// characters).
-fn segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 /// What an answer that is neither the object nor a "not found" of its own
