@@ -89,7 +89,7 @@ fn inspect_describes_a_good_plugin() {
     assert!(ok, "{stderr}");
     for expected in [
         "hello 0.1.0",
-        "greenroom:plugin@0.1.0",
+        "greenroom:plugin@0.1.1 (served by greenroom:plugin@0.1.1)",
         "sha256:",
         "requests:  storage",
         "home-widget `greeting`",

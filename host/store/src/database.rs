@@ -128,7 +128,7 @@ impl Database {
             error,
         };
         let mut first = Connection::open(path).map_err(open_error)?;
-        configure(&first).map_err(open_error)?;
+        configure(&mut first).map_err(open_error)?;
         migrate(&mut first)?;
         drop(first);
 
@@ -159,8 +159,14 @@ impl Database {
     }
 }
 
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
+fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Every transaction here writes, so it takes the write lock when it
+    // begins (BEGIN IMMEDIATE): a deferred one that reads first and then
+    // writes cannot wait for another writer — SQLite fails it at once with
+    // "database is locked", whatever the busy timeout (seen as a 500 for a
+    // location registered while a plugin's task wrote its storage).
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
     // WAL: readers never block the writer. synchronous=NORMAL in WAL mode
     // keeps every committed transaction across a process crash (kill -9);
     // only an OS crash or power loss can lose the last few, and FULL would
