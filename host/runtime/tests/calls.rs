@@ -3,7 +3,7 @@
 
 use greenroom_access::{AuditLog, Identity};
 use greenroom_artifacts as artifacts;
-use greenroom_broker::{Grant, PluginEnv};
+use greenroom_broker::{Egress, Grant, PluginEnv};
 use greenroom_contract::{Artifact, ArtifactError, SlotKind};
 use greenroom_runtime::types::{Entity, HostError, PluginError};
 use greenroom_runtime::view::{NodeKind, View};
@@ -62,15 +62,37 @@ fn load_with(
     bytes: Vec<u8>,
     grant: impl FnOnce(&Artifact) -> Grant,
 ) -> LoadedPlugin {
+    load_configured(fixture, bytes, grant, Egress::default(), test_limits())
+}
+
+/// Loads `bytes` with everything it asks for granted, under `limits`.
+fn load_limited(fixture: &Fixture, bytes: Vec<u8>, limits: Limits) -> LoadedPlugin {
+    load_configured(
+        fixture,
+        bytes,
+        |artifact| Grant::all_requested(artifact.manifest()),
+        Egress::default(),
+        limits,
+    )
+}
+
+/// What every `load*` above comes down to: the grant, the operator's
+/// egress settings and the limits, with default settings.
+fn load_configured(
+    fixture: &Fixture,
+    bytes: Vec<u8>,
+    grant: impl FnOnce(&Artifact) -> Grant,
+    egress: Egress,
+    limits: Limits,
+) -> LoadedPlugin {
     let artifact = Artifact::from_bytes(bytes).expect("artifact is valid");
     let manifest = artifact.manifest().clone();
     let settings = manifest
         .resolve_settings(&serde_json::json!({}))
         .expect("default settings are valid");
-    let env = PluginEnv::new(&manifest, grant(&artifact), settings, &fixture.db);
-    runtime()
-        .load(artifact, env, test_limits())
-        .expect("plugin loads")
+    let env =
+        PluginEnv::new(&manifest, grant(&artifact), settings, &fixture.db).with_egress(egress);
+    runtime().load(artifact, env, limits).expect("plugin loads")
 }
 
 fn load(fixture: &Fixture, bytes: Vec<u8>) -> LoadedPlugin {
@@ -100,7 +122,12 @@ fn guest() -> CallContext {
 async fn render_widget_of(component: &str) -> Result<View, CallError> {
     let fixture = fixture();
     let plugin = load(&fixture, test_plugin(component));
-    plugin.render(&widget(&plugin), &guest()).await
+    render_widget(&plugin).await
+}
+
+/// Draws `plugin`'s home widget once, for the guest.
+async fn render_widget(plugin: &LoadedPlugin) -> Result<View, CallError> {
+    plugin.render(&widget(plugin), &guest()).await
 }
 
 fn texts(view: &View) -> Vec<String> {
@@ -204,10 +231,7 @@ async fn settings_reach_the_plugin() {
         &fixture.db,
     );
     let hello = runtime().load(artifact, env, test_limits()).expect("loads");
-    let view = hello
-        .render(&widget(&hello), &guest())
-        .await
-        .expect("renders");
+    let view = render_widget(&hello).await.expect("renders");
     assert!(
         texts(&view).contains(&"Hej, Guest!".to_owned()),
         "{:?}",
@@ -219,7 +243,7 @@ async fn settings_reach_the_plugin() {
 async fn a_plugin_without_the_storage_grant_is_denied_and_the_denial_audited() {
     let fixture = fixture();
     let hello = load_with(&fixture, hello_bytes(), |_| Grant::none());
-    let err = hello.render(&widget(&hello), &guest()).await.unwrap_err();
+    let err = render_widget(&hello).await.unwrap_err();
     assert!(
         matches!(&err, CallError::Plugin(PluginError::Host(HostError::Denied(m))) if m.contains("storage")),
         "{err:?}"
@@ -313,10 +337,7 @@ mod upgrade_v1 {
     async fn version_one_serves_without_the_catalog() {
         let fixture = fixture();
         let plugin = load(&fixture, test_plugin(artifacts::UPGRADE_V1_COMPONENT));
-        let view = plugin
-            .render(&widget(&plugin), &guest())
-            .await
-            .expect("renders");
+        let view = render_widget(&plugin).await.expect("renders");
         assert_eq!(
             texts(&view),
             ["test-upgrade 1.0.0 serving; catalog: denied"]
@@ -333,10 +354,7 @@ mod upgrade_v2 {
         let bytes = test_plugin(artifacts::UPGRADE_V2_COMPONENT);
         let granted = load(&fixture, bytes.clone());
         assert_eq!(granted.manifest().id.as_str(), "test-upgrade");
-        let view = granted
-            .render(&widget(&granted), &guest())
-            .await
-            .expect("renders");
+        let view = render_widget(&granted).await.expect("renders");
         assert_eq!(
             texts(&view),
             ["test-upgrade 2.0.0 serving; catalog: granted"]
@@ -344,10 +362,7 @@ mod upgrade_v2 {
         let partial = load_with(&fixture, bytes, |artifact| {
             Grant::select(artifact.manifest(), &["storage".to_owned()]).expect("a valid grant")
         });
-        let view = partial
-            .render(&widget(&partial), &guest())
-            .await
-            .expect("renders");
+        let view = render_widget(&partial).await.expect("renders");
         assert_eq!(
             texts(&view),
             ["test-upgrade 2.0.0 serving; catalog: denied"]
@@ -373,7 +388,7 @@ mod probe {
     async fn a_call_that_carries_on_after_a_denial_counts_as_denied_not_failed() {
         let fixture = fixture();
         let probe = load(&fixture, test_plugin(artifacts::PROBE_COMPONENT));
-        let _ = probe.render(&widget(&probe), &guest()).await;
+        let _ = render_widget(&probe).await;
         let health = probe.health();
         assert_eq!(
             (
@@ -389,10 +404,7 @@ mod probe {
     async fn cannot_reach_files_environment_sockets_or_ungranted_hosts() {
         let fixture = fixture();
         let probe = load(&fixture, test_plugin(artifacts::PROBE_COMPONENT));
-        let view = probe
-            .render(&widget(&probe), &guest())
-            .await
-            .expect("renders");
+        let view = render_widget(&probe).await.expect("renders");
         let lines = texts(&view);
         assert!(
             line(&lines, "files: ").starts_with("files: refused"),
@@ -458,10 +470,7 @@ mod premium {
         let fixture = fixture();
         let plugin = load(&fixture, test_plugin(artifacts::PREMIUM_COMPONENT));
         assert_eq!(plugin.manifest().tier, greenroom_contract::Tier::Premium);
-        let view = plugin
-            .render(&widget(&plugin), &guest())
-            .await
-            .expect("renders");
+        let view = render_widget(&plugin).await.expect("renders");
         assert!(texts(&view).contains(&"premium notes: 0".to_owned()));
     }
 }
@@ -473,7 +482,7 @@ mod trap {
     async fn fails_with_its_panic_message() {
         let fixture = fixture();
         let plugin = load(&fixture, test_plugin(artifacts::TRAP_COMPONENT));
-        let err = plugin.render(&widget(&plugin), &guest()).await.unwrap_err();
+        let err = render_widget(&plugin).await.unwrap_err();
         let CallError::Trap { message } = &err else {
             panic!("expected a trap, got {err:?}")
         };
@@ -488,7 +497,7 @@ mod trap {
     async fn its_health_keeps_the_failure_with_the_call_that_failed() {
         let fixture = fixture();
         let plugin = load(&fixture, test_plugin(artifacts::TRAP_COMPONENT));
-        let _ = plugin.render(&widget(&plugin), &guest()).await;
+        let _ = render_widget(&plugin).await;
         let health = plugin.health();
         let last = health.last_failure().expect("a failure is kept");
         assert_eq!(
@@ -631,7 +640,7 @@ mod origin;
 mod http_hostile {
     use super::*;
     use crate::origin;
-    use greenroom_broker::{Credential, Egress};
+    use greenroom_broker::Credential;
     use greenroom_runtime::HttpLimits;
     use greenroom_runtime::types::{Method, Request};
 
@@ -640,9 +649,6 @@ mod http_hostile {
     /// (bound to api.github.com), 20 requests a call and 1 MiB a response.
     fn load_hostile(fixture: &Fixture, render_deadline: Duration) -> LoadedPlugin {
         origin::start();
-        let artifact = Artifact::from_bytes(test_plugin(artifacts::HTTP_HOSTILE_COMPONENT))
-            .expect("valid artifact");
-        let manifest = artifact.manifest().clone();
         let credentials = vec![
             Credential::new(
                 "origin",
@@ -659,13 +665,6 @@ mod http_hostile {
             )
             .expect("valid credential"),
         ];
-        let env = PluginEnv::new(
-            &manifest,
-            Grant::all_requested(&manifest),
-            serde_json::json!({}),
-            &fixture.db,
-        )
-        .with_egress(Egress::new([], credentials));
         let limits = Limits {
             render_deadline,
             request_deadline: render_deadline,
@@ -676,7 +675,13 @@ mod http_hostile {
             },
             ..test_limits()
         };
-        runtime().load(artifact, env, limits).expect("loads")
+        load_configured(
+            fixture,
+            test_plugin(artifacts::HTTP_HOSTILE_COMPONENT),
+            |artifact| Grant::all_requested(artifact.manifest()),
+            Egress::new([], credentials),
+            limits,
+        )
     }
 
     async fn attempt(plugin: &LoadedPlugin, name: &str) -> Result<String, CallError> {
@@ -708,8 +713,7 @@ mod http_hostile {
     async fn every_way_out_of_the_grant_is_refused_and_audited_while_granted_requests_go_out() {
         let fixture = fixture();
         let plugin = load_hostile(&fixture, Duration::from_secs(20));
-        let view = plugin
-            .render(&widget(&plugin), &guest())
+        let view = render_widget(&plugin)
             .await
             .expect("a plugin refused at every turn still renders");
         let lines = texts(&view);
@@ -803,15 +807,6 @@ mod http_hostile {
     async fn a_slow_origin_is_cut_off_at_the_request_timeout() {
         let fixture = fixture();
         origin::start();
-        let artifact = Artifact::from_bytes(test_plugin(artifacts::HTTP_HOSTILE_COMPONENT))
-            .expect("valid artifact");
-        let manifest = artifact.manifest().clone();
-        let env = PluginEnv::new(
-            &manifest,
-            Grant::all_requested(&manifest),
-            serde_json::json!({}),
-            &fixture.db,
-        );
         let limits = Limits {
             request_deadline: Duration::from_secs(20),
             http: HttpLimits {
@@ -820,7 +815,11 @@ mod http_hostile {
             },
             ..test_limits()
         };
-        let plugin = runtime().load(artifact, env, limits).expect("loads");
+        let plugin = load_limited(
+            &fixture,
+            test_plugin(artifacts::HTTP_HOSTILE_COMPONENT),
+            limits,
+        );
         assert_eq!(
             attempt(&plugin, "slow").await.expect("answers"),
             "refused (ConnectionReadTimeout)"
@@ -855,13 +854,13 @@ mod stack {
     async fn runs_out_of_stack_and_fails_alone() {
         let fixture = fixture();
         let plugin = load(&fixture, test_plugin(artifacts::STACK_COMPONENT));
-        let err = plugin.render(&widget(&plugin), &guest()).await.unwrap_err();
+        let err = render_widget(&plugin).await.unwrap_err();
         let CallError::Trap { message } = &err else {
             panic!("expected a trap, got {err:?}")
         };
         assert!(message.contains("stack"), "{message}");
         let hello = load(&fixture, hello_bytes());
-        assert!(hello.render(&widget(&hello), &guest()).await.is_ok());
+        assert!(render_widget(&hello).await.is_ok());
     }
 }
 
@@ -880,14 +879,6 @@ mod big_view {
     #[tokio::test]
     async fn an_operator_may_hold_a_plugin_to_smaller_views() {
         let fixture = fixture();
-        let artifact = Artifact::from_bytes(hello_bytes()).expect("valid");
-        let manifest = artifact.manifest().clone();
-        let env = PluginEnv::new(
-            &manifest,
-            Grant::all_requested(&manifest),
-            serde_json::json!({}),
-            &fixture.db,
-        );
         let limits = Limits {
             view: greenroom_runtime::ViewLimits {
                 nodes: 2,
@@ -895,8 +886,8 @@ mod big_view {
             },
             ..test_limits()
         };
-        let hello = runtime().load(artifact, env, limits).expect("loads");
-        let err = hello.render(&widget(&hello), &guest()).await.unwrap_err();
+        let hello = load_limited(&fixture, hello_bytes(), limits);
+        let err = render_widget(&hello).await.unwrap_err();
         assert!(err.to_string().contains("; the most is 2"), "{err}");
     }
 }
@@ -904,19 +895,12 @@ mod big_view {
 mod catalog_hostile {
     use super::*;
 
-    fn lines_of(view: &View) -> Vec<String> {
-        texts(view)
-    }
-
     #[tokio::test]
     async fn writes_only_the_kind_granted_and_reads_nothing() {
         let fixture = fixture();
         let plugin = load(&fixture, test_plugin(artifacts::CATALOG_HOSTILE_COMPONENT));
-        let view = plugin
-            .render(&widget(&plugin), &guest())
-            .await
-            .expect("renders");
-        let lines = lines_of(&view);
+        let view = render_widget(&plugin).await.expect("renders");
+        let lines = texts(&view);
         assert_eq!(lines[0], "write Component: written", "{lines:?}");
         assert!(
             lines[1].starts_with("write Group: refused")
@@ -952,14 +936,11 @@ mod catalog_hostile {
             test_plugin(artifacts::CATALOG_HOSTILE_COMPONENT),
             |_| Grant::none(),
         );
-        let view = plugin
-            .render(&widget(&plugin), &guest())
-            .await
-            .expect("renders");
+        let view = render_widget(&plugin).await.expect("renders");
         assert!(
-            lines_of(&view)[0].contains("capability catalog:write:Component was not granted"),
+            texts(&view)[0].contains("capability catalog:write:Component was not granted"),
             "{:?}",
-            lines_of(&view)
+            texts(&view)
         );
     }
 }
@@ -971,15 +952,11 @@ mod snoop {
     async fn cannot_see_another_plugins_storage_under_any_name() {
         let fixture = fixture();
         let hello = load(&fixture, hello_bytes());
-        hello
-            .render(&widget(&hello), &guest())
+        render_widget(&hello)
             .await
             .expect("hello counts a view in its storage");
         let snoop = load(&fixture, test_plugin(artifacts::SNOOP_COMPONENT));
-        let view = snoop
-            .render(&widget(&snoop), &guest())
-            .await
-            .expect("renders");
+        let view = render_widget(&snoop).await.expect("renders");
         let lines = texts(&view);
         let (guesses, keys) = lines.split_at(lines.len() - 1);
         assert!(
@@ -989,10 +966,7 @@ mod snoop {
             "{lines:?}"
         );
         assert_eq!(keys, ["keys: [\"mine\"]"], "only its own key");
-        let again = hello
-            .render(&widget(&hello), &guest())
-            .await
-            .expect("renders");
+        let again = render_widget(&hello).await.expect("renders");
         assert!(
             texts(&again).contains(&"Views of this widget: 2".to_owned()),
             "hello's data is untouched: {:?}",
