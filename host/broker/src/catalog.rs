@@ -295,7 +295,7 @@ impl Host for Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::tests::env_with;
+    use crate::session::tests::{env_with, probe_manifest};
     use greenroom_access::{AuditLog, Identity};
     use std::sync::Arc;
 
@@ -307,6 +307,17 @@ mod tests {
             "spec": {"type": "service", "lifecycle": "production", "owner": "team-a"}
         })
         .to_string()
+    }
+
+    /// A page of `limit` entities of any kind, from `cursor`.
+    fn unfiltered(limit: u32, cursor: Option<String>) -> Query {
+        Query {
+            filter: vec![],
+            full_text: None,
+            order: None,
+            limit,
+            cursor,
+        }
     }
 
     fn session(capabilities: &str) -> (tempfile::TempDir, greenroom_store::Database, Session) {
@@ -354,13 +365,7 @@ mod tests {
             .unwrap();
         assert_eq!((page.items.len(), page.total), (1, 2));
         let next = session
-            .query_entities(Query {
-                filter: vec![],
-                full_text: None,
-                order: None,
-                limit: 1,
-                cursor: page.next_cursor,
-            })
+            .query_entities(unfiltered(1, page.next_cursor))
             .await
             .unwrap();
         assert_eq!(next.items[0].name, "pay");
@@ -489,13 +494,7 @@ mod tests {
             Err(HostError::InvalidArgument(_))
         ));
         let err = session
-            .query_entities(Query {
-                filter: vec![],
-                full_text: None,
-                order: None,
-                limit: 10,
-                cursor: Some("forged".into()),
-            })
+            .query_entities(unfiltered(10, Some("forged".into())))
             .await
             .unwrap_err();
         assert!(matches!(err, HostError::InvalidArgument(_)));
@@ -528,10 +527,7 @@ mod tests {
             .iter()
             .map(|p| format!("[[permissions]]\nname = {p:?}\ndescription = \"x\"\n"))
             .collect();
-        let manifest = greenroom_contract::Manifest::from_toml(&format!(
-            "id = \"probe\"\nname = \"Probe\"\nversion = \"1.0.0\"\ntier = \"open\"\n[capabilities]\n{capabilities}\n{declared}"
-        ))
-        .unwrap();
+        let manifest = probe_manifest(&format!("{capabilities}\n{declared}"));
         let engine = Rbac::fixed(PolicyDocument::default(), vec![]);
         engine.declare(permissions.iter().map(|p| (*p).to_owned()));
         let policy = format!(
@@ -589,13 +585,7 @@ mod tests {
             "team-b's entity is invisible through the plugin"
         );
         let all = for_alice
-            .query_entities(Query {
-                filter: vec![],
-                full_text: None,
-                order: None,
-                limit: 10,
-                cursor: None,
-            })
+            .query_entities(unfiltered(10, None))
             .await
             .unwrap();
         assert_eq!(
@@ -618,16 +608,7 @@ mod tests {
         assert_eq!(audit[0].actor.as_deref(), Some("user:default/alice"));
 
         let mut task = Session::new(env, None);
-        let everything = task
-            .query_entities(Query {
-                filter: vec![],
-                full_text: None,
-                order: None,
-                limit: 10,
-                cursor: None,
-            })
-            .await
-            .unwrap();
+        let everything = task.query_entities(unfiltered(10, None)).await.unwrap();
         assert_eq!(
             everything.total, 2,
             "a scheduled task is decided by its grant"

@@ -371,13 +371,19 @@ fn record_denial(
 pub(crate) mod tests {
     use super::*;
 
+    /// The `probe` plugin's manifest: `capabilities` (TOML, under
+    /// `[capabilities]`) and any tables after them.
+    pub(crate) fn probe_manifest(capabilities: &str) -> Manifest {
+        Manifest::from_toml(&format!(
+            "id = \"probe\"\nname = \"Probe\"\nversion = \"1.0.0\"\ntier = \"open\"\n[capabilities]\n{capabilities}"
+        ))
+        .expect("valid manifest")
+    }
+
     pub(crate) fn env_with(capabilities: &str) -> (tempfile::TempDir, Database, Arc<PluginEnv>) {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = Database::open(&dir.path().join("db")).expect("opens");
-        let manifest = Manifest::from_toml(&format!(
-            "id = \"probe\"\nname = \"Probe\"\nversion = \"1.0.0\"\ntier = \"open\"\n[capabilities]\n{capabilities}"
-        ))
-        .expect("valid manifest");
+        let manifest = probe_manifest(capabilities);
         let env = PluginEnv::new(
             &manifest,
             Grant::all_requested(&manifest),
