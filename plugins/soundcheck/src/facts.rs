@@ -38,13 +38,17 @@ pub fn load<'a>(
     entity: &str,
     collectors: impl IntoIterator<Item = &'a str>,
 ) -> Result<Facts> {
-    let mut facts = Facts::default();
-    for collector in collectors {
-        if let Some(fact) = store.get_json::<Fact>(&keys::fact(collector, entity))? {
-            facts.0.insert(collector.to_owned(), fact);
-        }
-    }
-    Ok(facts)
+    let collectors: Vec<&str> = collectors.into_iter().collect();
+    let keys: Vec<String> = collectors
+        .iter()
+        .map(|collector| keys::fact(collector, entity))
+        .collect();
+    let found = store.read_json_many::<Fact>(&keys)?;
+    let facts = collectors
+        .into_iter()
+        .zip(found)
+        .filter_map(|(collector, fact)| Some((collector.to_owned(), fact?)));
+    Ok(Facts(facts.collect()))
 }
 
 /// The facts about one entity, by collector.

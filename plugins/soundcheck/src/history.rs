@@ -111,23 +111,23 @@ fn prune(store: &dyn Store, prefix: &str, cutoff: &str) -> Result<()> {
 pub fn entity_history(store: &dyn Store, entity: &str, max: usize) -> Result<Vec<Change>> {
     let prefix = keys::history_prefix(entity);
     let mut changes = Vec::new();
-    for key in store.all_keys(&prefix, max)? {
+    let keys = store.all_keys(&prefix, max)?;
+    let found = store.read_json_many::<Stored>(&keys)?;
+    for (key, stored) in keys.iter().zip(found) {
         let Some((at, of)) = key[prefix.len()..].split_once('/') else {
             continue;
         };
-        let (Ok(at_ms), Some(of)) = (at.parse(), ChangeOf::parse(of)) else {
+        let (Ok(at_ms), Some(of), Some(stored)) = (at.parse(), ChangeOf::parse(of), stored) else {
             continue;
         };
-        if let Some(stored) = store.get_json::<Stored>(&key)? {
-            changes.push(Change {
-                entity: entity.to_owned(),
-                at_ms,
-                of,
-                passed: stored.passed,
-                level: stored.level,
-                reason: stored.reason,
-            });
-        }
+        changes.push(Change {
+            entity: entity.to_owned(),
+            at_ms,
+            of,
+            passed: stored.passed,
+            level: stored.level,
+            reason: stored.reason,
+        });
     }
     Ok(changes)
 }
@@ -329,17 +329,14 @@ pub fn save_day(store: &dyn Store, summary: &DaySummary) -> Result<()> {
 pub fn days(store: &dyn Store, from: Day, to: Day) -> Result<Vec<DaySummary>> {
     let span = usize::try_from(to.days_since(from) + 1).unwrap_or(0);
     let after = keys::daily(from.plus(-1));
-    let keys = store.list_keys(keys::DAILY_PREFIX, Some(&after), span.min(1000) as u32)?;
-    let mut summaries = Vec::with_capacity(keys.len());
-    for key in keys
-        .iter()
-        .filter(|k| k.as_str() <= keys::daily(to).as_str())
-    {
-        if let Some(summary) = store.get_json::<DaySummary>(key)? {
-            summaries.push(summary);
-        }
-    }
-    Ok(summaries)
+    let last = keys::daily(to);
+    let mut keys = store.list_keys(keys::DAILY_PREFIX, Some(&after), span.min(1000) as u32)?;
+    keys.retain(|k| *k <= last);
+    Ok(store
+        .read_json_many::<DaySummary>(&keys)?
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 /// The last full evaluation.

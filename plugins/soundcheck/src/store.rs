@@ -63,6 +63,17 @@ impl dyn Store + '_ {
         Ok(found)
     }
 
+    /// The JSON value under each of `keys`, in order, read as
+    /// [`read_many`](Self::read_many) does; like [`get_json`](Self::get_json),
+    /// a value that no longer parses reads as missing.
+    pub fn read_json_many<T: DeserializeOwned>(&self, keys: &[String]) -> Result<Vec<Option<T>>> {
+        let mut found = self.read_many(keys)?;
+        Ok(keys
+            .iter()
+            .map(|key| serde_json::from_slice(&found.remove(key)?).ok())
+            .collect())
+    }
+
     fn read_chunk(&self, keys: &[String], found: &mut HashMap<String, Vec<u8>>) -> Result<()> {
         match self.get_many(keys) {
             Ok(values) => {

@@ -34,20 +34,20 @@ pub type Edits = BTreeMap<Section, BTreeMap<String, AdminEdit>>;
 /// Reads every admin edit from storage.
 pub fn load_edits(store: &dyn Store) -> Result<Edits> {
     let mut edits = Edits::new();
-    for key in store.all_keys("admin/", MAX_EDITS)? {
+    let keys = store.all_keys("admin/", MAX_EDITS)?;
+    let found = store.read_json_many::<AdminEdit>(&keys)?;
+    for (key, edit) in keys.iter().zip(found) {
         let mut parts = key.splitn(3, '/').skip(1);
         let (Some(section), Some(id)) = (parts.next(), parts.next()) else {
             continue;
         };
-        let Some(section) = Section::from_key(section) else {
+        let (Some(section), Some(edit)) = (Section::from_key(section), edit) else {
             continue;
         };
-        if let Some(edit) = store.get_json::<AdminEdit>(&key)? {
-            edits
-                .entry(section)
-                .or_default()
-                .insert(id.to_owned(), edit);
-        }
+        edits
+            .entry(section)
+            .or_default()
+            .insert(id.to_owned(), edit);
     }
     Ok(edits)
 }
