@@ -109,6 +109,16 @@ impl Config {
         self.campaigns.iter().find(|c| c.id.as_str() == id)
     }
 
+    /// The ids of a section's items, in order.
+    pub fn ids(&self, section: Section) -> Vec<&str> {
+        match section {
+            Section::Tracks => self.tracks.iter().map(|i| i.id.as_str()).collect(),
+            Section::Checks => self.checks.iter().map(|i| i.id.as_str()).collect(),
+            Section::Collectors => self.collector_ids().collect(),
+            Section::Campaigns => self.campaigns.iter().map(|i| i.id.as_str()).collect(),
+        }
+    }
+
     /// The ids of every collector, for loading an entity's facts.
     pub fn collector_ids(&self) -> impl Iterator<Item = &str> {
         self.collectors.iter().map(|c| c.id.as_str())

@@ -301,13 +301,8 @@ fn trace(resolved: &Resolved, yaml_text: &str, problem: Problem) -> ConfigError 
 }
 
 fn item_id(config: &Config, section: Section, index: usize) -> String {
-    let id = match section {
-        Section::Tracks => config.tracks.get(index).map(|i| i.id.as_str()),
-        Section::Checks => config.checks.get(index).map(|i| i.id.as_str()),
-        Section::Collectors => config.collectors.get(index).map(|i| i.id.as_str()),
-        Section::Campaigns => config.campaigns.get(index).map(|i| i.id.as_str()),
-    };
-    id.unwrap_or_default().to_owned()
+    let ids = config.ids(section);
+    ids.get(index).copied().unwrap_or_default().to_owned()
 }
 
 #[cfg(test)]

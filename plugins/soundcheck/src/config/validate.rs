@@ -55,26 +55,9 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         config,
         found: Vec::new(),
     };
-    unique_ids(
-        &mut problems,
-        Section::Tracks,
-        config.tracks.iter().map(|t| t.id.as_str()),
-    );
-    unique_ids(
-        &mut problems,
-        Section::Checks,
-        config.checks.iter().map(|c| c.id.as_str()),
-    );
-    unique_ids(
-        &mut problems,
-        Section::Collectors,
-        config.collectors.iter().map(|c| c.id.as_str()),
-    );
-    unique_ids(
-        &mut problems,
-        Section::Campaigns,
-        config.campaigns.iter().map(|c| c.id.as_str()),
-    );
+    for section in Section::ALL {
+        unique_ids(&mut problems, section, config.ids(section));
+    }
     for (i, track) in config.tracks.iter().enumerate() {
         validate_track(&mut problems, i, track);
     }
@@ -90,9 +73,9 @@ pub fn validate(config: &Config) -> Vec<Problem> {
     problems.found
 }
 
-fn unique_ids<'a>(problems: &mut Problems, section: Section, ids: impl Iterator<Item = &'a str>) {
+fn unique_ids(problems: &mut Problems, section: Section, ids: Vec<&str>) {
     let mut seen = BTreeSet::new();
-    for (i, id) in ids.enumerate() {
+    for (i, id) in ids.into_iter().enumerate() {
         if !seen.insert(id) {
             let noun = section.noun();
             problems.add(
