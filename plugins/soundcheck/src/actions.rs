@@ -5,7 +5,7 @@ use crate::admin::{FieldProblem, canonical, edit_fields, guess_field, item_from_
 use crate::config::merge::{AdminEdit, delete_edit, item_json, load_edits, save_edit};
 use crate::config::{CheckKind, ItemId, Section, resolve, yaml};
 use crate::day::{date, now_ms};
-use crate::entity::{Subject, normalize_ref};
+use crate::entity::Subject;
 use crate::evaluate::{evaluate_entity, record_manual};
 use crate::permissions::{ADMIN, MANUAL_CHECK, may};
 use crate::settings::Loaded;
@@ -73,18 +73,9 @@ fn entity_of(form: &FormData) -> Result<std::result::Result<greenroom_sdk::Entit
         Ok(entity) => entity,
         Err(invalid) => return Ok(Err(invalid)),
     };
-    let Ok(entity) = normalize_ref(entity, None) else {
-        return Ok(Err(Outcome::invalid(
-            "entity",
-            format!("`{entity}` is not an entity reference"),
-        )));
-    };
-    Ok(HostCatalog.get(&entity)?.ok_or_else(|| {
-        Outcome::invalid(
-            "entity",
-            format!("no entity {entity}, or you may not see it"),
-        )
-    }))
+    Ok(HostCatalog
+        .find(entity)?
+        .map_err(|no| Outcome::invalid("entity", no.message())))
 }
 
 fn record(store: &dyn Store, loaded: &Loaded, form: &FormData, cx: &Context) -> Result<Outcome> {

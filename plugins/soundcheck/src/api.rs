@@ -23,12 +23,12 @@
 
 use crate::config::{CheckKind, CollectorKind, Config};
 use crate::day::now_ms;
-use crate::entity::{Subject, normalize_ref};
+use crate::entity::Subject;
 use crate::evaluate::{self, Recorded, evaluate_entity, level_name};
 use crate::facts::{self, Fact};
-use crate::history::{self};
+use crate::history;
 use crate::settings::Loaded;
-use crate::source::{EntitySource, HostCatalog};
+use crate::source::{EntitySource, HostCatalog, NoEntity};
 use crate::store::{HostStore, Store};
 use crate::{campaigns, day::Day, permissions};
 use greenroom_sdk::{Method, Request, Response, Result};
@@ -227,19 +227,11 @@ pub fn handle(request: &Request) -> Result<Response> {
 }
 
 fn get_entity(store: &dyn Store, config: &Config, entity: &str) -> Result<Response> {
-    let Ok(entity) = normalize_ref(entity, None) else {
-        return Ok(error(
-            400,
-            format!("`{entity}` is not an entity reference (kind:namespace/name)"),
-        ));
+    let found = match find_entity(entity)? {
+        Ok(found) => found,
+        Err(refused) => return Ok(refused),
     };
-    let Some(found) = HostCatalog.get(&entity)? else {
-        return Ok(error(
-            404,
-            format!("no entity {entity}, or you may not see it"),
-        ));
-    };
-    let results = evaluate::load_results(store, &entity)?.unwrap_or_default();
+    let results = evaluate::load_results(store, &found.ref_.to_lowercase())?.unwrap_or_default();
     Ok(Response::json(
         200,
         &entity_json(config, &Subject::of(&found), &results),
@@ -349,17 +341,13 @@ fn body<T: serde::de::DeserializeOwned>(request: &Request) -> std::result::Resul
     serde_json::from_slice(&request.body).map_err(|e| error(400, format!("request body: {e}")))
 }
 
-/// The entity a push is about, if it exists and the caller may see it.
-fn pushed_entity(entity: &str) -> Result<std::result::Result<greenroom_sdk::Entity, Response>> {
-    let Ok(entity) = normalize_ref(entity, None) else {
-        return Ok(Err(error(
-            400,
-            format!("`{entity}` is not an entity reference (kind:namespace/name)"),
-        )));
-    };
-    Ok(HostCatalog
-        .get(&entity)?
-        .ok_or_else(|| error(404, format!("no entity {entity} in the catalog"))))
+/// The entity `written` names, if it exists and the caller may see it;
+/// otherwise the 400 or 404 to answer.
+fn find_entity(written: &str) -> Result<std::result::Result<greenroom_sdk::Entity, Response>> {
+    Ok(HostCatalog.find(written)?.map_err(|no| match no {
+        NoEntity::Malformed(message) => error(400, message),
+        NoEntity::Missing(message) => error(404, message),
+    }))
 }
 
 fn push_facts(
@@ -393,7 +381,7 @@ fn push_facts(
             format!("`facts` is over {MAX_PUSHED_FACT_BYTES} bytes of JSON"),
         ));
     }
-    let entity = match pushed_entity(&body.entity)? {
+    let entity = match find_entity(&body.entity)? {
         Ok(entity) => entity,
         Err(refused) => return Ok(refused),
     };
@@ -445,7 +433,7 @@ fn push_result(
             ),
         ));
     };
-    let entity = match pushed_entity(&body.entity)? {
+    let entity = match find_entity(&body.entity)? {
         Ok(entity) => entity,
         Err(refused) => return Ok(refused),
     };

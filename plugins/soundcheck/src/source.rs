@@ -2,6 +2,7 @@
 //! order; behind a trait so collection and evaluation sweeps run natively
 //! in tests.
 
+use crate::entity::normalize_ref;
 use crate::filter::EntityFilter;
 use greenroom_sdk::catalog::{self, FilterCondition, Query};
 use greenroom_sdk::{Entity, Result};
@@ -22,6 +23,36 @@ pub trait EntitySource {
 
     /// One entity.
     fn get(&self, entity_ref: &str) -> Result<Option<Entity>>;
+
+    /// The entity a person wrote (`component:payments-api`, …), if it
+    /// exists and may be seen; otherwise why not, in words for them.
+    fn find(&self, written: &str) -> Result<std::result::Result<Entity, NoEntity>> {
+        let entity_ref = match normalize_ref(written, None) {
+            Ok(entity_ref) => entity_ref,
+            Err(problem) => return Ok(Err(NoEntity::Malformed(problem))),
+        };
+        Ok(self.get(&entity_ref)?.ok_or_else(|| {
+            NoEntity::Missing(format!("no entity {entity_ref}, or you may not see it"))
+        }))
+    }
+}
+
+/// Why [`EntitySource::find`] found nothing; each holds the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoEntity {
+    /// What was written is not an entity reference.
+    Malformed(String),
+    /// No such entity, or the caller may not see it.
+    Missing(String),
+}
+
+impl NoEntity {
+    /// What to tell the person who wrote the reference.
+    pub fn message(self) -> String {
+        match self {
+            NoEntity::Malformed(message) | NoEntity::Missing(message) => message,
+        }
+    }
 }
 
 /// The host's catalog, as the acting user (or, in tasks, the plugin's
