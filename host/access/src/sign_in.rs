@@ -308,10 +308,34 @@ spec: { profile: { email: jane@example.com }, memberOf: [team] }
         Fixture { dir, sign_in, db }
     }
 
-    fn email_header(email: &str) -> HeaderMap {
+    /// How `f` resolves a request from 127.0.0.1 whose proxy header says
+    /// `email`.
+    fn resolve_from_localhost(f: &Fixture, email: &str) -> Resolution {
         let mut headers = HeaderMap::new();
         headers.insert("x-forwarded-email", email.parse().expect("header value"));
-        headers
+        f.sign_in
+            .resolve(Some([127, 0, 0, 1].into()), &headers, None)
+            .expect("resolves")
+    }
+
+    /// How `f` resolves a request carrying only the session cookie `value`.
+    fn resolve_session(f: &Fixture, value: &str) -> Resolution {
+        f.sign_in
+            .resolve(None, &HeaderMap::new(), Some(value))
+            .expect("resolves")
+    }
+
+    /// Signs jane in with OpenID Connect claims naming her email.
+    fn start_jane_session(f: &Fixture) -> (SignedInUser, IssuedSession) {
+        let claims = Claims {
+            method: "oidc",
+            email: Some("jane@example.com".into()),
+            ..Claims::default()
+        };
+        f.sign_in
+            .start_session(&claims, &[Resolver::EmailMatchingUserEntityProfileEmail])
+            .expect("starts")
+            .expect("jane is in the catalog")
     }
 
     fn audited(db: &Database) -> Vec<String> {
@@ -326,14 +350,7 @@ spec: { profile: { email: jane@example.com }, memberOf: [team] }
     #[test]
     fn a_trusted_proxy_signs_in_the_catalog_user_with_groups() {
         let f = fixture(&["127.0.0.0/8"]);
-        let resolution = f
-            .sign_in
-            .resolve(
-                Some([127, 0, 0, 1].into()),
-                &email_header("jane@example.com"),
-                None,
-            )
-            .expect("resolves");
+        let resolution = resolve_from_localhost(&f, "jane@example.com");
         let Resolution::SignedIn(identity) = resolution else {
             panic!("signed in: {resolution:?}");
         };
@@ -344,14 +361,7 @@ spec: { profile: { email: jane@example.com }, memberOf: [team] }
     #[test]
     fn a_proxy_header_from_an_untrusted_peer_is_refused_and_audited() {
         let f = fixture(&["10.0.0.0/8"]);
-        let resolution = f
-            .sign_in
-            .resolve(
-                Some([127, 0, 0, 1].into()),
-                &email_header("jane@example.com"),
-                None,
-            )
-            .expect("resolves");
+        let resolution = resolve_from_localhost(&f, "jane@example.com");
         let Resolution::Refused(refusal) = resolution else {
             panic!("refused: {resolution:?}");
         };
@@ -374,21 +384,8 @@ spec: { profile: { email: jane@example.com }, memberOf: [team] }
     #[test]
     fn a_session_resolves_until_signed_out() {
         let f = fixture(&[]);
-        let claims = Claims {
-            method: "oidc",
-            email: Some("jane@example.com".into()),
-            ..Claims::default()
-        };
-        let (user, issued) = f
-            .sign_in
-            .start_session(&claims, &[Resolver::EmailMatchingUserEntityProfileEmail])
-            .expect("starts")
-            .expect("jane is in the catalog");
-        let resolve = || {
-            f.sign_in
-                .resolve(None, &HeaderMap::new(), Some(&issued.value))
-                .expect("resolves")
-        };
+        let (user, issued) = start_jane_session(&f);
+        let resolve = || resolve_session(&f, &issued.value);
         assert!(
             matches!(resolve(), Resolution::SignedIn(ref i) if i.entity_ref == user.entity_ref)
         );
@@ -407,16 +404,7 @@ spec: { profile: { email: jane@example.com }, memberOf: [team] }
     #[test]
     fn a_session_ends_when_its_user_leaves_the_catalog() {
         let f = fixture(&[]);
-        let claims = Claims {
-            method: "oidc",
-            email: Some("jane@example.com".into()),
-            ..Claims::default()
-        };
-        let (_, issued) = f
-            .sign_in
-            .start_session(&claims, &[Resolver::EmailMatchingUserEntityProfileEmail])
-            .expect("starts")
-            .expect("jane is in the catalog");
+        let (_, issued) = start_jane_session(&f);
         std::fs::write(f.dir.path().join("people.yaml"), "").expect("jane removed");
         let catalog = Catalog::new(
             CatalogStore::new(f.db.clone()),
@@ -426,12 +414,8 @@ spec: { profile: { email: jane@example.com }, memberOf: [team] }
             },
         );
         catalog.refresh_all().expect("refreshes");
-        let resolution = f
-            .sign_in
-            .resolve(None, &HeaderMap::new(), Some(&issued.value))
-            .expect("resolves");
         assert_eq!(
-            resolution,
+            resolve_session(&f, &issued.value),
             Resolution::Anonymous,
             "an orphaned User is signed out"
         );
