@@ -112,8 +112,12 @@ pub(crate) struct Reply {
 }
 
 pub(crate) async fn send(portal: &Portal, request: Request<Body>) -> Reply {
-    let response = portal
-        .router
+    send_to(&portal.router, request).await
+}
+
+/// Sends `request` to `router`, for tests whose portal is built otherwise.
+pub(crate) async fn send_to(router: &Router, request: Request<Body>) -> Reply {
+    let response = router
         .clone()
         .oneshot(request)
         .await

@@ -3,20 +3,19 @@
 //! runs against a real provider in `tests/e2e/sign_in.rs`).
 
 use crate::state::{AppState, PortalConfig};
+use crate::tests::{Reply, csrf_cookie, send_to};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::http::{Request, StatusCode, header};
 use greenroom_access::{
     Claims, ProxySignIn, Resolver, SessionKey, SignIn, SignInSettings, TrustedProxies, UnknownUsers,
 };
 use greenroom_catalog::{Catalog, CatalogConfig, CatalogStore, LocationType};
 use greenroom_store::Database;
-use http_body_util::BodyExt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tower::ServiceExt;
 
 const PEOPLE: &str = "
 apiVersion: backstage.io/v1alpha1
@@ -92,27 +91,8 @@ fn fixture() -> Fixture {
     }
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
 async fn send(f: &Fixture, request: Request<Body>) -> Reply {
-    let response = f.router.clone().oneshot(request).await.expect("answers");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    Reply {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
+    send_to(&f.router, request).await
 }
 
 /// `GET path` from `peer` (none: as `oneshot` sends it, without
@@ -152,18 +132,6 @@ fn maya_session(f: &Fixture) -> String {
         .expect("starts")
         .expect("maya is in the catalog");
     issued.value
-}
-
-fn csrf_cookie(reply: &Reply) -> String {
-    reply
-        .headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix("greenroom_csrf="))
-        .and_then(|rest| rest.split(';').next())
-        .expect("the page sets a CSRF cookie")
-        .to_owned()
 }
 
 #[tokio::test]

@@ -9,10 +9,8 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use greenroom_catalog::{Catalog, CatalogConfig, CatalogStore, LocationType, Predicate};
 use greenroom_store::Database;
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use std::path::PathBuf;
-use tower::ServiceExt;
 
 const CATALOG: &str = include_str!("fixtures/catalog.yaml");
 
@@ -94,22 +92,12 @@ fn names(items: &Value) -> Vec<String> {
 }
 
 async fn send(f: &Fixture, request: Request<Body>) -> Reply {
-    let response = f.router.clone().oneshot(request).await.expect("answers");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let reply = crate::tests::send_to(&f.router, request).await;
     Reply {
-        status,
-        headers,
-        text,
-        json,
+        json: serde_json::from_str(&reply.body).unwrap_or(Value::Null),
+        status: reply.status,
+        headers: reply.headers,
+        text: reply.body,
     }
 }
 
