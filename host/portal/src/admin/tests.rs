@@ -16,7 +16,17 @@ use greenroom_store::{Database, PluginStore};
 use std::sync::Arc;
 use std::time::Duration;
 
-const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+/// The operator's admin token of every test portal with administration.
+pub(super) const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
+/// Turns on `portal`'s administration over `marketplace`, with [`TOKEN`].
+pub(super) fn administer(portal: &Portal, marketplace: Marketplace) {
+    portal.state.set_admin(Admin {
+        marketplace: Arc::new(marketplace),
+        token: Some(TOKEN.into()),
+        loads: Arc::default(),
+    });
+}
 
 /// A portal with administration, whose marketplace reads index files from
 /// a folder holding `hello.wasm`.
@@ -56,11 +66,7 @@ impl Market {
             Builtins::default(),
         );
         let portal = portal_with(guest_access, &[]);
-        portal.state.set_admin(Admin {
-            marketplace: Arc::new(marketplace),
-            token: Some(TOKEN.into()),
-            loads: Arc::default(),
-        });
+        administer(&portal, marketplace);
         let market = Market {
             portal,
             dir,

@@ -2,7 +2,7 @@
 //! (hostile) test plugins, one database for their denials, the audit log
 //! and the suspensions, forms posted with the CSRF cookie the pages set.
 
-use super::Admin;
+use super::tests::{TOKEN, administer};
 use crate::tests::{Portal, Reply, csrf_cookie, get, portal_with, post_form, send};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -11,33 +11,27 @@ use greenroom_artifacts as artifacts;
 use greenroom_marketplace::{Builtins, Marketplace, TrustedPublishers};
 use greenroom_runtime::CallKind;
 use serde_json::Value;
-use std::sync::Arc;
 use std::time::Duration;
-
-const TOKEN: &str = "fedcba9876543210fedcba9876543210";
 
 /// A portal with administration serving hello and `test_plugins`, whose
 /// marketplace works on the plugins' own database.
 fn admin_portal(guest_access: bool, test_plugins: &[&str]) -> Portal {
     let portal = portal_with(guest_access, test_plugins);
-    administer(&portal, &portal);
+    administer_over(&portal, &portal);
     portal
 }
 
 /// Turns on `portal`'s administration over `data`'s database.
-fn administer(portal: &Portal, data: &Portal) {
+fn administer_over(portal: &Portal, data: &Portal) {
     let plugins_dir = tempfile::tempdir().expect("temp dir");
-    portal.state.set_admin(Admin {
-        marketplace: Arc::new(Marketplace::new(
-            data.database(),
-            plugins_dir.path().join("plugins"),
-            TrustedPublishers::default(),
-            Vec::new(),
-            Builtins::default(),
-        )),
-        token: Some(TOKEN.into()),
-        loads: Arc::default(),
-    });
+    let marketplace = Marketplace::new(
+        data.database(),
+        plugins_dir.path().join("plugins"),
+        TrustedPublishers::default(),
+        Vec::new(),
+        Builtins::default(),
+    );
+    administer(portal, marketplace);
 }
 
 fn json(reply: &Reply) -> Value {
@@ -170,7 +164,7 @@ async fn disabling_a_configured_plugin_needs_the_csrf_token_stops_its_calls_and_
 
     // A new state on the same database: the server restarted.
     let restarted = portal_with(true, &[]);
-    administer(&restarted, &portal);
+    administer_over(&restarted, &portal);
     assert!(
         get(&restarted, "/")
             .await
