@@ -12,8 +12,7 @@
 //! session. The pending-sign-in cookie lives ten minutes, on
 //! `/auth/oidc` only.
 
-use crate::actions::CSRF_FIELD;
-use crate::csrf;
+use crate::csrf::CsrfForm;
 use crate::error::{AppError, ErrorKind};
 use crate::extract::{local_path, query_pairs};
 use crate::identity::{Actor, Caller};
@@ -24,7 +23,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Form, Router};
+use axum::{Extension, Router};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use greenroom_access::{PENDING_SIGN_IN_TTL, Refusal, SESSION_COOKIE, SignIn, SignInError};
@@ -58,10 +57,15 @@ pub(crate) fn routes() -> Router<AppState> {
 /// The redirect for a page read nobody is signed in for: to the sign-in
 /// page, which brings them back to `return_to`.
 pub(crate) fn to_sign_in(return_to: &str) -> Response {
+    Redirect::to(&returning_to(SIGN_IN_PATH, return_to)).into_response()
+}
+
+/// `path` with the query that brings the browser back to `return_to`.
+fn returning_to(path: &str, return_to: &str) -> String {
     let query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("return", return_to)
         .finish();
-    Redirect::to(&format!("{SIGN_IN_PATH}?{query}")).into_response()
+    format!("{path}?{query}")
 }
 
 /// Where to go after signing in: the local path asked for, never a sign-in
@@ -165,12 +169,7 @@ async fn sign_in_page(
     let sign_in = state.config().sign_in.clone();
     let oidc = sign_in.as_ref().and_then(|s| s.oidc());
     let proxy = sign_in.as_ref().and_then(|s| s.proxy());
-    let start = format!(
-        "{OIDC_START_PATH}?{}",
-        url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("return", &return_to)
-            .finish()
-    );
+    let start = returning_to(OIDC_START_PATH, &return_to);
     let body = html! {
         @if let Caller::Refused(reason) = &caller {
             (render::error_box("Your sign-in was refused", Some(reason)))
@@ -386,15 +385,8 @@ async fn sign_out(
     Extension(caller): Extension<Caller>,
     jar: CookieJar,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    _form: CsrfForm,
 ) -> Response {
-    if !csrf::matches(&jar, form.get(CSRF_FIELD).map(String::as_str)) {
-        return AppError::page(ErrorKind::Forbidden(
-            "the form's CSRF token is missing or does not match; reload the page and try again"
-                .into(),
-        ))
-        .into_response();
-    }
     let Some(sign_in) = state.config().sign_in.clone() else {
         return Redirect::to("/").into_response();
     };

@@ -5,7 +5,10 @@
 //! a hidden field; a post is accepted only when the two match. Another site
 //! can make a browser post a form, but can neither read nor set the cookie.
 
-use axum::extract::Request;
+use crate::actions::CSRF_FIELD;
+use crate::error::{AppError, ErrorKind};
+use axum::Form;
+use axum::extract::{FromRequest, Request};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
@@ -73,4 +76,49 @@ pub(crate) fn matches(jar: &CookieJar, submitted: Option<&str>) -> bool {
             .zip(submitted)
             .fold(0u8, |diff, (a, b)| diff | (a ^ b))
             == 0
+}
+
+/// A posted form whose CSRF token matched its cookie: its fields, the
+/// token left out. Extracting it refuses (403) anything else.
+pub(crate) struct CsrfForm(Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequest<S> for CsrfForm {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<CsrfForm, AppError> {
+        let jar = CookieJar::from_headers(request.headers());
+        let Form(mut fields) = Form::<Vec<(String, String)>>::from_request(request, state)
+            .await
+            .map_err(|rejection| AppError::page(ErrorKind::BadRequest(rejection.body_text())))?;
+        let token = fields
+            .iter()
+            .find(|(name, _)| name == CSRF_FIELD)
+            .map(|(_, value)| value.as_str());
+        if !matches(&jar, token) {
+            return Err(AppError::page(ErrorKind::Forbidden(
+                "the form's security token is missing or does not match; reload the page and submit the form again".into(),
+            )));
+        }
+        fields.retain(|(name, _)| name != CSRF_FIELD);
+        Ok(CsrfForm(fields))
+    }
+}
+
+impl CsrfForm {
+    /// The first value of `name`, if it is there and not empty.
+    pub(crate) fn value(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(n, v)| n == name && !v.is_empty())
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Every value of `name`, in order.
+    pub(crate) fn values(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
 }

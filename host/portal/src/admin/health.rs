@@ -13,11 +13,12 @@
 use super::api::admin;
 use super::audit::{entries_table, time_of};
 use super::pages::{
-    CsrfForm, INSTALLED_PAGE, LoadState, admin_page, back_to, breadcrumb, csrf_field, page_error,
+    INSTALLED_PAGE, LoadState, admin_page, back_to, breadcrumb, csrf_field, page_error,
     plugin_action,
 };
 use super::{Admin, Allowed, PluginConfigure, blocking};
 use crate::catalog_pages::SEGMENT;
+use crate::csrf::CsrfForm;
 use crate::csrf::CsrfToken;
 use crate::error::{AppError, ErrorKind, Format};
 use crate::pages::take_notice;

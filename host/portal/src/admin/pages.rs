@@ -24,16 +24,16 @@ use super::api::{InstallBody, Which, admin, error, install_now, wait_for_load};
 use super::{Admin, AdminActor, LoadStatus, blocking};
 use crate::actions::{CSRF_FIELD, notice_cookie};
 use crate::catalog_pages::SEGMENT;
-use crate::csrf::{self, CsrfToken};
+use crate::csrf::{CsrfForm, CsrfToken};
 use crate::error::{AppError, ErrorKind, Format};
 use crate::layout::{self, Nav, Shell};
 use crate::pages::take_notice;
 use crate::render::links::web_anchor;
 use crate::state::AppState;
-use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Form, Router};
+use axum::{Extension, Router};
 use axum_extra::extract::CookieJar;
 use greenroom_marketplace::{
     CandidateView, IndexPlugin, IndexVersion, Installed, LifecycleError, Quiet, SourcedIndex,
@@ -152,51 +152,6 @@ fn known_index(admin: &Admin, source: Option<&str>) -> Result<(), AppError> {
 
 // ---------------------------------------------------------------------------
 // Posted forms
-
-/// A posted form whose CSRF token matched its cookie: its fields, the
-/// token left out. Extracting it refuses (403) anything else.
-pub(super) struct CsrfForm(Vec<(String, String)>);
-
-impl<S: Send + Sync> FromRequest<S> for CsrfForm {
-    type Rejection = AppError;
-
-    async fn from_request(request: Request, state: &S) -> Result<CsrfForm, AppError> {
-        let jar = CookieJar::from_headers(request.headers());
-        let Form(mut fields) = Form::<Vec<(String, String)>>::from_request(request, state)
-            .await
-            .map_err(|rejection| AppError::page(ErrorKind::BadRequest(rejection.body_text())))?;
-        let token = fields
-            .iter()
-            .find(|(name, _)| name == CSRF_FIELD)
-            .map(|(_, value)| value.as_str());
-        if !csrf::matches(&jar, token) {
-            return Err(AppError::page(ErrorKind::Forbidden(
-                "the form's security token is missing or does not match; reload the page and submit the form again".into(),
-            )));
-        }
-        fields.retain(|(name, _)| name != CSRF_FIELD);
-        Ok(CsrfForm(fields))
-    }
-}
-
-impl CsrfForm {
-    /// The first value of `name`, if it is there and not empty.
-    fn value(&self, name: &str) -> Option<String> {
-        self.0
-            .iter()
-            .find(|(n, v)| n == name && !v.is_empty())
-            .map(|(_, v)| v.clone())
-    }
-
-    /// Every value of `name`, in order.
-    fn values(&self, name: &str) -> Vec<String> {
-        self.0
-            .iter()
-            .filter(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-            .collect()
-    }
-}
 
 pub(super) fn csrf_field(csrf: &CsrfToken) -> Markup {
     html! { input type="hidden" name=(CSRF_FIELD) value=(csrf.0); }
