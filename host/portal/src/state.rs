@@ -1,7 +1,7 @@
 //! What every handler shares.
 
 use greenroom_access::Identity;
-use greenroom_access::rbac::{CatalogFilter, PolicyDocument, Rbac};
+use greenroom_access::rbac::{CatalogFilter, PolicyDocument, Rbac, RbacDecision};
 use greenroom_catalog::Catalog;
 use greenroom_runtime::{LoadedPlugin, Scheduler};
 use std::sync::{Arc, OnceLock, RwLock};
@@ -213,11 +213,7 @@ impl AppState {
         if decision.outcome == greenroom_access::rbac::Outcome::Allow {
             return Ok(());
         }
-        let reason = format!(
-            "{} may not {permission}: {}",
-            user.entity_ref,
-            decision.reason(permission)
-        );
+        let reason = refusal_reason(user, permission, &decision);
         self.audit_user_denial(user, permission, None, &reason);
         Err(crate::error::AppError {
             kind: crate::error::ErrorKind::Forbidden(reason),
@@ -264,11 +260,7 @@ impl AppState {
         let decision = self.rbac().decide(user, permission);
         EntityPermission {
             allowed: decision.catalog_filter().restriction(),
-            reason: format!(
-                "{} may not {permission}: {}",
-                user.entity_ref,
-                decision.reason(permission)
-            ),
+            reason: refusal_reason(user, permission, &decision),
             state: self.clone(),
             user: user.clone(),
             permission,
@@ -335,6 +327,15 @@ pub fn bootstrap_admins(config: &PortalConfig) -> Vec<String> {
         admins.push(Identity::guest().entity_ref);
     }
     admins
+}
+
+/// Why `user` is refused `permission`, as the 403 and the audit log say it.
+fn refusal_reason(user: &Identity, permission: &str, decision: &RbacDecision) -> String {
+    format!(
+        "{} may not {permission}: {}",
+        user.entity_ref,
+        decision.reason(permission)
+    )
 }
 
 /// A user's permission on single catalog entities (see
