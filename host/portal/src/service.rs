@@ -83,12 +83,7 @@ pub(crate) fn presented<'a>(
     let digest: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
     let mut found = None;
     for candidate in issued {
-        let difference = candidate
-            .digest
-            .iter()
-            .zip(digest.iter())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
-        if difference == 0 && found.is_none() {
+        if crate::admin::constant_time_eq(&candidate.digest, &digest) && found.is_none() {
             found = Some(candidate.name.as_str());
         }
     }

@@ -212,7 +212,9 @@ impl<P: Needs> FromRequestParts<AppState> for Allowed<P> {
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Whether `a` and `b` are equal, compared without stopping at the first
+/// difference (tokens and their digests).
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
