@@ -30,18 +30,6 @@ fn install_hello(data: &str, extra: &[&str]) -> Output {
     greenroom(&args)
 }
 
-fn until(server: &Server, what: &str, check: impl Fn(&str) -> bool) {
-    let started = Instant::now();
-    while !check(&server.get("/").body) {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "timed out waiting until {what}; server log:\n{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
 #[test]
 fn a_plugin_installed_from_an_index_appears_and_goes_without_a_restart() {
     let data_dir = tempfile::tempdir().expect("temp dir");
@@ -91,7 +79,7 @@ fn a_plugin_installed_from_an_index_appears_and_goes_without_a_restart() {
     );
     assert!(stdout.contains("verified: sha256"), "{stdout}");
     assert!(stdout.contains("granted:  storage"), "{stdout}");
-    until(&server, "the installed plugin is drawn", |body| {
+    server.until(None, "/", "the installed plugin is drawn", |_, body| {
         body.contains("Hello, Guest!")
     });
 
@@ -135,7 +123,7 @@ fn a_plugin_installed_from_an_index_appears_and_goes_without_a_restart() {
     ] {
         let output = greenroom(&["plugin", command, "hello", "--data-dir", &data]);
         assert!(output.status.success(), "plugin {command}");
-        until(&server, what, |body| {
+        server.until(None, "/", what, |_, body| {
             body.contains("Hello, Guest!") == present
         });
     }

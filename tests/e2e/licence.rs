@@ -3,15 +3,13 @@
 //! ended, the portal shows why instead of calling it, and nothing it stored
 //! is lost.
 
-use crate::support::{Server, binary, write_config};
+use crate::support::{DEMO_KEY, Server, binary, write_config};
 use greenroom_artifacts as artifacts;
 use greenroom_marketplace::{DEMO_PUBLISHER, DEMO_PUBLISHER_KEY, Day, Licences, TrustedPublishers};
 use greenroom_store::Database;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{Duration, Instant, SystemTime};
-
-const DEMO_KEY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../keys/greenroom-demo.key");
+use std::time::SystemTime;
 
 /// A data directory whose config trusts the demo publisher, lets the guest
 /// in and loads the premium test plugin, granted its storage.
@@ -154,24 +152,6 @@ fn issue(dir: &Path, name: &str, seats: u32, expires: Day) -> PathBuf {
     issue_with(dir, name, DEMO_KEY, DEMO_PUBLISHER, seats, issued, expires)
 }
 
-/// Polls `path` until its body passes `check` (the server applies licence
-/// changes within seconds).
-fn until(server: &Server, path: &str, what: &str, check: impl Fn(&str) -> bool) -> String {
-    let started = Instant::now();
-    loop {
-        let body = server.get(path).body;
-        if check(&body) {
-            return body;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "timed out waiting until {what}; last body:\n{body}\nserver log:\n{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
 fn client() -> reqwest::blocking::Client {
     reqwest::blocking::Client::new()
 }
@@ -257,7 +237,7 @@ fn a_premium_plugin_without_a_licence_is_not_called_until_one_is_added() {
     // Added while the server runs: applied within seconds.
     let added = license_on(&server, &["add", licence.to_str().unwrap()]);
     assert!(added.contains("added licence"), "{added}");
-    until(&server, "/", "the licensed plugin is drawn", |body| {
+    server.until(None, "/", "the licensed plugin is drawn", |_, body| {
         body.contains("premium notes: 0") && !body.contains("No licence")
     });
     assert_eq!(notes_api(&server), (200, serde_json::json!({ "notes": 0 })));
@@ -291,7 +271,7 @@ fn an_expired_licence_says_when_it_expired_and_renewing_finds_the_data_again() {
     let card = format!(
         "Licence expired on {expired_on} — ask your Greenroom admin to renew; no data was lost"
     );
-    until(&server, "/", "the expired card is shown", |body| {
+    server.until(None, "/", "the expired card is shown", |_, body| {
         body.contains(&card)
     });
     let (status, body) = notes_api(&server);
@@ -321,7 +301,7 @@ fn an_expired_licence_says_when_it_expired_and_renewing_finds_the_data_again() {
         ],
     );
     assert!(renewed.contains("replaces licence"), "{renewed}");
-    until(&server, "/", "the renewed plugin is drawn", |body| {
+    server.until(None, "/", "the renewed plugin is drawn", |_, body| {
         body.contains("premium notes: 2")
     });
     assert_eq!(notes_api(&server), (200, serde_json::json!({ "notes": 2 })));
@@ -353,9 +333,11 @@ fn over_its_seats_a_premium_plugin_keeps_running_and_admins_see_when_the_grace_p
     let warning = format!(
         "test-premium: 4 people used the portal in the last 30 days but its licence has 2 seats; add seats before {grace_until}"
     );
-    let home = until(&server, "/", "the seat warning is shown", |body| {
-        body.contains(&warning)
-    });
+    let home = server
+        .until(None, "/", "the seat warning is shown", |_, body| {
+            body.contains(&warning)
+        })
+        .body;
     assert!(home.contains("premium notes: 0"), "it still runs: {home}");
     let licence = premium_licence(&server);
     assert_eq!(licence["status"], "over-seats", "{licence}");
@@ -390,9 +372,11 @@ fn once_the_grace_period_has_ended_the_plugin_stops_and_says_why() {
         .record_activity("user:default/alice", SystemTime::now())
         .expect("records");
     let server = portal.serve();
-    let home = until(&server, "/", "the seats card is shown", |body| {
-        body.contains("Licence over its seats")
-    });
+    let home = server
+        .until(None, "/", "the seats card is shown", |_, body| {
+            body.contains("Licence over its seats")
+        })
+        .body;
     assert!(
         home.contains(&format!("the grace period ended on {}", today())),
         "{home}"

@@ -7,7 +7,6 @@
 use crate::sign_in::{MAYA_EMAIL, portal};
 use crate::support::{fails_in, run_in};
 use greenroom_access::rbac::{PolicyDocument, Rbac};
-use std::time::{Duration, Instant};
 
 /// Engineers read what their teams own, and the organisation itself.
 pub(crate) const POLICY: &str = "\
@@ -39,20 +38,13 @@ fn an_imported_policy_filters_what_a_signed_in_user_sees_and_round_trips() {
     let dir = server.data_dir.path().to_owned();
     let config = dir.join("greenroom.toml").display().to_string();
     let data = dir.display().to_string();
-    let client = reqwest::blocking::Client::new();
-    let as_maya = |path: &str| {
-        client
-            .get(format!("{}{path}", server.base))
-            .header("X-Forwarded-Email", MAYA_EMAIL)
-            .send()
-            .expect("the server answers")
-    };
+    let as_maya = |path: &str| server.get_as(Some(MAYA_EMAIL), path);
     // Before any policy: default deny, so Maya sees no component.
-    let components = |path: &str| -> Vec<serde_json::Value> {
-        serde_json::from_str::<Vec<serde_json::Value>>(&as_maya(path).text().expect("a body"))
-            .expect("a JSON list")
+    let components = |body: &str| -> Vec<serde_json::Value> {
+        serde_json::from_str::<Vec<serde_json::Value>>(body).expect("a JSON list")
     };
-    assert!(components("/api/catalog/entities?filter=kind=component").is_empty());
+    let path = "/api/catalog/entities?filter=kind=component";
+    assert!(components(&as_maya(path).body).is_empty());
 
     std::fs::write(dir.join("policy.yaml"), POLICY).unwrap();
     let imported = run_in(
@@ -70,18 +62,13 @@ fn an_imported_policy_filters_what_a_signed_in_user_sees_and_round_trips() {
     assert!(imported.contains("published version"), "{imported}");
 
     // The running server applies it within seconds.
-    let started = Instant::now();
-    let visible = loop {
-        let visible = components("/api/catalog/entities?filter=kind=component");
-        if !visible.is_empty() {
-            break visible;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the policy was not applied"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    };
+    let applied = server.until(
+        Some(MAYA_EMAIL),
+        path,
+        "the policy is applied",
+        |_, body| !components(body).is_empty(),
+    );
+    let visible = components(&applied.body);
     for entity in &visible {
         let owners: Vec<&str> = entity["relations"]
             .as_array()
@@ -108,22 +95,15 @@ fn an_imported_policy_filters_what_a_signed_in_user_sees_and_round_trips() {
     );
     // An entity of another team: not in the API, not on its page.
     let others = as_maya("/api/catalog/entities/by-name/system/default/billing");
-    assert_eq!(others.status().as_u16(), 404);
-    assert_eq!(
-        as_maya("/catalog/default/system/billing").status().as_u16(),
-        404
-    );
-    assert_eq!(
-        as_maya("/catalog/default/group/team-web").status().as_u16(),
-        200
-    );
+    assert_eq!(others.status, 404);
+    assert_eq!(as_maya("/catalog/default/system/billing").status, 404);
+    assert_eq!(as_maya("/catalog/default/group/team-web").status, 200);
     // Not an auditor.
     let audit = as_maya("/api/audit");
-    assert_eq!(audit.status().as_u16(), 403);
+    assert_eq!(audit.status, 403);
     assert!(
         audit
-            .text()
-            .unwrap()
+            .body
             .contains("no policy of the user's roles allows audit.read")
     );
 

@@ -11,11 +11,7 @@ use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-/// How long the demo organisation may take to be read after start (a
-/// debug build on a loaded 2-core machine).
-const CATALOG_TIMEOUT: Duration = Duration::from_secs(90);
+use std::time::Duration;
 
 /// How long Node may take to start the provider.
 const PROVIDER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -53,15 +49,7 @@ pub(crate) fn portal(auth: &str, listen: Option<&str>) -> Server {
         Some(listen) => Server::start_listening(data_dir, &args, listen),
         None => Server::start_in(data_dir, &args),
     };
-    let started = Instant::now();
-    while !server.log().contains("catalog refreshed") {
-        assert!(
-            started.elapsed() < CATALOG_TIMEOUT,
-            "the catalog was not read within {CATALOG_TIMEOUT:?}:\n{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    server.wait_for_catalog();
     server
 }
 

@@ -10,12 +10,11 @@
 
 use crate::browser::dump_dom;
 use crate::sign_in::MAYA_EMAIL;
-use crate::support::{Server, run_in, write_config};
+use crate::support::{CATALOG_TIMEOUT, Server, license, notice, run_in, write_config};
 use greenroom_marketplace::{DEMO_PUBLISHER, DEMO_PUBLISHER_KEY, Day};
-use reqwest::blocking::{Client, RequestBuilder};
+use reqwest::blocking::Client;
 use serde_json::{Value, json};
 use std::io::{BufRead as _, BufReader, Write as _};
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -32,14 +31,8 @@ const FIXTURES: &str = concat!(
 /// The demo organisation's catalog.
 const DEMO_CATALOG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../demo/catalog/all.yaml");
 
-/// The demo publisher's signing key, for Soundcheck's licence.
-const DEMO_KEY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../keys/greenroom-demo.key");
-
 /// Lucas administers the portal (a bootstrap admin from the config).
 const LUCAS_EMAIL: &str = "lucas.meyer@acme-retail.example";
-
-/// The double-submit CSRF token the tests' "browser" carries.
-const CSRF: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 /// The GitHub token the operator binds to the upstream as a host
 /// credential; the plugin only names it.
@@ -51,9 +44,6 @@ const CI_TOKEN: &str = "e2e-ci-token-0123456789abcdef0123456789";
 /// A reporting job's token: valid for Soundcheck, not listed in
 /// `push-callers`.
 const REPORTING_TOKEN: &str = "e2e-reporting-token-0123456789abcdef0123";
-
-/// How long the demo organisation may take to be read after start.
-const CATALOG_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// A small configuration of externally reported and manual checks, so
 /// that levels move with what is pushed and recorded alone.
@@ -265,67 +255,11 @@ fn soundcheck_portal(head: &str, soundcheck: &str) -> Server {
          [[plugins]]\nbundled = \"soundcheck\"\n{soundcheck}"
     );
     let file = write_config(data_dir.path(), &config);
-    license(data_dir.path(), &file);
+    license(data_dir.path(), &file, "soundcheck");
     let file = file.to_str().expect("utf-8 path").to_owned();
     let server = Server::start_in(data_dir, &["--config", &file]);
-    catalog_read(&server);
+    server.wait_for_catalog();
     server
-}
-
-/// Issues Soundcheck's licence with the demo publisher's key and adds it
-/// to the data directory `dir`, as an operator does before starting.
-fn license(dir: &Path, config: &Path) {
-    let today = Day::of(SystemTime::now());
-    let licence = dir.join("soundcheck.licence");
-    let licence = licence.to_str().expect("utf-8 path");
-    run_in(
-        dir,
-        &[
-            "license",
-            "issue",
-            "--key",
-            DEMO_KEY,
-            "--publisher",
-            DEMO_PUBLISHER,
-            "--licensee",
-            "Acme Retail",
-            "--plugin",
-            "soundcheck",
-            "--seats",
-            "50",
-            "--issued",
-            &today.to_string(),
-            "--expires",
-            &today.plus_days(30).to_string(),
-            "--out",
-            licence,
-        ],
-    );
-    run_in(
-        dir,
-        &[
-            "license",
-            "add",
-            licence,
-            "--config",
-            config.to_str().expect("utf-8 path"),
-            "--data-dir",
-            dir.to_str().expect("utf-8 path"),
-        ],
-    );
-}
-
-/// Waits until the server has read the catalog.
-fn catalog_read(server: &Server) {
-    let started = Instant::now();
-    while !server.log().contains("catalog refreshed") {
-        assert!(
-            started.elapsed() < CATALOG_TIMEOUT,
-            "the catalog was not read within {CATALOG_TIMEOUT:?}:\n{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -339,24 +273,10 @@ fn client() -> Client {
         .expect("HTTP client")
 }
 
-/// A request as `who` (signed in by the trusted proxy), or as whoever the
-/// portal lets in without (the guest).
-fn as_who(request: RequestBuilder, who: Option<&str>) -> RequestBuilder {
-    match who {
-        Some(email) => request.header("X-Forwarded-Email", email),
-        None => request,
-    }
-}
-
-/// `GET path` as `who`: the status and the body.
+/// `GET path` as `who` (see [`Server::get_as`]): the status and the body.
 fn get(server: &Server, who: Option<&str>, path: &str) -> (u16, String) {
-    let response = as_who(client().get(format!("{}{path}", server.base)), who)
-        .send()
-        .unwrap_or_else(|e| panic!("GET {path}: {e}\n{}", server.log()));
-    (
-        response.status().as_u16(),
-        response.text().expect("a text body"),
-    )
+    let reply = server.get_as(who, path);
+    (reply.status, reply.body)
 }
 
 /// A page that must answer 200.
@@ -375,8 +295,7 @@ struct Submitted {
 }
 
 /// Submits Soundcheck's form `action` as `who`, from the page `from` (the
-/// `_return` the portal puts in every form), as a browser does: with the
-/// CSRF cookie and field, following the redirect with its notice cookie.
+/// `_return` the portal puts in every form), as a browser does.
 fn submit(
     server: &Server,
     who: Option<&str>,
@@ -384,54 +303,16 @@ fn submit(
     from: &str,
     fields: &[(&str, &str)],
 ) -> Submitted {
-    let mut form = vec![("_csrf", CSRF), ("_return", from)];
+    let mut form = vec![("_return", from)];
     form.extend_from_slice(fields);
-    let response = as_who(
-        client().post(format!(
-            "{}/plugins/soundcheck/actions/{action}",
-            server.base
-        )),
-        who,
-    )
-    .header("cookie", format!("greenroom_csrf={CSRF}"))
-    .form(&form)
-    .send()
-    .expect("the server answers");
-    let status = response.status().as_u16();
-    if status != 303 {
-        let page = response.text().expect("a page");
-        return Submitted {
-            status,
-            notice: None,
-            page,
-        };
-    }
-    let location = response.headers()["location"]
-        .to_str()
-        .expect("ascii")
-        .to_owned();
-    let cookies: Vec<String> = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|c| c.split(';').next().map(str::to_owned))
-        .collect();
-    let page = as_who(client().get(format!("{}{location}", server.base)), who)
-        .header("cookie", cookies.join("; "))
-        .send()
-        .expect("the server answers")
-        .text()
-        .expect("a page");
-    let notice = page
-        .split("banner-notice\" role=\"status\">")
-        .nth(1)
-        .and_then(|rest| rest.split("</div>").next())
-        .map(visible);
+    let submitted = server.submit(who, &format!("/plugins/soundcheck/actions/{action}"), &form);
+    let notice = (submitted.status == 303)
+        .then(|| notice(&submitted.page).map(visible))
+        .flatten();
     Submitted {
-        status,
+        status: submitted.status,
         notice,
-        page,
+        page: submitted.page,
     }
 }
 
@@ -799,19 +680,11 @@ fn owners_record_a_manual_check_and_others_are_refused() {
         ],
     );
     assert!(imported.contains("published version"), "{imported}");
-    let started = Instant::now();
-    let mine = loop {
-        let (status, body) = get(&server, maya, &ours);
-        if status == 200 && body.contains("Record Threat model reviewed") {
-            break body;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the policy was not applied: {status} {}",
-            visible(&body)
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    };
+    let mine = server
+        .until(maya, &ours, "the policy is applied", |status, body| {
+            status == 200 && body.contains("Record Threat model reviewed")
+        })
+        .body;
     // Never evaluated: its checks apply, they have no result yet.
     assert_eq!(row(&mine, "Threat model reviewed"), ["Not evaluated yet"]);
 
@@ -1012,7 +885,7 @@ fn results_pushed_with_an_api_token_win_and_lose_a_certification_kept_across_a_r
     let config = server.data_dir.path().join("greenroom.toml");
     let config = config.to_str().expect("utf-8 path").to_owned();
     let server = Server::start_in(server.stop(), &["--config", &config]);
-    catalog_read(&server);
+    server.wait_for_catalog();
     let security = track(&entity(&server, lucas, bff), "security").clone();
     assert_eq!(security["level"], 0);
     assert_eq!(security["lost"]["level_name"], "Silver");

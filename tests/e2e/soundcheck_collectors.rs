@@ -3,59 +3,23 @@
 //! and PagerDuty responses; and denied by their grant, with a message that
 //! says what to grant.
 
-use crate::support::{Server, write_config};
-use reqwest::blocking::Client;
+use crate::support::{Server, notice, write_config};
 use serde_json::Value;
-
-/// The double-submit CSRF token the tests' "browser" carries.
-const CSRF: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 /// Soundcheck's demo configuration, as `--demo` gives it.
 const DEMO_CONFIG: &str = include_str!("../../plugins/soundcheck/demo/soundcheck.yaml");
 
-fn client() -> Client {
-    Client::builder()
-        .timeout(std::time::Duration::from_secs(60))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("HTTP client")
-}
-
 /// Presses "Collect now" on `entity`'s Soundcheck tab as the guest, and
 /// returns the notice the page it leads to shows.
 fn collect_now(server: &Server, entity: &str) -> String {
-    let response = client()
-        .post(format!(
-            "{}/plugins/soundcheck/actions/collect-now",
-            server.base
-        ))
-        .header("cookie", format!("greenroom_csrf={CSRF}"))
-        .form(&[("_csrf", CSRF), ("entity", entity)])
-        .send()
-        .expect("the server answers");
-    assert_eq!(response.status().as_u16(), 303, "{}", server.log());
-    let location = response.headers()["location"]
-        .to_str()
-        .expect("ascii")
-        .to_owned();
-    let cookies: Vec<String> = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|c| c.split(';').next().map(str::to_owned))
-        .collect();
-    let page = client()
-        .get(format!("{}{location}", server.base))
-        .header("cookie", cookies.join("; "))
-        .send()
-        .expect("the server answers")
-        .text()
-        .expect("a page");
-    page.split("banner-notice\" role=\"status\">")
-        .nth(1)
-        .and_then(|rest| rest.split("</div>").next())
-        .unwrap_or_else(|| panic!("no notice after collecting {entity}: {page}"))
+    let collected = server.submit(
+        None,
+        "/plugins/soundcheck/actions/collect-now",
+        &[("entity", entity)],
+    );
+    assert_eq!(collected.status, 303, "{}", server.log());
+    notice(&collected.page)
+        .unwrap_or_else(|| panic!("no notice after collecting {entity}: {}", collected.page))
         .to_owned()
 }
 

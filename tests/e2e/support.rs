@@ -15,8 +15,24 @@ pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_greenroom")
 }
 
-/// How long the catalog may take to be read after start.
-const CATALOG_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long the catalog may take to be read after start (the demo
+/// organisation in a debug build on a loaded 2-core machine).
+pub const CATALOG_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// How long a change made beside a running server (a licence added, roles
+/// published, a plugin installed) may take to show: the server looks every
+/// few seconds.
+const CHANGE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The double-submit CSRF token the tests' "browser" carries, in both the
+/// `greenroom_csrf` cookie and a form's `_csrf` field.
+pub const CSRF: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// The demo publisher's signing key, which issues premium plugins' licences.
+pub const DEMO_KEY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../keys/greenroom-demo.key");
+
+/// The sign-in header the tests' trusted proxy sets (`[auth.proxy] header`).
+const PROXY_HEADER: &str = "X-Forwarded-Email";
 
 /// A running server, stopped when dropped.
 pub struct Server {
@@ -31,7 +47,15 @@ pub struct Server {
 /// A response, read whole.
 pub struct Reply {
     pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
     pub body: String,
+}
+
+/// What submitting a form did: the status, and the page it shows (for a
+/// redirect, the page it led to, with its notice).
+pub struct Submitted {
+    pub status: u16,
+    pub page: String,
 }
 
 impl Server {
@@ -141,9 +165,9 @@ impl Server {
             .get(format!("{}{path}", self.base))
             .send()
             .unwrap_or_else(|e| panic!("GET {path} failed: {e}\nserver log:\n{}", self.log()));
-        let status = response.status().as_u16();
         Reply {
-            status,
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
             body: response.text().expect("a text body"),
         }
     }
@@ -168,6 +192,95 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(250));
         }
+    }
+
+    /// `GET path` as `who`, signed in by the trusted proxy's header, or
+    /// as whoever the portal lets in without one (the guest); redirects
+    /// are not followed.
+    pub fn get_as(&self, who: Option<&str>, path: &str) -> Reply {
+        let response = as_who(browser().get(format!("{}{path}", self.base)), who)
+            .send()
+            .unwrap_or_else(|e| panic!("GET {path} failed: {e}\nserver log:\n{}", self.log()));
+        Reply {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body: response.text().expect("a text body"),
+        }
+    }
+
+    /// `GET path` as `who` (see [`Server::get_as`]) until `check` holds for
+    /// its status and body, and that answer; `what` names what is awaited.
+    pub fn until(
+        &self,
+        who: Option<&str>,
+        path: &str,
+        what: &str,
+        check: impl Fn(u16, &str) -> bool,
+    ) -> Reply {
+        let started = std::time::Instant::now();
+        loop {
+            let reply = self.get_as(who, path);
+            if check(reply.status, &reply.body) {
+                return reply;
+            }
+            assert!(
+                started.elapsed() < CHANGE_TIMEOUT,
+                "timed out waiting until {what}: {path} answered {}:\n{}\nserver log:\n{}",
+                reply.status,
+                reply.body,
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// Waits until the server has read the catalog once.
+    pub fn wait_for_catalog(&self) {
+        let started = std::time::Instant::now();
+        while !self.log().contains("catalog refreshed") {
+            assert!(
+                started.elapsed() < CATALOG_TIMEOUT,
+                "the catalog was not read within {CATALOG_TIMEOUT:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Posts the form `fields` to `path` as `who`, as a browser does: with
+    /// the CSRF cookie and field, following a redirect with the cookies it
+    /// sets (a notice travels in one to the next page).
+    pub fn submit(&self, who: Option<&str>, path: &str, fields: &[(&str, &str)]) -> Submitted {
+        let mut form = vec![("_csrf", CSRF)];
+        form.extend_from_slice(fields);
+        let response = as_who(browser().post(format!("{}{path}", self.base)), who)
+            .header("cookie", format!("greenroom_csrf={CSRF}"))
+            .form(&form)
+            .send()
+            .unwrap_or_else(|e| panic!("POST {path} failed: {e}\nserver log:\n{}", self.log()));
+        let status = response.status().as_u16();
+        if status != 303 {
+            let page = response.text().expect("a page");
+            return Submitted { status, page };
+        }
+        let location = response.headers()["location"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        let cookies: Vec<String> = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|c| c.split(';').next().map(str::to_owned))
+            .collect();
+        let page = as_who(browser().get(format!("{}{location}", self.base)), who)
+            .header("cookie", cookies.join("; "))
+            .send()
+            .expect("the server answers")
+            .text()
+            .expect("a page");
+        Submitted { status, page }
     }
 
     /// The server's log so far.
@@ -201,6 +314,33 @@ fn client() -> reqwest::blocking::Client {
         .timeout(Duration::from_secs(60))
         .build()
         .expect("HTTP client")
+}
+
+/// A client that follows no redirect by itself, as the tests' browser.
+fn browser() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("HTTP client")
+}
+
+/// `request` as `who`, signed in by the trusted proxy, or without a header.
+fn as_who(
+    request: reqwest::blocking::RequestBuilder,
+    who: Option<&str>,
+) -> reqwest::blocking::RequestBuilder {
+    match who {
+        Some(email) => request.header(PROXY_HEADER, email),
+        None => request,
+    }
+}
+
+/// The notice banner of a page (as HTML), if it shows one.
+pub fn notice(page: &str) -> Option<&str> {
+    page.split("banner-notice\" role=\"status\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</div>").next())
 }
 
 /// A port of 127.0.0.1 that was free a moment ago.
@@ -306,4 +446,48 @@ pub fn generate_key(dir: &Path, file: &str) -> String {
         .find_map(|l| l.strip_prefix("public key: "))
         .expect("the public key is printed")
         .to_owned()
+}
+
+/// Issues a 30-day, 50-seat licence for the premium plugin `plugin` with
+/// the demo publisher's key and adds it to the data directory `dir` whose
+/// configuration is `config`, as an operator does.
+pub fn license(dir: &Path, config: &Path, plugin: &str) {
+    let today = greenroom_marketplace::Day::of(std::time::SystemTime::now());
+    let licence = dir.join(format!("{plugin}.licence"));
+    let licence = licence.to_str().expect("utf-8 path");
+    run_in(
+        dir,
+        &[
+            "license",
+            "issue",
+            "--key",
+            DEMO_KEY,
+            "--publisher",
+            greenroom_marketplace::DEMO_PUBLISHER,
+            "--licensee",
+            "Acme Retail",
+            "--plugin",
+            plugin,
+            "--seats",
+            "50",
+            "--issued",
+            &today.to_string(),
+            "--expires",
+            &today.plus_days(30).to_string(),
+            "--out",
+            licence,
+        ],
+    );
+    run_in(
+        dir,
+        &[
+            "license",
+            "add",
+            licence,
+            "--config",
+            config.to_str().expect("utf-8 path"),
+            "--data-dir",
+            dir.to_str().expect("utf-8 path"),
+        ],
+    );
 }
