@@ -579,7 +579,9 @@ pub fn info(config: &Config, index: Option<&str>, id: &str) -> anyhow::Result<()
 /// the data directory) it loads what was installed or upgraded (compiled
 /// before it is swapped in, so the old build serves until then, and a
 /// failed load leaves it serving), and drops what was removed or disabled.
-/// What became of each load is reported in `loads`.
+/// What became of each load is reported in `loads`. The same look reloads
+/// the published roles and policies (`greenroom rbac import` on the data
+/// directory), so one thread follows what the CLI changes offline.
 pub fn follow(
     db: Database,
     runtime: Arc<greenroom_runtime::Runtime>,
@@ -594,6 +596,9 @@ pub fn follow(
         // What this loop loaded: id → (sha256, grants).
         let mut loaded: HashMap<String, (String, Vec<String>)> = HashMap::new();
         loop {
+            if let Err(error) = state.rbac().reload() {
+                tracing::error!(%error, "cannot read the published roles and policies");
+            }
             match records.list() {
                 Ok(list) => reconcile(
                     &list,

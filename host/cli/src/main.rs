@@ -732,17 +732,9 @@ fn serve_config(
     tokio.block_on(async move {
         let _refresh = catalog.spawn_refresh_loop();
         let state = AppState::new(loaded, failed, portal, catalog);
-        state.set_rbac(rbac.clone());
         // `greenroom rbac import` on this data directory takes effect
-        // within seconds.
-        std::thread::spawn(move || {
-            loop {
-                std::thread::sleep(std::time::Duration::from_secs(2));
-                if let Err(error) = rbac.reload() {
-                    tracing::error!(%error, "cannot read the published roles and policies");
-                }
-            }
-        });
+        // within seconds: `install::follow` reloads it with the plugins.
+        state.set_rbac(rbac);
         // Premium plugins run only with a licence; not under `plugin dev`,
         // where an author runs the plugin they are building.
         if reload.is_some() {
