@@ -4,6 +4,37 @@
 use greenroom_store::{Database, StoreError, now_ms};
 use rusqlite::{ToSql, named_params};
 use serde::Serialize;
+use std::borrow::Cow;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// The most bytes of an entry's resource (a storage key, a host, an entity
+/// reference) that are stored. Real resources are well under this; a
+/// plugin sent an 8 MiB key eight times and grew the database by 77 MiB.
+/// Raising it makes every row (and every page of `GET /api/audit`) heavier.
+pub const MAX_AUDIT_RESOURCE_BYTES: usize = 512;
+
+/// The most bytes of an entry's reason that are stored. A reason is one
+/// sentence written by the host, but it can quote what a plugin or a
+/// request sent; past this it is cut with a marker.
+pub const MAX_AUDIT_REASON_BYTES: usize = 1024;
+
+/// The most bytes of an entry's actor, plugin and action. Each is a name
+/// the host chose or checked; this only bounds a bug or a forged header.
+const MAX_AUDIT_NAME_BYTES: usize = 256;
+
+/// Entries for requests nobody signed (a refused proxy header, an invalid
+/// API token, a refused sign-in) recorded in a burst before the rate below
+/// applies. Unsigned requests cost an attacker nothing: unbounded, they
+/// grew the log at ~3 900 rows a second. Raising it lets a burst write
+/// more rows before the limit bites.
+pub const UNSIGNED_AUDIT_BURST: u32 = 100;
+
+/// Entries for unsigned requests recorded per second once the burst is
+/// spent; the others are counted and recorded as one summary entry
+/// (`audit.dropped`). At 10 a second a day of attack writes under a
+/// million rows.
+pub const UNSIGNED_AUDIT_PER_SECOND: u32 = 10;
 
 /// Whether something was allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -91,15 +122,69 @@ impl From<rusqlite::Error> for AuditError {
 }
 
 /// The audit log, stored in the data directory's database.
+///
+/// Clones share one budget for unsigned requests
+/// ([`AuditLog::record_unsigned`]); keep one log for the server's lifetime
+/// where unsigned requests are recorded.
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     db: Database,
+    unsigned: Arc<Mutex<TokenBucket>>,
 }
 
 impl AuditLog {
-    /// The audit log in `db`.
+    /// The audit log in `db`, with the default budget for unsigned
+    /// requests ([`UNSIGNED_AUDIT_BURST`], [`UNSIGNED_AUDIT_PER_SECOND`]).
     pub fn new(db: Database) -> AuditLog {
-        AuditLog { db }
+        AuditLog::with_unsigned_budget(db, UNSIGNED_AUDIT_BURST, UNSIGNED_AUDIT_PER_SECOND)
+    }
+
+    /// The audit log in `db`, recording at most `burst` unsigned requests
+    /// at once and `per_second` after that.
+    pub fn with_unsigned_budget(db: Database, burst: u32, per_second: u32) -> AuditLog {
+        AuditLog {
+            db,
+            unsigned: Arc::new(Mutex::new(TokenBucket::new(
+                burst,
+                per_second,
+                Instant::now(),
+            ))),
+        }
+    }
+
+    /// Records a decision about a request nobody signed (no session, an
+    /// untrusted proxy header, an invalid API token), within the log's
+    /// budget for them: past it, entries are counted, not written, and
+    /// the count is recorded as one `audit.dropped` entry before the next
+    /// entry the budget lets through. Failures to write are logged.
+    pub fn record_unsigned(&self, event: &AuditEvent<'_>) {
+        let admitted = self
+            .unsigned
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take(Instant::now());
+        let Admit::Record { dropped_before } = admitted else {
+            tracing::debug!(
+                action = event.action,
+                "unsigned request not audited: over the rate limit"
+            );
+            return;
+        };
+        if dropped_before > 0 {
+            self.record_or_log(&AuditEvent {
+                actor: None,
+                plugin: None,
+                action: DROPPED_ACTION,
+                resource: None,
+                decision: Decision::Deny,
+                reason: &format!(
+                    "{dropped_before} more decisions about unsigned requests were not recorded one by one: \
+                     over the limit of {} a second (bursts of {})",
+                    UNSIGNED_AUDIT_PER_SECOND, UNSIGNED_AUDIT_BURST
+                ),
+            });
+        }
+        self.record_or_log(event);
     }
 
     /// Records an administrative change (allowed) by `actor`, to `plugin`
@@ -123,16 +208,25 @@ impl AuditLog {
         }
     }
 
-    /// Records a decision durably, and traces it.
+    /// Records a decision durably, and traces it. Each field is cut to its
+    /// maximum ([`MAX_AUDIT_RESOURCE_BYTES`], [`MAX_AUDIT_REASON_BYTES`])
+    /// at a character boundary, with a marker saying how long it was.
     pub fn record(&self, event: &AuditEvent<'_>) -> Result<(), AuditError> {
+        let actor = event.actor.map(|f| truncate(f, MAX_AUDIT_NAME_BYTES));
+        let plugin = event.plugin.map(|f| truncate(f, MAX_AUDIT_NAME_BYTES));
+        let action = truncate(event.action, MAX_AUDIT_NAME_BYTES);
+        let resource = event
+            .resource
+            .map(|r| truncate(r, MAX_AUDIT_RESOURCE_BYTES));
+        let reason = truncate(event.reason, MAX_AUDIT_REASON_BYTES);
         tracing::info!(
             target: "greenroom::audit",
-            actor = event.actor,
-            plugin = event.plugin,
-            action = event.action,
-            resource = event.resource,
+            actor = actor.as_deref(),
+            plugin = plugin.as_deref(),
+            action = &*action,
+            resource = resource.as_deref(),
             decision = event.decision.as_str(),
-            reason = event.reason,
+            reason = &*reason,
         );
         let conn = self.db.connection()?;
         conn.prepare_cached(
@@ -141,12 +235,12 @@ impl AuditLog {
         )?
         .execute(named_params! {
             ":at": now_ms(),
-            ":actor": event.actor,
-            ":plugin": event.plugin,
-            ":action": event.action,
-            ":resource": event.resource,
+            ":actor": actor,
+            ":plugin": plugin,
+            ":action": action,
+            ":resource": resource,
             ":decision": event.decision.as_str(),
-            ":reason": event.reason,
+            ":reason": reason,
         })?;
         Ok(())
     }
@@ -267,6 +361,75 @@ pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
     /// The `before` of the next (older) page; none on the last page.
     pub next_before: Option<i64>,
+}
+
+/// The action of the entry that counts unsigned requests left out.
+pub const DROPPED_ACTION: &str = "audit.dropped";
+
+/// `text` cut to at most `max` bytes at a character boundary, ending in a
+/// marker that says it was cut and how long it was; unchanged when it
+/// fits. For anything a plugin or a request can make long that reaches a
+/// page, a log line or the audit log.
+pub fn truncate(text: &str, max: usize) -> Cow<'_, str> {
+    if text.len() <= max {
+        return Cow::Borrowed(text);
+    }
+    let marker = format!("… [cut: {} bytes in all]", text.len());
+    let (marker, room) = match max.checked_sub(marker.len()) {
+        Some(room) => (marker.as_str(), room),
+        None => ("…", max.saturating_sub('…'.len_utf8())),
+    };
+    let mut end = room;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!("{}{marker}", &text[..end]))
+}
+
+/// Whether a token bucket lets an entry through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Admit {
+    /// Record it; `dropped_before` entries were left out since the last
+    /// one recorded.
+    Record { dropped_before: u64 },
+    /// Leave it out (it is counted).
+    Drop,
+}
+
+/// A token bucket: `burst` tokens, refilled at `per_second`.
+#[derive(Debug)]
+struct TokenBucket {
+    burst: f64,
+    per_second: f64,
+    tokens: f64,
+    at: Instant,
+    dropped: u64,
+}
+
+impl TokenBucket {
+    fn new(burst: u32, per_second: u32, now: Instant) -> TokenBucket {
+        TokenBucket {
+            burst: f64::from(burst),
+            per_second: f64::from(per_second),
+            tokens: f64::from(burst),
+            at: now,
+            dropped: 0,
+        }
+    }
+
+    fn take(&mut self, now: Instant) -> Admit {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);
+        self.at = now;
+        if self.tokens < 1.0 {
+            self.dropped += 1;
+            return Admit::Drop;
+        }
+        self.tokens -= 1.0;
+        Admit::Record {
+            dropped_before: std::mem::take(&mut self.dropped),
+        }
+    }
 }
 
 fn as_sql<T: ToSql>(value: &T) -> &dyn ToSql {
@@ -426,6 +589,128 @@ mod tests {
         };
         assert_eq!(page(0).entries.len(), 1);
         assert_eq!(page(u32::MAX).entries.len(), 6);
+    }
+
+    #[test]
+    fn long_fields_are_stored_cut_with_a_marker() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = AuditLog::new(Database::open(&dir.path().join("db")).expect("opens"));
+        let key = "é".repeat(4 << 20);
+        for _ in 0..8 {
+            log.record(&AuditEvent {
+                actor: None,
+                plugin: Some("flood"),
+                action: "storage.get",
+                resource: Some(&key),
+                decision: Decision::Deny,
+                reason: &format!("capability storage was not granted for {key}"),
+            })
+            .expect("records");
+        }
+        let page = log.query(&AuditQuery::default()).expect("reads");
+        assert_eq!(page.entries.len(), 8);
+        let entry = &page.entries[0];
+        let resource = entry.resource.as_deref().expect("a resource");
+        assert!(
+            resource.len() <= MAX_AUDIT_RESOURCE_BYTES,
+            "{}",
+            resource.len()
+        );
+        assert!(resource.starts_with("éé"), "{resource}");
+        assert!(
+            resource.ends_with("… [cut: 8388608 bytes in all]"),
+            "{resource}"
+        );
+        assert!(entry.reason.len() <= MAX_AUDIT_REASON_BYTES);
+        assert!(
+            entry
+                .reason
+                .starts_with("capability storage was not granted")
+        );
+        let answer = serde_json::to_string(&page).expect("serialises");
+        assert!(
+            answer.len() < 16 << 10,
+            "the API's answer stays small: {}",
+            answer.len()
+        );
+    }
+
+    #[test]
+    fn truncation_keeps_short_text_and_cuts_at_a_character_boundary() {
+        assert_eq!(truncate("short", 10), "short");
+        let cut = truncate("ééééé", 5);
+        assert!(cut.len() <= 5 && cut.ends_with('…'), "{cut}");
+        let long = "a".repeat(100);
+        let cut = truncate(&long, 50);
+        assert_eq!(cut.len(), 50);
+        assert!(cut.ends_with("… [cut: 100 bytes in all]"), "{cut}");
+    }
+
+    #[test]
+    fn a_token_bucket_admits_a_burst_then_its_rate_and_counts_what_it_dropped() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket::new(3, 2, start);
+        for _ in 0..3 {
+            assert_eq!(bucket.take(start), Admit::Record { dropped_before: 0 });
+        }
+        for _ in 0..1000 {
+            assert_eq!(bucket.take(start), Admit::Drop);
+        }
+        let later = start + std::time::Duration::from_millis(500);
+        assert_eq!(
+            bucket.take(later),
+            Admit::Record {
+                dropped_before: 1000
+            }
+        );
+        assert_eq!(bucket.take(later), Admit::Drop);
+        let much_later = start + std::time::Duration::from_secs(3600);
+        for _ in 0..3 {
+            assert!(matches!(bucket.take(much_later), Admit::Record { .. }));
+        }
+        assert_eq!(
+            bucket.take(much_later),
+            Admit::Drop,
+            "never more than a burst"
+        );
+    }
+
+    #[test]
+    fn a_flood_of_unsigned_requests_writes_at_most_a_burst_and_then_one_summary() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // No refill: what gets through is exactly the burst.
+        let log = AuditLog::with_unsigned_budget(
+            Database::open(&dir.path().join("db")).expect("opens"),
+            5,
+            0,
+        );
+        let refused = AuditEvent {
+            actor: None,
+            plugin: None,
+            action: "auth.sign-in",
+            resource: None,
+            decision: Decision::Deny,
+            reason: "proxy: an untrusted proxy header",
+        };
+        for _ in 0..5000 {
+            log.clone().record_unsigned(&refused);
+        }
+        let rows = log.recent(None, MAX_AUDIT_PAGE).expect("reads");
+        assert_eq!(rows.len(), 5, "the burst, then nothing");
+        // Once the budget refills, the count of what was left out comes first.
+        *log.unsigned.lock().expect("not poisoned") = TokenBucket {
+            dropped: 4995,
+            ..TokenBucket::new(5, 0, Instant::now())
+        };
+        log.record_unsigned(&refused);
+        let rows = log.recent(None, 2).expect("reads");
+        assert_eq!(rows[0].action, "auth.sign-in");
+        assert_eq!(rows[1].action, DROPPED_ACTION);
+        assert!(
+            rows[1].reason.starts_with("4995 more decisions"),
+            "{}",
+            rows[1].reason
+        );
     }
 
     #[test]

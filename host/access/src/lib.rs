@@ -23,7 +23,9 @@ mod session;
 mod sign_in;
 
 pub use audit::{
-    AuditEntry, AuditError, AuditEvent, AuditLog, AuditPage, AuditQuery, Decision, MAX_AUDIT_PAGE,
+    AuditEntry, AuditError, AuditEvent, AuditLog, AuditPage, AuditQuery, DROPPED_ACTION, Decision,
+    MAX_AUDIT_PAGE, MAX_AUDIT_REASON_BYTES, MAX_AUDIT_RESOURCE_BYTES, UNSIGNED_AUDIT_BURST,
+    UNSIGNED_AUDIT_PER_SECOND, truncate,
 };
 pub use directory::{Claims, EXTERNAL_NAMESPACE, Refusal, Resolver, SignedInUser, UnknownUsers};
 pub use identity::Identity;

@@ -235,9 +235,12 @@ impl SignIn {
         Ok(self.sessions.end_all(user_ref)?)
     }
 
+    /// Records a refused sign-in: nobody is signed in yet, so it counts
+    /// against the log's budget for unsigned requests (a client can send
+    /// an untrusted proxy header thousands of times a second).
     fn audit_refusal(&self, method: &str, login: Option<&str>, refusal: &Refusal) {
         tracing::warn!(method, login, "sign-in refused: {refusal}");
-        self.audit(&AuditEvent {
+        self.audit.record_unsigned(&AuditEvent {
             actor: None,
             plugin: None,
             action: "auth.sign-in",
@@ -379,6 +382,29 @@ spec: { profile: { email: jane@example.com }, memberOf: [team] }
             .resolve(Some([127, 0, 0, 1].into()), &HeaderMap::new(), None)
             .expect("resolves");
         assert_eq!(nobody, Resolution::Anonymous);
+    }
+
+    #[test]
+    fn a_flood_of_untrusted_proxy_headers_writes_a_bounded_number_of_audit_rows() {
+        let f = fixture(&["10.0.0.0/8"]);
+        let requests = 20 * crate::UNSIGNED_AUDIT_BURST as usize;
+        for _ in 0..requests {
+            let resolution = resolve_from_localhost(&f, "jane@example.com");
+            assert!(
+                matches!(resolution, Resolution::Refused(_)),
+                "every request is refused"
+            );
+        }
+        let rows = AuditLog::new(f.db.clone())
+            .recent(None, crate::MAX_AUDIT_PAGE)
+            .expect("reads")
+            .len();
+        // The burst and what the rate refilled while the loop ran: far fewer
+        // than one row per request.
+        assert!(
+            rows < requests / 2,
+            "{rows} rows for {requests} refused requests"
+        );
     }
 
     #[test]

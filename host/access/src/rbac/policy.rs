@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 /// The whole policy: every role, and the role every signed-in user has.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct PolicyDocument {
     /// Format version of the document (1).
@@ -22,6 +22,20 @@ pub struct PolicyDocument {
 
 fn one() -> u32 {
     1
+}
+
+/// The empty policy (nobody may do anything but the bootstrap admins), in
+/// the format version this host reads — so exporting it and importing the
+/// export round-trips (a derived default wrote `version: 0`, which import
+/// refused).
+impl Default for PolicyDocument {
+    fn default() -> PolicyDocument {
+        PolicyDocument {
+            version: one(),
+            default_role: None,
+            roles: Vec::new(),
+        }
+    }
 }
 
 /// A named set of policies and who has them.

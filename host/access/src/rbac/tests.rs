@@ -88,6 +88,15 @@ fn export_then_import_round_trips_exactly() {
 }
 
 #[test]
+fn the_export_of_an_empty_policy_imports_back() {
+    // What `rbac export` writes before any policy was published.
+    let yaml = PolicyDocument::default().to_yaml();
+    assert!(yaml.contains("version: 1"), "{yaml}");
+    let back = PolicyDocument::from_yaml(&yaml, "empty.yaml", &known()).expect("imports");
+    assert_eq!(back, PolicyDocument::default());
+}
+
+#[test]
 fn import_reports_every_problem_with_where_it_is() {
     let bad = r#"
 default-role: nobody
