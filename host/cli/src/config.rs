@@ -248,6 +248,12 @@ pub struct PluginConfig {
     /// Its settings, checked against its manifest's schema.
     #[serde(default)]
     pub settings: serde_json::Map<String, serde_json::Value>,
+    /// The most instances one plugin may hold at once; half of
+    /// `max-instances` when unset.
+    pub max_instances_per_plugin: Option<u32>,
+    /// The most instances scheduled tasks may hold at once, across
+    /// plugins; half of `max-instances` when unset.
+    pub max_task_instances: Option<u32>,
     /// Limits for this plugin, over the defaults.
     #[serde(default)]
     pub limits: LimitsConfig,
@@ -258,6 +264,8 @@ pub struct PluginConfig {
 pub enum PluginSource {
     /// Compiled into the binary.
     Bundled(String),
+            max_instances_per_plugin: None,
+            max_task_instances: None,
     /// A file.
     File(PathBuf),
 }
@@ -449,6 +457,23 @@ mod tests {
     fn reads_the_file_and_lets_the_environment_override_it() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(
+        for (key, share) in [
+            (
+                "max-instances-per-plugin",
+                self.runtime.max_instances_per_plugin,
+            ),
+            ("max-task-instances", self.runtime.max_task_instances),
+        ] {
+            if let Some(share) = share
+                && !(1..=self.runtime.max_instances).contains(&share)
+            {
+                bail!(
+                    "invalid configuration: runtime.{key} is {share}; it must be between 1 and \
+                     runtime.max-instances ({})",
+                    self.runtime.max_instances
+                );
+            }
+        }
                 "greenroom.toml",
                 r#"
                 listen = "127.0.0.1:9000"
@@ -601,6 +626,31 @@ mod tests {
                     defaults.http.requests,
                     defaults.http.response_bytes,
                     defaults.http.timeout
+    #[test]
+    fn reads_instance_shares_and_refuses_shares_larger_than_the_pool() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "shares.toml",
+                "[runtime]\nmax-instances = 8\nmax-instances-per-plugin = 2\nmax-task-instances = 3",
+            )?;
+            let (config, _) =
+                load(Some(Path::new("shares.toml")), Overrides::default()).expect("valid config");
+            assert_eq!(config.runtime.max_instances_per_plugin, Some(2));
+            assert_eq!(config.runtime.max_task_instances, Some(3));
+            jail.create_file(
+                "too_many.toml",
+                "[runtime]\nmax-instances = 8\nmax-task-instances = 9",
+            )?;
+            let err = load(Some(Path::new("too_many.toml")), Overrides::default()).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("runtime.max-task-instances is 9; it must be between 1 and runtime.max-instances (8)"),
+                "{err}"
+            );
+            Ok(())
+        });
+    }
+
                 ),
                 (5, 1 << 20, Duration::from_secs(3))
             );

@@ -820,6 +820,8 @@ fn runtime(config: &config::Config) -> anyhow::Result<Runtime> {
                 .unwrap_or_else(|| config.data_dir.join("cache").join("components")),
         ),
         max_instances: config.runtime.max_instances,
+        max_instances_per_plugin: config.runtime.max_instances_per_plugin,
+        max_task_instances: config.runtime.max_task_instances,
     })?)
 }
 
@@ -972,6 +974,7 @@ fn plugin_inspect(file: &Path) -> anyhow::Result<()> {
     let runtime = Runtime::new(RuntimeConfig {
         cache_dir: None,
         max_instances: 4,
+        ..RuntimeConfig::default()
     })?;
     let scratch = tempfile::tempdir().context("cannot create a scratch directory")?;
     let db = Database::open(&scratch.path().join("inspect.db"))?;

@@ -105,6 +105,11 @@ impl AppError {
                 error: CallError::Deadline { .. },
                 ..
             } => StatusCode::GATEWAY_TIMEOUT,
+            // Every slot was taken until the deadline: try again later.
+            ErrorKind::Plugin {
+                error: CallError::Busy { .. },
+                ..
+            } => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Plugin { .. } => StatusCode::BAD_GATEWAY,
         }
     }

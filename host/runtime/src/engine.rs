@@ -4,7 +4,7 @@ use crate::cache::{CacheOutcome, ComponentCache};
 use crate::dispatch::{Linkers, VersionedPre};
 use crate::error::{LoadError, RuntimeError};
 use crate::health::PluginHealth;
-use crate::limits::{Limits, MAX_MEMORY_BYTES};
+use crate::limits::{Limits, MAX_MEMORY_BYTES, Slots};
 use crate::plugin::LoadedPlugin;
 use greenroom_broker::PluginEnv;
 use greenroom_contract::Artifact;
@@ -41,9 +41,18 @@ pub struct RuntimeConfig {
     /// Where compiled components are cached; `None` compiles on every load.
     pub cache_dir: Option<PathBuf>,
     /// The most plugin instances alive at once, across all plugins. Calls
-    /// beyond it wait for a slot. The pooling allocator reserves address
-    /// space (not memory) for this many instances up front.
+    /// beyond it wait for a slot, and the wait counts against their
+    /// deadline. The pooling allocator reserves address space (not memory)
+    /// for this many instances up front.
     pub max_instances: u32,
+    /// The most instances one plugin's calls may hold at once, so one busy
+    /// or hostile plugin cannot starve the others; `None`: half of
+    /// `max_instances` (see [`RuntimeConfig::plugin_share`]).
+    pub max_instances_per_plugin: Option<u32>,
+    /// The most instances scheduled task runs may hold at once, across
+    /// plugins, so long tasks always leave slots for pages; `None`: half
+    /// of `max_instances` (see [`RuntimeConfig::task_share`]).
+    pub max_task_instances: Option<u32>,
 }
 
 impl Default for RuntimeConfig {
@@ -51,8 +60,28 @@ impl Default for RuntimeConfig {
         RuntimeConfig {
             cache_dir: None,
             max_instances: 256,
+            max_instances_per_plugin: None,
+            max_task_instances: None,
         }
     }
+}
+
+impl RuntimeConfig {
+    /// The instances one plugin may hold: as configured, or half of
+    /// `max_instances`; at least 1, at most `max_instances`.
+    pub fn plugin_share(&self) -> u32 {
+        share(self.max_instances_per_plugin, self.max_instances)
+    }
+
+    /// The instances task runs may hold together: as configured, or half
+    /// of `max_instances`; at least 1, at most `max_instances`.
+    pub fn task_share(&self) -> u32 {
+        share(self.max_task_instances, self.max_instances)
+    }
+}
+
+fn share(configured: Option<u32>, total: u32) -> u32 {
+    configured.unwrap_or(total / 2).clamp(1, total.max(1))
 }
 
 /// The WebAssembly runtime: one engine, its linkers and its cache.
@@ -60,7 +89,7 @@ pub struct Runtime {
     engine: Engine,
     linkers: Arc<Linkers>,
     cache: ComponentCache,
-    slots: Arc<tokio::sync::Semaphore>,
+    slots: Arc<Slots>,
     _ticker: EpochTicker,
 }
 
@@ -78,13 +107,17 @@ impl Runtime {
             }
         };
         let linkers = Linkers::new(&engine).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
-        let cache = ComponentCache::new(&engine, config.cache_dir)?;
+        let cache = ComponentCache::new(&engine, config.cache_dir.clone())?;
         let ticker = EpochTicker::start(engine.clone());
         Ok(Runtime {
             engine,
             linkers: Arc::new(linkers),
             cache,
-            slots: Arc::new(tokio::sync::Semaphore::new(config.max_instances as usize)),
+            slots: Arc::new(Slots::new(
+                config.max_instances,
+                config.task_share(),
+                config.plugin_share(),
+            )),
             _ticker: ticker,
         })
     }
@@ -124,12 +157,14 @@ impl Runtime {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "loaded plugin"
         );
+        let own_slots = self.slots.plugin_share(artifact.manifest().id.as_str());
         Ok(LoadedPlugin {
             artifact,
             env: Arc::new(env),
             limits,
             pre,
             engine: self.engine.clone(),
+            own_slots,
             slots: self.slots.clone(),
             health: PluginHealth::default(),
             from_cache: outcome == CacheOutcome::Hit,

@@ -1,8 +1,10 @@
 //! How loading and calling plugins fail.
 
-use crate::health::FailureKind;
+use crate::health::{FailureKind, MAX_ERROR_MESSAGE_BYTES};
+use greenroom_access::truncate;
 use greenroom_contract::view::ViewError;
 use greenroom_contract::wit::latest::greenroom::plugin::types::{HostError, PluginError};
+use std::borrow::Cow;
 use std::time::Duration;
 
 /// The engine could not be set up.
@@ -57,6 +59,17 @@ pub enum CallError {
         /// The deadline it had.
         deadline: Duration,
     },
+    /// No instance slot was free before its deadline: the portal is busy
+    /// (other calls hold every slot, or this plugin's share), not the
+    /// plugin at fault. Nothing of the plugin ran.
+    #[error(
+        "the portal was too busy to run the plugin: no instance came free within {}; try again",
+        humanize(*.deadline)
+    )]
+    Busy {
+        /// The deadline the wait counted against.
+        deadline: Duration,
+    },
     /// It tried to grow its memory past its limit.
     #[error("the plugin needed more than its {limit} of memory and was stopped")]
     Memory {
@@ -83,12 +96,56 @@ impl CallError {
         match self {
             CallError::Trap { .. } => FailureKind::Trap,
             CallError::Deadline { .. } => FailureKind::Deadline,
+            CallError::Busy { .. } => FailureKind::Busy,
             CallError::Memory { .. } => FailureKind::Memory,
             CallError::Plugin(PluginError::Host(HostError::Denied(_))) => FailureKind::Denied,
             CallError::Plugin(_) => FailureKind::PluginError,
             CallError::InvalidView(_) | CallError::InvalidResponse(_) => FailureKind::InvalidOutput,
             CallError::Host(_) => FailureKind::Host,
         }
+    }
+}
+
+impl CallError {
+    /// The error with every text a plugin can make long (its own error's
+    /// message, a trap's message and stderr) cut to
+    /// [`MAX_ERROR_MESSAGE_BYTES`] at a character boundary, with a marker.
+    /// A plugin once failed with a 40 MiB message, shown in full on the
+    /// page and in the log.
+    pub fn bounded(self) -> CallError {
+        let cut = cut_message;
+        match self {
+            CallError::Trap { message } => CallError::Trap {
+                message: cut(message),
+            },
+            CallError::Plugin(error) => CallError::Plugin(match error {
+                PluginError::InvalidInput(m) => PluginError::InvalidInput(cut(m)),
+                PluginError::NotFound(m) => PluginError::NotFound(cut(m)),
+                PluginError::Unsupported(m) => PluginError::Unsupported(cut(m)),
+                PluginError::Failed(m) => PluginError::Failed(cut(m)),
+                PluginError::Host(host) => PluginError::Host(match host {
+                    HostError::Denied(m) => HostError::Denied(cut(m)),
+                    HostError::Unavailable(m) => HostError::Unavailable(cut(m)),
+                    HostError::InvalidArgument(m) => HostError::InvalidArgument(cut(m)),
+                    HostError::LimitExceeded(m) => HostError::LimitExceeded(cut(m)),
+                    HostError::Internal(m) => HostError::Internal(cut(m)),
+                }),
+            }),
+            CallError::InvalidView(ViewError(m)) => CallError::InvalidView(ViewError(cut(m))),
+            CallError::InvalidResponse(m) => CallError::InvalidResponse(cut(m)),
+            CallError::Host(m) => CallError::Host(cut(m)),
+            other @ (CallError::Deadline { .. }
+            | CallError::Busy { .. }
+            | CallError::Memory { .. }) => other,
+        }
+    }
+}
+
+/// `text` cut to [`MAX_ERROR_MESSAGE_BYTES`] with a marker, or unchanged.
+pub(crate) fn cut_message(text: String) -> String {
+    match truncate(&text, MAX_ERROR_MESSAGE_BYTES) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(cut) => cut,
     }
 }
 
@@ -118,5 +175,26 @@ fn plugin_error_message(error: &PluginError) -> String {
         PluginError::Unsupported(m) => format!("not supported: {m}"),
         PluginError::Host(host) => host_error_message(host),
         PluginError::Failed(m) => m.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_plugin_message_is_cut_with_a_marker_everywhere_it_is_shown() {
+        let huge = "é".repeat(20 << 20);
+        let error = CallError::Plugin(PluginError::Failed(huge)).bounded();
+        let shown = error.to_string();
+        assert!(shown.len() <= MAX_ERROR_MESSAGE_BYTES, "{}", shown.len());
+        assert!(shown.starts_with("éé"));
+        assert!(shown.ends_with("bytes in all]"), "{shown}");
+        let host = CallError::Plugin(PluginError::Host(HostError::Denied("x".repeat(1 << 20))));
+        assert!(host.bounded().to_string().len() <= MAX_ERROR_MESSAGE_BYTES + 32);
+        let short = CallError::Trap {
+            message: "boom".into(),
+        };
+        assert_eq!(short.clone().bounded(), short);
     }
 }

@@ -20,8 +20,12 @@ use std::time::{Duration, SystemTime};
 /// [`MAX_ERROR_MESSAGE_BYTES`], so raising it costs memory per plugin.
 pub const RECENT_ERRORS: usize = 20;
 
-/// The longest error message kept, in bytes. A trap's message can carry a
-/// whole backtrace; the start says what happened, and the log has the rest.
+/// The longest error message kept, shown or logged, in bytes. A trap's
+/// message can carry a whole backtrace and a plugin's own error anything it
+/// likes (one sent 40 MiB, shown whole on the page and in the log); the
+/// start says what happened. Every call error is cut to this
+/// ([`crate::CallError::bounded`]) before it reaches a page, a log line or
+/// this page.
 pub const MAX_ERROR_MESSAGE_BYTES: usize = 2048;
 
 /// Which export was called.
@@ -68,6 +72,9 @@ pub enum FailureKind {
     Trap,
     /// Stopped at its deadline.
     Deadline,
+    /// No instance slot came free before its deadline (the portal was
+    /// busy; nothing of the plugin ran).
+    Busy,
     /// Over its memory limit.
     Memory,
     /// An import was denied and the plugin gave up.
@@ -82,9 +89,10 @@ pub enum FailureKind {
 
 impl FailureKind {
     /// Every kind, in display order.
-    pub const ALL: [FailureKind; 7] = [
+    pub const ALL: [FailureKind; 8] = [
         FailureKind::Trap,
         FailureKind::Deadline,
+        FailureKind::Busy,
         FailureKind::Memory,
         FailureKind::Denied,
         FailureKind::PluginError,
@@ -97,6 +105,7 @@ impl FailureKind {
         match self {
             FailureKind::Trap => "trap",
             FailureKind::Deadline => "deadline",
+            FailureKind::Busy => "busy",
             FailureKind::Memory => "memory",
             FailureKind::Denied => "denied",
             FailureKind::PluginError => "plugin error",
@@ -204,7 +213,7 @@ impl PluginHealth {
             at: SystemTime::now(),
             call,
             kind,
-            message: truncate(message, MAX_ERROR_MESSAGE_BYTES),
+            message: crate::error::cut_message(message),
         };
         let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
         if recent.len() == RECENT_ERRORS {
@@ -244,21 +253,6 @@ impl PluginHealth {
                 .collect(),
         }
     }
-}
-
-/// `message` cut to at most `max` bytes at a character boundary, with an
-/// ellipsis when it was cut.
-fn truncate(mut message: String, max: usize) -> String {
-    if message.len() <= max {
-        return message;
-    }
-    let mut end = max - '…'.len_utf8();
-    while !message.is_char_boundary(end) {
-        end -= 1;
-    }
-    message.truncate(end);
-    message.push('…');
-    message
 }
 
 #[cfg(test)]
@@ -329,7 +323,7 @@ mod tests {
         );
         let kept = &health.snapshot().recent_errors[0].message;
         assert!(kept.len() <= MAX_ERROR_MESSAGE_BYTES, "{}", kept.len());
-        assert!(kept.ends_with("é…"), "{kept}");
+        assert!(kept.ends_with("… [cut: 4096 bytes in all]"), "{kept}");
     }
 
     #[test]

@@ -3,7 +3,10 @@
 use bytesize::ByteSize;
 use greenroom_broker::HttpLimits;
 use greenroom_contract::view::ViewLimits;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::{Semaphore, SemaphorePermit};
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 
 /// The most linear memory any plugin may be configured for. The pooling
@@ -127,5 +130,124 @@ impl ResourceLimiter for CallLimiter {
 
     fn tables(&self) -> usize {
         self.limits.tables()
+    }
+}
+
+/// The instance slots calls share, and the shares that keep one kind of
+/// work from taking them all.
+///
+/// Every call holds a slot of the whole pool while its instance lives.
+/// Scheduled task runs may hold at most `tasks` of them together, and the
+/// calls of one plugin at most `per_plugin`, so long tasks or one busy
+/// plugin always leave slots for everyone else's pages. 300 long tasks
+/// once held every slot and another plugin's page waited 114 s.
+#[derive(Debug)]
+pub(crate) struct Slots {
+    all: Semaphore,
+    tasks: Semaphore,
+    per_plugin: usize,
+    /// Plugin id → its share; kept across upgrades, so a new build's calls
+    /// and the old build's calls in flight count together.
+    plugins: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+/// What a call holds while its instance lives; dropping it frees the
+/// slot.
+pub(crate) struct SlotPermit<'a> {
+    _plugin: SemaphorePermit<'a>,
+    _task: Option<SemaphorePermit<'a>>,
+    _slot: SemaphorePermit<'a>,
+}
+
+impl Slots {
+    /// `total` slots, at most `tasks` of them for task runs and
+    /// `per_plugin` for one plugin (each at least 1 and at most `total`).
+    pub(crate) fn new(total: u32, tasks: u32, per_plugin: u32) -> Slots {
+        let total = total.max(1) as usize;
+        let share = |n: u32| (n as usize).clamp(1, total);
+        Slots {
+            all: Semaphore::new(total),
+            tasks: Semaphore::new(share(tasks)),
+            per_plugin: share(per_plugin),
+            plugins: Mutex::default(),
+        }
+    }
+
+    /// The share of the plugin with this id.
+    pub(crate) fn plugin_share(&self, id: &str) -> Arc<Semaphore> {
+        let mut plugins = self.plugins.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(
+            plugins
+                .entry(id.to_owned())
+                .or_insert_with(|| Arc::new(Semaphore::new(self.per_plugin))),
+        )
+    }
+
+    /// Waits for a slot for a call of the plugin whose share is `plugin`;
+    /// a task run also takes one of the tasks' share. The caller bounds
+    /// the wait with the call's deadline. `None` once the runtime is
+    /// closing.
+    pub(crate) async fn acquire<'a>(
+        &'a self,
+        plugin: &'a Semaphore,
+        task: bool,
+    ) -> Option<SlotPermit<'a>> {
+        // Shares first: a call waiting for its plugin's or the tasks'
+        // share holds no slot of the pool meanwhile.
+        let plugin = plugin.acquire().await.ok()?;
+        let task = match task {
+            true => Some(self.tasks.acquire().await.ok()?),
+            false => None,
+        };
+        let slot = self.all.acquire().await.ok()?;
+        Some(SlotPermit {
+            _plugin: plugin,
+            _task: task,
+            _slot: slot,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::FutureExt;
+
+    #[tokio::test]
+    async fn tasks_and_one_plugin_each_leave_slots_for_others() {
+        let slots = Slots::new(4, 2, 3);
+        let busy = slots.plugin_share("busy");
+        let tasks: Vec<_> = futures::future::join_all((0..2).map(|_| slots.acquire(&busy, true)))
+            .await
+            .into_iter()
+            .map(|p| p.expect("open"))
+            .collect();
+        // A third task of the plugin waits for the tasks' share…
+        assert!(
+            slots.acquire(&busy, true).now_or_never().is_none(),
+            "tasks hold at most their share"
+        );
+        // …but a render of the same plugin still gets a slot, and then the
+        // plugin has used its share.
+        let render = slots.acquire(&busy, false).await.expect("open");
+        assert!(
+            slots.acquire(&busy, false).now_or_never().is_none(),
+            "one plugin holds at most its share"
+        );
+        // Another plugin's page is drawn all the same.
+        let other = slots.plugin_share("other");
+        assert!(slots.acquire(&other, false).await.is_some());
+        drop((tasks, render));
+    }
+
+    #[test]
+    fn shares_are_at_least_one_and_at_most_the_pool() {
+        let slots = Slots::new(2, 0, 99);
+        assert_eq!(slots.tasks.available_permits(), 1);
+        assert_eq!(slots.per_plugin, 2);
+        assert!(Arc::ptr_eq(
+            &slots.plugin_share("a"),
+            &slots.plugin_share("a")
+        ));
     }
 }

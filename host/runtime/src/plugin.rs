@@ -3,7 +3,7 @@
 use crate::dispatch::{CallResult, VersionedInstance, VersionedPre};
 use crate::error::CallError;
 use crate::health::{CallKind, HealthSnapshot, PluginHealth};
-use crate::limits::Limits;
+use crate::limits::{Limits, Slots};
 use crate::state::PluginState;
 use futures::FutureExt;
 use greenroom_access::Identity;
@@ -76,7 +76,9 @@ pub struct LoadedPlugin {
     pub(crate) pre: VersionedPre,
     pub(crate) engine: Engine,
     /// Instance slots, shared by every plugin of the runtime.
-    pub(crate) slots: Arc<Semaphore>,
+    pub(crate) slots: Arc<Slots>,
+    /// This plugin's share of them (see [`Slots`]).
+    pub(crate) own_slots: Arc<Semaphore>,
     pub(crate) health: PluginHealth,
     pub(crate) from_cache: bool,
 }
@@ -238,29 +240,38 @@ impl LoadedPlugin {
         check: impl FnOnce(R) -> Result<R, CallError>,
     ) -> Result<R, CallError> {
         let started = Instant::now();
-        let (result, denials) = self.run(user, deadline, invoke).await;
-        self.observe(kind, started, denials, result.and_then(check))
+        let (result, denials) = self.run(kind, user, deadline, invoke).await;
+        let result = result.and_then(check).map_err(CallError::bounded);
+        self.observe(kind, started, denials, result)
     }
 
     /// Runs `invoke` on a fresh store and instance; also says how many of
     /// its imports the broker denied.
     async fn run<R: Send>(
         &self,
+        kind: CallKind,
         user: Option<Identity>,
         deadline: Duration,
         invoke: Invoke<R>,
     ) -> (Result<R, CallError>, u32) {
-        let session = Session::new(self.env.clone(), user).with_http_limits(self.limits.http);
         let call = async {
-            // Waits for a free instance slot rather than failing when the
-            // pool is full; the wait counts against the deadline.
+            // Waits for a free instance slot (within the plugin's share, and
+            // the tasks' share for a task) rather than failing when the pool
+            // is full; the wait counts against the deadline, and a call that
+            // gets no slot in time fails as busy instead of holding up its
+            // page.
             let deadline_at = Instant::now() + deadline;
-            let Ok(_permit) = self.slots.acquire().await else {
-                return (
-                    Err(CallError::Host("the runtime is shutting down".into())),
-                    0,
-                );
+            let deadline_instant = tokio::time::Instant::from_std(deadline_at);
+            let waiting = self.slots.acquire(&self.own_slots, kind == CallKind::Task);
+            let _permit = match tokio::time::timeout_at(deadline_instant, waiting).await {
+                Ok(Some(permit)) => permit,
+                Ok(None) => {
+                    let closing = CallError::Host("the runtime is shutting down".into());
+                    return (Err(closing), 0);
+                }
+                Err(_) => return (Err(CallError::Busy { deadline }), 0),
             };
+            let session = Session::new(self.env.clone(), user).with_http_limits(self.limits.http);
             let mut store = Store::new(
                 &self.engine,
                 PluginState::new(session, self.limits.memory_bytes(), deadline_at),
@@ -284,7 +295,6 @@ impl LoadedPlugin {
             // A plugin waiting on the host (an HTTP response, a sleep) runs
             // no WebAssembly, so the epoch cannot stop it: the deadline
             // stops the wait here instead.
-            let deadline_instant = tokio::time::Instant::from_std(deadline_at);
             let outcome = tokio::time::timeout_at(deadline_instant, running)
                 .await
                 .unwrap_or_else(|_| Err(wasmtime::Error::new(DeadlineExceeded)));
