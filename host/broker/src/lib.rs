@@ -37,7 +37,7 @@ pub use grant::{Coverage, Grant, GrantError, grant_specs};
 pub use http::{CREDENTIAL_HEADER, Credential, CredentialError, Egress, HttpLimits};
 pub use identity::wit_user;
 pub use log::{LogLine, LogTail};
-pub use session::{Access, PluginEnv, Session};
+pub use session::{Access, COALESCED_ACTION, MAX_DENIALS_RECORDED_PER_CALL, PluginEnv, Session};
 
 // Interfaces that only define types still need a (method-less) host side.
 impl greenroom_contract::wit::latest::greenroom::plugin::types::Host for Session {}

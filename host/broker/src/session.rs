@@ -10,8 +10,21 @@ use greenroom_contract::wit::latest::greenroom::plugin::types::HostError;
 use greenroom_contract::{Manifest, PluginId};
 use greenroom_store::{Database, PluginStore};
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Distinct denials of one call recorded in the audit log one by one; the
+/// rest (repeats of these, and any past this many) are counted and
+/// recorded as one [`COALESCED_ACTION`] entry when the call ends. One page
+/// view of a plugin looping on a refused import wrote 27 753 rows before;
+/// the first few say what it tried, the count says how hard. Raising it
+/// lets one call write that many more rows.
+pub const MAX_DENIALS_RECORDED_PER_CALL: usize = 10;
+
+/// The action of the entry that counts a call's denials not recorded one
+/// by one.
+pub const COALESCED_ACTION: &str = "audit.coalesced";
 
 /// Everything the broker knows about one installed plugin, shared by all of
 /// its calls.
@@ -205,18 +218,26 @@ pub struct Session {
     pub(crate) http: CallHttp,
     /// Imports denied during this call, for the plugin's health.
     denials: AtomicU32,
+    /// Where its denials are recorded, within the call's budget.
+    denial_log: Arc<CallDenials>,
 }
 
 impl Session {
     /// A session for a call to the plugin in `env`, made for `user` (none
     /// for scheduled tasks).
     pub fn new(env: Arc<PluginEnv>, user: Option<Identity>) -> Session {
+        let denial_log = Arc::new(CallDenials {
+            env: Arc::clone(&env),
+            actor: user.as_ref().map(|u| u.entity_ref.clone()),
+            state: Mutex::default(),
+        });
         Session {
             env,
             user,
             log_budget: LogBudget::default(),
             denials: AtomicU32::new(0),
             http: CallHttp::default(),
+            denial_log,
         }
     }
 
@@ -313,57 +334,102 @@ impl Session {
         Err(HostError::Denied(reason))
     }
 
-    /// Records a denial, and counts it on the call (see
+    /// Records a denial within the call's budget (see
+    /// [`MAX_DENIALS_RECORDED_PER_CALL`]), and counts it on the call (see
     /// [`Session::denials`]). Failing to write the audit log never turns a
     /// denial into an allow; it is logged as an error instead.
     pub(crate) fn audit_denial(&self, action: &str, resource: Option<&str>, reason: &str) {
         self.denials.fetch_add(1, Ordering::Relaxed);
-        let actor = self.user.as_ref().map(|u| u.entity_ref.as_str());
-        record_denial(&self.env, actor, action, resource, reason);
+        self.denial_log.record(action, resource, reason);
     }
 
     /// Records denials found after an import returned: outbound HTTP learns
     /// where a name resolves and how large a response is only once the
     /// request is under way.
     pub(crate) fn auditor(&self) -> Auditor {
-        Auditor {
-            env: Arc::clone(&self.env),
-            actor: self.user.as_ref().map(|u| u.entity_ref.clone()),
-        }
+        Auditor(Arc::clone(&self.denial_log))
     }
 }
 
-/// [`Session::audit_denial`] for work that outlives the import call.
+/// [`Session::audit_denial`] for work that outlives the import call; it
+/// shares the call's budget.
 #[derive(Debug, Clone)]
-pub(crate) struct Auditor {
-    env: Arc<PluginEnv>,
-    actor: Option<String>,
-}
+pub(crate) struct Auditor(Arc<CallDenials>);
 
 impl Auditor {
     /// Records a denial, as [`Session::audit_denial`] does.
     pub(crate) fn deny(&self, action: &str, resource: Option<&str>, reason: &str) {
-        record_denial(&self.env, self.actor.as_deref(), action, resource, reason);
+        self.0.record(action, resource, reason);
     }
 }
 
-fn record_denial(
-    env: &PluginEnv,
-    actor: Option<&str>,
-    action: &str,
-    resource: Option<&str>,
-    reason: &str,
-) {
-    let event = AuditEvent {
-        actor,
-        plugin: Some(env.id.as_str()),
-        action,
-        resource,
-        decision: Decision::Deny,
-        reason,
-    };
-    if let Err(error) = env.audit.record(&event) {
-        tracing::error!(plugin = %env.id, %error, "could not record a denial in the audit log");
+/// The denials of one call. The first [`MAX_DENIALS_RECORDED_PER_CALL`]
+/// distinct ones are written as they happen; the others are counted, and
+/// the count is written once, when the last holder (the session, or an
+/// outbound request that outlived it) lets go.
+#[derive(Debug)]
+struct CallDenials {
+    env: Arc<PluginEnv>,
+    actor: Option<String>,
+    state: Mutex<DenialCount>,
+}
+
+#[derive(Debug, Default)]
+struct DenialCount {
+    /// Digests of the denials recorded (action, resource, reason).
+    recorded: Vec<u64>,
+    /// Denials counted but not recorded one by one.
+    coalesced: u64,
+}
+
+impl CallDenials {
+    fn record(&self, action: &str, resource: Option<&str>, reason: &str) {
+        let mut digest = std::collections::hash_map::DefaultHasher::new();
+        (action, resource, reason).hash(&mut digest);
+        let digest = digest.finish();
+        {
+            let mut count = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            if count.recorded.contains(&digest)
+                || count.recorded.len() >= MAX_DENIALS_RECORDED_PER_CALL
+            {
+                count.coalesced += 1;
+                return;
+            }
+            count.recorded.push(digest);
+        }
+        self.write(action, resource, reason);
+    }
+
+    fn write(&self, action: &str, resource: Option<&str>, reason: &str) {
+        let event = AuditEvent {
+            actor: self.actor.as_deref(),
+            plugin: Some(self.env.id.as_str()),
+            action,
+            resource,
+            decision: Decision::Deny,
+            reason,
+        };
+        if let Err(error) = self.env.audit.record(&event) {
+            tracing::error!(plugin = %self.env.id, %error, "could not record a denial in the audit log");
+        }
+    }
+}
+
+impl Drop for CallDenials {
+    fn drop(&mut self) {
+        let count = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
+        let (coalesced, distinct) = (count.coalesced, count.recorded.len());
+        if coalesced == 0 {
+            return;
+        }
+        self.write(
+            COALESCED_ACTION,
+            None,
+            &format!(
+                "and {coalesced} more denials during the same call, not recorded one by one \
+                 (repeats, or past the first {distinct} distinct ones recorded above)"
+            ),
+        );
     }
 }
 
@@ -413,6 +479,72 @@ pub(crate) mod tests {
         assert_eq!(audit[0].action, "http.request");
         assert_eq!(audit[0].resource.as_deref(), Some("evil.example.com"));
         assert_eq!(audit[0].actor.as_deref(), Some("user:default/guest"));
+    }
+
+    fn audit_rows(db: &Database) -> Vec<greenroom_access::AuditEntry> {
+        AuditLog::new(db.clone())
+            .recent(None, greenroom_access::MAX_AUDIT_PAGE)
+            .expect("audit readable")
+    }
+
+    #[test]
+    fn a_call_looping_on_a_refused_import_writes_a_few_rows_and_one_count() {
+        let (_dir, db, env) = env_with("");
+        let session = Session::new(env, Some(Identity::guest()));
+        for n in 0..30_000 {
+            // 25 distinct keys over and over.
+            let key = format!("key-{}", n % 25);
+            let denied = session.decide(Access::Storage {
+                operation: "storage.get",
+                key: &key,
+            });
+            assert!(matches!(denied, Err(HostError::Denied(_))));
+        }
+        assert_eq!(
+            session.denials(),
+            30_000,
+            "every denial still counts on the call"
+        );
+        assert_eq!(audit_rows(&db).len(), MAX_DENIALS_RECORDED_PER_CALL);
+        drop(session);
+        let rows = audit_rows(&db);
+        assert_eq!(rows.len(), MAX_DENIALS_RECORDED_PER_CALL + 1);
+        assert_eq!(rows[0].action, COALESCED_ACTION);
+        assert_eq!(rows[0].plugin.as_deref(), Some("probe"));
+        assert_eq!(rows[0].actor.as_deref(), Some("user:default/guest"));
+        assert!(
+            rows[0]
+                .reason
+                .starts_with("and 29990 more denials during the same call"),
+            "{}",
+            rows[0].reason
+        );
+    }
+
+    #[test]
+    fn a_huge_key_is_stored_cut_and_each_call_records_its_own_first_denials() {
+        let (_dir, db, env) = env_with("");
+        let key = "k".repeat(8 << 20);
+        for _ in 0..8 {
+            let session = Session::new(Arc::clone(&env), None);
+            for _ in 0..3 {
+                let _ = session.decide(Access::Storage {
+                    operation: "storage.set",
+                    key: &key,
+                });
+            }
+        }
+        let rows = audit_rows(&db);
+        // Per call: the denial once, then "and 2 more".
+        assert_eq!(rows.len(), 16);
+        let stored: usize = rows
+            .iter()
+            .map(|r| r.resource.as_deref().map_or(0, str::len) + r.reason.len())
+            .sum();
+        assert!(
+            stored < 64 << 10,
+            "{stored} bytes stored for 8 refused 8 MiB keys"
+        );
     }
 
     #[test]
