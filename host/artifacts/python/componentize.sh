@@ -13,7 +13,34 @@
 set -eu
 stage=$1 tool=$2 shim=$3 wit=$4 source=$5 module=$6 out=$7
 
+# The stage's device number reaches the snapshot too: wasmtime-wasi hashes a
+# file's device and inode into its metadata hash, which wasi-libc hands to
+# CPython as st_dev/st_ino, and rustix's raw statx calls bypass the shim.
+# Anonymous device numbers (tmpfs, proc, overlay, ...) are handed out lowest
+# free first across the whole machine, so the same build gave other bytes on
+# a machine with another number of mounts. Stack throwaway tmpfs mounts on
+# one folder (they live only in this namespace) until the next number free
+# is $stage_minor, then mount the stage: it is device 0:$stage_minor on every
+# machine that has fewer anonymous devices in use than that.
+stage_minor=2048
+pad="$stage.pad"
+mkdir -p "$pad"
+while :; do
+  mount -t tmpfs greenroom-pad "$pad"
+  minor=$(stat -c %Ld "$pad")
+  [ "$minor" -lt $((stage_minor - 1)) ] || break
+done
+if [ "$minor" -ne $((stage_minor - 1)) ]; then
+  echo "error: this machine already uses more than $stage_minor anonymous device numbers (the next free is $minor);" >&2
+  echo "the reproducible Python build needs device 0:$stage_minor for its stage" >&2
+  exit 1
+fi
 mount -t tmpfs -o size=1g greenroom-python "$stage"
+minor=$(stat -c %Ld "$stage")
+if [ "$minor" -ne "$stage_minor" ]; then
+  echo "error: the stage got device 0:$minor, not 0:$stage_minor (another mount took it meanwhile); build again" >&2
+  exit 1
+fi
 mkdir -p "$stage/app" "$stage/wit" "$stage/tmp" "$stage/venv/lib/site-packages"
 
 # copy_sorted FROM TO [FIND-ARGS]: folders, then files, in byte order.
