@@ -13,25 +13,58 @@ use axum::response::Response;
 use greenroom_runtime::types::{Method as WitMethod, Request};
 use serde_json::{Value, json};
 
-/// Request headers a plugin never sees: the user's credentials.
-const WITHHELD_REQUEST_HEADERS: &[&str] = &["cookie", "authorization", "proxy-authorization"];
-
-/// Response headers a plugin may not set: cookies (the portal's origin is
-/// not the plugin's), framing the host computes, and security headers the
-/// host owns.
-const WITHHELD_RESPONSE_HEADERS: &[&str] = &[
-    "set-cookie",
-    "content-length",
-    "transfer-encoding",
-    "connection",
-    "content-security-policy",
-    "x-content-type-options",
-    "x-frame-options",
-    "access-control-allow-origin",
-    "access-control-allow-credentials",
-    // `refresh` redirects like `location`, without the check below.
-    "refresh",
+/// The request headers a plugin's `handle` sees; every other is dropped.
+/// An allow-list, not a deny-list: a portal behind a sign-in proxy or a
+/// load balancer receives credentials and personal data under names no
+/// list can foresee (`x-forwarded-access-token`, `x-auth-request-*`,
+/// `x-amzn-oidc-*`, `cf-access-*`, the configured `[auth.proxy] header`,
+/// the cookies, `authorization`), and none of them is the plugin's to read.
+/// These describe the body and what the caller wants back, nothing more.
+/// The host adds `greenroom-caller` itself for a service's API token.
+const FORWARDED_REQUEST_HEADERS: &[&str] = &[
+    "accept",
+    "accept-language",
+    "content-type",
+    "if-match",
+    "if-modified-since",
+    "if-none-match",
+    "if-unmodified-since",
+    "idempotency-key",
+    "user-agent",
 ];
+
+/// The response headers a plugin may set; every other is dropped. Each is
+/// about the body the plugin returns or how long it may be cached; none
+/// can change how a browser treats the portal's origin — no cookies
+/// (`set-cookie`), no security or CORS policy, no authentication prompt
+/// (`www-authenticate`), no wiping of the portal's storage
+/// (`clear-site-data`), no framing (`content-length`, `transfer-encoding`,
+/// `connection`: the host computes them), no instruction to a proxy in
+/// front (`x-accel-redirect`, `x-sendfile`), no `refresh` or `link`
+/// fetches. `location` passes only on a redirect (3xx) to a portal path.
+const FORWARDED_RESPONSE_HEADERS: &[&str] = &[
+    "cache-control",
+    "content-disposition",
+    "content-language",
+    "content-type",
+    "etag",
+    "expires",
+    "last-modified",
+    "location",
+    "retry-after",
+    "vary",
+];
+
+/// At most this many response headers (allowed or not) from one plugin
+/// answer; more is a broken or hostile plugin and answers 502. The allowed
+/// set above has ten names, so 32 leaves room for repeats; raising it only
+/// lets a plugin make the host parse and drop more.
+const MAX_RESPONSE_HEADERS: usize = 32;
+
+/// At most this many bytes in one response header (name and value): an
+/// `etag` or `content-disposition` needs far less, and browsers and proxies
+/// refuse responses whose headers pass 8–16 KiB in all.
+const MAX_RESPONSE_HEADER_BYTES: usize = 4096;
 
 /// A plugin's response runs in a sandbox of its own if a browser renders
 /// it: whatever a plugin returns (even HTML with script), it cannot act as
@@ -132,7 +165,8 @@ pub(crate) async fn plugin_route(
     // POST with no body) with the user's cookies, but not a JSON one: that
     // needs a CORS preflight the portal never grants. Requiring JSON on
     // every write keeps plugin APIs safe from cross-site request forgery.
-    if wit_method != WitMethod::Get && !is_json(&headers) {
+    crate::csrf::refuse_cross_site(&method, &headers)?;
+    if wit_method != WitMethod::Get && !crate::csrf::is_json(&headers) {
         return Err(AppError::api(ErrorKind::UnsupportedMediaType(
             "plugin API writes must be sent with `content-type: application/json`".into(),
         )));
@@ -144,8 +178,10 @@ pub(crate) async fn plugin_route(
     let (user, service) = match presented(&state.config().api_tokens, &id, authorization) {
         Presented::Service(name) => (None, Some(name.to_owned())),
         Presented::Invalid => {
-            greenroom_access::AuditLog::new(state.catalog().store().database().clone())
-                .record_or_log(&greenroom_access::AuditEvent {
+            // Nobody is signed: bounded, as every unsigned request is.
+            state
+                .audit()
+                .record_unsigned(&greenroom_access::AuditEvent {
                     actor: None,
                     plugin: Some(&id),
                     action: "api.token",
@@ -159,9 +195,7 @@ pub(crate) async fn plugin_route(
     };
     let mut forwarded: Vec<(String, String)> = headers
         .iter()
-        .filter(|(name, _)| {
-            !WITHHELD_REQUEST_HEADERS.contains(&name.as_str()) && name.as_str() != CALLER_HEADER
-        })
+        .filter(|(name, _)| FORWARDED_REQUEST_HEADERS.contains(&name.as_str()))
         .filter_map(|(name, value)| {
             Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
         })
@@ -180,33 +214,70 @@ pub(crate) async fn plugin_route(
     let response = plugin
         .handle(request, user)
         .await
-        .map_err(|error| AppError::api(ErrorKind::Plugin { plugin: id, error }))?;
-    Ok(plugin_response(response))
+        .map_err(|error| AppError::api(ErrorKind::Plugin {
+            plugin: id.clone(),
+            error,
+        }))?;
+    plugin_response(response).map_err(|problem| {
+        AppError::api(ErrorKind::Plugin {
+            plugin: id,
+            error: greenroom_runtime::CallError::InvalidResponse(problem),
+        })
+    })
 }
 
-/// The plugin's response as HTTP, with the headers a plugin may not set
-/// removed and a sandbox policy of its own.
-fn plugin_response(response: greenroom_runtime::types::Response) -> Response {
+/// The plugin's response as HTTP: only the headers a plugin may set, and a
+/// sandbox policy of its own; or what is wrong with it (the caller gets a
+/// 502 naming it).
+fn plugin_response(response: greenroom_runtime::types::Response) -> Result<Response, String> {
+    // 1xx would switch protocols or leave the connection waiting for a
+    // final answer; below 200 is never a plugin's to send.
+    let status = StatusCode::from_u16(response.status)
+        .ok()
+        .filter(|s| (200..=599).contains(&s.as_u16()))
+        .ok_or_else(|| {
+            format!(
+                "status {} is not one a plugin may answer (200–599)",
+                response.status
+            )
+        })?;
+    if response.headers.len() > MAX_RESPONSE_HEADERS {
+        return Err(format!(
+            "{} response headers (at most {MAX_RESPONSE_HEADERS})",
+            response.headers.len()
+        ));
+    }
+    if let Some((name, value)) = response
+        .headers
+        .iter()
+        .find(|(name, value)| name.len() + value.len() > MAX_RESPONSE_HEADER_BYTES)
+    {
+        return Err(format!(
+            "response header `{}` is {} bytes (at most {MAX_RESPONSE_HEADER_BYTES})",
+            name.chars().take(64).collect::<String>(),
+            name.len() + value.len()
+        ));
+    }
     let mut out = Response::new(axum::body::Body::from(response.body));
-    *out.status_mut() = StatusCode::from_u16(response.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    *out.status_mut() = status;
     let headers = out.headers_mut();
     for (name, value) in response.headers {
         let name = name.to_ascii_lowercase();
-        if WITHHELD_RESPONSE_HEADERS.contains(&name.as_str()) {
+        if !FORWARDED_RESPONSE_HEADERS.contains(&name.as_str()) {
             continue;
         }
         // A redirect may only stay inside the portal: a plugin must not be
         // able to send users to a site of its choosing from the portal's
         // address.
-        if name == "location" && local_path(&value).is_none() {
+        if name == "location" && (!status.is_redirection() || local_path(&value).is_none()) {
             continue;
         }
         let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value))
         else {
             continue;
         };
-        // One content type: the plugin's last word on it.
-        if name == header::CONTENT_TYPE {
+        // One of each of these: the plugin's last word on it.
+        if name == header::CONTENT_TYPE || name == header::LOCATION {
             headers.insert(name, value);
         } else {
             headers.append(name, value);
@@ -222,17 +293,5 @@ fn plugin_response(response: greenroom_runtime::types::Response) -> Response {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(PLUGIN_RESPONSE_POLICY),
     );
-    out
-}
-
-fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| {
-            let mime = mime.trim().to_ascii_lowercase();
-            mime == "application/json"
-                || (mime.starts_with("application/") && mime.ends_with("+json"))
-        })
+    Ok(out)
 }

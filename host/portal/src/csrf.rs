@@ -1,14 +1,27 @@
-//! CSRF protection for form posts: a double-submit token.
+//! CSRF protection.
 //!
-//! Every page response carries a random token in a `SameSite=Strict`,
-//! `HttpOnly` cookie; every form the portal draws carries the same token in
-//! a hidden field; a post is accepted only when the two match. Another site
-//! can make a browser post a form, but can neither read nor set the cookie.
+//! Form posts: a double-submit token. Every page response carries a random
+//! token in a `SameSite=Strict`, `HttpOnly` cookie; every form the portal
+//! draws carries the same token in a hidden field; a post is accepted only
+//! when the two match. Another site can make a browser post a form, but can
+//! neither read nor set the cookie.
+//!
+//! JSON API writes: a request a browser sends cross-site without asking
+//! first (a CORS "simple request") can only be a GET, HEAD or POST whose
+//! body is a form, multipart or `text/plain`. Every other method, and a
+//! POST declared as JSON, needs a CORS preflight the portal never grants.
+//! So an API POST must say `content-type: application/json`
+//! ([`api_writes`] for the admin API, the catalog API's JSON bodies, the
+//! plugin API's own check); and any write a browser marks as coming from
+//! another site (`Sec-Fetch-Site`) is refused outright. The portal's
+//! cookies, a trusted proxy's header, a browser's cached Basic credentials
+//! and the demo's guest are all ambient: this holds whoever the caller is.
 
 use crate::actions::CSRF_FIELD;
 use crate::error::{AppError, ErrorKind};
 use axum::Form;
 use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
@@ -121,4 +134,56 @@ impl CsrfForm {
             .map(|(_, v)| v.clone())
             .collect()
     }
+}
+
+/// Whether the request's body is declared as JSON
+/// (`application/json` or `application/…+json`).
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim().to_ascii_lowercase();
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+}
+
+/// Refuses a write the browser says another site (or a sibling subdomain)
+/// started: no page of another origin has a reason to change anything
+/// here, and the portal grants no CORS.
+pub(crate) fn refuse_cross_site(method: &Method, headers: &HeaderMap) -> Result<(), AppError> {
+    if method.is_safe() {
+        return Ok(());
+    }
+    let site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim);
+    if matches!(site, Some("cross-site" | "same-site")) {
+        return Err(AppError::api(ErrorKind::Forbidden(
+            "a request another site started may not change anything here".into(),
+        )));
+    }
+    Ok(())
+}
+
+/// The guard of the admin API's writes: refused when another site started
+/// them, and a POST must be declared as JSON, which no cross-site form or
+/// simple request can be (415, nothing changed).
+pub(crate) async fn api_writes(request: Request, next: Next) -> Response {
+    let method = request.method();
+    if let Err(refusal) = refuse_cross_site(method, request.headers()) {
+        return refusal.into_response();
+    }
+    if method == Method::POST && !is_json(request.headers()) {
+        return AppError::api(ErrorKind::UnsupportedMediaType(
+            "API writes must be sent with `content-type: application/json` (a form post, which \
+             another site could make a browser send, is refused)"
+                .into(),
+        ))
+        .into_response();
+    }
+    next.run(request).await
 }

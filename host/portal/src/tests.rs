@@ -441,6 +441,20 @@ async fn plugin_api_writes_without_a_body_must_be_json_too() {
 }
 
 #[tokio::test]
+async fn a_plugin_api_write_another_site_started_is_refused_even_as_json() {
+    let reply = send(
+        &portal(),
+        Request::post("/api/plugins/hello/views")
+            .header("content-type", "application/json")
+            .header("sec-fetch-site", "cross-site")
+            .body(Body::from("{}"))
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+}
+
+#[tokio::test]
 async fn the_api_refuses_everyone_when_guest_access_is_off() {
     let portal = portal_with(false, &[]);
     for uri in ["/api/plugins", "/api/plugins/hello/views"] {
@@ -535,27 +549,57 @@ async fn plugins_never_see_credentials_nor_set_cookies_security_headers_or_forei
     let request = Request::get("/api/plugins/test-probe/headers")
         .header("cookie", "greenroom_csrf=secret")
         .header("authorization", "Bearer secret")
+        .header("proxy-authorization", "Basic secret")
+        // What sign-in proxies and load balancers add in front of a portal.
+        .header("x-forwarded-access-token", "secret-access-token")
+        .header("x-forwarded-email", "secret@example.com")
+        .header("x-auth-request-access-token", "secret")
+        .header("x-auth-request-user", "secret")
+        .header("x-amzn-oidc-data", "secret")
+        .header("cf-access-jwt-assertion", "secret")
         .header("x-forwarded-for", "10.0.0.1")
+        .header("accept", "application/json")
+        .header("if-none-match", "\"v1\"")
         .body(Body::empty())
         .expect("request");
     let reply = send(&portal, request).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    assert!(
-        !reply.body.contains("secret"),
-        "credentials were withheld: {}",
+    let seen: serde_json::Value = serde_json::from_str(&reply.body).expect("JSON");
+    let names: Vec<&str> = seen["headers"]
+        .as_array()
+        .expect("headers")
+        .iter()
+        .filter_map(|pair| pair[0].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["accept", "if-none-match"],
+        "only the allowed request headers reach the plugin: {}",
         reply.body
     );
-    assert!(
-        reply.body.contains("x-forwarded-for"),
-        "other headers pass: {}",
-        reply.body
-    );
-    assert!(reply.headers.get("set-cookie").is_none());
-    assert!(
-        reply.headers.get("location").is_none(),
-        "no redirect off the portal"
-    );
-    assert!(reply.headers.get("access-control-allow-origin").is_none());
+    assert!(!reply.body.contains("secret"), "{}", reply.body);
+    assert!(!reply.body.contains("10.0.0.1"), "{}", reply.body);
+
+    for dropped in [
+        "set-cookie",
+        "location",
+        "access-control-allow-origin",
+        "refresh",
+        "x-probe",
+        "clear-site-data",
+        "www-authenticate",
+        "transfer-encoding",
+        "connection",
+        "x-accel-redirect",
+        "link",
+    ] {
+        assert!(
+            reply.headers.get(dropped).is_none(),
+            "{dropped} passed: {:?}",
+            reply.headers
+        );
+    }
+    assert_ne!(reply.headers.get("content-length").map(|v| v.as_bytes()), Some(&b"1"[..]));
     assert_eq!(reply.headers["x-frame-options"], "DENY");
     assert!(
         reply.headers["content-security-policy"]
@@ -563,11 +607,8 @@ async fn plugins_never_see_credentials_nor_set_cookies_security_headers_or_forei
             .expect("ascii")
             .starts_with("sandbox")
     );
-    assert_eq!(reply.headers["x-probe"], "kept");
-    assert!(
-        reply.headers.get("refresh").is_none(),
-        "no redirect by refresh either"
-    );
+    assert_eq!(reply.headers["etag"], "\"probe-1\"");
+    assert_eq!(reply.headers["cache-control"], "no-store");
     assert_eq!(
         reply
             .headers
@@ -580,6 +621,17 @@ async fn plugins_never_see_credentials_nor_set_cookies_security_headers_or_forei
 }
 
 #[tokio::test]
+async fn a_redirect_to_a_portal_path_passes_and_a_location_elsewhere_is_dropped() {
+    let portal = portal_with(true, &[artifacts::PROBE_COMPONENT]);
+    let redirect = get(&portal, "/api/plugins/test-probe/redirect").await;
+    assert_eq!(redirect.status, StatusCode::SEE_OTHER);
+    assert_eq!(redirect.headers["location"], "/plugins");
+    let located = get(&portal, "/api/plugins/test-probe/located").await;
+    assert_eq!(located.status, StatusCode::OK);
+    assert!(located.headers.get("location").is_none(), "not a redirect");
+}
+
+#[tokio::test]
 async fn a_response_with_an_impossible_status_is_a_gateway_error() {
     let portal = portal_with(true, &[artifacts::PROBE_COMPONENT]);
     let reply = get(&portal, "/api/plugins/test-probe/bad-status").await;
@@ -589,6 +641,25 @@ async fn a_response_with_an_impossible_status_is_a_gateway_error() {
         "{}",
         reply.body
     );
+}
+
+#[tokio::test]
+async fn a_plugin_cannot_switch_protocols_nor_flood_headers() {
+    let portal = portal_with(true, &[artifacts::PROBE_COMPONENT]);
+    for (path, says) in [
+        (
+            "switching-protocols",
+            "status 101 is not one a plugin may answer (200–599)",
+        ),
+        ("header-flood", "20001 response headers (at most 32)"),
+        ("huge-header", "response header `etag` is 65540 bytes (at most 4096)"),
+    ] {
+        let reply = get(&portal, &format!("/api/plugins/test-probe/{path}")).await;
+        assert_eq!(reply.status, StatusCode::BAD_GATEWAY, "{path}: {}", reply.body);
+        assert!(reply.body.contains(says), "{path}: {}", reply.body);
+        assert!(reply.headers.get("upgrade").is_none());
+        assert!(reply.headers.len() < 20, "{path}: {:?}", reply.headers);
+    }
 }
 
 #[tokio::test]

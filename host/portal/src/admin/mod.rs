@@ -27,9 +27,12 @@ pub(crate) fn page_routes() -> axum::Router<AppState> {
         .merge(audit::page_routes())
 }
 
-/// The admin API, under `/api/admin`.
+/// The admin API, under `/api/admin`; its writes must be JSON, which a
+/// cross-site form cannot send (see `csrf`).
 pub(crate) fn api_routes() -> axum::Router<AppState> {
-    api::routes().merge(health::api_routes())
+    api::routes()
+        .merge(health::api_routes())
+        .route_layer(axum::middleware::from_fn(crate::csrf::api_writes))
 }
 
 use crate::error::{AppError, ErrorKind, Format};

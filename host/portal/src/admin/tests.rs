@@ -949,3 +949,66 @@ async fn each_admin_section_needs_its_own_permission() {
         "{denials:?}"
     );
 }
+
+/// `POST /api/admin/plugins/hello/{verb}` with this content type (if any)
+/// and `Sec-Fetch-Site` (if any), as the guest the demo lets administer.
+async fn admin_api_post(
+    market: &Market,
+    verb: &str,
+    content_type: Option<&str>,
+    site: Option<&str>,
+) -> Reply {
+    let mut request = Request::post(format!("/api/admin/plugins/hello/{verb}"));
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    if let Some(site) = site {
+        request = request.header("sec-fetch-site", site);
+    }
+    send(
+        &market.portal,
+        request.body(Body::from("{}")).expect("request"),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_cross_site_form_post_to_the_admin_api_changes_nothing() {
+    let market = Market::new(true, &["index.toml"]);
+    market.follow(None);
+    market.install(&["storage"]).await;
+    // What a form or a no-cors fetch on another site can send: refused as
+    // not JSON, whoever the browser is signed in as.
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        None,
+    ] {
+        let reply = admin_api_post(&market, "disable", content_type, None).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{content_type:?}: {}",
+            reply.body
+        );
+        assert!(
+            reply.body.contains("content-type: application/json"),
+            "{}",
+            reply.body
+        );
+        assert!(market.installed().expect("installed").enabled);
+    }
+    // A browser that says another site started it is refused even as JSON.
+    for site in ["cross-site", "same-site"] {
+        let reply =
+            admin_api_post(&market, "disable", Some("application/json"), Some(site)).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{site}: {}", reply.body);
+        assert!(market.installed().expect("installed").enabled);
+    }
+    // The CLI's and a script's JSON post still works.
+    let reply =
+        admin_api_post(&market, "disable", Some("application/json"), Some("same-origin")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(!market.installed().expect("installed").enabled);
+}

@@ -72,13 +72,58 @@ impl Plugin for Probe {
                     ("access-control-allow-origin", "*"),
                     ("refresh", "0; url=https://evil.example.com/"),
                     ("content-type", "text/html"),
-                    ("x-probe", "kept"),
+                    ("x-probe", "dropped"),
+                    ("clear-site-data", "\"*\""),
+                    ("www-authenticate", "Basic realm=\"portal\""),
+                    ("transfer-encoding", "chunked"),
+                    ("content-length", "1"),
+                    ("connection", "close"),
+                    ("x-accel-redirect", "/internal/secrets"),
+                    ("link", "<https://evil.example.com/>; rel=preload"),
+                    ("etag", "\"probe-1\""),
+                    ("cache-control", "no-store"),
                 ] {
                     response.headers.push((name.to_owned(), value.to_owned()));
                 }
                 Ok(response)
             }
             "bad-status" => Ok(Response::text(999, "not an HTTP status")),
+            "switching-protocols" => {
+                let mut response = Response::text(101, "");
+                response
+                    .headers
+                    .push(("upgrade".to_owned(), "websocket".to_owned()));
+                Ok(response)
+            }
+            // A redirect to a portal path, and a `location` on a 200.
+            "redirect" => {
+                let mut response = Response::text(303, "");
+                response
+                    .headers
+                    .push(("location".to_owned(), "/plugins".to_owned()));
+                Ok(response)
+            }
+            "located" => {
+                let mut response = Response::text(200, "");
+                response
+                    .headers
+                    .push(("location".to_owned(), "/plugins".to_owned()));
+                Ok(response)
+            }
+            "header-flood" => {
+                let mut response = Response::text(200, "");
+                for i in 0..20_000 {
+                    response.headers.push((format!("x-flood-{i}"), "x".to_owned()));
+                }
+                Ok(response)
+            }
+            "huge-header" => {
+                let mut response = Response::text(200, "");
+                response
+                    .headers
+                    .push(("etag".to_owned(), "x".repeat(64 << 10)));
+                Ok(response)
+            }
             _ => Ok(Response::json(
                 404,
                 &serde_json::json!({ "error": "no such route" }),
