@@ -402,7 +402,7 @@ impl CatalogStore {
         let row = conn
             .query_row(&sql.text, params_from_iter(&sql.params), stored_row)
             .optional()?;
-        row.map(|row| hydrate(&conn, row)).transpose()
+        row.map(|row| hydrate(&conn, row, restriction)).transpose()
     }
 
     /// The entities with these references, in the same order, `None` where
@@ -431,7 +431,7 @@ impl CatalogStore {
                 .collect::<Result<_, _>>()?;
             for row in rows {
                 let key = row.0.clone();
-                found.insert(key, hydrate(&conn, row)?);
+                found.insert(key, hydrate(&conn, row, restriction)?);
             }
         }
         Ok(refs
@@ -543,7 +543,7 @@ impl CatalogStore {
             .map(|first| page_cursor(key_of(first), true));
         let items = rows
             .into_iter()
-            .map(|(row, _)| hydrate(&conn, row))
+            .map(|(row, _)| hydrate(&conn, row, restriction))
             .collect::<Result<_, _>>()?;
         Ok(Page {
             items,
@@ -585,7 +585,9 @@ impl CatalogStore {
         let rows: Vec<StoredRow> = statement
             .query_map(params_from_iter(&sql.params), stored_row)?
             .collect::<Result<_, _>>()?;
-        rows.into_iter().map(|row| hydrate(&conn, row)).collect()
+        rows.into_iter()
+            .map(|row| hydrate(&conn, row, restriction))
+            .collect()
     }
 
     /// For each field, how many matching entities have each value, most
@@ -611,6 +613,9 @@ impl CatalogStore {
         let filtered = query.filter.is_some() || restriction.is_some();
         let mut ids: Option<HashSet<i64>> = None;
         let mut refs: Option<HashSet<String>> = None;
+        // Relation facets' values are targets: only those the reader may
+        // see are counted (see `readable_targets`).
+        let mut readable: Option<HashSet<String>> = None;
         let mut facets = Vec::new();
         for field in fields {
             let key = field.to_lowercase();
@@ -625,9 +630,23 @@ impl CatalogStore {
                 let rows = statement.query_map(params![relation], |r| {
                     Ok((r.get(0)?, r.get::<_, String>(1)?))
                 })?;
-                let groups = count_groups(rows, |source| {
+                let mut groups = count_groups(rows, |source| {
                     refs.as_ref().is_none_or(|refs| refs.contains(source))
                 })?;
+                if let Some(restriction) = restriction {
+                    if readable.is_none() {
+                        let everything = EntityQuery::default();
+                        readable = Some(matching(
+                            &conn,
+                            "e.entity_ref",
+                            &everything,
+                            Some(restriction),
+                        )?);
+                    }
+                    if let Some(readable) = &readable {
+                        groups.retain(|(target, _)| readable.contains(target));
+                    }
+                }
                 let mut display = conn.prepare_cached(
                     "SELECT target_ref FROM catalog_relations WHERE type = ?1 AND target_key = ?2 LIMIT 1",
                 )?;
@@ -696,7 +715,7 @@ impl CatalogStore {
             };
             let parent = parent.filter(|p| *p != current);
             items.push(AncestryItem {
-                entity: hydrate(&conn, row)?,
+                entity: hydrate(&conn, row, None)?,
                 parent_entity_refs: parent.iter().cloned().collect(),
             });
             next = parent;
@@ -970,10 +989,12 @@ fn location_where(
 }
 
 /// The stored entity as the API returns it: its body with its relations
-/// and, when its last refresh found problems, a status listing them.
+/// (only those whose target `restriction` lets the reader see) and, when
+/// its last refresh found problems, a status listing them.
 fn hydrate(
     conn: &rusqlite::Connection,
     (entity_ref, body, _orphan): StoredRow,
+    restriction: Option<&Predicate>,
 ) -> Result<Value, CatalogError> {
     let mut entity: Value = serde_json::from_str(&body).map_err(|e| {
         CatalogError::Sql(rusqlite::Error::FromSqlConversionFailure(
@@ -982,11 +1003,14 @@ fn hydrate(
             Box::new(e),
         ))
     })?;
-    let mut statement = conn.prepare_cached(
-        "SELECT DISTINCT type, target_ref FROM catalog_relations WHERE source_ref = ?1 ORDER BY type, target_ref",
-    )?;
+    let mut sql = Sql::default();
+    sql.push("SELECT DISTINCT r.type, r.target_ref FROM catalog_relations r WHERE r.source_ref = ");
+    sql.param(entity_ref.clone());
+    readable_targets(&mut sql, restriction);
+    sql.push(" ORDER BY r.type, r.target_ref");
+    let mut statement = conn.prepare_cached(&sql.text)?;
     let relations: Vec<Value> = statement
-        .query_map(params![entity_ref], |r| {
+        .query_map(params_from_iter(&sql.params), |r| {
             Ok(json!({"type": r.get::<_, String>(0)?, "targetRef": r.get::<_, String>(1)?}))
         })?
         .collect::<Result<_, _>>()?;
@@ -1013,6 +1037,21 @@ fn hydrate(
         entity["status"] = json!({ "items": items });
     }
     Ok(entity)
+}
+
+/// Keeps only relations (`r`) whose target exists and `restriction` lets
+/// the reader see: a relation names its target, and a name is already what
+/// a reader who may not see an entity must not learn (a hidden team owning
+/// a service, a hidden system it is part of). In the relations query
+/// itself, so a page of entities costs no query more.
+fn readable_targets(sql: &mut Sql, restriction: Option<&Predicate>) {
+    if let Some(restriction) = restriction {
+        sql.push(
+            " AND EXISTS (SELECT 1 FROM catalog_entities e WHERE e.entity_ref = r.target_key AND ",
+        );
+        query::compile(restriction, sql);
+        sql.push(")");
+    }
 }
 
 fn restrict(sql: &mut Sql, restriction: Option<&Predicate>) {

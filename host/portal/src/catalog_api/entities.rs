@@ -475,10 +475,29 @@ pub(super) fn only_visible(
     if seen.first().is_none_or(Option::is_none) {
         return Ok(Vec::new());
     }
-    Ok(items
+    // The entities as the caller may see them (relations to what they may
+    // not read left out), and no parent named that they may not read.
+    let kept: Vec<AncestryItem> = items
         .into_iter()
         .zip(seen)
-        .filter_map(|(item, seen)| seen.map(|_| item))
+        .filter_map(|(item, seen)| {
+            seen.map(|entity| AncestryItem {
+                entity,
+                parent_entity_refs: item.parent_entity_refs,
+            })
+        })
+        .collect();
+    let shown: std::collections::HashSet<String> = kept
+        .iter()
+        .map(|item| ref_of(&item.entity).to_lowercase())
+        .collect();
+    Ok(kept
+        .into_iter()
+        .map(|mut item| {
+            item.parent_entity_refs
+                .retain(|parent| shown.contains(&parent.to_lowercase()));
+            item
+        })
         .collect())
 }
 

@@ -1047,3 +1047,98 @@ async fn rbac_conditions_filter_every_read_and_refuse_writes() {
         refused.text
     );
 }
+
+/// Every relation target in `value` (an entity, a list of them, a page or
+/// an ancestry), lower-cased.
+fn relation_targets(value: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    fn walk(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::Array(relations)) = map.get("relations") {
+                    out.extend(
+                        relations
+                            .iter()
+                            .filter_map(|r| r["targetRef"].as_str())
+                            .map(str::to_lowercase),
+                    );
+                }
+                map.values().for_each(|v| walk(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    walk(value, &mut out);
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// RBAC: a reader allowed only components and APIs never learns the name
+/// of a team or system through a relation — in lookups, lists, pages of a
+/// query, batches, ancestry or relation facets — while relations to what
+/// they may read stay.
+#[tokio::test]
+async fn relations_never_name_an_entity_the_reader_may_not_see() {
+    use greenroom_access::rbac::{PolicyDocument, Rbac};
+    let f = fixture();
+    let checkout = "/entities/by-name/component/default/checkout";
+    // Unrestricted, checkout's relations name its team and its system.
+    let before = relation_targets(&get(&f, checkout).await.json);
+    assert!(
+        before.contains(&"group:default/team-a".to_owned())
+            && before.contains(&"system:default/shop".to_owned()),
+        "{before:?}"
+    );
+
+    let policy = "default-role: viewer\nroles:\n  - name: viewer\n    policies:\n      - permission: catalog.entity.read\n        effect: allow\n        conditions:\n          rule: IS_ENTITY_KIND\n          params: { kinds: [component, api] }\n";
+    let known = Rbac::fixed(PolicyDocument::default(), Vec::new()).known_permissions();
+    let document = PolicyDocument::from_yaml(policy, "policy.yaml", &known).expect("valid");
+    f.state.set_rbac(Rbac::fixed(document, Vec::new()));
+
+    let readable = |targets: &[String]| {
+        targets
+            .iter()
+            .all(|t| t.starts_with("component:") || t.starts_with("api:"))
+    };
+    let one = get(&f, checkout).await;
+    assert_eq!(one.status, StatusCode::OK, "{}", one.text);
+    let targets = relation_targets(&one.json);
+    assert_eq!(targets, ["api:default/checkout-api"], "{}", one.text);
+    for uri in [
+        "/entities",
+        "/entities/by-query?filter=kind=component,kind=api",
+        "/entities/by-name/component/default/checkout/ancestry",
+    ] {
+        let reply = get(&f, uri).await;
+        assert_eq!(reply.status, StatusCode::OK, "{uri}: {}", reply.text);
+        let targets = relation_targets(&reply.json);
+        assert!(!targets.is_empty(), "{uri}: {}", reply.text);
+        assert!(readable(&targets), "{uri}: {targets:?}");
+        assert!(!reply.text.contains("location:"), "{uri}: {}", reply.text);
+    }
+    let batch = post(
+        &f,
+        "/entities/by-refs",
+        json!({"entityRefs": ["component:default/checkout", "api:default/checkout-api"]}),
+    )
+    .await;
+    assert!(readable(&relation_targets(&batch.json)), "{}", batch.text);
+    // Relation facets count only targets the reader may see: every owner
+    // here is a hidden group, and dependencies on an API stay.
+    let facets = get(
+        &f,
+        "/entity-facets?facet=relations.ownedBy&facet=relations.providesApi",
+    )
+    .await;
+    assert_eq!(
+        facets.json,
+        json!({"facets": {
+            "relations.ownedBy": [],
+            "relations.providesApi": [{"value": "api:default/checkout-api", "count": 1}],
+        }}),
+        "{}",
+        facets.text
+    );
+}
