@@ -12,7 +12,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Why `ip` is not a public unicast address, or `None` if it is.
-pub(crate) fn non_public(ip: IpAddr) -> Option<&'static str> {
+pub fn non_public(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(ip) => non_public_v4(ip),
         IpAddr::V6(ip) => non_public_v6(ip),

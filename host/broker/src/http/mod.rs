@@ -25,7 +25,6 @@
 //! Redirects are not followed here: `wasi:http` hands a 3xx to the plugin,
 //! and following it is a new request, decided again from step 1.
 
-mod address;
 mod credential;
 mod send;
 

@@ -6,7 +6,6 @@
 //! connect. TLS still verifies the certificate against the name.
 
 use super::HttpLimits;
-use super::address::non_public;
 use crate::session::Auditor;
 use bytes::Bytes;
 use greenroom_contract::{HttpOrigin, HttpScheme};
@@ -155,22 +154,19 @@ async fn resolve(plan: &Plan, by: Instant) -> Result<Vec<SocketAddr>, Error> {
     if plan.private_allowed {
         return Ok(found);
     }
-    let (public, refused): (Vec<SocketAddr>, Vec<SocketAddr>) = found
-        .into_iter()
-        .partition(|address| non_public(address.ip()).is_none());
-    match (public.is_empty(), refused.first()) {
-        (false, _) => Ok(public),
-        (true, None) => Err(Error::DestinationNotFound),
-        (true, Some(address)) => {
-            let why = non_public(address.ip()).unwrap_or("not public");
+    match greenroom_egress::public_only(found) {
+        Ok(public) if public.is_empty() => Err(Error::DestinationNotFound),
+        Ok(public) => Ok(public),
+        Err(refused) => {
             plan.auditor.deny(
                 "http.request",
                 Some(&origin.to_string()),
                 &format!(
-                    "`{}` resolved to {}, {why}; grant the address itself or list the host in \
+                    "`{}` resolved to {}, {}; grant the address itself or list the host in \
                      [egress] private-hosts to allow it",
                     origin.host(),
-                    address.ip()
+                    refused.address,
+                    refused.reason
                 ),
             );
             Err(Error::DestinationIpProhibited)
