@@ -552,6 +552,11 @@ impl Reader<'_> {
                 );
             }
         };
+        if let Some(refusal) = document.refusal() {
+            let message = refusal.message.clone();
+            self.problem(source, parent, Some(refusal.position), named, message);
+            return None;
+        }
         let placeholders = self.resolve_placeholders(&mut document.value, "", context);
         if !placeholders.is_empty() {
             report(self, placeholders, document);
@@ -663,12 +668,12 @@ impl Reader<'_> {
                                 .map_err(|e| format!("{target} is not JSON: {e}")),
                             "$yaml" => yaml::parse_documents(&text)
                                 .map_err(|e| format!("{target} is not YAML: {e}"))
-                                .map(|mut docs| {
-                                    if docs.is_empty() {
-                                        Value::Null
-                                    } else {
-                                        docs.swap_remove(0).value
-                                    }
+                                .and_then(|docs| match docs.into_iter().next() {
+                                    None => Ok(Value::Null),
+                                    Some(doc) => match doc.refusal() {
+                                        Some(refusal) => Err(format!("{target}:{}:{}: {refusal}", refusal.position.line, refusal.position.column)),
+                                        None => Ok(doc.value),
+                                    },
                                 }),
                             other => Err(format!(
                                 "placeholder {other} is not supported ($text, $json, $yaml)"

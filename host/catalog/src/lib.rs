@@ -11,6 +11,7 @@
 //! it speak HTTP: the REST shapes live in the portal.
 
 pub mod bench;
+pub mod budget;
 pub mod generate;
 mod ingest;
 mod people;

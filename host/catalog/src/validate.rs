@@ -72,8 +72,13 @@ pub const BUILT_IN_KINDS: [&str; 9] = [
     "Template",
 ];
 
-/// Every rule `entity` breaks; empty when it is a valid entity.
+/// Every rule `entity` breaks; empty when it is a valid entity. An entity
+/// over the catalog's depth and size budget ([`crate::budget`]) is refused
+/// with that one problem, before any other rule walks it.
 pub fn validate(entity: &Value) -> Vec<Problem> {
+    if let Err(problem) = crate::budget::check(entity) {
+        return vec![problem];
+    }
     let mut problems = Vec::new();
     let Some(root) = entity.as_object() else {
         problems.push(Problem::new(
