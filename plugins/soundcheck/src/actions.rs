@@ -3,7 +3,8 @@
 
 use crate::admin::{FieldProblem, canonical, edit_fields, guess_field, item_from_form};
 use crate::config::merge::{AdminEdit, delete_edit, item_json, load_edits, save_edit};
-use crate::config::{CheckKind, ItemId, Section, resolve, yaml};
+use crate::config::yaml::ConfigError;
+use crate::config::{CheckKind, Edits, ItemId, Section, resolve_usable, yaml};
 use crate::day::{date, now_ms};
 use crate::entity::Subject;
 use crate::evaluate::{evaluate_entity, record_manual};
@@ -12,9 +13,14 @@ use crate::settings::Loaded;
 use crate::source::{EntitySource, HostCatalog};
 use crate::store::{HostStore, Store};
 use crate::tasks;
+use crate::views::admin::capitalised;
 use crate::{collectors, keys};
 use greenroom_sdk::{Context, Error, FormData, Outcome, Result};
 use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// The box an admin ticks to confirm removing an edit or an item.
+pub const CONFIRM_FIELD: &str = "confirm";
 
 /// The plugin's page, where admin edits send people back to.
 const BASE: &str = "/plugins/soundcheck";
@@ -60,7 +66,7 @@ fn admin_action(
 ) -> Result<Outcome> {
     match name {
         "admin-save" => save(store, loaded, form, &cx.user.ref_),
-        "admin-reset" => reset(store, form),
+        "admin-reset" => reset(store, loaded, form),
         "campaign-archive" => archive(store, loaded, form, &cx.user.ref_),
         "run-collectors" => run_collectors(store, loaded),
         _ => evaluate_now(store, loaded),
@@ -213,6 +219,7 @@ fn save_item(
         }
     };
     let mut edits = load_edits(store)?;
+    let before = edits.clone();
     let baseline_item = item_json(&baseline, section, id);
     let exists = baseline_item.is_some() || edits.get(&section).is_some_and(|e| e.contains_key(id));
     if is_new && exists {
@@ -238,14 +245,11 @@ fn save_item(
             },
         );
     }
-    if let Err(errors) = resolve(yaml_text, &edits) {
-        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        let first = errors
-            .first()
-            .map(|e| e.message.as_str())
-            .unwrap_or_default();
+    let broken = new_problems(yaml_text, &before, &edits);
+    if let Some(first) = broken.first() {
+        let messages: Vec<String> = broken.iter().map(ToString::to_string).collect();
         return Ok(Outcome::invalid(
-            guess_field(section, first),
+            guess_field(section, &first.message),
             messages.join("; "),
         ));
     }
@@ -262,15 +266,59 @@ fn save_item(
     Ok(Outcome::done(format!("Saved {} `{id}`.", section.noun())))
 }
 
-fn reset(store: &dyn Store, form: &FormData) -> Result<Outcome> {
+/// The problems the configuration would have with the edits `after` that
+/// it does not have with `before`: what a change would break. Problems
+/// already there (say, in the operator's YAML) do not stop an edit that
+/// leaves them as they are.
+fn new_problems(yaml_text: &str, before: &Edits, after: &Edits) -> Vec<ConfigError> {
+    let problems = |edits: &Edits| match resolve_usable(yaml_text, edits) {
+        Ok(resolved) => resolved.problems,
+        Err(errors) => errors,
+    };
+    let known: BTreeSet<String> = problems(before).iter().map(ToString::to_string).collect();
+    problems(after)
+        .into_iter()
+        .filter(|p| !known.contains(&p.to_string()))
+        .collect()
+}
+
+/// Removes an admin edit (resetting a YAML item, deleting an added one),
+/// once the form's confirmation box is ticked, and only when the rest of
+/// the configuration still holds together without it: a check a track
+/// still names is not deleted, and the form says which track to change.
+fn reset(store: &dyn Store, loaded: &Loaded, form: &FormData) -> Result<Outcome> {
     let section = section_of(form)?;
     let id = form.get("id").unwrap_or_default();
-    if !delete_edit(store, section, id)? {
+    let before = load_edits(store)?;
+    if !before.get(&section).is_some_and(|e| e.contains_key(id)) {
         return Ok(Outcome::done(format!(
             "{} `{id}` had no edit.",
-            section.noun()
+            capitalised(section.noun())
         )));
     }
+    if form.get(CONFIRM_FIELD) != Some("true") {
+        return Ok(Outcome::invalid(
+            CONFIRM_FIELD,
+            "Nothing was changed: tick the box to confirm; this cannot be undone.",
+        ));
+    }
+    let mut after = before.clone();
+    if let Some(items) = after.get_mut(&section) {
+        items.remove(id);
+    }
+    let broken = new_problems(&loaded.settings.config, &before, &after);
+    if !broken.is_empty() {
+        let uses: Vec<String> = broken.iter().map(|p| p.message.clone()).collect();
+        return Ok(Outcome::invalid(
+            CONFIRM_FIELD,
+            format!(
+                "Not removed: the rest of the configuration still needs {} `{id}` ({}). Change those first.",
+                section.noun(),
+                uses.join("; ")
+            ),
+        ));
+    }
+    delete_edit(store, section, id)?;
     Ok(Outcome::Redirect(format!("{BASE}/admin/{}", section.key())))
 }
 
@@ -331,4 +379,93 @@ fn evaluate_now(store: &dyn Store, loaded: &Loaded) -> Result<Outcome> {
             run.entities
         )
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::merge::save_edit;
+    use crate::settings::Settings;
+    use crate::store::MemoryStore;
+    use serde_json::json;
+
+    const YAML: &str = "\
+collectors: [{id: catalog, kind: catalog}]
+tracks:
+  - {id: basics, name: Basics, levels: [{name: Bronze, checks: [has-owner]}]}
+";
+
+    /// A store holding an added check, `has-owner`, that the YAML's track
+    /// names.
+    fn added_check() -> (MemoryStore, Loaded) {
+        let store = MemoryStore::default();
+        let fields =
+            json!({"name": "Has an owner", "rule": {"fact": "catalog.owner", "op": "exists"}});
+        let edit = AdminEdit {
+            fields: fields.as_object().cloned().unwrap(),
+            by: "user:default/ada".into(),
+            at_ms: 1,
+        };
+        save_edit(&store, Section::Checks, "has-owner", &edit).unwrap();
+        let settings = Settings {
+            config: YAML.into(),
+            ..Settings::default()
+        };
+        let loaded = Loaded::from(&store, settings).unwrap();
+        assert!(loaded.problems().is_empty(), "{:?}", loaded.problems());
+        (store, loaded)
+    }
+
+    fn delete(store: &MemoryStore, loaded: &Loaded, confirm: bool) -> Outcome {
+        let mut fields = vec![
+            ("section".to_owned(), "checks".to_owned()),
+            ("id".to_owned(), "has-owner".to_owned()),
+        ];
+        if confirm {
+            fields.push((CONFIRM_FIELD.to_owned(), "true".to_owned()));
+        }
+        reset(store, loaded, &FormData::new(fields)).unwrap()
+    }
+
+    fn refusal(outcome: Outcome) -> String {
+        match outcome {
+            Outcome::Invalid(errors) => errors[0].message.clone(),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_check_a_track_still_names_is_not_deleted_and_the_track_is_named() {
+        let (store, loaded) = added_check();
+        let message = refusal(delete(&store, &loaded, true));
+        assert!(
+            message.starts_with(
+                "Not removed: the rest of the configuration still needs check `has-owner`"
+            ) && message.contains("track `basics`, level `Bronze`"),
+            "{message}"
+        );
+        let edits = load_edits(&store).unwrap();
+        assert!(edits[&Section::Checks].contains_key("has-owner"), "kept");
+    }
+
+    #[test]
+    fn nothing_is_deleted_until_the_box_is_ticked() {
+        let (store, _) = added_check();
+        let settings = Settings {
+            config: "collectors: [{id: catalog, kind: catalog}]".into(),
+            ..Settings::default()
+        };
+        let loaded = Loaded::from(&store, settings).unwrap();
+        let message = refusal(delete(&store, &loaded, false));
+        assert!(message.contains("tick the box"), "{message}");
+        assert!(load_edits(&store).unwrap().contains_key(&Section::Checks));
+        let outcome = delete(&store, &loaded, true);
+        assert!(
+            matches!(outcome, Outcome::Redirect(ref to) if to == "/plugins/soundcheck/admin/checks")
+        );
+        assert!(
+            load_edits(&store).unwrap().is_empty(),
+            "deleted once confirmed"
+        );
+    }
 }

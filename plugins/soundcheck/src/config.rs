@@ -68,7 +68,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 use std::fmt;
 
-pub use merge::{AdminEdit, Edits, Origin, Resolved, resolve};
+pub use merge::{AdminEdit, Edits, Origin, Resolved, resolve, resolve_usable};
 
 /// The whole configuration, after YAML and admin edits are combined.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -107,6 +107,17 @@ impl Config {
     /// The campaign with this id.
     pub fn campaign(&self, id: &str) -> Option<&Campaign> {
         self.campaigns.iter().find(|c| c.id.as_str() == id)
+    }
+
+    /// Takes out the items named in `aside`, by section and id.
+    pub fn remove(&mut self, aside: &std::collections::BTreeSet<(Section, String)>) {
+        let kept = |section: Section, id: &str| !aside.contains(&(section, id.to_owned()));
+        self.tracks.retain(|i| kept(Section::Tracks, i.id.as_str()));
+        self.checks.retain(|i| kept(Section::Checks, i.id.as_str()));
+        self.collectors
+            .retain(|i| kept(Section::Collectors, i.id.as_str()));
+        self.campaigns
+            .retain(|i| kept(Section::Campaigns, i.id.as_str()));
     }
 
     /// The ids of a section's items, in order.

@@ -71,7 +71,9 @@ impl Settings {
 pub struct Loaded {
     /// The settings.
     pub settings: Settings,
-    /// YAML and admin edits combined, or every problem with them.
+    /// YAML and admin edits combined, with the items that have problems
+    /// set aside and the problems listed; an error only when the YAML
+    /// cannot be read at all.
     pub config: std::result::Result<Resolved, Vec<ConfigError>>,
 }
 
@@ -85,14 +87,24 @@ impl Loaded {
     /// Combines `settings` with the admin edits in `store`.
     pub fn from(store: &dyn Store, settings: Settings) -> Result<Loaded> {
         let edits = config::merge::load_edits(store)?;
-        let config = config::resolve(&settings.config, &edits).map(|mut resolved| {
+        let config = config::resolve_usable(&settings.config, &edits).map(|mut resolved| {
             settings.apply(&mut resolved.config);
             resolved
         });
         Ok(Loaded { settings, config })
     }
 
-    /// The configuration, or an error naming the first problem.
+    /// Every problem with the configuration: the items they are about are
+    /// not in [`Loaded::config`].
+    pub fn problems(&self) -> &[ConfigError] {
+        match &self.config {
+            Ok(resolved) => &resolved.problems,
+            Err(errors) => errors,
+        }
+    }
+
+    /// The configuration in force (the items without problems), or an
+    /// error naming the first problem when the YAML cannot be read.
     pub fn config(&self) -> Result<&Config> {
         match &self.config {
             Ok(resolved) => Ok(&resolved.config),
@@ -129,16 +141,44 @@ mod tests {
     }
 
     #[test]
-    fn a_broken_configuration_is_reported_not_used() {
+    fn a_broken_track_is_reported_and_set_aside_while_the_others_are_used() {
         let settings = Settings {
-            config: "tracks: [{id: t, name: T, levels: [{name: A, checks: [nope]}]}]".into(),
+            config: "\
+collectors: [{id: catalog, kind: catalog}]
+checks: [{id: a, name: A, rule: {fact: catalog.owner, op: exists}}]
+tracks:
+  - {id: t, name: T, levels: [{name: A, checks: [nope]}]}
+  - {id: u, name: U, levels: [{name: A, checks: [a]}]}
+"
+            .into(),
             ..Settings::default()
         };
         let loaded = Loaded::from(&MemoryStore::default(), settings).unwrap();
-        let error = loaded.config().unwrap_err();
-        assert!(
-            matches!(&error, greenroom_sdk::Error::Failed(m) if m.contains("unknown check `nope`")),
-            "{error:?}"
+        let config = loaded.config().unwrap();
+        let tracks: Vec<&str> = config.tracks.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(
+            tracks,
+            ["u"],
+            "the sound track is in force, the broken one is not"
         );
+        assert_eq!(loaded.problems().len(), 1, "{:?}", loaded.problems());
+        assert!(
+            loaded.problems()[0]
+                .to_string()
+                .contains("track `t`, level `A`: unknown check `nope`"),
+            "{:?}",
+            loaded.problems()
+        );
+    }
+
+    #[test]
+    fn yaml_that_cannot_be_read_is_reported_not_used() {
+        let settings = Settings {
+            config: "tracks: [{id: t".into(),
+            ..Settings::default()
+        };
+        let loaded = Loaded::from(&MemoryStore::default(), settings).unwrap();
+        assert!(loaded.config().is_err());
+        assert_eq!(loaded.problems().len(), 1);
     }
 }

@@ -10,7 +10,7 @@ use greenroom_sdk::Result;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The most admin edits read; a guard against a runaway store, far above
 /// any real configuration.
@@ -83,6 +83,22 @@ pub struct Resolved {
     /// The YAML alone.
     pub baseline: Config,
     origins: BTreeMap<(Section, String), Origin>,
+    /// Every problem found, each naming its YAML line or admin edit. The
+    /// items they are about are set aside: `config` holds only the rest.
+    pub problems: Vec<ConfigError>,
+    /// The items set aside for their problems (or for naming one that
+    /// was), by section and id.
+    pub set_aside: Vec<(Section, String)>,
+    /// YAML and admin edits combined, the items set aside included: what
+    /// the admin pages list, so a broken item can be opened and fixed.
+    pub merged: Config,
+}
+
+impl Resolved {
+    /// Whether an item was set aside for a problem.
+    pub fn is_set_aside(&self, section: Section, id: &str) -> bool {
+        self.set_aside.iter().any(|(s, i)| *s == section && i == id)
+    }
 }
 
 impl Resolved {
@@ -146,9 +162,31 @@ impl Item for Campaign {
     }
 }
 
-/// Combines the YAML in `yaml_text` with `edits` and checks the result.
-/// Every problem found is returned, each naming its YAML line or admin edit.
+/// Combines the YAML in `yaml_text` with `edits` and checks the result,
+/// strictly: every problem found is returned, each naming its YAML line or
+/// admin edit. For what is in force, see [`resolve_usable`].
 pub fn resolve(yaml_text: &str, edits: &Edits) -> Result<Resolved, Vec<ConfigError>> {
+    let resolved = resolve_usable(yaml_text, edits)?;
+    if resolved.problems.is_empty() {
+        Ok(resolved)
+    } else {
+        Err(resolved.problems)
+    }
+}
+
+/// The most rounds of setting items aside: each round sets aside at least
+/// one item, so this only bounds a configuration with thousands of items
+/// that name each other in a chain.
+const MAX_SET_ASIDE_ROUNDS: usize = 64;
+
+/// Combines the YAML in `yaml_text` with `edits`, and sets aside every item
+/// with a problem, so that one bad track, check or edit never stops the
+/// others: tracks, checks, collectors and campaigns that hold together are
+/// in `config`; the problems are in `problems`, each naming its YAML line
+/// or admin edit. An item that names one set aside (a level naming a
+/// broken check) is set aside too, saying so. Fails only when the YAML
+/// itself cannot be read, as then nothing can be trusted.
+pub fn resolve_usable(yaml_text: &str, edits: &Edits) -> Result<Resolved, Vec<ConfigError>> {
     let baseline = yaml::parse(yaml_text).map_err(|e| vec![e])?;
     let mut resolved = Resolved {
         baseline: baseline.clone(),
@@ -167,14 +205,41 @@ pub fn resolve(yaml_text: &str, edits: &Edits) -> Result<Resolved, Vec<ConfigErr
         campaigns: merger.merge(&baseline.campaigns),
     };
     resolved.config = config;
-    for problem in validate(&resolved.config) {
-        errors.push(trace(&resolved, yaml_text, problem));
+    let merged = resolved.config.clone();
+    for round in 0..MAX_SET_ASIDE_ROUNDS {
+        let problems = validate(&resolved.config);
+        if problems.is_empty() {
+            break;
+        }
+        let mut aside = BTreeSet::new();
+        for problem in problems {
+            let section = problem.section;
+            let id = item_id(&resolved.config, section, problem.index);
+            // Problems index the items in force; the YAML is traced by the
+            // item's place before anything was set aside.
+            let index = match round {
+                0 => problem.index,
+                _ => merged
+                    .ids(section)
+                    .iter()
+                    .position(|i| *i == id)
+                    .unwrap_or(problem.index),
+            };
+            let mut error = trace(&resolved, yaml_text, index, problem);
+            if round > 0 {
+                error
+                    .message
+                    .push_str(" (it names an item set aside for its own problems)");
+            }
+            errors.push(error);
+            aside.insert((section, id));
+        }
+        resolved.config.remove(&aside);
+        resolved.set_aside.extend(aside);
     }
-    if errors.is_empty() {
-        Ok(resolved)
-    } else {
-        Err(errors)
-    }
+    resolved.problems = errors;
+    resolved.merged = merged;
+    Ok(resolved)
 }
 
 struct Merger<'a> {
@@ -265,14 +330,14 @@ pub fn overlay(item: &mut Map<String, Value>, fields: &Map<String, Value>) {
 
 /// Where a validation problem is: the YAML line of the field, unless an
 /// admin edit set that field or added the item.
-fn trace(resolved: &Resolved, yaml_text: &str, problem: Problem) -> ConfigError {
+fn trace(resolved: &Resolved, yaml_text: &str, index: usize, problem: Problem) -> ConfigError {
     let Problem {
         section,
-        index,
+        index: in_force,
         path,
         message,
     } = problem;
-    let id = item_id(&resolved.config, section, index);
+    let id = item_id(&resolved.config, section, in_force);
     let field = match path.first() {
         Some(Step::Key(field)) => field.as_str(),
         _ => "",
@@ -471,6 +536,58 @@ campaigns:
                 .starts_with("check `has-owner`: the override no longer applies"),
             "{errors:?}"
         );
+    }
+
+    #[test]
+    fn a_broken_item_and_what_names_it_are_set_aside_and_the_rest_stays_in_force() {
+        let yaml = YAML.replace("          - has-runbook\n", "").replace(
+            "    rule: {fact: catalog.has_techdocs, op: equals, value: true}",
+            "    rule: {fact: github.has_docs, op: equals, value: true}",
+        );
+        let resolved = resolve_usable(&yaml, &Edits::new()).unwrap();
+        assert!(
+            resolved.config.check("has-docs").is_none(),
+            "the broken check"
+        );
+        assert!(
+            resolved.config.track("basics").is_none(),
+            "the track naming it"
+        );
+        assert!(
+            resolved.config.check("has-owner").is_some(),
+            "the sound check"
+        );
+        assert!(
+            resolved.merged.track("basics").is_some(),
+            "listed for admins"
+        );
+        assert!(resolved.is_set_aside(Section::Checks, "has-docs"));
+        let problems: Vec<String> = resolved.problems.iter().map(ToString::to_string).collect();
+        assert_eq!(problems.len(), 2, "{problems:#?}");
+        assert!(
+            problems[0].starts_with(
+                "config line 9 column 18: check `has-docs`: the rule reads `github.has_docs`"
+            ),
+            "{problems:#?}"
+        );
+        assert!(
+            problems[1].starts_with(
+                "config line 18 column 13: track `basics`, level `Silver`: unknown check `has-docs`"
+            ) && problems[1].ends_with("(it names an item set aside for its own problems)"),
+            "traced to the YAML line of the item's place before anything was set aside: {problems:#?}"
+        );
+        assert_eq!(
+            resolve(&yaml, &Edits::new()).unwrap_err().len(),
+            2,
+            "strict"
+        );
+    }
+
+    #[test]
+    fn unreadable_yaml_is_the_only_problem_that_stops_everything() {
+        assert!(resolve_usable("checks: [", &Edits::new()).is_err());
+        let problems = resolve_usable(YAML, &Edits::new()).unwrap().problems;
+        assert_eq!(problems.len(), 1, "{problems:?}");
     }
 
     #[test]

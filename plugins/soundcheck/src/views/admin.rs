@@ -3,6 +3,7 @@
 //! Only shown to holders of `soundcheck.admin`; the actions check again.
 
 use super::when;
+use crate::actions::CONFIRM_FIELD;
 use crate::admin::{FILTER_FIELDS, FieldSpec, Input, collector_kind_label, fields, form_values};
 use crate::collectors::{self, registered};
 use crate::config::merge::{Edits, item_json, load_edits};
@@ -47,7 +48,8 @@ fn breadcrumbs(section: Option<Section>, cx: &Context) -> El {
     trail
 }
 
-fn capitalised(word: &str) -> String {
+/// `word` with its first letter in upper case.
+pub fn capitalised(word: &str) -> String {
     let mut chars = word.chars();
     chars
         .next()
@@ -66,9 +68,15 @@ fn overview(store: &dyn Store, loaded: &Loaded, cx: &Context) -> Result<El> {
                  marked *from YAML*; an override can be reset. Items from the YAML are removed in the YAML.",
             )),
     );
-    match &loaded.config {
-        Ok(resolved) => page = page.child(sections(&resolved.config, cx)),
-        Err(errors) => page = page.child(super::config_problems(errors, None)),
+    if !loaded.problems().is_empty() {
+        let extent = match loaded.config {
+            Ok(_) => super::Extent::TheItemsNamed,
+            Err(_) => super::Extent::Nothing,
+        };
+        page = page.child(super::config_problems(loaded.problems(), None, extent));
+    }
+    if let Ok(resolved) = &loaded.config {
+        page = page.child(sections(&resolved.config, cx));
     }
     page = page.child(edits_card(&load_edits(store)?));
     if let Ok(resolved) = &loaded.config {
@@ -126,10 +134,25 @@ fn edits_card(edits: &Edits) -> El {
     card.into()
 }
 
+/// A form that removes an edit or an added item: it asks for a ticked box
+/// first, since nothing brings it back.
 fn remove_form(action: &str, label: &str, section: Section, id: &str) -> El {
     form(action, label)
         .field(Field::new(FieldKind::Hidden, "section", "").value(section.key()))
         .field(Field::new(FieldKind::Hidden, "id", "").value(id.to_owned()))
+        .field(
+            Field::new(
+                FieldKind::Checkbox,
+                CONFIRM_FIELD,
+                format!(
+                    "Yes: {} for {} `{id}`",
+                    label.to_lowercase(),
+                    section.noun()
+                ),
+            )
+            .required()
+            .help("This cannot be undone."),
+        )
         .into()
 }
 
@@ -195,9 +218,13 @@ fn collectors_card(store: &dyn Store, config: &Config) -> Result<El> {
 }
 
 fn section_list(resolved: &Resolved, section: Section, cx: &Context) -> El {
-    let items = item_names(&resolved.config, section);
-    let mut table = table(["Id", "Name", "Source"]);
+    let items = item_names(&resolved.merged, section);
+    let mut table = table(["Id", "Name", "Source", "State"]);
     for (id, name) in &items {
+        let state = match resolved.is_set_aside(section, id) {
+            true => badge_cell("Set aside: see the problems", Tone::Danger),
+            false => badge_cell("In force", Tone::Success),
+        };
         table = table.row([
             link_cell(
                 id.clone(),
@@ -205,6 +232,7 @@ fn section_list(resolved: &Resolved, section: Section, cx: &Context) -> El {
             ),
             Cell::from(name.clone()),
             origin_cell(resolved.origin(section, id)),
+            state,
         ]);
     }
     card(capitalised(section.key()))
@@ -251,7 +279,7 @@ fn origin_cell(origin: Option<&Origin>) -> Cell {
 }
 
 fn item_page(resolved: &Resolved, section: Section, id: &str) -> El {
-    let Some(item) = item_json(&resolved.config, section, id) else {
+    let Some(item) = item_json(&resolved.merged, section, id) else {
         return empty(
             format!("No {} `{id}`", section.noun()),
             "It may have been removed from the YAML.",

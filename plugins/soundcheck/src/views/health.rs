@@ -18,6 +18,7 @@ const WORST_SHOWN: usize = 10;
 pub fn health_page(
     store: &dyn Store,
     config: &Config,
+    problems: Option<El>,
     cx: &Context,
     is_admin: bool,
 ) -> Result<View> {
@@ -31,6 +32,9 @@ pub fn health_page(
                 .child(link("Administer Soundcheck", cx.link_to("admin")))
                 .child(link("Campaigns", cx.link_to("campaigns"))),
         );
+    }
+    if let Some(problems) = problems {
+        page = page.child(problems);
     }
     let (Some(latest), Some(run)) = (summaries.last(), run) else {
         return Ok(page

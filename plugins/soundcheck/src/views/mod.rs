@@ -43,11 +43,14 @@ pub fn page(store: &dyn Store, loaded: &Loaded, cx: &Context) -> Result<View> {
         Ok(resolved) => &resolved.config,
         Err(errors) => {
             let admin = is_admin.then(|| cx.link_to("admin"));
-            return Ok(config_problems(errors, admin).into());
+            return Ok(config_problems(errors, admin, Extent::Nothing).into());
         }
     };
     match path.split_once('/') {
-        None if path.is_empty() => health::health_page(store, config, cx, is_admin),
+        None if path.is_empty() => {
+            let problems = problems_notice(loaded.problems(), is_admin, cx);
+            health::health_page(store, config, problems, cx, is_admin)
+        }
         None if path == "campaigns" => Ok(campaign::campaign_list(config, cx)),
         Some(("campaigns", id)) => campaign::campaign_page(store, config, id, cx, is_admin),
         _ => Ok(empty("No such page", format!("Soundcheck has no page `{path}`.")).into()),
@@ -152,15 +155,52 @@ pub fn check_name(config: &Config, id: &str) -> String {
 }
 
 /// Every problem with the configuration, in place of a page's content.
-pub fn config_problems(errors: &[ConfigError], admin_link: Option<String>) -> El {
+/// How much of the configuration a set of problems stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extent {
+    /// The YAML cannot be read: nothing is evaluated.
+    Nothing,
+    /// The items with problems are set aside; the rest is evaluated.
+    TheItemsNamed,
+}
+
+/// What the tech-health page says of configuration problems: the list,
+/// with a link to fix them, for admins; for everyone else, only that some
+/// tracks or checks are not evaluated, since the problems quote the
+/// configuration.
+pub fn problems_notice(problems: &[ConfigError], is_admin: bool, cx: &Context) -> Option<El> {
+    if problems.is_empty() {
+        return None;
+    }
+    if is_admin {
+        let admin = Some(cx.link_to("admin"));
+        return Some(config_problems(problems, admin, Extent::TheItemsNamed));
+    }
+    Some(
+        text(
+            "Some tracks or checks are not evaluated until a Soundcheck admin fixes a problem in their configuration.",
+        )
+        .tone(Tone::Warning)
+        .into(),
+    )
+}
+
+/// Every problem with the configuration, and what they stop.
+pub fn config_problems(errors: &[ConfigError], admin_link: Option<String>, extent: Extent) -> El {
     let mut list = bullet_list();
     for error in errors {
         list = list.child(text(error.to_string()).code());
     }
+    let subtitle = match extent {
+        Extent::Nothing => {
+            "Nothing is evaluated until they are fixed, in the YAML setting or the admin pages."
+        }
+        Extent::TheItemsNamed => {
+            "The items named are set aside until they are fixed, in the YAML setting or the admin pages; everything else is evaluated."
+        }
+    };
     let mut card = card("Soundcheck's configuration has problems")
-        .subtitle(
-            "Nothing is evaluated until they are fixed, in the YAML setting or the admin pages.",
-        )
+        .subtitle(subtitle)
         .child(list);
     if let Some(href) = admin_link {
         card = card.child(link("Open the admin pages", href));
