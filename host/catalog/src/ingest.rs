@@ -9,6 +9,8 @@
 
 use crate::reference::{DEFAULT_NAMESPACE, EntityRef};
 use crate::relations::{self, Relation};
+use crate::rules::AllowedKinds;
+use crate::url_reader::UrlReading;
 use crate::validate::{self, Problem};
 use crate::yaml::{self, Document, Position};
 use cap_std::ambient_authority;
@@ -19,7 +21,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
-use std::time::Duration;
+use std::time::Instant;
 
 /// The annotation naming the file or URL an entity was read from.
 pub const MANAGED_BY_LOCATION: &str = "backstage.io/managed-by-location";
@@ -35,8 +37,26 @@ pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 /// this depth it is a loop or a mistake.
 const MAX_DEPTH: usize = 16;
 
-/// How long a URL location or placeholder may take to answer.
-const URL_TIMEOUT: Duration = Duration::from_secs(30);
+/// What a reading of one location may do: which kinds it may provide
+/// (the catalog rules) and which URLs it may read.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// The kinds the location may provide; other entities are refused as
+    /// a problem naming the rule.
+    pub kinds: AllowedKinds,
+    /// How URLs are read (allow-list, private hosts, timeouts).
+    pub urls: UrlReading,
+}
+
+impl Default for ReadOptions {
+    /// Every kind; no URL (no host is allowed to be read).
+    fn default() -> ReadOptions {
+        ReadOptions {
+            kinds: AllowedKinds::All,
+            urls: UrlReading::default(),
+        }
+    }
+}
 
 /// The two kinds of location.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -194,10 +214,17 @@ pub fn generated_location_name(kind: LocationType, target: &str) -> String {
     format!("generated-{}", &hex::encode(digest)[..40])
 }
 
-/// Reads a registered location and everything it leads to.
+/// Reads a registered location and everything it leads to, with the
+/// default [`ReadOptions`] (every kind, no URL).
 pub fn read_location(kind: LocationType, target: &str) -> Reading {
+    read_location_with(kind, target, &ReadOptions::default())
+}
+
+/// Reads a registered location and everything it leads to, as `options`
+/// allow.
+pub fn read_location_with(kind: LocationType, target: &str, options: &ReadOptions) -> Reading {
     let mut all = Reading::default();
-    read_location_in_batches(kind, target, &mut |batch| all.merge(batch));
+    read_location_in_batches(kind, target, options, &mut |batch| all.merge(batch));
     all
 }
 
@@ -205,7 +232,12 @@ pub fn read_location(kind: LocationType, target: &str) -> Reading {
 /// each file yielded to `sink` as soon as that file is read: a catalog of
 /// any size is ingested with one file's entities in memory at a time. The
 /// generated Location entity comes first.
-pub fn read_location_in_batches(kind: LocationType, target: &str, sink: &mut dyn FnMut(Reading)) {
+pub fn read_location_in_batches(
+    kind: LocationType,
+    target: &str,
+    options: &ReadOptions,
+    sink: &mut dyn FnMut(Reading),
+) {
     let origin = format!("{kind}:{target}");
     let root_ref = EntityRef::new(
         "location",
@@ -216,7 +248,8 @@ pub fn read_location_in_batches(kind: LocationType, target: &str, sink: &mut dyn
         origin: origin.clone(),
         reading: Reading::default(),
         seen: HashSet::new(),
-        http: None,
+        options,
+        deadline: Instant::now() + options.urls.location_budget,
         sink,
     };
     let root_entity = json!({
@@ -278,11 +311,13 @@ pub fn read_location_in_batches(kind: LocationType, target: &str, sink: &mut dyn
 pub fn check_text(source: &str, text: &str, folder: Option<&Path>) -> Reading {
     let mut all = Reading::default();
     let mut sink = |batch| all.merge(batch);
+    let options = ReadOptions::default();
     let mut reader = Reader {
         origin: source.to_owned(),
         reading: Reading::default(),
         seen: HashSet::new(),
-        http: None,
+        options: &options,
+        deadline: Instant::now() + options.urls.location_budget,
         sink: &mut sink,
     };
     let files = folder.and_then(|folder| {
@@ -393,7 +428,9 @@ struct Reader<'s> {
     /// What the file being read has yielded so far.
     reading: Reading,
     seen: HashSet<String>,
-    http: Option<reqwest::blocking::Client>,
+    options: &'s ReadOptions,
+    /// When the location's time budget for URL reads runs out.
+    deadline: Instant,
     sink: &'s mut dyn FnMut(Reading),
 }
 
@@ -465,31 +502,7 @@ impl Reader<'_> {
     }
 
     fn fetch(&mut self, url: &url::Url) -> Result<String, String> {
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!("{url}: only http and https URLs can be read"));
-        }
-        let client = self.http.get_or_insert_with(|| {
-            reqwest::blocking::Client::builder()
-                .timeout(URL_TIMEOUT)
-                .build()
-                .expect("an HTTP client with only a timeout set builds")
-        });
-        let response = client
-            .get(url.clone())
-            .send()
-            .map_err(|e| format!("cannot fetch {url}: {e}"))?;
-        if !response.status().is_success() {
-            return Err(format!("{url} answered {}", response.status()));
-        }
-        let mut text = String::new();
-        response
-            .take(MAX_FILE_BYTES + 1)
-            .read_to_string(&mut text)
-            .map_err(|e| format!("cannot read {url}: {e}"))?;
-        if text.len() as u64 > MAX_FILE_BYTES {
-            return Err(format!("{url} is larger than {MAX_FILE_BYTES} bytes"));
-        }
-        Ok(text)
+        self.options.urls.fetch(url, self.deadline)
     }
 
     fn read_text(
@@ -555,6 +568,14 @@ impl Reader<'_> {
         if let Some(refusal) = document.refusal() {
             let message = refusal.message.clone();
             self.problem(source, parent, Some(refusal.position), named, message);
+            return None;
+        }
+        // Before its placeholders are read: a refused entity reads nothing.
+        let kind = document.value.get("kind").and_then(Value::as_str);
+        if let Some(refusal) = kind.and_then(|kind| self.options.kinds.refusal(kind, &self.origin))
+        {
+            let position = Some(document.position("/kind"));
+            self.problem(source, parent, position, named, refusal);
             return None;
         }
         let placeholders = self.resolve_placeholders(&mut document.value, "", context);
@@ -671,7 +692,10 @@ impl Reader<'_> {
                                 .and_then(|docs| match docs.into_iter().next() {
                                     None => Ok(Value::Null),
                                     Some(doc) => match doc.refusal() {
-                                        Some(refusal) => Err(format!("{target}:{}:{}: {refusal}", refusal.position.line, refusal.position.column)),
+                                        Some(refusal) => Err(format!(
+                                            "{target}:{}:{}: {refusal}",
+                                            refusal.position.line, refusal.position.column
+                                        )),
                                         None => Ok(doc.value),
                                     },
                                 }),

@@ -18,21 +18,30 @@ mod people;
 mod query;
 mod reference;
 mod relations;
+mod rules;
 mod service;
 mod store;
+mod url_reader;
 mod validate;
 mod yaml;
 
 pub use ingest::{
     Ingested, LocationType, MANAGED_BY_LOCATION, MANAGED_BY_ORIGIN_LOCATION, MAX_FILE_BYTES,
-    Reading, SourceProblem, check_text, generated_location_name, prepare_entity, read_location,
-    read_location_in_batches,
+    ReadOptions, Reading, SourceProblem, check_text, generated_location_name, prepare_entity,
+    read_location, read_location_in_batches, read_location_with,
 };
 pub use people::UserProfile;
 pub use query::{Cursor, EntityQuery, FullText, Order, Predicate, QueryError};
 pub use reference::{DEFAULT_NAMESPACE, EntityRef, RefError};
 pub use relations::Relation;
+pub use rules::{
+    API_ORIGIN, AllowedKinds, CatalogRule, CatalogRules, DEFAULT_ALLOWED_KINDS, LocationMatcher,
+    registered_by_operator,
+};
 pub use service::{Catalog, CatalogConfig, RefreshSummary, project_fields};
+pub use url_reader::{
+    DEFAULT_LOCATION_BUDGET, DEFAULT_REQUEST_TIMEOUT, MAX_REDIRECTS, ReadingAllow, UrlReading,
+};
 pub use store::{
     AncestryItem, ApplyReport, CatalogError, CatalogStore, Facet, Location, ORPHAN_ANNOTATION,
     OrphanStrategy, Page, Refresh, TEXT_FIELDS,

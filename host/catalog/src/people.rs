@@ -6,9 +6,16 @@
 //! groups) and stays current as the catalog refreshes: a person removed
 //! from a team loses its ownership at the next refresh, not at their next
 //! sign-in.
+//!
+//! Users and Groups confer roles, so only those stored from locations the
+//! catalog rules trust for their kind count here (see `rules.rs`): not
+//! what a catalog author registered through the API, not what a plugin
+//! wrote unless the operator allows it, and not orphans. A membership is
+//! a relation, so the entity that *produced* it must count: a Group in an
+//! untrusted file naming `members: [me]` adds nothing.
 
 use crate::store::{CatalogError, CatalogStore};
-use rusqlite::{OptionalExtension, named_params};
+use rusqlite::{OptionalExtension, params_from_iter};
 use serde_json::Value;
 
 /// A User entity, as sign-in shows it.
@@ -28,32 +35,49 @@ impl CatalogStore {
     /// must not pick. Orphaned Users (their source dropped them: people who
     /// left) are never matched.
     pub fn users_by_email(&self, email: &str) -> Result<Vec<String>, CatalogError> {
+        let trusted = self.trusted_locations("user")?;
         let conn = self.conn()?;
-        let mut statement = conn.prepare_cached(
+        let mut statement = conn.prepare_cached(&format!(
             "SELECT e.entity_ref FROM catalog_search s
              JOIN catalog_entities e ON e.id = s.entity_id
-             WHERE s.key = 'spec.profile.email' AND s.value = :email
-               AND e.kind = 'user' AND e.orphan = 0
+             WHERE s.key = 'spec.profile.email' AND s.value = ?1
+               AND e.kind = 'user' AND e.orphan = 0 AND e.location_id IN ({})
              ORDER BY e.entity_ref LIMIT 2",
-        )?;
-        let rows = statement.query_map(
-            named_params! { ":email": email.trim().to_lowercase() },
-            |row| row.get(0),
-        )?;
+            placeholders(2, trusted.len())
+        ))?;
+        let email = email.trim().to_lowercase();
+        let params = std::iter::once(&email).chain(&trusted);
+        let rows = statement.query_map(params_from_iter(params), |row| row.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The ids of the locations whose entities of `kind` (`user`,
+    /// `group`) count for sign-in and membership.
+    fn trusted_locations(&self, kind: &str) -> Result<Vec<String>, CatalogError> {
+        Ok(self
+            .locations()?
+            .into_iter()
+            .filter(|location| self.rules().confers_roles(location, kind))
+            .map(|location| location.id)
+            .collect())
     }
 
     /// The User with this reference (any case), unless it is missing,
     /// orphaned or not a User.
     pub fn user(&self, entity_ref: &str) -> Result<Option<UserProfile>, CatalogError> {
+        let trusted = self.trusted_locations("user")?;
         let conn = self.conn()?;
+        let entity_ref = entity_ref.to_lowercase();
+        let params = std::iter::once(&entity_ref).chain(&trusted);
         let row: Option<(String, String)> = conn
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "SELECT e.entity_ref, b.body FROM catalog_entities e
                  JOIN catalog_bodies b ON b.entity_id = e.id
-                 WHERE e.entity_ref = :ref AND e.kind = 'user' AND e.orphan = 0",
-            )?
-            .query_row(named_params! { ":ref": entity_ref.to_lowercase() }, |row| {
+                 WHERE e.entity_ref = ?1 AND e.kind = 'user' AND e.orphan = 0
+                   AND e.location_id IN ({})",
+                placeholders(2, trusted.len())
+            ))?
+            .query_row(params_from_iter(params), |row| {
                 Ok((row.get(0)?, row.get(1)?))
             })
             .optional()?;
@@ -86,24 +110,47 @@ impl CatalogStore {
     /// `UNION` drops repeats, so a cycle in the hierarchy ends the walk
     /// instead of looping.
     pub fn groups_of(&self, entity_ref: &str) -> Result<Vec<String>, CatalogError> {
+        let users = self.trusted_locations("user")?;
+        let groups = self.trusted_locations("group")?;
         let conn = self.conn()?;
-        let mut statement = conn.prepare_cached(
+        // Only relations produced by a User or Group that counts: not an
+        // orphan, from a location trusted for its kind.
+        let producer = format!(
+            "p.orphan = 0 AND ((p.kind = 'user' AND p.location_id IN ({})) \
+             OR (p.kind = 'group' AND p.location_id IN ({})))",
+            placeholders(2, users.len()),
+            placeholders(2 + users.len(), groups.len())
+        );
+        let mut statement = conn.prepare_cached(&format!(
             "WITH RECURSIVE member_of (group_ref) AS (
-                 SELECT target_key FROM catalog_relations
-                 WHERE source_ref = :user AND type = 'memberOf'
+                 SELECT r.target_key FROM catalog_relations r
+                 JOIN catalog_entities p ON p.id = r.producer_id
+                 WHERE r.source_ref = ?1 AND r.type = 'memberOf' AND {producer}
                  UNION
                  SELECT r.target_key FROM catalog_relations r
                  JOIN member_of m ON r.source_ref = m.group_ref
-                 WHERE r.type = 'childOf'
+                 JOIN catalog_entities p ON p.id = r.producer_id
+                 WHERE r.type = 'childOf' AND {producer}
              )
-             SELECT group_ref FROM member_of ORDER BY group_ref",
-        )?;
-        let rows = statement.query_map(
-            named_params! { ":user": entity_ref.to_lowercase() },
-            |row| row.get(0),
-        )?;
+             SELECT group_ref FROM member_of ORDER BY group_ref"
+        ))?;
+        let user = entity_ref.to_lowercase();
+        let params = std::iter::once(&user).chain(&users).chain(&groups);
+        let rows = statement.query_map(params_from_iter(params), |row| row.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// `count` numbered parameters from `?first`, for an `IN (…)` list;
+/// `NULL` (matching nothing) when there are none.
+fn placeholders(first: usize, count: usize) -> String {
+    if count == 0 {
+        return "NULL".to_owned();
+    }
+    (first..first + count)
+        .map(|n| format!("?{n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

@@ -1,12 +1,15 @@
 //! The catalog as the rest of the host uses it: register and remove
 //! locations, refresh them (once, or in a loop), and read through the store.
 
-use crate::ingest::{self, LocationType};
+use crate::ingest::{self, LocationType, ReadOptions};
+use crate::rules::CatalogRules;
 use crate::store::{ApplyReport, CatalogError, CatalogStore, Location, OrphanStrategy};
+use crate::url_reader::UrlReading;
 use serde::Serialize;
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// How soon a failed refresh is tried again.
@@ -20,6 +23,13 @@ const READ_AHEAD_FILES: usize = 4;
 /// few enough that a transaction stays well under a second.
 const ENTITIES_PER_TRANSACTION: usize = 5000;
 
+/// Locations read at the same time by one refresh of every location. A
+/// location waiting on a slow URL holds one reader (for at most its time
+/// budget) while the others go on; writes still go one batch at a time.
+/// More readers would only compete for the same cores and the one SQLite
+/// writer.
+const REFRESH_READERS: usize = 4;
+
 /// How the catalog refreshes.
 #[derive(Debug, Clone)]
 pub struct CatalogConfig {
@@ -27,6 +37,11 @@ pub struct CatalogConfig {
     pub refresh_interval: Duration,
     /// What happens to entities their source no longer yields.
     pub orphans: OrphanStrategy,
+    /// Which kinds each location may provide, and whose Users and Groups
+    /// count for sign-in and membership.
+    pub rules: CatalogRules,
+    /// How URLs named in catalog files are read.
+    pub urls: UrlReading,
 }
 
 impl Default for CatalogConfig {
@@ -36,6 +51,8 @@ impl Default for CatalogConfig {
             // on disk are cheap to re-read, so refresh sooner.
             refresh_interval: Duration::from_secs(60),
             orphans: OrphanStrategy::Keep,
+            rules: CatalogRules::default(),
+            urls: UrlReading::default(),
         }
     }
 }
@@ -72,20 +89,40 @@ mod humantime_serde_ms {
 pub struct Catalog {
     store: CatalogStore,
     config: CatalogConfig,
-    /// One refresh writes at a time: SQLite has one writer, and two
-    /// refreshes of one location must not interleave their reads of what
-    /// is stored.
+    /// One batch is written at a time: SQLite has one writer.
     writing: Arc<Mutex<()>>,
+    /// One refresh of a location at a time: two must not interleave their
+    /// reads of what is stored. Other locations refresh meanwhile.
+    refreshing: Arc<Mutex<HashMap<String, Arc<Mutex<()>>>>>,
 }
 
 impl Catalog {
     /// The catalog over `store`.
     pub fn new(store: CatalogStore, config: CatalogConfig) -> Catalog {
         Catalog {
-            store,
+            store: store.with_rules(config.rules.clone()),
             config,
             writing: Arc::new(Mutex::new(())),
+            refreshing: Arc::default(),
         }
+    }
+
+    /// What reading `location` may do: the kinds its rules allow, the URLs
+    /// the operator allows.
+    pub fn read_options(&self, location: &Location) -> ReadOptions {
+        ReadOptions {
+            kinds: self.config.rules.allowed_kinds(location),
+            urls: self.config.urls.clone(),
+        }
+    }
+
+    fn write_lock(&self) -> MutexGuard<'_, ()> {
+        self.writing.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn location_lock(&self, id: &str) -> Arc<Mutex<()>> {
+        let mut locks = self.refreshing.lock().unwrap_or_else(|p| p.into_inner());
+        locks.entry(id.to_owned()).or_default().clone()
     }
 
     /// Its tables, for reads.
@@ -148,14 +185,26 @@ impl Catalog {
         Ok((location, report))
     }
 
-    /// Reads a location without storing anything: what it would add.
+    /// Reads a location without storing anything: what it would add if
+    /// `origin` (`api`, `cli`) registered it.
     pub fn analyze(
         &self,
         kind: LocationType,
         target: &str,
+        origin: &str,
     ) -> Result<ingest::Reading, CatalogError> {
         let target = Catalog::normalise_target(kind, target)?;
-        Ok(ingest::read_location(kind, &target))
+        let location = Location {
+            id: String::new(),
+            kind,
+            target: target.clone(),
+            origin: origin.to_owned(),
+        };
+        Ok(ingest::read_location_with(
+            kind,
+            &target,
+            &self.read_options(&location),
+        ))
     }
 
     /// Reads one location again and stores what changed.
@@ -164,8 +213,13 @@ impl Catalog {
             // Its plugin writes it; there is nothing to read.
             return Ok(ApplyReport::default());
         }
-        let _writing = self.writing.lock().unwrap_or_else(|p| p.into_inner());
-        let mut refresh = self.store.begin_refresh(location)?;
+        let this_location = self.location_lock(&location.id);
+        let _refreshing = this_location.lock().unwrap_or_else(|p| p.into_inner());
+        let options = self.read_options(location);
+        let mut refresh = {
+            let _writing = self.write_lock();
+            self.store.begin_refresh(location)?
+        };
         // Reading (YAML, validation, relations) and writing (SQLite) take
         // about the same CPU; on their own threads they overlap. The
         // channel holds a few files, so memory stays bounded.
@@ -176,11 +230,17 @@ impl Catalog {
             // waiting forever on a full channel while the scope waits for
             // it.
             let received = received;
+            let options = &options;
             scope.spawn(move || {
-                ingest::read_location_in_batches(location.kind, &location.target, &mut |batch| {
-                    // The writer stopped on an error: stop reading too.
-                    let _ = batches.send(batch);
-                });
+                ingest::read_location_in_batches(
+                    location.kind,
+                    &location.target,
+                    options,
+                    &mut |batch| {
+                        // The writer stopped on an error: stop reading too.
+                        let _ = batches.send(batch);
+                    },
+                );
             });
             // Files already read are written together, up to a few
             // thousand entities per transaction: real catalogs are many
@@ -194,10 +254,12 @@ impl Catalog {
                 {
                     batch.merge(more);
                 }
+                let _writing = self.write_lock();
                 refresh.apply_batch(batch)?;
             }
             Ok::<(), CatalogError>(())
         })?;
+        let _writing = self.write_lock();
         refresh.finish(self.config.orphans)
     }
 
@@ -210,25 +272,36 @@ impl Catalog {
         self.refresh_location(&location)
     }
 
-    /// Refreshes every location; a location that fails is logged and the
-    /// others go on.
+    /// Refreshes every location, a few side by side so that one slow
+    /// location does not hold the others; a location that fails is logged
+    /// and the others go on.
     pub fn refresh_all(&self) -> Result<RefreshSummary, CatalogError> {
         let started = Instant::now();
-        let mut summary = RefreshSummary::default();
-        for location in self.store.locations()? {
-            match self.refresh_location(&location) {
-                Ok(report) => {
-                    summary.locations += 1;
-                    summary.added += report.added;
-                    summary.updated += report.updated;
-                    summary.orphaned += report.orphaned;
-                    summary.problems += report.problems.len();
-                }
-                Err(error) => {
-                    tracing::error!(location = %location.target, %error, "catalog refresh failed")
-                }
+        let pending = Mutex::new(self.store.locations()?.into_iter());
+        let summary = Mutex::new(RefreshSummary::default());
+        let next = || pending.lock().unwrap_or_else(|p| p.into_inner()).next();
+        std::thread::scope(|scope| {
+            for _ in 0..REFRESH_READERS {
+                scope.spawn(|| {
+                    while let Some(location) = next() {
+                        let report = match self.refresh_location(&location) {
+                            Ok(report) => report,
+                            Err(error) => {
+                                tracing::error!(location = %location.target, %error, "catalog refresh failed");
+                                continue;
+                            }
+                        };
+                        let mut summary = summary.lock().unwrap_or_else(|p| p.into_inner());
+                        summary.locations += 1;
+                        summary.added += report.added;
+                        summary.updated += report.updated;
+                        summary.orphaned += report.orphaned;
+                        summary.problems += report.problems.len();
+                    }
+                });
             }
-        }
+        });
+        let mut summary = summary.into_inner().unwrap_or_else(|p| p.into_inner());
         if summary.added + summary.updated > 0 {
             self.store.optimize()?;
         }
@@ -272,7 +345,7 @@ impl Catalog {
 
     /// Removes a location and its entities.
     pub fn remove_location(&self, id: &str) -> Result<(), CatalogError> {
-        let _writing = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        let _writing = self.write_lock();
         self.store.remove_location(id)
     }
 }

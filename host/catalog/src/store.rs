@@ -139,6 +139,8 @@ pub struct AncestryItem {
 #[derive(Clone)]
 pub struct CatalogStore {
     db: Database,
+    /// Which locations' Users and Groups count for sign-in and membership.
+    rules: std::sync::Arc<crate::rules::CatalogRules>,
 }
 
 impl std::fmt::Debug for CatalogStore {
@@ -152,7 +154,24 @@ type Conn = r2d2::PooledConnection<r2d2_sqlite::SqliteConnectionManager>;
 impl CatalogStore {
     /// The catalog in `db` (whose migrations created its tables).
     pub fn new(db: Database) -> CatalogStore {
-        CatalogStore { db }
+        CatalogStore {
+            db,
+            rules: Default::default(),
+        }
+    }
+
+    /// The same store, deciding whose Users and Groups count by `rules`
+    /// (the default rules otherwise).
+    pub fn with_rules(self, rules: crate::rules::CatalogRules) -> CatalogStore {
+        CatalogStore {
+            rules: std::sync::Arc::new(rules),
+            ..self
+        }
+    }
+
+    /// The rules it decides by.
+    pub fn rules(&self) -> &crate::rules::CatalogRules {
+        &self.rules
     }
 
     /// The database it is in (its audit log and policies live there too).

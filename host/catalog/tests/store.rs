@@ -3,7 +3,7 @@
 
 use greenroom_catalog::{
     Catalog, CatalogConfig, CatalogStore, Cursor, EntityQuery, FullText, LocationType, Order,
-    Predicate,
+    Predicate, ReadingAllow, UrlReading,
 };
 use greenroom_store::Database;
 use serde_json::Value;
@@ -532,8 +532,17 @@ fn url_locations_follow_relative_targets_and_placeholders_over_http() {
         ),
         ("/catalog/services/openapi.yaml", "openapi: 3.0.0\n".to_owned()),
     ]);
-    let (_, report) = f
-        .catalog
+    // The test server is on loopback: the operator names its address.
+    let host = base.trim_start_matches("http://");
+    let config = CatalogConfig {
+        urls: UrlReading {
+            allow: vec![ReadingAllow::new(host, None).unwrap()],
+            ..UrlReading::default()
+        },
+        ..CatalogConfig::default()
+    };
+    let catalog = Catalog::new(f.catalog.store().clone(), config);
+    let (_, report) = catalog
         .add_location(
             LocationType::Url,
             &format!("{base}/catalog/all.yaml"),
@@ -545,8 +554,7 @@ fn url_locations_follow_relative_targets_and_placeholders_over_http() {
         report.added, 5,
         "generated location, all.yaml's two Locations, pay, pay-api: {report:?}"
     );
-    let api = f
-        .catalog
+    let api = catalog
         .store()
         .entity_by_ref("api:default/pay-api")
         .unwrap()

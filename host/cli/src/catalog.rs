@@ -1,15 +1,153 @@
 //! The catalog as the binary sets it up, and `greenroom catalog …`.
 
-use crate::config::Config;
-use anyhow::Context as _;
-use greenroom_catalog::{Catalog, CatalogStore, LocationType};
+use crate::config::{CatalogSettings, Config};
+use anyhow::{Context as _, bail};
+use greenroom_catalog::{
+    Catalog, CatalogRule, CatalogRules, CatalogStore, LocationMatcher, LocationType, ReadingAllow,
+    UrlReading,
+};
 use greenroom_store::Database;
 use include_dir::{Dir, include_dir};
+use serde::{Deserialize, Serialize};
 use std::path::Path;
+use std::time::Duration;
 
 /// The demo organisation (`demo/catalog/`), compiled into the binary so
 /// `--demo` works from any folder.
 static DEMO_CATALOG: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../demo/catalog");
+
+/// `[catalog] rules[]`: Backstage's `catalog.rules[]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    /// The kinds allowed (`["Component", "API", "Location"]`).
+    pub allow: Vec<String>,
+    /// The locations the rule is for; every location when absent.
+    #[serde(default)]
+    pub locations: Option<Vec<RuleLocationConfig>>,
+}
+
+/// A location a rule is for: by type, and by exact target or glob.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RuleLocationConfig {
+    /// `file` or `url`.
+    #[serde(rename = "type")]
+    pub kind: LocationType,
+    /// The target exactly (a file path is matched as registered: absolute).
+    pub target: Option<String>,
+    /// A glob over the target.
+    pub pattern: Option<String>,
+}
+
+/// `[[catalog.locations]] rules[]`: the kinds that location may provide.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LocationRuleConfig {
+    /// The kinds allowed.
+    pub allow: Vec<String>,
+}
+
+/// `[catalog] reading-allow[]`: Backstage's `backend.reading.allow[]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ReadingAllowConfig {
+    /// `example.com`, `example.com:8080`, `*.example.com`, or an address
+    /// (`127.0.0.1:8080`), which is then read even though it is private.
+    pub host: String,
+    /// Path prefixes allowed on it; every path when absent.
+    #[serde(default)]
+    pub paths: Option<Vec<String>>,
+}
+
+/// The catalog rules `settings` describe, configured file targets resolved
+/// against `base` as they are registered.
+pub fn rules(settings: &CatalogSettings, base: &Path) -> anyhow::Result<CatalogRules> {
+    let mut rules = CatalogRules {
+        plugin_people_confer_roles: settings.plugin_people_confer_roles,
+        ..CatalogRules::default()
+    };
+    if let Some(global) = &settings.rules {
+        rules.global = Vec::new();
+        for (i, rule) in global.iter().enumerate() {
+            let locations = rule
+                .locations
+                .as_ref()
+                .map(|matchers| {
+                    matchers
+                        .iter()
+                        .map(|m| {
+                            let target = m
+                                .target
+                                .as_ref()
+                                .map(|t| Catalog::normalise_target(m.kind, t))
+                                .transpose()?;
+                            LocationMatcher::new(m.kind, target, m.pattern.as_deref())
+                                .map_err(anyhow::Error::msg)
+                        })
+                        .collect::<anyhow::Result<Vec<_>>>()
+                })
+                .transpose()
+                .with_context(|| format!("catalog.rules[{i}]"))?;
+            rules.global.push(CatalogRule {
+                allow: rule.allow.clone(),
+                locations,
+            });
+        }
+    }
+    for location in &settings.locations {
+        let Some(own) = &location.rules else {
+            continue;
+        };
+        let target = Catalog::normalise_target(location.kind, &location.resolved_target(base))?;
+        let allow = own.iter().flat_map(|r| r.allow.iter().cloned()).collect();
+        rules.configured.push((location.kind, target, allow));
+    }
+    Ok(rules)
+}
+
+/// How catalog files' URLs are read, as `settings` and `[egress]
+/// private-hosts` say.
+pub fn url_reading(
+    settings: &CatalogSettings,
+    private_hosts: &[String],
+) -> anyhow::Result<UrlReading> {
+    let duration = |key: &str, text: &Option<String>, default: Duration| match text {
+        None => Ok(default),
+        Some(text) => {
+            let value = humantime::parse_duration(text).with_context(|| {
+                format!("catalog.{key}: `{text}` is not a duration; write e.g. `10s`")
+            })?;
+            if value.is_zero() {
+                bail!("catalog.{key} must be more than 0s");
+            }
+            Ok(value)
+        }
+    };
+    let allow = settings
+        .reading_allow
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            ReadingAllow::new(&entry.host, entry.paths.clone())
+                .map_err(|e| anyhow::anyhow!("catalog.reading-allow[{i}]: {e}"))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok(UrlReading {
+        allow,
+        private_hosts: private_hosts.to_vec(),
+        request_timeout: duration(
+            "reading-timeout",
+            &settings.reading_timeout,
+            greenroom_catalog::DEFAULT_REQUEST_TIMEOUT,
+        )?,
+        location_budget: duration(
+            "location-budget",
+            &settings.location_budget,
+            greenroom_catalog::DEFAULT_LOCATION_BUDGET,
+        )?,
+    })
+}
 
 /// The catalog over `db`, with the configured locations (and, for
 /// `--demo`, the demo organisation) registered. Nothing is read yet: the
@@ -17,7 +155,9 @@ static DEMO_CATALOG: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../demo
 pub fn open(config: &Config, base: &Path, db: &Database, demo: bool) -> anyhow::Result<Catalog> {
     let catalog = Catalog::new(
         CatalogStore::new(db.clone()),
-        config.catalog.catalog_config()?,
+        config
+            .catalog
+            .catalog_config(base, &config.egress.private_hosts)?,
     );
     let mut locations: Vec<(LocationType, String, &str)> = config
         .catalog
@@ -159,12 +299,17 @@ fn shown(source: &str, cwd: &Path) -> String {
 /// database and refreshes it from then on.
 pub fn import(config: &Config, db: &Database, target: &str, dry_run: bool) -> anyhow::Result<()> {
     let kind = location_kind(target);
+    // Configured locations' own rules are matched by their targets, which
+    // this command does not register: the folder they resolve against
+    // does not matter here.
     let catalog = Catalog::new(
         CatalogStore::new(db.clone()),
-        config.catalog.catalog_config()?,
+        config
+            .catalog
+            .catalog_config(Path::new(""), &config.egress.private_hosts)?,
     );
     if dry_run {
-        let reading = catalog.analyze(kind, target)?;
+        let reading = catalog.analyze(kind, target, "cli")?;
         for ingested in reading.entities.iter().skip(1) {
             println!("would add {}", ingested.entity_ref);
         }

@@ -68,6 +68,19 @@ pub struct CatalogSettings {
     /// Locations registered at start (in addition to those registered
     /// through the API or `greenroom catalog import`).
     pub locations: Vec<CatalogLocation>,
+    /// Which kinds locations may provide (Backstage's `catalog.rules`);
+    /// unset, only Component, API and Location.
+    pub rules: Option<Vec<crate::catalog::RuleConfig>>,
+    /// Hosts whose URLs catalog files may read (Backstage's
+    /// `backend.reading.allow`); none by default.
+    pub reading_allow: Vec<crate::catalog::ReadingAllowConfig>,
+    /// Timeout of one URL read (`"10s"`).
+    pub reading_timeout: Option<String>,
+    /// Time all URL reads of one location may take per refresh (`"60s"`).
+    pub location_budget: Option<String>,
+    /// Whether Users and Groups that plugins write count for sign-in and
+    /// membership (off: they are shown, but confer no roles).
+    pub plugin_people_confer_roles: bool,
 }
 
 impl Default for CatalogSettings {
@@ -76,13 +89,24 @@ impl Default for CatalogSettings {
             refresh_interval: "60s".into(),
             orphans: greenroom_catalog::OrphanStrategy::Keep,
             locations: Vec::new(),
+            rules: None,
+            reading_allow: Vec::new(),
+            reading_timeout: None,
+            location_budget: None,
+            plugin_people_confer_roles: false,
         }
     }
 }
 
 impl CatalogSettings {
-    /// The catalog's configuration.
-    pub fn catalog_config(&self) -> anyhow::Result<greenroom_catalog::CatalogConfig> {
+    /// The catalog's configuration: configured file targets resolved
+    /// against `base`, names in `private_hosts` allowed to resolve to
+    /// private addresses.
+    pub fn catalog_config(
+        &self,
+        base: &Path,
+        private_hosts: &[String],
+    ) -> anyhow::Result<greenroom_catalog::CatalogConfig> {
         let refresh_interval =
             humantime::parse_duration(&self.refresh_interval).with_context(|| {
                 format!(
@@ -96,6 +120,8 @@ impl CatalogSettings {
         Ok(greenroom_catalog::CatalogConfig {
             refresh_interval,
             orphans: self.orphans,
+            rules: crate::catalog::rules(self, base)?,
+            urls: crate::catalog::url_reading(self, private_hosts)?,
         })
     }
 }
@@ -148,6 +174,10 @@ pub struct CatalogLocation {
     pub kind: greenroom_catalog::LocationType,
     /// The path, glob or URL.
     pub target: String,
+    /// The kinds it may provide (on top of `[catalog] rules`); without
+    /// them, a configured location may provide every kind.
+    #[serde(default)]
+    pub rules: Option<Vec<crate::catalog::LocationRuleConfig>>,
 }
 
 impl CatalogLocation {
@@ -218,6 +248,12 @@ pub struct LimitsConfig {
 pub struct RuntimeSettings {
     /// The most plugin instances alive at once.
     pub max_instances: u32,
+    /// The most instances one plugin may hold at once; half of
+    /// `max-instances` when unset.
+    pub max_instances_per_plugin: Option<u32>,
+    /// The most instances scheduled tasks may hold at once, across
+    /// plugins; half of `max-instances` when unset.
+    pub max_task_instances: Option<u32>,
     /// Where compiled components are cached; `<data-dir>/cache/components`
     /// when unset. Several hosts may share one (entries are keyed by the
     /// artifact's digest and the engine, and written atomically).
@@ -228,6 +264,8 @@ impl Default for RuntimeSettings {
     fn default() -> RuntimeSettings {
         RuntimeSettings {
             max_instances: greenroom_runtime::RuntimeConfig::default().max_instances,
+            max_instances_per_plugin: None,
+            max_task_instances: None,
             cache_dir: None,
         }
     }
@@ -248,12 +286,6 @@ pub struct PluginConfig {
     /// Its settings, checked against its manifest's schema.
     #[serde(default)]
     pub settings: serde_json::Map<String, serde_json::Value>,
-    /// The most instances one plugin may hold at once; half of
-    /// `max-instances` when unset.
-    pub max_instances_per_plugin: Option<u32>,
-    /// The most instances scheduled tasks may hold at once, across
-    /// plugins; half of `max-instances` when unset.
-    pub max_task_instances: Option<u32>,
     /// Limits for this plugin, over the defaults.
     #[serde(default)]
     pub limits: LimitsConfig,
@@ -264,8 +296,6 @@ pub struct PluginConfig {
 pub enum PluginSource {
     /// Compiled into the binary.
     Bundled(String),
-            max_instances_per_plugin: None,
-            max_task_instances: None,
     /// A file.
     File(PathBuf),
 }
@@ -427,8 +457,25 @@ impl Config {
         if self.runtime.max_instances == 0 {
             bail!("invalid configuration: runtime.max-instances must be at least 1");
         }
+        for (key, share) in [
+            (
+                "max-instances-per-plugin",
+                self.runtime.max_instances_per_plugin,
+            ),
+            ("max-task-instances", self.runtime.max_task_instances),
+        ] {
+            if let Some(share) = share
+                && !(1..=self.runtime.max_instances).contains(&share)
+            {
+                bail!(
+                    "invalid configuration: runtime.{key} is {share}; it must be between 1 and \
+                     runtime.max-instances ({})",
+                    self.runtime.max_instances
+                );
+            }
+        }
         self.catalog
-            .catalog_config()
+            .catalog_config(Path::new(""), &self.egress.private_hosts)
             .context("invalid configuration")?;
         crate::auth::settings(self, crate::auth::Secret::Unread)
             .context("invalid configuration")?;
@@ -457,23 +504,6 @@ mod tests {
     fn reads_the_file_and_lets_the_environment_override_it() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(
-        for (key, share) in [
-            (
-                "max-instances-per-plugin",
-                self.runtime.max_instances_per_plugin,
-            ),
-            ("max-task-instances", self.runtime.max_task_instances),
-        ] {
-            if let Some(share) = share
-                && !(1..=self.runtime.max_instances).contains(&share)
-            {
-                bail!(
-                    "invalid configuration: runtime.{key} is {share}; it must be between 1 and \
-                     runtime.max-instances ({})",
-                    self.runtime.max_instances
-                );
-            }
-        }
                 "greenroom.toml",
                 r#"
                 listen = "127.0.0.1:9000"
@@ -597,6 +627,31 @@ mod tests {
     }
 
     #[test]
+    fn reads_instance_shares_and_refuses_shares_larger_than_the_pool() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "shares.toml",
+                "[runtime]\nmax-instances = 8\nmax-instances-per-plugin = 2\nmax-task-instances = 3",
+            )?;
+            let (config, _) =
+                load(Some(Path::new("shares.toml")), Overrides::default()).expect("valid config");
+            assert_eq!(config.runtime.max_instances_per_plugin, Some(2));
+            assert_eq!(config.runtime.max_task_instances, Some(3));
+            jail.create_file(
+                "too_many.toml",
+                "[runtime]\nmax-instances = 8\nmax-task-instances = 9",
+            )?;
+            let err = load(Some(Path::new("too_many.toml")), Overrides::default()).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("runtime.max-task-instances is 9; it must be between 1 and runtime.max-instances (8)"),
+                "{err}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
     fn reads_outbound_http_limits_private_hosts_and_secrets() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(
@@ -626,31 +681,6 @@ mod tests {
                     defaults.http.requests,
                     defaults.http.response_bytes,
                     defaults.http.timeout
-    #[test]
-    fn reads_instance_shares_and_refuses_shares_larger_than_the_pool() {
-        figment::Jail::expect_with(|jail| {
-            jail.create_file(
-                "shares.toml",
-                "[runtime]\nmax-instances = 8\nmax-instances-per-plugin = 2\nmax-task-instances = 3",
-            )?;
-            let (config, _) =
-                load(Some(Path::new("shares.toml")), Overrides::default()).expect("valid config");
-            assert_eq!(config.runtime.max_instances_per_plugin, Some(2));
-            assert_eq!(config.runtime.max_task_instances, Some(3));
-            jail.create_file(
-                "too_many.toml",
-                "[runtime]\nmax-instances = 8\nmax-task-instances = 9",
-            )?;
-            let err = load(Some(Path::new("too_many.toml")), Overrides::default()).unwrap_err();
-            assert!(
-                err.to_string()
-                    .contains("runtime.max-task-instances is 9; it must be between 1 and runtime.max-instances (8)"),
-                "{err}"
-            );
-            Ok(())
-        });
-    }
-
                 ),
                 (5, 1 << 20, Duration::from_secs(3))
             );

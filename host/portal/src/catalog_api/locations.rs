@@ -191,7 +191,7 @@ fn dry_run_json(
     input: LocationInput,
 ) -> Result<Value, AppError> {
     let target = Catalog::normalise_target(kind, &input.target)?;
-    let reading = catalog.analyze(kind, &target)?;
+    let reading = catalog.analyze(kind, &target, ORIGIN)?;
     if !reading.problems.is_empty() {
         let problems: Vec<String> = reading.problems.iter().map(ToString::to_string).collect();
         return Err(input_error(problems.join(", ")));
@@ -233,7 +233,7 @@ pub(super) async fn analyze(
     let target = body.location.target;
     let restriction = visible(&state, &user);
     let answer = blocking(&state, move |catalog| {
-        let reading = catalog.analyze(kind, &target)?;
+        let reading = catalog.analyze(kind, &target, ORIGIN)?;
         let mut existing = Vec::new();
         // The first entity is the Location generated for the target itself.
         for ingested in reading.entities.iter().skip(1) {
