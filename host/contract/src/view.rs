@@ -4,16 +4,33 @@
 //! where they are enforced. A view that breaks one is refused as a whole:
 //! the slot shows an error card naming the rule.
 
-use crate::wit::latest::greenroom::plugin::view::{Cell, NodeKind, View};
+use crate::wit::latest::greenroom::plugin::view::{Cell, Chart, Field, FieldKind, NodeKind, View};
 
 /// The most nodes in one view. A page of a thousand table rows is one
 /// `table` node; thousands of nodes mean a plugin is drawing pixels with
 /// cards, which would make the page slow for everyone.
 pub const MAX_VIEW_NODES: usize = 5_000;
 
-/// The most bytes of text in one view. The HTML the host draws is roughly
-/// this size; more would make the page heavy and the render slow.
+/// The most bytes of text in one view, counted as drawn: a string the
+/// portal draws several times (a chart's unit and series names at each
+/// point, a form field's name on each of its choices) counts each time.
+/// The HTML the host draws is roughly this size; more would make the page
+/// heavy and the render slow. Counted as sent, a chart with a 32 KiB unit
+/// drew 125 MiB of HTML.
 pub const MAX_VIEW_TEXT_BYTES: usize = 2 << 20;
+
+/// The most table cells one view draws, counted as rows × columns (a cell
+/// a row leaves out is drawn empty, and a row with no columns still
+/// counts one). An empty 2 000 × 2 000 table is a few KiB of view and
+/// was 110 MiB of HTML; 50 000 cells are a 5 000-row table of ten columns,
+/// more than a page shows usefully. Raising it lets a small view draw that
+/// many more `<td>`s (about 40 bytes each).
+pub const MAX_TABLE_CELLS: usize = 50_000;
+
+/// The most chart values one view draws, counted as points (x labels) ×
+/// series: each is an SVG shape with a tooltip and a cell of the chart's
+/// data table. Raising it makes every chart heavier for the browser.
+pub const MAX_CHART_VALUES: usize = 20_000;
 
 /// The deepest nesting of nodes. The portal draws views recursively;
 /// real layouts nest a handful of levels, and a chain of thousands would
@@ -71,9 +88,19 @@ pub fn validate_within(view: &View, limits: ViewLimits) -> Result<(), ViewError>
     // Children come after their parents, so one pass in order sees every
     // parent's depth before its children's.
     let mut depth = vec![0usize; nodes.len()];
-    let mut text_bytes = 0usize;
+    let (mut text_bytes, mut cells, mut chart_values) = (0usize, 0usize, 0usize);
     for (index, node) in nodes.iter().enumerate() {
-        text_bytes += node_text_bytes(&node.kind);
+        text_bytes = text_bytes.saturating_add(node_text_bytes(&node.kind));
+        match &node.kind {
+            NodeKind::Table(table) => {
+                cells = cells
+                    .saturating_add(table.rows.len().saturating_mul(table.columns.len().max(1)));
+            }
+            NodeKind::Chart(chart) => {
+                chart_values = chart_values.saturating_add(chart_points(chart));
+            }
+            _ => {}
+        }
         if !node.children.is_empty() && !is_container(&node.kind) {
             return Err(ViewError(format!(
                 "node {index} ({}) cannot have children",
@@ -127,6 +154,16 @@ pub fn validate_within(view: &View, limits: ViewLimits) -> Result<(), ViewError>
         return Err(ViewError(format!(
             "node {} is not reachable from the root",
             orphan + 1
+        )));
+    }
+    if cells > MAX_TABLE_CELLS {
+        return Err(ViewError(format!(
+            "the view's tables have {cells} cells (rows × columns); the most is {MAX_TABLE_CELLS}"
+        )));
+    }
+    if chart_values > MAX_CHART_VALUES {
+        return Err(ViewError(format!(
+            "the view's charts have {chart_values} values (points × series); the most is {MAX_CHART_VALUES}"
         )));
     }
     if text_bytes > most_text {
@@ -188,6 +225,70 @@ fn cell_text_bytes(cell: &Cell) -> usize {
     }
 }
 
+/// The values a chart draws: one per x label and series.
+fn chart_points(chart: &Chart) -> usize {
+    chart.x_labels.len().saturating_mul(chart.series.len())
+}
+
+/// The text a chart draws, counting repeats: the title twice (caption and
+/// label), the unit at each axis tick and twice per value (tooltip and
+/// data table), each x label on the axis, in the data table and in each
+/// series' tooltip, each series name at each point and twice more (legend
+/// and table header), and 8 bytes per number.
+fn chart_text_bytes(chart: &Chart) -> usize {
+    /// Axis ticks, each drawn with the unit (see the portal's chart.rs).
+    const TICKS: usize = 5;
+    let points = chart.x_labels.len();
+    let series = chart.series.len();
+    let labels: usize = chart.x_labels.iter().map(String::len).sum();
+    let names: usize = chart
+        .series
+        .iter()
+        .map(|s| {
+            s.name
+                .len()
+                .saturating_mul(points.saturating_add(2))
+                .saturating_add(8usize.saturating_mul(s.values.len()))
+        })
+        .fold(0, usize::saturating_add);
+    let unit_repeats = TICKS.saturating_add(2usize.saturating_mul(chart_points(chart)));
+    [
+        opt(&chart.title).saturating_mul(2),
+        opt(&chart.unit).saturating_mul(unit_repeats),
+        labels.saturating_mul(series.saturating_add(2)),
+        names,
+    ]
+    .into_iter()
+    .fold(0, usize::saturating_add)
+}
+
+/// The text a form field draws: its name goes into the ids and names of
+/// its input, label and each of its choices' inputs.
+fn field_text_bytes(field: &Field) -> usize {
+    let (choices, text) = match &field.kind {
+        FieldKind::Select(choices) | FieldKind::Radio(choices) => (
+            choices.len(),
+            choices
+                .iter()
+                .map(|c| c.label.len() + c.value.len())
+                .fold(0, usize::saturating_add),
+        ),
+        // Drawn as at most ten radio buttons.
+        FieldKind::Rating(_) => (10, 0),
+        _ => (0, 0),
+    };
+    let name_repeats = 4usize.saturating_add(3usize.saturating_mul(choices));
+    [
+        field.name.len().saturating_mul(name_repeats),
+        field.label.len(),
+        opt(&field.help),
+        opt(&field.value),
+        text,
+    ]
+    .into_iter()
+    .fold(0, usize::saturating_add)
+}
+
 fn node_text_bytes(kind: &NodeKind) -> usize {
     match kind {
         NodeKind::Card(card) => opt(&card.title) + opt(&card.subtitle),
@@ -209,25 +310,11 @@ fn node_text_bytes(kind: &NodeKind) -> usize {
                     .map(cell_text_bytes)
                     .sum::<usize>()
         }
-        NodeKind::Chart(chart) => {
-            opt(&chart.title)
-                + opt(&chart.unit)
-                + chart.x_labels.iter().map(String::len).sum::<usize>()
-                + chart
-                    .series
-                    .iter()
-                    .map(|s| s.name.len() + 8 * s.values.len())
-                    .sum::<usize>()
-        }
-        NodeKind::Form(form) => {
-            form.action.len()
-                + form.submit_label.len()
-                + form
-                    .fields
-                    .iter()
-                    .map(|f| f.name.len() + f.label.len() + opt(&f.help) + opt(&f.value))
-                    .sum::<usize>()
-        }
+        NodeKind::Chart(chart) => chart_text_bytes(chart),
+        NodeKind::Form(form) => form.fields.iter().map(field_text_bytes).fold(
+            form.action.len() + form.submit_label.len(),
+            usize::saturating_add,
+        ),
         NodeKind::Tabs(tabs) => tabs.labels.iter().map(String::len).sum(),
         NodeKind::Properties(properties) => properties
             .iter()
@@ -403,6 +490,91 @@ mod tests {
                 .0
                 .contains("nodes")
         );
+    }
+
+    fn leaf(kind: NodeKind) -> View {
+        View {
+            nodes: vec![Node {
+                kind,
+                children: vec![],
+            }],
+        }
+    }
+
+    fn table(rows: usize, columns: usize) -> View {
+        use crate::wit::latest::greenroom::plugin::view::{Align, Column, Table};
+        leaf(NodeKind::Table(Table {
+            columns: (0..columns)
+                .map(|_| Column {
+                    label: String::new(),
+                    align: Align::Start,
+                })
+                .collect(),
+            rows: vec![vec![]; rows],
+        }))
+    }
+
+    fn chart(points: usize, unit: &str) -> View {
+        use crate::wit::latest::greenroom::plugin::view::{Chart, ChartKind, Series};
+        leaf(NodeKind::Chart(Chart {
+            kind: ChartKind::Bar,
+            title: None,
+            x_labels: vec![String::new(); points],
+            series: vec![Series {
+                name: "s".into(),
+                values: vec![1.0; points],
+            }],
+            unit: Some(unit.into()),
+        }))
+    }
+
+    #[test]
+    fn refuses_an_empty_table_that_would_draw_millions_of_cells() {
+        assert_eq!(validate(&table(1_000, 10)), Ok(()));
+        assert_eq!(
+            validate(&table(2_000, 2_000)),
+            Err(ViewError(
+                "the view's tables have 4000000 cells (rows × columns); the most is 50000".into()
+            ))
+        );
+        // Rows without columns are drawn too.
+        assert!(validate(&table(MAX_TABLE_CELLS + 1, 0)).is_err());
+    }
+
+    #[test]
+    fn counts_a_charts_unit_at_every_point_it_is_drawn() {
+        assert_eq!(validate(&chart(30, "ms")), Ok(()));
+        let err = validate(&chart(2_000, &"u".repeat(32 << 10))).unwrap_err();
+        assert!(err.0.contains("bytes of text"), "{err}");
+        let err = validate(&chart(MAX_CHART_VALUES + 1, "")).unwrap_err();
+        assert!(err.0.contains("values (points × series)"), "{err}");
+    }
+
+    #[test]
+    fn counts_a_fields_name_on_each_of_its_choices() {
+        use crate::wit::latest::greenroom::plugin::view::{Choice, Field, FieldKind, Form};
+        let form = |name: &str, choices: usize| {
+            leaf(NodeKind::Form(Form {
+                action: "a".into(),
+                submit_label: "Send".into(),
+                fields: vec![Field {
+                    name: name.into(),
+                    label: "L".into(),
+                    kind: FieldKind::Radio(vec![
+                        Choice {
+                            value: "v".into(),
+                            label: "c".into()
+                        };
+                        choices
+                    ]),
+                    required: false,
+                    help: None,
+                    value: None,
+                }],
+            }))
+        };
+        assert_eq!(validate(&form("answer", 5)), Ok(()));
+        assert!(validate(&form(&"n".repeat(64 << 10), 100)).is_err());
     }
 
     #[test]

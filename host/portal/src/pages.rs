@@ -55,12 +55,18 @@ pub(crate) async fn render_slot(
     if let Some(refusal) = state.refusal(plugin.manifest()) {
         return refusal.card();
     }
-    match plugin.render(slot, cx).await {
-        Ok(view) => render::view(&view, target),
-        Err(error) => {
-            let title = format!("{} could not be shown", slot.title);
-            render::error_box(&title, Some(&error.to_string()))
+    let title = || format!("{} could not be shown", slot.title);
+    match plugin
+        .render(slot, cx)
+        .await
+        .map(|view| render::view(&view, target))
+    {
+        Ok(Ok(drawn)) => drawn,
+        Ok(Err(too_large)) => {
+            tracing::warn!(plugin = %plugin.manifest().id, slot = %slot.name, "{too_large}");
+            render::error_box(&title(), Some(&too_large.to_string()))
         }
+        Err(error) => render::error_box(&title(), Some(&error.to_string())),
     }
 }
 

@@ -61,6 +61,9 @@ struct Inner {
     licences: crate::licensing::LicenceGate,
     /// Plugins an admin turned off (see the `suspension` module).
     suspensions: crate::suspension::SuspensionGate,
+    /// The audit log, one for the server's lifetime: its budget for
+    /// requests nobody signed is shared by every handler.
+    audit: greenroom_access::AuditLog,
 }
 
 impl AppState {
@@ -73,8 +76,10 @@ impl AppState {
         catalog: Catalog,
     ) -> AppState {
         let rbac = RwLock::new(default_rbac(&config));
+        let audit = greenroom_access::AuditLog::new(catalog.store().database().clone());
         AppState {
             inner: Arc::new(Inner {
+                audit,
                 rbac,
                 plugins: RwLock::new(plugins.into()),
                 failed,
@@ -229,6 +234,12 @@ impl AppState {
             .is_none_or(|permission| self.rbac().allows(user, permission))
     }
 
+    /// The audit log. Record what requests nobody signed did with
+    /// [`greenroom_access::AuditLog::record_unsigned`], which bounds them.
+    pub(crate) fn audit(&self) -> &greenroom_access::AuditLog {
+        &self.inner.audit
+    }
+
     /// Writes a user's refusal to the audit log.
     pub(crate) fn audit_user_denial(
         &self,
@@ -237,16 +248,14 @@ impl AppState {
         resource: Option<&str>,
         reason: &str,
     ) {
-        greenroom_access::AuditLog::new(self.catalog().store().database().clone()).record_or_log(
-            &greenroom_access::AuditEvent {
-                actor: Some(&user.entity_ref),
-                plugin: None,
-                action,
-                resource,
-                decision: greenroom_access::Decision::Deny,
-                reason,
-            },
-        );
+        self.audit().record_or_log(&greenroom_access::AuditEvent {
+            actor: Some(&user.entity_ref),
+            plugin: None,
+            action,
+            resource,
+            decision: greenroom_access::Decision::Deny,
+            reason,
+        });
     }
 
     /// What `user` may do with `permission` on single entities, decided

@@ -2,11 +2,13 @@
 
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd, html};
 
-/// Renders CommonMark to HTML. Raw HTML in the source is shown as text,
-/// links are kept only where [`super::links::safe_href`] allows them, and
-/// images are replaced by their alt text: the portal loads nothing from
-/// other sites.
-pub(crate) fn to_html(source: &str) -> String {
+/// Renders CommonMark to HTML, or `None` when the HTML would be longer
+/// than `budget` bytes (reference links repeat their URL at every use, so
+/// a short source can draw a huge page; drawing stops at the budget).
+/// Raw HTML in the source is shown as text, links are kept only where
+/// [`super::links::safe_href`] allows them, and images are replaced by
+/// their alt text: the portal loads nothing from other sites.
+pub(crate) fn to_html_within(source: &str, budget: usize) -> Option<String> {
     let options =
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
     let mut refused_links = Vec::new();
@@ -40,14 +42,61 @@ pub(crate) fn to_html(source: &str) -> String {
         Event::Start(Tag::Image { .. }) | Event::End(TagEnd::Image) => None,
         other => Some(other),
     });
-    let mut out = String::new();
-    html::push_html(&mut out, events);
-    out
+    let mut out = Bounded {
+        html: String::new(),
+        budget,
+    };
+    html::write_html_fmt(&mut out, events).ok()?;
+    Some(out.html)
+}
+
+/// Renders CommonMark to HTML, without a budget.
+#[cfg(test)]
+pub(crate) fn to_html(source: &str) -> String {
+    to_html_within(source, usize::MAX).expect("no budget")
+}
+
+/// HTML being written, refusing to grow past a budget.
+struct Bounded {
+    html: String,
+    budget: usize,
+}
+
+impl std::fmt::Write for Bounded {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        if self.html.len().saturating_add(s.len()) > self.budget {
+            return Err(std::fmt::Error);
+        }
+        self.html.push_str(s);
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stops_at_its_budget_when_reference_links_repeat_a_long_url() {
+        let source = format!(
+            "[x]: https://example.com/{}\n\n{}",
+            "a".repeat(1_000),
+            "[x] ".repeat(1_000)
+        );
+        // pulldown-cmark bounds the expansion of references by the size
+        // of the source; the budget bounds what is drawn whatever the source.
+        let drawn = to_html_within(&source, usize::MAX).map_or(0, |html| html.len());
+        assert!(
+            drawn > 20 * source.len(),
+            "{drawn} bytes drawn from {}",
+            source.len()
+        );
+        assert!(
+            to_html_within(&source, 32 << 10).is_none(),
+            "stopped at the budget"
+        );
+        assert!(to_html_within("[x]\n\n[x]: https://example.com", 64 << 10).is_some());
+    }
 
     #[test]
     fn renders_commonmark() {

@@ -3,7 +3,7 @@
 //! A view is data from a plugin: every string in it is untrusted. maud
 //! escapes every interpolated string; links go through [`links::safe_href`]
 //! (only portal paths and `http:`, `https:` and `mailto:` URLs become
-//! links); markdown goes through [`markdown::to_html`], which turns raw HTML
+//! links); markdown goes through [`markdown::to_html_within`], which turns raw HTML
 //! into text. Charts are drawn here as SVG from the plugin's numbers. No
 //! plugin-provided string ever reaches an attribute that could run script.
 
@@ -17,6 +17,24 @@ use greenroom_runtime::view::{
     Align, Cell, Direction, Emphasis, Field, FieldKind, Form, NodeKind, Tone, View,
 };
 use maud::{Markup, PreEscaped, html};
+use std::cell::Cell as Counter;
+
+/// The most HTML one plugin view may draw, in bytes. The contract bounds
+/// what a view holds (nodes, text counted as drawn, table cells, chart
+/// values); this bounds what it becomes, whatever the contract missed
+/// (escaping turns `"` into six bytes, markdown reference links repeat
+/// their URL). A view past it is not shown: its slot shows an error card.
+/// An empty 2 000 × 2 000 table once drew 110 MiB and the server held
+/// 1.1 GiB. Raising it makes the worst page that much heavier.
+pub(crate) const MAX_RENDERED_VIEW_BYTES: usize = 4 << 20;
+
+/// A view drew more HTML than [`MAX_RENDERED_VIEW_BYTES`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the plugin's view drew more than {} MiB of HTML, the most one view may draw; it is not shown",
+    MAX_RENDERED_VIEW_BYTES >> 20
+)]
+pub(crate) struct TooLarge;
 
 /// Where a view is drawn, which the drawing needs to know.
 pub(crate) struct Target<'a> {
@@ -43,14 +61,35 @@ pub(crate) struct SubmittedForm {
     pub errors: Vec<FieldError>,
 }
 
-/// Draws a (validated) view.
-pub(crate) fn view(view: &View, target: &Target<'_>) -> Markup {
-    Drawer { view, target }.node(0)
+/// Draws a (validated) view, within [`MAX_RENDERED_VIEW_BYTES`].
+pub(crate) fn view(view: &View, target: &Target<'_>) -> Result<Markup, TooLarge> {
+    view_within(view, target, MAX_RENDERED_VIEW_BYTES)
+}
+
+/// Draws a view within `budget` bytes of HTML. Drawing stops once the
+/// leaves drawn so far pass it, so an oversized view costs about the
+/// budget, not its full size.
+fn view_within(view: &View, target: &Target<'_>, budget: usize) -> Result<Markup, TooLarge> {
+    let drawer = Drawer {
+        view,
+        target,
+        left: Counter::new(budget),
+        over: Counter::new(false),
+    };
+    let markup = drawer.node(0);
+    if drawer.over.get() || markup.0.len() > budget {
+        return Err(TooLarge);
+    }
+    Ok(markup)
 }
 
 struct Drawer<'a> {
     view: &'a View,
     target: &'a Target<'a>,
+    /// Bytes the leaves may still draw.
+    left: Counter<usize>,
+    /// Whether a leaf went past the budget: nothing more is drawn.
+    over: Counter<bool>,
 }
 
 fn tone_class(tone: Tone) -> &'static str {
@@ -76,7 +115,26 @@ impl Drawer<'_> {
         html! { @for &child in &self.view.nodes[index].children { (self.node(child as usize)) } }
     }
 
+    /// Draws node `index`, counting a leaf's HTML against the budget.
     fn node(&self, index: usize) -> Markup {
+        if self.over.get() {
+            return html! {};
+        }
+        let markup = self.draw(index);
+        if !is_container(&self.view.nodes[index].kind) {
+            self.spend(markup.0.len());
+        }
+        markup
+    }
+
+    fn spend(&self, bytes: usize) {
+        match self.left.get().checked_sub(bytes) {
+            Some(left) => self.left.set(left),
+            None => self.over.set(true),
+        }
+    }
+
+    fn draw(&self, index: usize) -> Markup {
         let node = &self.view.nodes[index];
         debug_assert!(node.children.is_empty() || is_container(&node.kind));
         match &node.kind {
@@ -116,9 +174,13 @@ impl Drawer<'_> {
                 };
                 html! { p class={ "text " (tone_class(text.tone)) (emphasis) } { (text.text) } }
             }
-            NodeKind::Markdown(source) => {
-                html! { div.markdown { (PreEscaped(markdown::to_html(source))) } }
-            }
+            NodeKind::Markdown(source) => match markdown::to_html_within(source, self.left.get()) {
+                Some(drawn) => html! { div.markdown { (PreEscaped(drawn)) } },
+                None => {
+                    self.over.set(true);
+                    html! {}
+                }
+            },
             NodeKind::Stat(stat) => html! {
                 div class={ "stat " (tone_class(stat.tone)) } {
                     div.stat-label { (stat.label) }

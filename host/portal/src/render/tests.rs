@@ -124,7 +124,9 @@ fn every_kind_with(s: &str) -> View {
 fn escapes_every_plugin_string_in_every_node_kind() {
     let view = every_kind_with(EVIL);
     greenroom_contract::view::validate(&view).expect("valid view");
-    let html = super::view(&view, &target()).into_string();
+    let html = super::view(&view, &target())
+        .expect("within the budget")
+        .into_string();
     assert!(!html.contains("<script>"), "unescaped markup in: {html}");
     assert!(html.contains("&lt;script&gt;"), "{html}");
     assert!(!html.contains("href=\"<"), "{html}");
@@ -133,14 +135,18 @@ fn escapes_every_plugin_string_in_every_node_kind() {
 #[test]
 fn never_draws_a_script_url_as_a_link() {
     let view = every_kind_with("javascript:alert(1)");
-    let html = super::view(&view, &target()).into_string();
+    let html = super::view(&view, &target())
+        .expect("within the budget")
+        .into_string();
     assert!(!html.contains("href=\"javascript"), "{html}");
 }
 
 #[test]
 fn forms_post_to_the_plugins_action_with_a_csrf_token() {
     let view = every_kind_with("survey");
-    let html = super::view(&view, &target()).into_string();
+    let html = super::view(&view, &target())
+        .expect("within the budget")
+        .into_string();
     assert!(
         html.contains("action=\"/plugins/probe/actions/survey\""),
         "{html}"
@@ -164,7 +170,9 @@ fn shows_a_refused_submissions_values_and_errors() {
         form_errors: Some(&submitted),
         ..target()
     };
-    let html = super::view(&view, &target).into_string();
+    let html = super::view(&view, &target)
+        .expect("within the budget")
+        .into_string();
     assert!(
         html.contains("my draft") && html.contains("Too short."),
         "{html}"
@@ -190,10 +198,58 @@ fn tabs_work_without_script() {
             leaf(NodeKind::List(ListSpec { ordered: false })),
         ],
     };
-    let html = super::view(&view, &target()).into_string();
+    let html = super::view(&view, &target())
+        .expect("within the budget")
+        .into_string();
     assert_eq!(html.matches("type=\"radio\"").count(), 2, "{html}");
     assert!(
         html.contains("checked") && !html.contains("<script"),
         "{html}"
     );
+}
+
+#[test]
+fn a_view_that_draws_past_the_budget_is_refused_not_drawn() {
+    let big = View {
+        nodes: vec![leaf(NodeKind::Text(Text {
+            text: "\"".repeat(1 << 20),
+            tone: Tone::Neutral,
+            emphasis: Emphasis::Normal,
+        }))],
+    };
+    // A megabyte of quotes escapes to six.
+    assert!(matches!(super::view(&big, &target()), Err(TooLarge)));
+    let small = View {
+        nodes: vec![leaf(NodeKind::Text(Text {
+            text: "fine".into(),
+            tone: Tone::Neutral,
+            emphasis: Emphasis::Normal,
+        }))],
+    };
+    assert!(super::view(&small, &target()).is_ok());
+}
+
+#[test]
+fn drawing_stops_at_the_first_leaf_past_the_budget() {
+    let text = |s: &str| {
+        leaf(NodeKind::Text(Text {
+            text: s.into(),
+            tone: Tone::Neutral,
+            emphasis: Emphasis::Normal,
+        }))
+    };
+    let mut nodes = vec![Node {
+        kind: NodeKind::Card(Card {
+            title: None,
+            subtitle: None,
+        }),
+        children: (1..=100).collect(),
+    }];
+    nodes.extend((0..100).map(|_| text(&"x".repeat(1000))));
+    let view = View { nodes };
+    assert!(matches!(
+        view_within(&view, &target(), 10_000),
+        Err(TooLarge)
+    ));
+    assert!(view_within(&view, &target(), 1 << 20).is_ok());
 }
