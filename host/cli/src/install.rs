@@ -260,6 +260,9 @@ fn consent(view: &CandidateView, request: &InstallRequest<'_>) -> anyhow::Result
                 request.added_origins.join(", ")
             );
         }
+        if let Some(warning) = &request.warning {
+            println!("            warning: {warning}");
+        }
     }
     for dropped in &view.dropped {
         println!("  no longer requests: {dropped}");

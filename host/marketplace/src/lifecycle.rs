@@ -725,6 +725,31 @@ pub struct RequestView {
     /// upgrade unless dropped.
     #[serde(default)]
     pub added_origins: Vec<String>,
+    /// What granting it means beyond its name, when that is not obvious
+    /// (see [`consent_warning`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+}
+
+/// What granting `capability` to a plugin with `manifest` means beyond
+/// its name, for the operator deciding.
+///
+/// `catalog:read` reads what the acting user may see — but a scheduled
+/// task acts for no one, so it reads the whole catalog, and what the
+/// plugin keeps from it (a score, a summary, a name) can be drawn on its
+/// pages to users who may not read those entities. The host cannot tell
+/// which stored value came from which entity; the operator must know.
+pub fn consent_warning(capability: &Capability, manifest: &Manifest) -> Option<String> {
+    if *capability != Capability::CatalogRead || manifest.tasks.is_empty() {
+        return None;
+    }
+    let tasks: Vec<&str> = manifest.tasks.iter().map(|t| t.name.as_str()).collect();
+    Some(format!(
+        "its scheduled tasks ({}) run for no user, so with catalog:read they read the whole catalog, \
+         entities no viewer may read included; what the plugin stores from them can appear on its \
+         pages to users who may not read those entities",
+        tasks.join(", ")
+    ))
 }
 
 impl Candidate {
@@ -751,6 +776,7 @@ impl Candidate {
                     new: r.new,
                     operator_origins: r.operator_origins,
                     added_origins: r.added_origins.clone(),
+                    warning: consent_warning(&r.capability, self.artifact.manifest()),
                 })
                 .collect(),
             dropped: self.dropped.iter().map(ToString::to_string).collect(),

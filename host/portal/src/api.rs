@@ -211,13 +211,12 @@ pub(crate) async fn plugin_route(
         body: body.to_vec(),
         user: user.as_ref().map(greenroom_broker::wit_user),
     };
-    let response = plugin
-        .handle(request, user)
-        .await
-        .map_err(|error| AppError::api(ErrorKind::Plugin {
+    let response = plugin.handle(request, user).await.map_err(|error| {
+        AppError::api(ErrorKind::Plugin {
             plugin: id.clone(),
             error,
-        }))?;
+        })
+    })?;
     plugin_response(response).map_err(|problem| {
         AppError::api(ErrorKind::Plugin {
             plugin: id,

@@ -599,7 +599,10 @@ async fn plugins_never_see_credentials_nor_set_cookies_security_headers_or_forei
             reply.headers
         );
     }
-    assert_ne!(reply.headers.get("content-length").map(|v| v.as_bytes()), Some(&b"1"[..]));
+    assert_ne!(
+        reply.headers.get("content-length").map(|v| v.as_bytes()),
+        Some(&b"1"[..])
+    );
     assert_eq!(reply.headers["x-frame-options"], "DENY");
     assert!(
         reply.headers["content-security-policy"]
@@ -652,10 +655,18 @@ async fn a_plugin_cannot_switch_protocols_nor_flood_headers() {
             "status 101 is not one a plugin may answer (200–599)",
         ),
         ("header-flood", "20001 response headers (at most 32)"),
-        ("huge-header", "response header `etag` is 65540 bytes (at most 4096)"),
+        (
+            "huge-header",
+            "response header `etag` is 65540 bytes (at most 4096)",
+        ),
     ] {
         let reply = get(&portal, &format!("/api/plugins/test-probe/{path}")).await;
-        assert_eq!(reply.status, StatusCode::BAD_GATEWAY, "{path}: {}", reply.body);
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_GATEWAY,
+            "{path}: {}",
+            reply.body
+        );
         assert!(reply.body.contains(says), "{path}: {}", reply.body);
         assert!(reply.headers.get("upgrade").is_none());
         assert!(reply.headers.len() < 20, "{path}: {:?}", reply.headers);

@@ -619,6 +619,11 @@ fn consent_form(detail: &Detail, view: &CandidateView, csrf: &CsrfToken) -> Mark
                                                 span { "Grant " code { (grant) } }
                                             }
                                         }
+                                        @if let Some(warning) = &request.warning {
+                                            p.callout.tone-warning.consent-warning role="note" {
+                                                strong { "Beware: " } (warning) "."
+                                            }
+                                        }
                                         @if request.operator_origins {
                                             (origins_field(&view.id, &request.added_origins))
                                         }

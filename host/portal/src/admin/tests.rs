@@ -116,16 +116,22 @@ impl Market {
     }
 
     /// Offers, beside hello, `pointed`: a plugin whose manifest says
-    /// `operator-origins = true` (the code of a WASI command, never loaded
-    /// here, under that manifest), signed like hello.
+    /// `operator-origins = true`, signed like hello.
     fn offer_pointed(&self) -> IndexPlugin {
-        const MANIFEST: &str = "id = \"pointed\"\nname = \"Pointed\"\nversion = \"1.0.0\"\n\
+        self.offer_manifest(
+            "id = \"pointed\"\nname = \"Pointed\"\nversion = \"1.0.0\"\n\
             tier = \"open\"\n[capabilities]\n\
-            http = { hosts = [\"api.github.com\"], operator-origins = true }\n";
+            http = { hosts = [\"api.github.com\"], operator-origins = true }\n",
+        )
+    }
+
+    /// Offers, beside hello, a plugin with this manifest (the code of a
+    /// WASI command, never loaded here, under it), signed like hello.
+    fn offer_manifest(&self, manifest: &str) -> IndexPlugin {
         let mut bytes = std::fs::read(artifacts::NOT_A_PLUGIN_COMPONENT).expect("built");
         for (name, data) in [
             ("greenroom:wit-version", "0.1.0"),
-            ("greenroom:manifest", MANIFEST),
+            ("greenroom:manifest", manifest),
         ] {
             use wasm_encoder::ComponentSection as _;
             wasm_encoder::CustomSection {
@@ -134,12 +140,13 @@ impl Market {
             }
             .append_to_component(&mut bytes);
         }
-        std::fs::write(self.dir.path().join("pointed.wasm"), &bytes).expect("artifact written");
-        let artifact = Artifact::from_bytes(bytes).expect("the sections are valid");
-        let (mut pointed, version) = entry_for(&artifact, "acme", "pointed.wasm", &self.key);
-        pointed.versions.push(version);
-        self.offer_all(&[&self.hello, &pointed]);
-        pointed
+        let artifact = Artifact::from_bytes(bytes.clone()).expect("the sections are valid");
+        let file = format!("{}.wasm", artifact.manifest().id);
+        std::fs::write(self.dir.path().join(&file), &bytes).expect("artifact written");
+        let (mut plugin, version) = entry_for(&artifact, "acme", &file, &self.key);
+        plugin.versions.push(version);
+        self.offer_all(&[&self.hello, &plugin]);
+        plugin
     }
 
     /// Sends `id`'s install form with `grants` ticked and `origins` typed
@@ -1001,14 +1008,46 @@ async fn a_cross_site_form_post_to_the_admin_api_changes_nothing() {
     }
     // A browser that says another site started it is refused even as JSON.
     for site in ["cross-site", "same-site"] {
-        let reply =
-            admin_api_post(&market, "disable", Some("application/json"), Some(site)).await;
-        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{site}: {}", reply.body);
+        let reply = admin_api_post(&market, "disable", Some("application/json"), Some(site)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::FORBIDDEN,
+            "{site}: {}",
+            reply.body
+        );
         assert!(market.installed().expect("installed").enabled);
     }
     // The CLI's and a script's JSON post still works.
-    let reply =
-        admin_api_post(&market, "disable", Some("application/json"), Some("same-origin")).await;
+    let reply = admin_api_post(
+        &market,
+        "disable",
+        Some("application/json"),
+        Some("same-origin"),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert!(!market.installed().expect("installed").enabled);
+}
+
+#[tokio::test]
+async fn consent_warns_that_a_plugins_tasks_read_the_whole_catalog() {
+    let market = Market::new(true, &["index.toml"]);
+    market.offer_manifest(
+        "id = \"collector\"\nname = \"Collector\"\nversion = \"1.0.0\"\n\
+        tier = \"open\"\n[capabilities]\ncatalog = { read = true }\n\
+        [[tasks]]\nname = \"collect\"\nevery = \"1h\"\ndescription = \"Collects facts.\"\n",
+    );
+    let page = get(&market.portal, "/admin/marketplace/collector").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains(
+            "its scheduled tasks (collect) run for no user, so with catalog:read they read the whole catalog"
+        ),
+        "{}",
+        page.body
+    );
+    // A plugin that reads the catalog only for the user looking is not
+    // warned about.
+    let hello = get(&market.portal, "/admin/marketplace/hello").await;
+    assert!(!hello.body.contains("run for no user"), "{}", hello.body);
 }

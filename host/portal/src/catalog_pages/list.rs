@@ -301,6 +301,11 @@ struct Listing {
     known_owners: HashSet<String>,
     /// Entities in the whole catalog.
     catalog_size: u64,
+    /// How many problems the last refreshes found, shown to everyone.
+    problem_count: usize,
+    /// The problems themselves — file paths, lines, the values written —
+    /// only for a reader who may read catalog locations
+    /// (`catalog.location.read`), as the locations API; empty otherwise.
     problems: Vec<SourceProblem>,
     /// Where each problem is shown: the entity it names when that exists,
     /// else the Location entity that led to its file.
@@ -315,6 +320,7 @@ impl Listing {
         filters: &Filters,
         cursor: Option<&str>,
         restriction: Option<&Predicate>,
+        reads_locations: bool,
     ) -> Result<Listing, greenroom_catalog::CatalogError> {
         let query = filters.query();
         let cursor = cursor
@@ -352,7 +358,11 @@ impl Listing {
             .filter(|(found, _)| found.is_some())
             .map(|(_, key)| key.clone())
             .collect();
-        let problems = store.problems()?;
+        let mut problems = store.problems()?;
+        let problem_count = problems.len();
+        if !reads_locations {
+            problems.clear();
+        }
         let named: Vec<String> = problems
             .iter()
             .map(|p| p.entity_ref.clone().unwrap_or_default())
@@ -371,6 +381,7 @@ impl Listing {
             facets,
             page,
             known_owners,
+            problem_count,
             catalog_size: store.count()?,
             problems,
             problem_pages,
@@ -398,8 +409,15 @@ pub(super) async fn page(
     let filters = request.filters.clone();
     let cursor = request.cursor.clone();
     let restriction = restriction(&state, &user);
+    let reads_locations = state.rbac().allows(&user, "catalog.location.read");
     let listing = read(&state, move |store| {
-        Listing::load(store, &filters, cursor.as_deref(), restriction.as_ref())
+        Listing::load(
+            store,
+            &filters,
+            cursor.as_deref(),
+            restriction.as_ref(),
+            reads_locations,
+        )
     })
     .await?;
     let content = draw(&request, &listing);
@@ -424,11 +442,15 @@ fn draw(request: &ListRequest, listing: &Listing) -> Markup {
             h1.page-title { "Software catalog" }
             p.page-lead { "Every component, API, resource, system, team and person in the organisation, read from the catalog's YAML files." }
         }
-        @if !listing.problems.is_empty() {
+        @if listing.problem_count > 0 {
             div.callout.tone-warning role="status" {
-                strong { (count(listing.problems.len() as u64, "problem", "problems")) " in the catalog's files." }
+                strong { (count(listing.problem_count as u64, "problem", "problems")) " in the catalog's files." }
                 " Some entities could not be read, or were read with errors. "
-                a.link href="#problems" { "See the problems" }
+                @if listing.problems.is_empty() {
+                    "People who may read catalog locations see them here."
+                } @else {
+                    a.link href="#problems" { "See the problems" }
+                }
             }
         }
         (kind_nav(filters, listing))

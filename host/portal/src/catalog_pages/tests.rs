@@ -780,3 +780,142 @@ async fn an_entity_page_shows_the_notice_of_the_form_that_led_to_it_once() {
         assert!(cleared, "{page}: shown once");
     }
 }
+
+/// `portal` under a policy whose only role, everyone's, has `policies`
+/// (YAML list items).
+fn with_policy(portal: &Portal, policies: &str) {
+    use greenroom_access::rbac::{PolicyDocument, Rbac};
+    let policy =
+        format!("default-role: viewer\nroles:\n  - name: viewer\n    policies:\n{policies}");
+    let known = Rbac::fixed(PolicyDocument::default(), vec![]).known_permissions();
+    let document = PolicyDocument::from_yaml(&policy, "p", &known).expect("valid");
+    portal.state.set_rbac(Rbac::fixed(document, vec![]));
+}
+
+/// Reads components, APIs and groups only: no system, domain, user or
+/// resource.
+const COMPONENTS_APIS_AND_GROUPS: &str = "      - permission: catalog.entity.read\n        effect: allow\n        conditions:\n          rule: IS_ENTITY_KIND\n          params: { kinds: [component, api, group] }\n";
+
+/// `page` without the plugin slots in it (what the host draws itself): the
+/// test portal's plugins decide on a policy of their own.
+fn host_drawn(page: &str) -> String {
+    let mut out = String::new();
+    let mut rest = page;
+    while let Some(start) = rest.find("<section class=\"slot") {
+        out.push_str(&rest[..start]);
+        let mut depth = 0usize;
+        let mut at = start;
+        loop {
+            let open = rest[at + 1..].find("<section").map(|i| i + at + 1);
+            let close = rest[at..].find("</section>").map(|i| i + at);
+            match (open, close) {
+                (Some(open), Some(close)) if open < close => {
+                    depth += 1;
+                    at = open;
+                }
+                (_, Some(close)) if depth > 0 => {
+                    depth -= 1;
+                    at = close + 1;
+                }
+                (_, Some(close)) => {
+                    rest = &rest[close + "</section>".len()..];
+                    break;
+                }
+                _ => return out,
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A reader who may not see an entity never meets its name through a
+/// relation: not in the relations card, the graph, the about card, nor on
+/// a group page's members.
+#[tokio::test]
+async fn entity_pages_never_name_a_related_entity_the_reader_may_not_see() {
+    let (portal, _dir) = org_portal();
+    with_policy(&portal, COMPONENTS_APIS_AND_GROUPS);
+    let page = get(&portal, "/catalog/default/component/pay-service").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let body = host_drawn(&page.body);
+    assert!(body.contains("Relations graph"), "{body}");
+    assert!(
+        body.contains("href=\"/catalog/default/group/team-pay\""),
+        "a readable owner is still named"
+    );
+    assert!(body.contains("href=\"/catalog/default/api/pay-api\""));
+    for hidden in [
+        "system/payments",
+        "system:default/payments",
+        "domain/finance",
+        "finance",
+    ] {
+        assert!(!body.contains(hidden), "{hidden} is named: {body}");
+    }
+    let svg = body
+        .split("<svg")
+        .nth(1)
+        .expect("a relations graph")
+        .split("</svg>")
+        .next()
+        .unwrap_or_default();
+    assert!(!svg.contains("payments"), "{svg}");
+
+    let team = host_drawn(&get(&portal, "/catalog/default/group/team-pay").await.body);
+    assert!(team.contains("<h1 class=\"page-title\">Payments Team</h1>"));
+    assert!(team.contains("Members"), "{team}");
+    for hidden in [
+        "user/ann",
+        "Ann Example",
+        "ann@example.com",
+        "system/payments",
+    ] {
+        assert!(!team.contains(hidden), "{hidden} is named: {team}");
+    }
+    assert!(
+        team.contains("href=\"/catalog/default/group/engineering\""),
+        "a readable parent group is still named"
+    );
+}
+
+/// The catalog page lists the problems of the catalog's files — paths,
+/// lines, values written — only to readers of catalog locations; everyone
+/// else sees how many there are.
+#[tokio::test]
+async fn only_readers_of_locations_see_the_catalogs_problems() {
+    let (portal, _dir) = catalog_portal(
+        &[
+            ("org.yaml", ORG),
+            ("location.yaml", LEGACY_LOCATION),
+            ("legacy.yaml", LEGACY),
+        ],
+        &["org.yaml", "location.yaml"],
+    );
+    with_policy(&portal, COMPONENTS_APIS_AND_GROUPS);
+    let list = get(&portal, "/catalog").await.body;
+    assert!(
+        list.contains("<strong>1 problem in the catalog's files.</strong>"),
+        "{list}"
+    );
+    for detail in [
+        "Legacy_Billing!",
+        "legacy.yaml",
+        "href=\"#problems\"",
+        "id=\"problems\"",
+    ] {
+        assert!(!list.contains(detail), "{detail} is shown: {list}");
+    }
+
+    with_policy(
+        &portal,
+        &format!(
+            "{COMPONENTS_APIS_AND_GROUPS}      - permission: catalog.location.read\n        effect: allow\n"
+        ),
+    );
+    let list = get(&portal, "/catalog").await.body;
+    assert!(
+        list.contains("Legacy_Billing!") && list.contains("href=\"#problems\""),
+        "{list}"
+    );
+}
