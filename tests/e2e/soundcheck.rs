@@ -985,3 +985,136 @@ fn chromium_renders_the_tech_health_page_and_an_entity_tab_of_the_demo() {
         assert!(text.contains(expected), "`{expected}` in: {text}");
     }
 }
+
+/// One sound track over an externally reported check, and one whose level
+/// names a check nobody defined.
+const PARTLY_BROKEN_CONFIG: &str = "\
+collectors:
+  - { id: catalog, kind: catalog }
+checks:
+  - { id: load-test, name: Load test at peak traffic, external: true }
+tracks:
+  - id: performance
+    name: Performance
+    levels: [{ name: Bronze, checks: [load-test] }]
+  - id: broken
+    name: Broken track
+    levels: [{ name: Bronze, checks: [nope] }]
+";
+
+#[test]
+fn a_broken_track_stops_nothing_else_and_a_check_a_track_still_names_is_not_deleted() {
+    let server = soundcheck_portal(
+        "[auth]\nguest = true\n",
+        &format!(
+            "grant = [\"all\"]\n\n{}",
+            settings(PARTLY_BROKEN_CONFIG, None, None)
+        ),
+    );
+    let admin = "/plugins/soundcheck/admin";
+    let evaluated = submit(&server, None, "evaluate-now", admin, &[]);
+    assert!(
+        evaluated
+            .notice
+            .as_deref()
+            .is_some_and(|n| n.starts_with("Evaluated ")),
+        "the sound track is evaluated: {}",
+        visible(&evaluated.page)
+    );
+
+    // The tech-health page, in a browser, shows the sound track and lists
+    // the broken one's problem (the guest is an admin here) with its line.
+    let health = dump_dom(&format!("{}/plugins/soundcheck", server.base));
+    assert!(!health.contains("error-state"), "the page renders: {health}");
+    let text = visible(&health);
+    for expected in [
+        "Soundcheck's configuration has problems",
+        "The items named are set aside",
+        "config line 11 column 39: track `broken`, level `Bronze`: unknown check `nope`",
+        "Entities evaluated",
+        "Performance: certified",
+    ] {
+        assert!(text.contains(expected), "`{expected}` in: {text}");
+    }
+    assert!(!text.contains("Broken track: certified"), "{text}");
+    // Entity pages show Soundcheck's card, not an error box.
+    let overview = page(
+        &server,
+        None,
+        "/catalog/default/component/shipping-service",
+    );
+    assert!(
+        !visible(&overview).contains("could not be shown"),
+        "{}",
+        visible(&overview)
+    );
+
+    // An admin adds a check and a track that names it.
+    let added = submit(
+        &server,
+        None,
+        "admin-save",
+        &format!("{admin}/checks/+new"),
+        &[
+            ("section", "checks"),
+            ("new", "true"),
+            ("id", "pen-test"),
+            ("name", "Penetration test passed"),
+            ("decided-by", "external"),
+        ],
+    );
+    assert_eq!(added.status, 303, "{}", visible(&added.page));
+    let added = submit(
+        &server,
+        None,
+        "admin-save",
+        &format!("{admin}/tracks/+new"),
+        &[
+            ("section", "tracks"),
+            ("new", "true"),
+            ("id", "security"),
+            ("name", "Security"),
+            ("levels", "Bronze: pen-test"),
+        ],
+    );
+    assert_eq!(added.status, 303, "{}", visible(&added.page));
+
+    // Deleting the check the track names is refused, naming the track,
+    // confirmed or not; nothing is removed.
+    let check_page = format!("{admin}/checks/pen-test");
+    let delete = |confirm: bool| {
+        let mut fields = vec![("section", "checks"), ("id", "pen-test")];
+        if confirm {
+            fields.push(("confirm", "true"));
+        }
+        submit(&server, None, "admin-reset", &check_page, &fields)
+    };
+    let unconfirmed = visible(&delete(false).page);
+    assert!(
+        unconfirmed.contains("Nothing was changed: tick the box to confirm"),
+        "{unconfirmed}"
+    );
+    let refused = visible(&delete(true).page);
+    assert!(
+        refused.contains(
+            "Not removed: the rest of the configuration still needs check `pen-test` (track `security`, level `Bronze`: unknown check `pen-test`"
+        ),
+        "{refused}"
+    );
+    let checks = visible(&page(&server, None, &format!("{admin}/checks")));
+    assert!(checks.contains("pen-test Penetration test passed"), "{checks}");
+
+    // Once the track is gone, the check can go too.
+    let track_gone = submit(
+        &server,
+        None,
+        "admin-reset",
+        &format!("{admin}/tracks/security"),
+        &[("section", "tracks"), ("id", "security"), ("confirm", "true")],
+    );
+    assert_eq!(track_gone.status, 303, "{}", visible(&track_gone.page));
+    let deleted = delete(true);
+    assert_eq!(deleted.status, 303, "{}", visible(&deleted.page));
+    let checks = visible(&page(&server, None, &format!("{admin}/checks")));
+    assert!(!checks.contains("pen-test"), "{checks}");
+}
