@@ -31,7 +31,10 @@ pub use ingest::{
     read_location, read_location_in_batches, read_location_with,
 };
 pub use people::UserProfile;
-pub use query::{Cursor, EntityQuery, FullText, Order, Predicate, QueryError};
+pub use query::{
+    Cursor, EntityQuery, FullText, MAX_NESTING, MAX_TERM_BYTES, MAX_TERMS, MAX_TEXT_FIELDS,
+    MAX_VALUES, Order, Predicate, QueryError,
+};
 pub use reference::{DEFAULT_NAMESPACE, EntityRef, RefError};
 pub use relations::Relation;
 pub use rules::{

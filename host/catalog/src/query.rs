@@ -7,6 +7,32 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 
+/// The most terms — field conditions and the all/any/not around them — one
+/// query may hold. Each term lengthens the SQL expression the query
+/// compiles to, and SQLite refuses one deeper than 1 000 (a `$any` of
+/// 1 001 terms answered 500); 500 leaves room for the caller's permission
+/// restriction and the page's own conditions. Raising it past ~900 brings
+/// the 500s back.
+pub const MAX_TERMS: usize = 500;
+
+/// How deep all/any/not may nest. Compiling and checking a query recurse
+/// once per level; no real query nests more than a few.
+pub const MAX_NESTING: usize = 16;
+
+/// The most values one query may list across its conditions (`$in` lists,
+/// repeated keys). Each is one SQL parameter, and SQLite takes at most
+/// 32 766 in a statement (40 000 answered 500); the restriction and paging
+/// need some too.
+pub const MAX_VALUES: usize = 10_000;
+
+/// The longest full-text term, in bytes. SQLite refuses a LIKE pattern over
+/// 50 000 bytes (a 60 KB term answered 500); nobody searches for more than
+/// a sentence.
+pub const MAX_TERM_BYTES: usize = 1_000;
+
+/// The most fields one full-text search may look in (one parameter each).
+pub const MAX_TEXT_FIELDS: usize = 100;
+
 /// A condition on entities.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -92,11 +118,54 @@ impl Predicate {
                     .collect(),
             ));
         }
-        Ok(Some(if any.len() == 1 {
+        let predicate = if any.len() == 1 {
             any.pop().expect("one")
         } else {
             Predicate::AnyOf(any)
-        }))
+        };
+        predicate.check_limits()?;
+        Ok(Some(predicate))
+    }
+
+    /// Whether the predicate is within [`MAX_TERMS`], [`MAX_NESTING`] and
+    /// [`MAX_VALUES`]; a 400-class error naming the limit otherwise. Walks
+    /// without recursion, so a predicate of any shape is checked safely.
+    pub fn check_limits(&self) -> Result<(), QueryError> {
+        let too_many_terms = || {
+            QueryError::new(format!(
+                "Invalid query: it has more than {MAX_TERMS} terms (conditions and the all/any/not around them), the most a query may have; split it into several queries"
+            ))
+        };
+        let (mut terms, mut values) = (0usize, 0usize);
+        let mut pending = vec![(self, 1usize)];
+        while let Some((predicate, depth)) = pending.pop() {
+            terms += 1;
+            if depth > MAX_NESTING {
+                return Err(QueryError::new(format!(
+                    "Invalid query: it nests all/any/not deeper than {MAX_NESTING} levels, the most a query may"
+                )));
+            }
+            match predicate {
+                Predicate::AllOf(parts) | Predicate::AnyOf(parts) => {
+                    // Every term waiting is one more: refuse before
+                    // looking inside a list that is too long.
+                    if terms + pending.len() + parts.len() > MAX_TERMS {
+                        return Err(too_many_terms());
+                    }
+                    pending.extend(parts.iter().map(|part| (part, depth + 1)));
+                }
+                Predicate::Not(inner) => pending.push((inner, depth + 1)),
+                Predicate::Field { values: listed, .. } => {
+                    values = values.saturating_add(listed.len());
+                    if values > MAX_VALUES {
+                        return Err(QueryError::new(format!(
+                            "Invalid query: it lists more than {MAX_VALUES} values, the most a query may; split it into several queries"
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -159,6 +228,26 @@ pub struct FullText {
     pub fields: Vec<String>,
 }
 
+impl FullText {
+    /// Whether the term is within [`MAX_TERM_BYTES`] and the fields within
+    /// [`MAX_TEXT_FIELDS`]; a 400-class error naming the limit otherwise.
+    pub fn check_limits(&self) -> Result<(), QueryError> {
+        if self.term.len() > MAX_TERM_BYTES {
+            return Err(QueryError::new(format!(
+                "Invalid full-text term: it is {} bytes long, more than the {MAX_TERM_BYTES} a term may be",
+                self.term.len()
+            )));
+        }
+        if self.fields.len() > MAX_TEXT_FIELDS {
+            return Err(QueryError::new(format!(
+                "Invalid full-text fields: {} fields, more than the {MAX_TEXT_FIELDS} one search may look in",
+                self.fields.len()
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// A query for a page of entities.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntityQuery {
@@ -169,6 +258,22 @@ pub struct EntityQuery {
     /// Sort order; by entity reference when none. Only the first field
     /// sorts, as in Backstage; the entity reference breaks ties.
     pub order: Option<Order>,
+}
+
+impl EntityQuery {
+    /// Whether the query is within the catalog's limits on queries
+    /// ([`MAX_TERMS`], [`MAX_NESTING`], [`MAX_VALUES`], [`MAX_TERM_BYTES`],
+    /// [`MAX_TEXT_FIELDS`]): the store checks every query it runs, so a
+    /// client is told which limit it went past instead of getting a 500.
+    pub fn check_limits(&self) -> Result<(), QueryError> {
+        if let Some(filter) = &self.filter {
+            filter.check_limits()?;
+        }
+        if let Some(full_text) = &self.full_text {
+            full_text.check_limits()?;
+        }
+        Ok(())
+    }
 }
 
 /// Where a page starts: after (or, for a previous page, before) the entity
@@ -208,8 +313,11 @@ impl Cursor {
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(text.trim_end_matches('='))
             .map_err(|_| QueryError::new("Malformed cursor: not one this catalog issued"))?;
-        serde_json::from_slice(&bytes)
-            .map_err(|_| QueryError::new("Malformed cursor: not one this catalog issued"))
+        let cursor: Cursor = serde_json::from_slice(&bytes)
+            .map_err(|_| QueryError::new("Malformed cursor: not one this catalog issued"))?;
+        // A client can write a cursor by hand.
+        cursor.query.check_limits()?;
+        Ok(cursor)
     }
 }
 

@@ -466,6 +466,7 @@ impl CatalogStore {
         limit: usize,
         restriction: Option<&Predicate>,
     ) -> Result<Page, CatalogError> {
+        cursor.query.check_limits()?;
         let conn = self.conn()?;
         let query = &cursor.query;
         let mut base = Sql::default();
@@ -581,6 +582,7 @@ impl CatalogStore {
         limit: Option<usize>,
         restriction: Option<&Predicate>,
     ) -> Result<Vec<Value>, CatalogError> {
+        query.check_limits()?;
         let conn = self.conn()?;
         let mut sql = Sql::default();
         sql.push("SELECT e.entity_ref, b.body, e.orphan FROM catalog_entities e JOIN catalog_bodies b ON b.entity_id = e.id WHERE 1 = 1");
@@ -629,6 +631,7 @@ impl CatalogStore {
             filter: filter.cloned(),
             ..EntityQuery::default()
         };
+        query.check_limits()?;
         let filtered = query.filter.is_some() || restriction.is_some();
         let mut ids: Option<HashSet<i64>> = None;
         let mut refs: Option<HashSet<String>> = None;

@@ -245,3 +245,24 @@ pub(crate) async fn describe_request(
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(body.to_string()))
 }
+
+/// Logs every server error (5xx) the portal answers with the request's
+/// method and path, so an operator can tell which request failed; the error
+/// itself is logged where it happened. Never the query string: it may
+/// carry a sign-in code or what someone searched for. Outermost, so a
+/// panic turned into a 500 is logged too.
+pub(crate) async fn log_server_errors(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let status = response.status();
+    if status.is_server_error() {
+        tracing::error!(
+            method = %method,
+            path = %path,
+            status = status.as_u16(),
+            "{method} {path} answered {status}"
+        );
+    }
+    response
+}

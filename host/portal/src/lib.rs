@@ -101,13 +101,14 @@ pub fn app(state: AppState) -> Router {
             identity::layer,
         ))
         .with_state(state)
-        // Outermost first: trace every request, turn a handler panic into
-        // a 500 rather than a dropped connection, cap bodies, and put the
-        // security headers on every response (handlers may set stricter
-        // ones, which are kept).
+        // Outermost first: trace every request, log each 5xx with its
+        // method and path, turn a handler panic into a 500 rather than a
+        // dropped connection, cap bodies, and put the security headers on
+        // every response (handlers may set stricter ones, which are kept).
         .layer(
             ServiceBuilder::new()
                 .layer(TraceLayer::new_for_http())
+                .layer(axum::middleware::from_fn(error::log_server_errors))
                 .layer(CatchPanicLayer::new())
                 .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
                 .layer(SetResponseHeaderLayer::if_not_present(

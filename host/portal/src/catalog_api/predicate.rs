@@ -19,7 +19,12 @@ use serde_json::{Map, Value};
 /// The `query` of a request body, when it has one; a 400 saying what is
 /// wrong with it otherwise.
 pub(super) fn parse_query(query: Option<&Value>) -> Result<Option<Predicate>, AppError> {
-    query.map(parse).transpose().map_err(input_error)
+    let predicate = query.map(parse).transpose().map_err(input_error)?;
+    if let Some(predicate) = &predicate {
+        // Too many terms or values for one query: a 400 naming the limit.
+        predicate.check_limits().map_err(input_error)?;
+    }
+    Ok(predicate)
 }
 
 /// The predicate `value` writes, or what is wrong with it.

@@ -1142,3 +1142,117 @@ async fn relations_never_name_an_entity_the_reader_may_not_see() {
         facets.text
     );
 }
+
+// ---- limits on queries (issue 12, item 12) ----
+
+#[tokio::test]
+async fn queries_past_the_limits_are_refused_with_400_naming_the_limit() {
+    let f = fixture();
+    let filters = vec!["filter=kind=component"; 1_001].join("&");
+    for uri in [
+        format!("/entities?{filters}"),
+        format!("/entities/by-query?{filters}"),
+        format!("/entity-facets?facet=kind&{filters}"),
+    ] {
+        assert_input_error(&get(&f, &uri).await, "more than 500 terms");
+    }
+    let many = vec![json!({"kind": "component"}); 1_001];
+    for operator in ["$any", "$all"] {
+        let reply = post(
+            &f,
+            "/entities/by-query",
+            json!({"query": {operator: many.clone()}}),
+        )
+        .await;
+        assert_input_error(&reply, "more than 500 terms");
+    }
+    let values: Vec<String> = (0..40_000).map(|i| format!("c{i}")).collect();
+    let reply = post(
+        &f,
+        "/entities/by-query",
+        json!({"query": {"metadata.name": {"$in": values}}}),
+    )
+    .await;
+    assert_input_error(&reply, "more than 10000 values");
+    let mut nested = json!({"kind": "component"});
+    for _ in 0..20 {
+        nested = json!({"$not": nested});
+    }
+    let reply = post(&f, "/entities/by-query", json!({"query": nested})).await;
+    assert_input_error(&reply, "deeper than 16 levels");
+
+    let term = "a".repeat(60_000);
+    let reply = get(&f, &format!("/entities/by-query?fullTextFilterTerm={term}")).await;
+    assert_input_error(&reply, "more than the 1000 a term may be");
+    let reply = post(
+        &f,
+        "/entities/by-query",
+        json!({"fullTextFilter": {"term": term}}),
+    )
+    .await;
+    assert_input_error(&reply, "more than the 1000 a term may be");
+
+    // At the limits, the same queries answer.
+    let filters = vec!["filter=kind=component"; 249].join("&");
+    let reply = get(&f, &format!("/entities?{filters}")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let reply = post(
+        &f,
+        "/entities/by-query",
+        json!({"query": {"$any": vec![json!({"kind": "component"}); 499]},
+               "fullTextFilter": {"term": "p".repeat(1_000)}}),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+}
+
+/// The log lines written while it is alive, on this thread.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("not poisoned").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn every_server_error_is_logged_with_its_method_and_path_but_not_its_query() {
+    let f = fixture();
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    // A database that lost a table: the catalog cannot answer.
+    f.catalog
+        .store()
+        .database()
+        .connection()
+        .expect("a connection")
+        .execute_batch("DROP TABLE catalog_bodies")
+        .expect("dropped");
+    let reply = get(&f, "/entities?filter=metadata.name=secret-search").await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    let log = String::from_utf8(captured.0.lock().expect("not poisoned").clone()).expect("utf-8");
+    let line = log
+        .lines()
+        .find(|line| line.contains("answered 500"))
+        .unwrap_or_else(|| panic!("no 5xx line in {log}"));
+    assert!(line.contains("GET /api/catalog/entities"), "{line}");
+    assert!(!log.contains("secret-search"), "{log}");
+}
