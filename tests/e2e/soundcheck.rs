@@ -978,7 +978,12 @@ fn chromium_renders_the_tech_health_page_and_an_entity_tab_of_the_demo() {
     for expected in [
         "Production readiness Silver",
         "Security Bronze",
-        "How to fix the failing checks",
+        // What to fix first, at the top: the next level's failing checks,
+        // each with why and how.
+        "Next steps",
+        "To reach Gold in Production readiness, fix",
+        "To reach Silver in Security, fix",
+        "Why: ",
         "Record Threat model reviewed this half-year",
         "History",
     ] {

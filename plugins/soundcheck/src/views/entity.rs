@@ -120,17 +120,28 @@ pub fn entity_tab(store: &dyn Store, config: &Config, entity: &Entity) -> Result
         .into());
     }
     let may_record = may(MANUAL_CHECK, Some(&subject.entity_ref))?;
+    let steps = next_steps(config, &subject, &results);
     let mut page = column().child(summary(config, &subject, &results));
+    page = page.child(next_steps_card(&steps, &results, &subject, may_record));
     for track in tracks_for(config, &subject) {
         page = page.child(track_card(config, &subject, track, &results));
     }
     page = page.child(other_checks(config, &subject, &results));
-    page = page.child(how_to_fix(&checks, &results));
+    let in_steps: BTreeSet<&str> = steps
+        .iter()
+        .flat_map(|s| s.checks.iter().map(|c| c.id.as_str()))
+        .collect();
+    let rest: Vec<&Check> = checks
+        .iter()
+        .copied()
+        .filter(|c| !in_steps.contains(c.id.as_str()))
+        .collect();
+    page = page.child(how_to_fix(&rest, &results));
     page = page.child(manual_checks(
         &checks,
         &results,
         &subject.entity_ref,
-        may_record,
+        may_record.then_some(&in_steps),
     ));
     page = page.child(history_card(store, config, &subject, &results)?);
     page = page.child(facts_card(store, config, &subject.entity_ref)?);
@@ -293,6 +304,104 @@ fn other_checks(config: &Config, subject: &Subject, results: &EntityResults) -> 
         .into()
 }
 
+/// The next level of one track, and the failing checks that stand between
+/// the entity and it.
+struct NextStep<'c> {
+    track: &'c Track,
+    /// The level to reach, from 1.
+    level: usize,
+    checks: Vec<&'c Check>,
+}
+
+/// For each track the entity has not completed, the first level it has
+/// not reached and the checks failing in it: what to fix first.
+fn next_steps<'c>(
+    config: &'c Config,
+    subject: &Subject,
+    results: &EntityResults,
+) -> Vec<NextStep<'c>> {
+    tracks_for(config, subject)
+        .into_iter()
+        .filter_map(|track| {
+            let held = results
+                .tracks
+                .get(track.id.as_str())
+                .map_or(0, |standing| standing.level);
+            let level = held + 1;
+            let checks: Vec<&Check> = failing_in_level(track, level, &results.checks)
+                .iter()
+                .filter_map(|id| config.check(id))
+                .collect();
+            (!checks.is_empty()).then_some(NextStep {
+                track,
+                level,
+                checks,
+            })
+        })
+        .collect()
+}
+
+/// "To reach Gold in Security, fix these 2", at the top of the tab: each
+/// failing check with why it fails and how to fix it, and for a manual
+/// check the form to record it, together.
+fn next_steps_card(
+    steps: &[NextStep],
+    results: &EntityResults,
+    subject: &Subject,
+    may_record: bool,
+) -> El {
+    if steps.is_empty() {
+        return column();
+    }
+    let mut card =
+        card("Next steps").subtitle("What stands between this entity and its next level");
+    for step in steps {
+        let count = match step.checks.len() {
+            1 => "this one".to_owned(),
+            n => format!("these {n}"),
+        };
+        card = card.child(heading_level(
+            3,
+            format!(
+                "To reach {} in {}, fix {count}",
+                level_name(step.track, step.level),
+                step.track.name
+            ),
+        ));
+        for check in &step.checks {
+            card = card.child(failing_check(check, results));
+            if may_record && matches!(check.kind, CheckKind::Manual { .. }) {
+                card = card.child(manual_form(check, &subject.entity_ref));
+            }
+        }
+    }
+    card.into()
+}
+
+/// A failing check: its name, why it fails, and how to fix it.
+fn failing_check(check: &Check, results: &EntityResults) -> El {
+    let mut block = column().child(
+        row()
+            .child(text(check.name.clone()).strong())
+            .child(badge("Fail", Tone::Danger)),
+    );
+    if let Some(result) = results.checks.get(check.id.as_str()) {
+        block = block.child(text(format!("Why: {}", result.reason)));
+    }
+    if !check.description.is_empty() {
+        block = block.child(text(check.description.clone()).muted());
+    }
+    block.child(if check.how_to_fix.is_empty() {
+        text("No instructions yet; ask the check's owners.")
+            .muted()
+            .into()
+    } else {
+        markdown(check.how_to_fix.clone())
+    })
+}
+
+/// The failing checks not already under next steps (higher levels,
+/// campaigns), each with why and how to fix.
 fn how_to_fix(checks: &[&Check], results: &EntityResults) -> El {
     let failing: Vec<&&Check> = checks
         .iter()
@@ -303,22 +412,20 @@ fn how_to_fix(checks: &[&Check], results: &EntityResults) -> El {
     }
     let mut card = card("How to fix the failing checks");
     for check in failing {
-        card = card.child(heading_level(3, check.name.clone()));
-        if !check.description.is_empty() {
-            card = card.child(text(check.description.clone()).muted());
-        }
-        card = card.child(if check.how_to_fix.is_empty() {
-            text("No instructions yet; ask the check's owners.")
-                .muted()
-                .into()
-        } else {
-            markdown(check.how_to_fix.clone())
-        });
+        card = card.child(failing_check(check, results));
     }
     card.into()
 }
 
-fn manual_checks(checks: &[&Check], results: &EntityResults, entity: &str, may_record: bool) -> El {
+/// Every manual check that applies, with its result; with the form to
+/// record it when `record` is given (the user may record), except for the
+/// checks in `record` already offered under next steps.
+fn manual_checks(
+    checks: &[&Check],
+    results: &EntityResults,
+    entity: &str,
+    record: Option<&BTreeSet<&str>>,
+) -> El {
     let manual: Vec<&&Check> = checks
         .iter()
         .filter(|c| matches!(c.kind, CheckKind::Manual { .. }))
@@ -342,11 +449,15 @@ fn manual_checks(checks: &[&Check], results: &EntityResults, entity: &str, may_r
         if let Some(result) = result {
             card = card.child(text(result.reason.clone()).muted());
         }
-        if may_record {
-            card = card.child(manual_form(check, entity));
+        match record {
+            Some(in_steps) if in_steps.contains(check.id.as_str()) => {
+                card = card.child(text("Record it under Next steps, above.").muted());
+            }
+            Some(_) => card = card.child(manual_form(check, entity)),
+            None => {}
         }
     }
-    if !may_record {
+    if record.is_none() {
         card = card.child(
             text("Only the entity's owners can record manual checks (permission soundcheck.manual-check).")
                 .muted(),
@@ -457,6 +568,73 @@ fn facts_card(store: &dyn Store, config: &Config, entity: &str) -> Result<El> {
 mod tests {
     use super::*;
     use crate::config::yaml;
+
+    #[test]
+    fn next_steps_name_the_first_level_not_reached_and_only_its_failing_checks() {
+        let config = yaml::parse(
+            "collectors: [{id: c, kind: catalog}]
+checks:
+  - {id: owned, name: Owned, external: true}
+  - {id: docs, name: Docs, external: true}
+  - {id: oncall, name: On call, how-to-fix: Add a rotation., external: true}
+  - {id: slo, name: SLO, external: true}
+tracks:
+  - {id: t, name: Readiness, levels: [{name: Bronze, checks: [owned, docs]}, {name: Silver, checks: [oncall, slo]}]}
+",
+        )
+        .unwrap();
+        let subject = Subject {
+            entity_ref: "component:default/pay".into(),
+            kind: "component".into(),
+            ..Subject::default()
+        };
+        let result = |passed: bool, reason: &str| crate::evaluate::CheckResult {
+            passed,
+            reason: reason.into(),
+            since_ms: 1,
+        };
+        let mut results = EntityResults::default();
+        results
+            .checks
+            .insert("owned".into(), result(true, "owned by team-a"));
+        results
+            .checks
+            .insert("docs".into(), result(true, "has docs"));
+        results
+            .checks
+            .insert("oncall".into(), result(false, "no rotation"));
+        results.checks.insert("slo".into(), result(false, "no SLO"));
+        results.tracks.insert(
+            "t".into(),
+            crate::evaluate::TrackStanding {
+                level: 1,
+                ..Default::default()
+            },
+        );
+        let steps = next_steps(&config, &subject, &results);
+        assert_eq!(steps.len(), 1);
+        assert_eq!(steps[0].level, 2);
+        let ids: Vec<&str> = steps[0].checks.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["oncall", "slo"]);
+        let card = format!("{:?}", next_steps_card(&steps, &results, &subject, false));
+        for expected in [
+            "To reach Silver in Readiness, fix these 2",
+            "Why: no rotation",
+            "Add a rotation.",
+        ] {
+            assert!(card.contains(expected), "`{expected}` in {card}");
+        }
+
+        results.checks.insert("slo".into(), result(true, "99.9%"));
+        results
+            .checks
+            .insert("oncall".into(), result(true, "rotation"));
+        results.tracks.get_mut("t").unwrap().level = 2;
+        assert!(
+            next_steps(&config, &subject, &results).is_empty(),
+            "the track is complete"
+        );
+    }
 
     #[test]
     fn a_check_without_a_result_is_not_evaluated_yet_where_it_applies() {
