@@ -1,4 +1,4 @@
-use crate::support::{binary, write_config};
+use crate::support::{Server, binary, run_in, write_config};
 use std::process::{Command, Output};
 
 fn run(args: &[&str]) -> Output {
@@ -103,4 +103,32 @@ fn a_taken_port_is_reported_clearly() {
         "{}",
         text(&output.stderr)
     );
+}
+
+#[test]
+fn a_second_server_on_a_data_directory_in_use_is_refused_naming_the_first() {
+    let mut first = Server::start(&[]);
+    let data = first.data_dir.path().display().to_string();
+    let output = run(&["serve", "--listen", "127.0.0.1:0", "--data-dir", &data]);
+    assert!(!output.status.success(), "the second server started");
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "the data directory {data} is in use by another Greenroom server (PID {})",
+            first.pid()
+        )),
+        "{stderr}"
+    );
+    assert!(first.is_running());
+    assert_eq!(first.get("/healthz").status, 200);
+    // Commands an operator runs beside the server are not blocked.
+    let exported = run_in(
+        first.data_dir.path(),
+        &["rbac", "export", "-", "--data-dir", &data],
+    );
+    assert!(exported.contains("version: 1"), "{exported}");
+    // Stopped (even killed), the first server leaves no stale lock behind.
+    let data_dir = first.stop();
+    let mut again = Server::start_in(data_dir, &[]);
+    assert!(again.is_running());
 }

@@ -172,7 +172,10 @@ fn an_imported_policy_filters_what_a_signed_in_user_sees_and_round_trips() {
 fn the_export_of_a_data_directory_without_a_policy_imports_back() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data").display().to_string();
-    run_in(dir.path(), &["rbac", "export", "empty.yaml", "--data-dir", &data]);
+    run_in(
+        dir.path(),
+        &["rbac", "export", "empty.yaml", "--data-dir", &data],
+    );
     let exported = std::fs::read_to_string(dir.path().join("empty.yaml")).expect("written");
     assert!(exported.contains("version: 1"), "{exported}");
     let imported = run_in(

@@ -296,6 +296,11 @@ impl Server {
         std::mem::replace(&mut self.data_dir, tempfile::tempdir().expect("temp dir"))
     }
 
+    /// The server process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

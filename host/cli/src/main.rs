@@ -9,6 +9,7 @@ mod author;
 mod bench;
 mod catalog;
 mod config;
+mod data_lock;
 mod demo_upstream;
 mod egress;
 mod install;
@@ -680,6 +681,9 @@ fn serve_config(
     demo: bool,
     reload: Option<author::DevReload>,
 ) -> anyhow::Result<()> {
+    // Held until the server stops: a second server on this data directory
+    // would run every background job twice.
+    let _lock = data_lock::lock_for_serving(&config.data_dir)?;
     let db = open_database(&config)?;
     let catalog = catalog::open(&config, base, &db, demo)?;
     let runtime = runtime(&config)?;
