@@ -588,7 +588,158 @@ mod tests {
         assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
     }
 
+    #[test]
+    fn a_thousand_and_one_filters_are_refused_naming_the_limit() {
+        let filters = vec!["kind=component".to_owned(); 1_001];
+        let error = Predicate::from_filter_params(&filters).unwrap_err();
+        assert!(error.0.contains("more than 500 terms"), "{error}");
+        let fine = vec!["kind=component".to_owned(); 249];
+        assert!(Predicate::from_filter_params(&fine).is_ok());
+    }
+
+    #[test]
+    fn long_lists_deep_nesting_long_terms_and_tampered_cursors_are_refused() {
+        let values: Vec<String> = (0..40_000).map(|i| i.to_string()).collect();
+        let many = Predicate::Field {
+            key: "metadata.name".into(),
+            values,
+        };
+        assert!(many.check_limits().unwrap_err().0.contains("10000 values"));
+        let any = Predicate::AnyOf(vec![Predicate::AllOf(Vec::new()); 1_001]);
+        assert!(any.check_limits().unwrap_err().0.contains("500 terms"));
+        let mut deep = Predicate::field("kind", &["component"]);
+        for _ in 0..MAX_NESTING {
+            deep = Predicate::Not(Box::new(deep));
+        }
+        assert!(deep.check_limits().unwrap_err().0.contains("deeper than 16"));
+        let query = EntityQuery {
+            full_text: Some(FullText {
+                term: "a".repeat(60_000),
+                fields: Vec::new(),
+            }),
+            ..EntityQuery::default()
+        };
+        assert!(query.check_limits().unwrap_err().0.contains("60000 bytes"));
+        // A cursor is the client's to write: it is checked as it is read.
+        let cursor = Cursor::first(EntityQuery {
+            filter: Some(any),
+            ..EntityQuery::default()
+        });
+        assert!(Cursor::decode(&cursor.encode()).is_err());
+    }
+
+    /// Any predicate: fields of every kind the compiler knows, lists and
+    /// nesting past the limits.
+    pub(crate) fn any_predicate() -> impl Strategy<Value = Predicate> {
+        let keys = prop_oneof![
+            Just("kind"),
+            Just("metadata.name"),
+            Just("spec.type"),
+            Just("relations.ownedBy"),
+            Just("relations.noSuchRelation"),
+            Just("metadata.annotations.backstage.io/x"),
+        ];
+        let leaf = (keys, proptest::collection::vec("[a-zA-Z0-9:/%_'\\-]{0,12}", 0..4))
+            .prop_map(|(key, values)| Predicate::Field {
+                key: key.to_owned(),
+                values,
+            });
+        leaf.prop_recursive(24, 1_200, 60, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..60).prop_map(Predicate::AllOf),
+                proptest::collection::vec(inner.clone(), 0..60).prop_map(Predicate::AnyOf),
+                inner.prop_map(|p| Predicate::Not(Box::new(p))),
+            ]
+        })
+    }
+
+    /// An empty catalog in a real database, and a restriction like the
+    /// ones RBAC conditions produce, ANDed into every read.
+    fn store() -> (tempfile::TempDir, crate::CatalogStore, Predicate) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = greenroom_store::Database::open(&dir.path().join("g.db")).unwrap();
+        let restriction = Predicate::AnyOf(vec![
+            Predicate::field("relations.ownedBy", &["group:default/a", "user:default/b"]),
+            Predicate::field("kind", &["api"]).and(Predicate::field("spec.type", &["openapi"])),
+        ]);
+        (dir, crate::CatalogStore::new(db), restriction)
+    }
+
+    /// Runs `query` every way the store reads: what SQLite answers must be
+    /// a page, or a refusal the API turns into a 400 — never a 500.
+    fn run(store: &crate::CatalogStore, query: EntityQuery, restriction: &Predicate) -> Result<(), String> {
+        let within = query.check_limits();
+        let outcomes = [
+            store.query(&Cursor::first(query.clone()), 10, Some(restriction)).map(|_| ()),
+            store.list(&query, 0, Some(10), Some(restriction)).map(|_| ()),
+            store
+                .facets(&["kind".into(), "relations.ownedBy".into()], query.filter.as_ref(), Some(restriction))
+                .map(|_| ()),
+        ];
+        for outcome in outcomes {
+            match (&within, outcome) {
+                (Ok(()), Ok(())) | (Err(_), Err(crate::CatalogError::Query(_))) => {}
+                (_, outcome) => return Err(format!("{within:?} but {outcome:?}")),
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn queries_at_the_limits_run_on_sqlite() {
+        let (_dir, store, restriction) = store();
+        let field = |i: usize| Predicate::field("metadata.annotations.x", &[&i.to_string()]);
+        // The longest chain of alternatives.
+        let chain = Predicate::AnyOf((1..MAX_TERMS).map(field).collect());
+        // Nested as deep as allowed, each level as long as the terms allow.
+        let mut nested = field(0);
+        for level in 1..MAX_NESTING {
+            let mut parts: Vec<Predicate> = (0..29).map(field).collect();
+            parts.push(nested);
+            nested = if level % 2 == 0 { Predicate::AllOf(parts) } else { Predicate::AnyOf(parts) };
+        }
+        let values: Vec<String> = (0..MAX_VALUES).map(|i| i.to_string()).collect();
+        let listed = Predicate::Field { key: "metadata.name".into(), values };
+        for filter in [chain, nested, listed] {
+            assert!(filter.check_limits().is_ok());
+            for fields in [Vec::new(), vec!["metadata.name".to_owned()], vec!["spec.x".to_owned(); MAX_TEXT_FIELDS]] {
+                let query = EntityQuery {
+                    filter: Some(filter.clone()),
+                    full_text: Some(FullText { term: "é%_".repeat(MAX_TERM_BYTES / 4), fields }),
+                    order: Some(Order { field: "metadata.name".into(), descending: true }),
+                };
+                run(&store, query, &restriction).unwrap();
+            }
+        }
+    }
+
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        // Item 12 of issue 12, against SQLite itself: any predicate either
+        // runs or is refused as the client's mistake.
+        #[test]
+        fn any_predicate_runs_on_sqlite_or_is_refused(predicate in any_predicate()) {
+            let (_dir, store, restriction) = store();
+            let query = EntityQuery { filter: Some(predicate), ..EntityQuery::default() };
+            let outcome = run(&store, query, &restriction);
+            prop_assert!(outcome.is_ok(), "{:?}", outcome);
+        }
+    }
+
+    proptest! {
+        // Item 12 of issue 12: whatever predicate a client writes, checking
+        // it never panics, and one within the limits compiles to SQL with
+        // one parameter per placeholder and no more than SQLite takes.
+        #[test]
+        fn any_predicate_is_within_the_limits_or_refused(predicate in any_predicate()) {
+            if predicate.check_limits().is_ok() {
+                let mut sql = Sql::default();
+                compile(&predicate, &mut sql);
+                prop_assert_eq!(sql.text.matches('?').count(), sql.params.len());
+                prop_assert!(sql.params.len() <= MAX_VALUES + MAX_TERMS);
+            }
+        }
+
         // Whatever a client sends, parsing either refuses it or yields a
         // predicate whose SQL has one parameter per placeholder.
         #[test]
