@@ -511,10 +511,11 @@ fn collectors_fed_over_granted_http_by_the_recorded_upstreams_pass_and_fail_chec
             "{check}"
         );
     }
-    // How to fix what fails, and only that.
+    // How to fix what fails, and only that: the next level's checks under
+    // Next steps at the top, the rest under How to fix.
     let text = visible(&shipping);
     let how_to_fix = text
-        .split("How to fix the failing checks")
+        .split("Next steps")
         .nth(1)
         .and_then(|rest| rest.split("Manual checks").next())
         .unwrap_or_else(|| panic!("no how-to-fix card: {text}"));
@@ -946,13 +947,31 @@ fn chromium_renders_the_tech_health_page_and_an_entity_tab_of_the_demo() {
         "Tech health",
         "Production readiness: certified",
         "Security: certified",
+        "Certified: an entity holds at least the track's first level",
         "Entities by level",
+        "Teams by: lagging first name most entities",
         "Worst checks",
         "On call for everything in production",
         "team-web",
     ] {
         assert!(text.contains(expected), "`{expected}` in: {text}");
     }
+    // Each worst check links to the entities failing it.
+    let check_link = health
+        .split("href=\"/plugins/soundcheck/checks/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("a worst check links to its page: {health}"));
+    let check_page = dump_dom(&format!(
+        "{}/plugins/soundcheck/checks/{check_link}",
+        server.base
+    ));
+    let text = visible(&check_page);
+    assert!(text.contains("Failing on "), "{text}");
+    assert!(
+        check_page.contains("href=\"/catalog/default/component/"),
+        "the failing entities link to their tabs: {check_page}"
+    );
 
     // The entity page links to its Soundcheck tab, which shows every
     // check.

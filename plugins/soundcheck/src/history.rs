@@ -216,6 +216,35 @@ impl TrackTally {
     }
 }
 
+/// The most entities kept in a check's failing list: the page lists them
+/// for people to act on, and a check failing on more is fixed by a
+/// campaign, not entity by entity. Raising it makes every full evaluation
+/// write (and the check's page read) a larger value.
+pub const MAX_FAILING_LISTED: usize = 500;
+
+/// The entities failing one check at the last full evaluation, for the
+/// check's page (linked from "Worst checks").
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FailingEntities {
+    /// When the evaluation ran.
+    pub at_ms: u64,
+    /// How many entities failed it.
+    pub total: u32,
+    /// The first [`MAX_FAILING_LISTED`] of them, by reference.
+    pub entities: Vec<String>,
+}
+
+impl FailingEntities {
+    /// Counts one failing entity, keeping its reference while there is
+    /// room.
+    pub fn add(&mut self, entity_ref: &str) {
+        self.total += 1;
+        if self.entities.len() < MAX_FAILING_LISTED {
+            self.entities.push(entity_ref.to_owned());
+        }
+    }
+}
+
 /// What the organisation looked like at the end of one day's evaluation:
 /// per track and team, per check and team, per campaign and team.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

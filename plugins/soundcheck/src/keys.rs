@@ -10,6 +10,7 @@
 //! | `hist/<entity>/<ms>/<subject>` | [`crate::history::Change`]: one change of a check result (`check:<id>`) or level (`track:<id>`) | evaluation |
 //! | `daily/<YYYY-MM-DD>` | [`crate::history::DaySummary`]: aggregates per track, team, check and campaign | the `evaluate` task |
 //! | `collector/<id>` | [`crate::collectors::CollectorState`]: sweep, cursor, rate-limit tokens, last error | the `collect` task |
+//! | `failing/<check>` | [`crate::history::FailingEntities`]: the entities failing the check at the last full evaluation | the `evaluate` task |
 //! | `meta/evaluation` | [`crate::history::EvaluationRun`]: when the last full evaluation ran | the `evaluate` task |
 //! | `collect-now/<entity>` | when "Collect now" last ran for the entity | entity tab |
 //!
@@ -70,6 +71,11 @@ pub fn daily(day: crate::day::Day) -> String {
 /// A collector's scheduling state.
 pub fn collector(id: &str) -> String {
     format!("collector/{id}")
+}
+
+/// The entities failing a check at the last full evaluation.
+pub fn failing(check: &str) -> String {
+    format!("failing/{check}")
 }
 
 /// The last full evaluation.

@@ -7,12 +7,12 @@ use crate::day::Day;
 use crate::entity::Subject;
 use crate::evaluate::{applies, evaluate_entity, evaluate_loaded, needed_keys};
 use crate::filter::EntityFilter;
-use crate::history::{self, DaySummary, EvaluationRun};
+use crate::history::{self, DaySummary, EvaluationRun, FailingEntities};
 use crate::keys;
 use crate::source::EntitySource;
 use crate::store::Store;
 use greenroom_sdk::{Entity, Result};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Whether anything Soundcheck is configured with applies to `subject`.
 pub fn relevant(config: &Config, subject: &Subject) -> bool {
@@ -140,6 +140,17 @@ pub fn evaluate_all(
         ..EvaluationRun::default()
     };
     let scope = scope(config);
+    let mut failing: BTreeMap<&str, FailingEntities> = config
+        .checks
+        .iter()
+        .map(|c| {
+            let list = FailingEntities {
+                at_ms: started,
+                ..FailingEntities::default()
+            };
+            (c.id.as_str(), list)
+        })
+        .collect();
     let mut cursor = None;
     loop {
         let (entities, next) = source.page(&scope, cursor)?;
@@ -164,6 +175,11 @@ pub fn evaluate_all(
         for subject in subjects {
             let evaluation = evaluate_loaded(store, config, subject.clone(), &values, started)?;
             summary.add(config, &subject, &evaluation.results);
+            for (check, result) in &evaluation.results.checks {
+                if let Some(list) = failing.get_mut(check.as_str()).filter(|_| !result.passed) {
+                    list.add(&subject.entity_ref);
+                }
+            }
             run.entities += 1;
             run.changes += evaluation.changes.len() as u32;
         }
@@ -174,6 +190,9 @@ pub fn evaluate_all(
     }
     run.took_ms = now() - started;
     history::save_day(store, &summary)?;
+    for (check, list) in &failing {
+        store.set_json(&keys::failing(check), list)?;
+    }
     store.set_json(keys::EVALUATION, &run)?;
     Ok(Evaluated {
         run,
@@ -307,6 +326,16 @@ tracks:
             day[0].tracks["basics"][crate::entity::NO_OWNER].levels,
             vec![1, 0, 0]
         );
+        // Each check's page lists the entities failing it.
+        let failing = |check: &str| -> FailingEntities {
+            (&store as &dyn Store)
+                .get_json(&keys::failing(check))
+                .unwrap()
+                .unwrap()
+        };
+        assert_eq!(failing("owner").entities, ["component:default/orphan"]);
+        assert_eq!(failing("docs").entities, ["component:default/search"]);
+        assert_eq!(failing("docs").total, 1);
     }
 
     #[test]

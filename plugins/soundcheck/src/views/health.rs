@@ -5,11 +5,12 @@ use super::{TREND_DAYS, check_name, percent, team_cell, when};
 use crate::campaigns::{self, Phase};
 use crate::config::{Config, Track};
 use crate::day::{Day, now_ms};
-use crate::history::{self, DaySummary, EvaluationRun, Tally};
+use crate::history::{self, DaySummary, EvaluationRun, Tally, TrackTally};
 use crate::keys;
 use crate::store::Store;
 use greenroom_sdk::view::*;
 use greenroom_sdk::{Context, Result};
+use std::collections::BTreeMap;
 
 /// Checks listed as the worst.
 const WORST_SHOWN: usize = 10;
@@ -46,10 +47,11 @@ pub fn health_page(
     };
     page = page.child(headline(config, latest, &run));
     page = page.child(trend(config, &summaries));
+    let order = TeamOrder::of(cx);
     for track in &config.tracks {
-        page = page.child(track_card(track, latest));
+        page = page.child(track_card(track, latest, order, cx));
     }
-    page = page.child(worst_checks(config, latest));
+    page = page.child(worst_checks(config, latest, cx));
     page = page.child(campaign_list(config, latest, today, cx));
     Ok(page.into())
 }
@@ -75,7 +77,75 @@ fn headline(config: &Config, latest: &DaySummary, run: &EvaluationRun) -> El {
     card("Tech health")
         .subtitle("Every entity Soundcheck applies to, by track and team")
         .child(stats)
+        .child(text(CERTIFIED).muted())
         .into()
+}
+
+/// What "certified" means wherever the page counts it.
+const CERTIFIED: &str = "Certified: an entity holds at least the track's first level, that is, \
+     it passes every check of that level. Levels are reached in order.";
+
+/// How the teams of a track's table are ordered (`?sort=` on the page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TeamOrder {
+    /// The teams that lag first: the smallest share of certified
+    /// entities, then the fewest checks passing.
+    Lagging,
+    /// By team name.
+    Name,
+    /// The teams with the most entities first.
+    Entities,
+}
+
+impl TeamOrder {
+    const ALL: [(TeamOrder, &'static str, &'static str); 3] = [
+        (TeamOrder::Lagging, "lagging", "lagging first"),
+        (TeamOrder::Name, "name", "name"),
+        (TeamOrder::Entities, "entities", "most entities"),
+    ];
+
+    /// The order the page's `?sort=` asks for; lagging first by default.
+    fn of(cx: &Context) -> TeamOrder {
+        let asked = cx
+            .query
+            .iter()
+            .find(|(n, _)| n == "sort")
+            .map(|(_, v)| v.as_str());
+        TeamOrder::ALL
+            .iter()
+            .find(|(_, key, _)| Some(*key) == asked)
+            .map_or(TeamOrder::Lagging, |(order, _, _)| *order)
+    }
+
+    /// A track's teams in this order.
+    pub fn sort(self, teams: &BTreeMap<String, TrackTally>) -> Vec<(&String, &TrackTally)> {
+        let mut teams: Vec<_> = teams.iter().collect();
+        let certified = |t: &TrackTally| match t.entities {
+            0 => 0.0,
+            n => f64::from(t.certified()) / f64::from(n),
+        };
+        match self {
+            TeamOrder::Name => {}
+            TeamOrder::Entities => teams.sort_by_key(|(_, t)| std::cmp::Reverse(t.entities)),
+            TeamOrder::Lagging => teams.sort_by(|a, b| {
+                certified(a.1)
+                    .total_cmp(&certified(b.1))
+                    .then(a.1.checks.percent().total_cmp(&b.1.checks.percent()))
+            }),
+        }
+        teams
+    }
+
+    /// "Teams by: lagging first · name · most entities", the others links.
+    fn choice(self, cx: &Context) -> El {
+        TeamOrder::ALL.iter().fold(
+            row().child(text("Teams by:").muted()),
+            |row, (order, key, label)| match *order == self {
+                true => row.child(text(*label).strong()),
+                false => row.child(link(*label, format!("{}?sort={key}", cx.link_to("")))),
+            },
+        )
+    }
 }
 
 /// Checks passing per track, one point per day evaluated: days before
@@ -97,7 +167,7 @@ fn trend(config: &Config, summaries: &[DaySummary]) -> El {
     card("Trends").child(chart).into()
 }
 
-fn track_card(track: &Track, latest: &DaySummary) -> El {
+fn track_card(track: &Track, latest: &DaySummary, order: TeamOrder, cx: &Context) -> El {
     let mut columns = vec![
         "Team".to_owned(),
         "Entities".to_owned(),
@@ -111,7 +181,7 @@ fn track_card(track: &Track, latest: &DaySummary) -> El {
         .get(track.id.as_str())
         .cloned()
         .unwrap_or_default();
-    for (team, tally) in &teams {
+    for (team, tally) in order.sort(&teams) {
         let mut cells = vec![team_cell(team), Cell::from(tally.entities.to_string())];
         cells.extend(
             (0..=track.levels.len())
@@ -127,14 +197,17 @@ fn track_card(track: &Track, latest: &DaySummary) -> El {
     let chart = bar_chart(labels)
         .title("Entities by level")
         .series("Entities", levels);
-    let mut card = card(track.name.clone()).child(chart).child(table);
+    let mut card = card(track.name.clone())
+        .child(chart)
+        .child(order.choice(cx))
+        .child(table);
     if !track.description.is_empty() {
         card = card.subtitle(track.description.clone());
     }
     card.into()
 }
 
-fn worst_checks(config: &Config, latest: &DaySummary) -> El {
+fn worst_checks(config: &Config, latest: &DaySummary, cx: &Context) -> El {
     let worst = latest.worst_checks(None, WORST_SHOWN);
     if worst.is_empty() {
         return card("Worst checks")
@@ -145,7 +218,7 @@ fn worst_checks(config: &Config, latest: &DaySummary) -> El {
         table(["Check", "Failing", "Of", "Passing"]),
         |table, (id, tally)| {
             table.row([
-                Cell::from(check_name(config, id)),
+                link_cell(check_name(config, id), cx.link_to(&format!("checks/{id}"))),
                 Cell::from((tally.total - tally.passing).to_string()),
                 Cell::from(tally.total.to_string()),
                 Cell::from(percent(*tally)),
@@ -202,4 +275,35 @@ fn campaign_list(config: &Config, latest: &DaySummary, today: Day, cx: &Context)
         .child(table)
         .child(link("All campaigns", cx.link_to("campaigns")))
         .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tally(entities: u32, levels: Vec<u32>, passing: u32, total: u32) -> TrackTally {
+        TrackTally {
+            entities,
+            levels,
+            checks: Tally { passing, total },
+        }
+    }
+
+    #[test]
+    fn teams_that_lag_come_first_and_other_orders_are_offered() {
+        let teams = BTreeMap::from([
+            ("team-a".to_owned(), tally(4, vec![0, 4], 8, 8)),
+            ("team-b".to_owned(), tally(10, vec![9, 1], 5, 20)),
+            ("team-c".to_owned(), tally(2, vec![2, 0], 3, 4)),
+        ]);
+        let order = |o: TeamOrder| -> Vec<&str> {
+            o.sort(&teams)
+                .into_iter()
+                .map(|(t, _)| t.as_str())
+                .collect()
+        };
+        assert_eq!(order(TeamOrder::Lagging), ["team-c", "team-b", "team-a"]);
+        assert_eq!(order(TeamOrder::Name), ["team-a", "team-b", "team-c"]);
+        assert_eq!(order(TeamOrder::Entities), ["team-b", "team-a", "team-c"]);
+    }
 }

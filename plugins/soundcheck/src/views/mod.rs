@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod campaign;
+pub mod check;
 pub mod entity;
 pub mod group;
 pub mod health;
@@ -16,6 +17,7 @@ use crate::evaluate::level_name;
 use crate::history::Tally;
 use crate::permissions::{ADMIN, may};
 use crate::settings::Loaded;
+use crate::source::HostCatalog;
 use crate::store::Store;
 use greenroom_sdk::view::*;
 use greenroom_sdk::{Context, Result};
@@ -53,6 +55,7 @@ pub fn page(store: &dyn Store, loaded: &Loaded, cx: &Context) -> Result<View> {
         }
         None if path == "campaigns" => Ok(campaign::campaign_list(config, cx)),
         Some(("campaigns", id)) => campaign::campaign_page(store, config, id, cx, is_admin),
+        Some(("checks", id)) => check::check_page(store, &HostCatalog, config, id, cx),
         _ => Ok(empty("No such page", format!("Soundcheck has no page `{path}`.")).into()),
     }
 }
