@@ -35,6 +35,9 @@ mod python;
 /// Catalog ingestion: the linter, import, the refresh loop, crash safety.
 mod catalog_ingest;
 
+/// Catalog rules: a catalog author's Groups and Users confer no roles.
+mod catalog_trust;
+
 /// The catalog's pages in headless Chromium, over the demo organisation.
 mod catalog_pages;
 

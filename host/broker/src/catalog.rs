@@ -487,6 +487,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_group_a_plugin_task_writes_confers_no_membership() {
+        let (_dir, db, env) = env_with("catalog = { write = [\"Group\"] }");
+        // The operator's organisation: mallory is in no group.
+        let org = tempfile::tempdir().unwrap();
+        let file = org.path().join("org.yaml");
+        std::fs::write(
+            &file,
+            "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: { name: platform }\nspec: { type: team, children: [] }\n---\napiVersion: backstage.io/v1alpha1\nkind: User\nmetadata: { name: mallory }\nspec: { memberOf: [] }\n",
+        )
+        .unwrap();
+        let catalog = greenroom_catalog::Catalog::new(
+            CatalogStore::new(db.clone()),
+            greenroom_catalog::CatalogConfig::default(),
+        );
+        catalog
+            .add_location(LocationType::File, file.to_str().unwrap(), "config", false)
+            .unwrap();
+        // A scheduled task acts for no one; its grant lets it write Groups.
+        let mut task = Session::new(Arc::clone(&env), None);
+        let group = serde_json::json!({
+            "apiVersion": "backstage.io/v1alpha1",
+            "kind": "Group",
+            "metadata": {"name": "shadow"},
+            "spec": {"type": "team", "parent": "platform", "children": [], "members": ["mallory"]}
+        });
+        task.upsert_entities(vec![group.to_string()])
+            .await
+            .expect("the grant allows writing Groups");
+        let store = catalog.store();
+        assert!(store.entity_by_ref("group:default/shadow").unwrap().is_some());
+        assert!(
+            store.groups_of("user:default/mallory").unwrap().is_empty(),
+            "a plugin's Group makes nobody a member of platform"
+        );
+    }
+
+    #[tokio::test]
     async fn a_malformed_reference_or_cursor_is_an_invalid_argument() {
         let (_dir, _db, mut session) = session("catalog = { read = true }");
         assert!(matches!(

@@ -362,7 +362,14 @@ mod tests {
             "id = \"rbac\"\nname = \"RBAC\"\nversion = \"1.0.0\"\ntier = \"open\"\n[capabilities]\n{capabilities}"
         ))
         .expect("valid manifest");
+        // The organisation is written by a plugin (`organisation`); here
+        // the operator lets plugins' people count.
+        let rules = greenroom_catalog::CatalogRules {
+            plugin_people_confer_roles: true,
+            ..Default::default()
+        };
         let env = PluginEnv::new(&manifest, Grant::all_requested(&manifest), json!({}), db)
+            .with_catalog(greenroom_catalog::CatalogStore::new(db.clone()).with_rules(rules))
             .with_rbac(rbac.clone());
         Session::new(Arc::new(env), user)
     }

@@ -78,6 +78,13 @@ impl PluginEnv {
         }
     }
 
+    /// Reads and writes the catalog through `catalog` (the server's, with
+    /// its catalog rules) instead of one with the default rules.
+    pub fn with_catalog(mut self, catalog: CatalogStore) -> PluginEnv {
+        self.catalog = catalog;
+        self
+    }
+
     /// Decides what acting users may do with `rbac`, besides the grant.
     pub fn with_rbac(mut self, rbac: Rbac) -> PluginEnv {
         self.rbac = Some(rbac);

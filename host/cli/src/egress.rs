@@ -292,6 +292,9 @@ pub fn check(config: &Config) -> anyhow::Result<()> {
 pub struct Outbound {
     private_hosts: Vec<String>,
     credentials: Vec<(Credential, Vec<String>)>,
+    /// The catalog rules, so that plugins' identity and RBAC-tester reads
+    /// count the same Users and Groups as sign-in.
+    catalog_rules: greenroom_catalog::CatalogRules,
 }
 
 impl Outbound {
@@ -306,6 +309,7 @@ impl Outbound {
         Ok(Outbound {
             private_hosts: config.egress.private_hosts.clone(),
             credentials,
+            catalog_rules: crate::catalog::rules(&config.catalog, base)?,
         })
     }
 
@@ -319,6 +323,11 @@ impl Outbound {
             .map(|(credential, _)| credential.clone())
             .collect();
         Egress::new(self.private_hosts.iter().cloned(), credentials)
+    }
+
+    /// The catalog rules plugins' catalog reads follow.
+    pub fn catalog_rules(&self) -> &greenroom_catalog::CatalogRules {
+        &self.catalog_rules
     }
 }
 
@@ -386,6 +395,7 @@ mod tests {
                 (credential("github"), vec!["ci".into()]),
                 (credential("other"), vec!["scorecards".into()]),
             ],
+            catalog_rules: Default::default(),
         };
         let egress = format!("{:?}", outbound.for_plugin("ci"));
         assert!(

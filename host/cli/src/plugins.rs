@@ -75,6 +75,7 @@ pub struct Prepared {
     pub settings: serde_json::Value,
     pub limits: Limits,
     pub egress: Egress,
+    pub catalog_rules: greenroom_catalog::CatalogRules,
 }
 
 impl Prepared {
@@ -105,7 +106,10 @@ impl Prepared {
                 );
             }
         }
+        let catalog =
+            greenroom_catalog::CatalogStore::new(db.clone()).with_rules(self.catalog_rules);
         let env = PluginEnv::new(manifest, self.grant, self.settings, db)
+            .with_catalog(catalog)
             .with_rbac(rbac.clone())
             .with_egress(self.egress);
         Ok(runtime.load(self.artifact, env, self.limits)?)
@@ -114,6 +118,7 @@ impl Prepared {
     /// Its share of the configured credentials and private hosts.
     pub fn with_egress(mut self, outbound: &Outbound) -> Prepared {
         self.egress = outbound.for_plugin(self.artifact.manifest().id.as_str());
+        self.catalog_rules = outbound.catalog_rules().clone();
         self
     }
 }
@@ -150,6 +155,7 @@ pub fn prepare(
             settings,
             limits,
             egress: Egress::default(),
+            catalog_rules: Default::default(),
         })
     })();
     (label, prepared)
