@@ -213,3 +213,92 @@ fn a_crash_during_ingestion_leaves_the_store_consistent() {
     );
     assert!(stored_body(&data, "group:default/team-00001").is_some());
 }
+
+/// A catalog file with a document nested 2 000 levels deep, alias bombs
+/// through values and through keys, and an entity nested 126 levels deep
+/// (issue 12, items 1–3), beside a good entity.
+fn hostile_catalog() -> String {
+    let mut lol = component("lol") + "  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+    let mut keys = component("keys") + "  k0: &k0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+    for i in 1..10 {
+        let values = vec![format!("*l{}", i - 1); 9].join(", ");
+        lol += &format!("  l{i}: &l{i} [{values}]\n");
+        let keyed = vec![format!("*k{}", i - 1); 9].join(", ");
+        keys += &format!("  k{i}: &k{i} {{? [{keyed}] : x}}\n");
+    }
+    [
+        component("pay"),
+        component("deep") + &format!("  deep:\n    {}x\n", "- ".repeat(2_000)),
+        lol,
+        keys,
+        component("tall") + &format!("  tall: {}x{}\n", "[".repeat(126), "]".repeat(126)),
+    ]
+    .join("---\n")
+}
+
+/// The problem stored on `entity`: its line and message.
+fn stored_problem(data_dir: &Path, entity: &str) -> Option<(i64, String)> {
+    let db = Database::open(&data_dir.join("greenroom.db")).ok()?;
+    let conn = db.connection().ok()?;
+    conn.query_row(
+        "SELECT line, message FROM catalog_errors WHERE entity_ref = ?1",
+        [entity],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .ok()
+}
+
+#[test]
+fn hostile_catalog_files_are_problems_with_their_line_and_the_server_keeps_serving() {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let catalog = hostile_catalog();
+    std::fs::write(data_dir.path().join("catalog.yaml"), &catalog).unwrap();
+    let line_of = |needle: &str| (catalog.lines().position(|l| l.contains(needle)).unwrap() + 1) as i64;
+    let expected = [
+        ("deep", line_of("- - -"), "deeper than 64 levels"),
+        ("lol", line_of("l5: &l5"), "billion laughs"),
+        ("keys", line_of("k1: &k1"), "mapping keys must be strings"),
+        ("tall", line_of("tall: [[["), "deeper than 64 levels"),
+    ];
+
+    // The linter names each one with file:line and fails, without crashing.
+    let output = run(data_dir.path(), &["catalog", "validate", "catalog.yaml"]);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}{}", text(&output.stderr));
+    for (_, line, says) in expected {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(&format!("catalog.yaml:{line}:")) && l.contains(says)),
+            "catalog.yaml:{line}: {says} in:\n{stdout}"
+        );
+    }
+
+    // The server stores the good entity, lists the others' problems, keeps
+    // serving through refreshes, and starts again on the same data.
+    let config = write_config(
+        data_dir.path(),
+        "[auth]\nguest = true\n\n[catalog]\nrefresh-interval = \"1s\"\n\n[[catalog.locations]]\ntype = \"file\"\ntarget = \"catalog.yaml\"\n",
+    );
+    let args = ["--config", config.to_str().unwrap()];
+    let mut server = Server::start_in(data_dir, &args);
+    for _ in 0..2 {
+        server.wait_for_catalog();
+        let data = server.data_dir.path().to_owned();
+        eventually(Duration::from_secs(30), "the problems", || {
+            stored_problem(&data, "component:default/tall").is_some()
+        });
+        for (name, line, says) in expected {
+            let (stored_line, message) = stored_problem(&data, &format!("component:default/{name}"))
+                .unwrap_or_else(|| panic!("no problem stored on {name}"));
+            assert_eq!(stored_line, line, "{name}: {message}");
+            assert!(message.contains(says), "{name}: {message}");
+        }
+        std::thread::sleep(Duration::from_secs(2));
+        assert!(server.is_running(), "{}", server.log());
+        let list = server.wait_for("/api/catalog/entities?filter=kind=component");
+        assert!(list.body.contains("\"pay\""), "{}", list.body);
+        assert!(!list.body.contains("\"deep\""), "{}", list.body);
+        assert_eq!(server.get("/catalog").status, 200);
+        let data_dir = server.stop();
+        server = Server::start_in(data_dir, &args);
+    }
+}

@@ -63,7 +63,7 @@ pub(crate) fn bytes_exceeded() -> String {
 
 pub(crate) fn aliases_exceeded() -> String {
     format!(
-        "its aliases expand to more than {MAX_ALIAS_NODES} values in this file, the most a catalog file may (docs/catalog.md, Limits); is it a \"billion laughs\"?"
+        "the aliases of this file expand to more than {MAX_ALIAS_NODES} values here, the most a catalog file may (docs/catalog.md, Limits); is it a \"billion laughs\"?"
     )
 }
 

@@ -42,12 +42,12 @@ pub use rules::{
     registered_by_operator,
 };
 pub use service::{Catalog, CatalogConfig, RefreshSummary, project_fields};
-pub use url_reader::{
-    DEFAULT_LOCATION_BUDGET, DEFAULT_REQUEST_TIMEOUT, MAX_REDIRECTS, ReadingAllow, UrlReading,
-};
 pub use store::{
     AncestryItem, ApplyReport, CatalogError, CatalogStore, Facet, Location, ORPHAN_ANNOTATION,
     OrphanStrategy, Page, Refresh, TEXT_FIELDS,
+};
+pub use url_reader::{
+    DEFAULT_LOCATION_BUDGET, DEFAULT_REQUEST_TIMEOUT, MAX_REDIRECTS, ReadingAllow, UrlReading,
 };
 pub use validate::{BUILT_IN_KINDS, Problem, is_dns_label, is_object_name, is_tag, validate};
 pub use yaml::{Document, Position, YamlError, parse_documents};

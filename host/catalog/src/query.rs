@@ -611,7 +611,12 @@ mod tests {
         for _ in 0..MAX_NESTING {
             deep = Predicate::Not(Box::new(deep));
         }
-        assert!(deep.check_limits().unwrap_err().0.contains("deeper than 16"));
+        assert!(
+            deep.check_limits()
+                .unwrap_err()
+                .0
+                .contains("deeper than 16")
+        );
         let query = EntityQuery {
             full_text: Some(FullText {
                 term: "a".repeat(60_000),
@@ -639,7 +644,10 @@ mod tests {
             Just("relations.noSuchRelation"),
             Just("metadata.annotations.backstage.io/x"),
         ];
-        let leaf = (keys, proptest::collection::vec("[a-zA-Z0-9:/%_'\\-]{0,12}", 0..4))
+        let leaf = (
+            keys,
+            proptest::collection::vec("[a-zA-Z0-9:/%_'\\-]{0,12}", 0..4),
+        )
             .prop_map(|(key, values)| Predicate::Field {
                 key: key.to_owned(),
                 values,
@@ -667,13 +675,25 @@ mod tests {
 
     /// Runs `query` every way the store reads: what SQLite answers must be
     /// a page, or a refusal the API turns into a 400 — never a 500.
-    fn run(store: &crate::CatalogStore, query: EntityQuery, restriction: &Predicate) -> Result<(), String> {
+    fn run(
+        store: &crate::CatalogStore,
+        query: EntityQuery,
+        restriction: &Predicate,
+    ) -> Result<(), String> {
         let within = query.check_limits();
         let outcomes = [
-            store.query(&Cursor::first(query.clone()), 10, Some(restriction)).map(|_| ()),
-            store.list(&query, 0, Some(10), Some(restriction)).map(|_| ()),
             store
-                .facets(&["kind".into(), "relations.ownedBy".into()], query.filter.as_ref(), Some(restriction))
+                .query(&Cursor::first(query.clone()), 10, Some(restriction))
+                .map(|_| ()),
+            store
+                .list(&query, 0, Some(10), Some(restriction))
+                .map(|_| ()),
+            store
+                .facets(
+                    &["kind".into(), "relations.ownedBy".into()],
+                    query.filter.as_ref(),
+                    Some(restriction),
+                )
                 .map(|_| ()),
         ];
         for outcome in outcomes {
@@ -696,17 +716,34 @@ mod tests {
         for level in 1..MAX_NESTING {
             let mut parts: Vec<Predicate> = (0..29).map(field).collect();
             parts.push(nested);
-            nested = if level % 2 == 0 { Predicate::AllOf(parts) } else { Predicate::AnyOf(parts) };
+            nested = if level % 2 == 0 {
+                Predicate::AllOf(parts)
+            } else {
+                Predicate::AnyOf(parts)
+            };
         }
         let values: Vec<String> = (0..MAX_VALUES).map(|i| i.to_string()).collect();
-        let listed = Predicate::Field { key: "metadata.name".into(), values };
+        let listed = Predicate::Field {
+            key: "metadata.name".into(),
+            values,
+        };
         for filter in [chain, nested, listed] {
             assert!(filter.check_limits().is_ok());
-            for fields in [Vec::new(), vec!["metadata.name".to_owned()], vec!["spec.x".to_owned(); MAX_TEXT_FIELDS]] {
+            for fields in [
+                Vec::new(),
+                vec!["metadata.name".to_owned()],
+                vec!["spec.x".to_owned(); MAX_TEXT_FIELDS],
+            ] {
                 let query = EntityQuery {
                     filter: Some(filter.clone()),
-                    full_text: Some(FullText { term: "é%_".repeat(MAX_TERM_BYTES / 4), fields }),
-                    order: Some(Order { field: "metadata.name".into(), descending: true }),
+                    full_text: Some(FullText {
+                        term: "é%_".repeat(MAX_TERM_BYTES / 4),
+                        fields,
+                    }),
+                    order: Some(Order {
+                        field: "metadata.name".into(),
+                        descending: true,
+                    }),
                 };
                 run(&store, query, &restriction).unwrap();
             }

@@ -124,7 +124,8 @@ impl YamlError {
 pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
     let mut builder = Builder::default();
     for event in Parser::new_from_str(text) {
-        let (event, span) = event.map_err(|e| YamlError::new(Position::at(*e.marker()), e.info()))?;
+        let (event, span) =
+            event.map_err(|e| YamlError::new(Position::at(*e.marker()), e.info()))?;
         builder.event(event, span)?;
     }
     Ok(builder.documents)
@@ -275,7 +276,11 @@ impl Builder {
         self.positions.at.push(position);
         let segment = match self.frames.last() {
             Some(Frame {
-                collection: Collection::Mapping { key: Some((key, _)), .. },
+                collection:
+                    Collection::Mapping {
+                        key: Some((key, _)),
+                        ..
+                    },
                 ..
             }) => key.clone(),
             Some(Frame {
@@ -336,10 +341,14 @@ impl Builder {
         position: Position,
     ) -> Result<(), YamlError> {
         let shown = text.to_string();
-        let scalar = Scalar::parse_from_cow_and_metadata(text, style, tag.as_ref()).ok_or_else(|| {
-            let tag = tag.map(|t| t.to_string()).unwrap_or_default();
-            YamlError::new(position, format!("\"{shown}\" does not match its tag {tag}"))
-        })?;
+        let scalar =
+            Scalar::parse_from_cow_and_metadata(text, style, tag.as_ref()).ok_or_else(|| {
+                let tag = tag.map(|t| t.to_string()).unwrap_or_default();
+                YamlError::new(
+                    position,
+                    format!("\"{shown}\" does not match its tag {tag}"),
+                )
+            })?;
         let value = scalar_value(&scalar);
         let bytes = value.as_str().map_or(0, str::len);
         if anchor > 0 {
@@ -398,7 +407,7 @@ impl Builder {
         }
         self.alias_nodes = self.alias_nodes.saturating_add(tally.nodes);
         if self.alias_nodes > MAX_ALIAS_NODES {
-            self.refuse(position, format!("this document: {}", budget::aliases_exceeded()));
+            self.refuse(position, budget::aliases_exceeded());
         }
         self.count(tally.nodes, tally.bytes, position);
         let value = match &self.refusal {
@@ -598,7 +607,12 @@ mod tests {
 
     #[test]
     fn flow_style_nesting_is_refused_too() {
-        let text = format!("{}  deep: {}x{}\n", head("deep"), "[".repeat(200), "]".repeat(200));
+        let text = format!(
+            "{}  deep: {}x{}\n",
+            head("deep"),
+            "[".repeat(200),
+            "]".repeat(200)
+        );
         match on_small_stack(move || parse_documents(&text)) {
             Ok(docs) => assert!(docs[0].refusal().is_some()),
             // The scanner has its own flow-depth limit.
@@ -640,11 +654,17 @@ mod tests {
         let docs = parse_documents(&text).unwrap();
         let refusal = docs[0].refusal().expect("refused");
         assert_eq!(refusal.message, KEY_RULE);
-        assert_eq!(refusal.position.line, 7, "the first key that is not a scalar");
+        assert_eq!(
+            refusal.position.line, 7,
+            "the first key that is not a scalar"
+        );
         assert_eq!(docs[0].value["metadata"]["name"], "keys");
 
         let direct = parse_documents("a: &a [1, 2]\nb: {? *a : x}\n").unwrap();
-        assert_eq!(direct[0].refusal().map(|r| r.message.as_str()), Some(KEY_RULE));
+        assert_eq!(
+            direct[0].refusal().map(|r| r.message.as_str()),
+            Some(KEY_RULE)
+        );
     }
 
     #[test]
@@ -663,9 +683,14 @@ mod tests {
             vec!["*a"; 60].join(", ")
         );
         let docs = parse_documents(&format!("{one}---\n{one}")).unwrap();
-        assert!(docs[0].refusal().is_none(), "60 000 values is within budget");
+        assert!(
+            docs[0].refusal().is_none(),
+            "60 000 values is within budget"
+        );
         assert_eq!(docs[0].value["b"][59][999], "x");
-        let refusal = docs[1].refusal().expect("the second takes the file past it");
+        let refusal = docs[1]
+            .refusal()
+            .expect("the second takes the file past it");
         assert!(refusal.message.contains("billion laughs"), "{refusal:?}");
     }
 
@@ -673,7 +698,13 @@ mod tests {
     fn problems_inside_an_alias_are_reported_at_the_alias() {
         let docs = parse_documents("a: &a {x: 1}\nb:\n  c: *a\n").unwrap();
         assert_eq!(docs[0].position("/b/c/x"), Position { line: 3, column: 6 });
-        assert_eq!(docs[0].position("/a/x"), Position { line: 1, column: 11 });
+        assert_eq!(
+            docs[0].position("/a/x"),
+            Position {
+                line: 1,
+                column: 11
+            }
+        );
     }
 
     /// A document nested `depth` levels deep, in block or flow style,

@@ -70,8 +70,10 @@ fn deep_and_alias_bomb_documents_are_problems_on_their_entities_and_the_rest_is_
     // 2 000 levels of block sequences in 4 KB (item 1).
     let deep = component("deep", "a") + &format!("  deep:\n    {}x\n", "- ".repeat(2_000));
     // A billion laughs through values (9^9 copies) and through keys (item 2).
-    let mut lol = component("lol", "a") + "  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
-    let mut keys = component("keys", "a") + "  k0: &k0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+    let mut lol =
+        component("lol", "a") + "  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+    let mut keys =
+        component("keys", "a") + "  k0: &k0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
     for i in 1..10 {
         let values = vec![format!("*l{}", i - 1); 9].join(", ");
         lol += &format!("  l{i}: &l{i} [{values}]\n");
@@ -79,8 +81,8 @@ fn deep_and_alias_bomb_documents_are_problems_on_their_entities_and_the_rest_is_
         keys += &format!("  k{i}: &k{i} {{? [{keyed}] : x}}\n");
     }
     // 126 levels: stored before, then unreadable for every list (item 3).
-    let tall = component("tall", "a")
-        + &format!("  tall: {}x{}\n", "[".repeat(126), "]".repeat(126));
+    let tall =
+        component("tall", "a") + &format!("  tall: {}x{}\n", "[".repeat(126), "]".repeat(126));
     let text = [component("pay", "a"), deep, lol, keys, tall].concat();
     let file = f.root.join("catalog-info.yaml");
     fs::write(&file, &text).unwrap();
@@ -91,14 +93,26 @@ fn deep_and_alias_bomb_documents_are_problems_on_their_entities_and_the_rest_is_
         .unwrap();
     let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
     let cases = [
-        ("component:default/deep", line_of("- - -"), "deeper than 64 levels"),
-        ("component:default/lol", line_of("l5: &l5"), "billion laughs"),
+        (
+            "component:default/deep",
+            line_of("- - -"),
+            "deeper than 64 levels",
+        ),
+        (
+            "component:default/lol",
+            line_of("l5: &l5"),
+            "billion laughs",
+        ),
         (
             "component:default/keys",
             line_of("k1: &k1"),
             "mapping keys must be strings",
         ),
-        ("component:default/tall", line_of("tall: [[["), "deeper than 64 levels"),
+        (
+            "component:default/tall",
+            line_of("tall: [[["),
+            "deeper than 64 levels",
+        ),
     ];
     for (entity, line, says) in cases {
         let problem = problem_on(&report.problems, entity);
@@ -118,7 +132,12 @@ fn deep_and_alias_bomb_documents_are_problems_on_their_entities_and_the_rest_is_
     assert_eq!(listed(&f.catalog), ["pay"]);
     // The problems are kept where the catalog page shows them.
     let stored = f.catalog.store().problems().unwrap();
-    assert_eq!(problem_on(&stored, "component:default/deep").position.map(|p| p.line), Some(cases[0].1));
+    assert_eq!(
+        problem_on(&stored, "component:default/deep")
+            .position
+            .map(|p| p.line),
+        Some(cases[0].1)
+    );
 }
 
 #[test]
@@ -196,7 +215,10 @@ fn relation_targets_are_lower_cased_as_backstage_writes_them() {
         .add_location(LocationType::File, file.to_str().unwrap(), "test", false)
         .unwrap();
     let store = f.catalog.store();
-    let pay = store.entity_by_ref("component:default/pay").unwrap().unwrap();
+    let pay = store
+        .entity_by_ref("component:default/pay")
+        .unwrap()
+        .unwrap();
     assert_eq!(
         pay["relations"],
         json!([{"type": "ownedBy", "targetRef": "group:default/cncf"}])
@@ -212,8 +234,8 @@ fn relation_targets_are_lower_cased_as_backstage_writes_them() {
         .facets(&["relations.ownedBy".into()], None, None)
         .unwrap();
     assert_eq!(facets[0].1, [("group:default/cncf".to_owned(), 1)]);
-    let filter = Predicate::from_filter_params(&["relations.ownedBy=group:default/CNCF".into()])
-        .unwrap();
+    let filter =
+        Predicate::from_filter_params(&["relations.ownedBy=group:default/CNCF".into()]).unwrap();
     let query = EntityQuery {
         filter,
         ..EntityQuery::default()
