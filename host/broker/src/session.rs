@@ -391,8 +391,15 @@ struct DenialCount {
 
 impl CallDenials {
     fn record(&self, action: &str, resource: Option<&str>, reason: &str) {
+        // What the audit log keeps of each field (its start and length)
+        // tells denials apart; hashing all of an 8 MiB key on every call
+        // would be work a plugin could make the host do for free.
         let mut digest = std::collections::hash_map::DefaultHasher::new();
-        (action, resource, reason).hash(&mut digest);
+        action.hash(&mut digest);
+        resource
+            .map(|r| kept(r, greenroom_access::MAX_AUDIT_RESOURCE_BYTES))
+            .hash(&mut digest);
+        kept(reason, greenroom_access::MAX_AUDIT_REASON_BYTES).hash(&mut digest);
         let digest = digest.finish();
         {
             let mut count = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -420,6 +427,12 @@ impl CallDenials {
             tracing::error!(plugin = %self.env.id, %error, "could not record a denial in the audit log");
         }
     }
+}
+
+/// What the audit log keeps of a field: its length and its first `max`
+/// bytes.
+fn kept(text: &str, max: usize) -> (usize, &[u8]) {
+    (text.len(), &text.as_bytes()[..text.len().min(max)])
 }
 
 impl Drop for CallDenials {

@@ -192,13 +192,14 @@ impl Slots {
         plugin: &'a Semaphore,
         task: bool,
     ) -> Option<SlotPermit<'a>> {
-        // Shares first: a call waiting for its plugin's or the tasks'
-        // share holds no slot of the pool meanwhile.
-        let plugin = plugin.acquire().await.ok()?;
+        // Shares first, so a call waiting for one holds no slot of the
+        // pool meanwhile; the tasks' share before the plugin's, so queued
+        // task runs do not hold the plugin's share its pages need.
         let task = match task {
             true => Some(self.tasks.acquire().await.ok()?),
             false => None,
         };
+        let plugin = plugin.acquire().await.ok()?;
         let slot = self.all.acquire().await.ok()?;
         Some(SlotPermit {
             _plugin: plugin,
