@@ -16,7 +16,8 @@ const TOP: f64 = 12.0;
 const BOTTOM: f64 = 36.0;
 /// Distinct series colours in the design system (`.series-0` …).
 const PALETTE: usize = 6;
-/// Horizontal grid lines.
+/// About how many steps the y axis is cut into; the round step chosen
+/// makes it between 2 and 5. More would crowd the 240-pixel-high plot.
 const TICKS: usize = 4;
 
 /// The y range to draw: includes zero, and never empty.
@@ -34,6 +35,73 @@ fn y_range(chart: &Chart) -> (f64, f64) {
     }
 }
 
+/// The y axis: the data's range stretched to whole steps of 1, 2 or 5
+/// times a power of ten, so that every grid line reads as a round number
+/// (0, 20, 40… rather than 0, 41.50, 83…).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Axis {
+    min: f64,
+    max: f64,
+    step: f64,
+}
+
+impl Axis {
+    fn of(chart: &Chart) -> Axis {
+        let (lo, hi) = y_range(chart);
+        let step = round_step((hi - lo) / TICKS as f64);
+        let axis = Axis {
+            min: (lo / step).floor() * step,
+            max: (hi / step).ceil() * step,
+            step,
+        };
+        let sane = [axis.min, axis.max, axis.step]
+            .iter()
+            .all(|v| v.is_finite())
+            && axis.step > 0.0
+            && axis.max > axis.min;
+        match sane {
+            true => axis,
+            // Values near the limits of f64: the plain range, in TICKS.
+            false => Axis {
+                min: lo,
+                max: hi,
+                step: (hi - lo) / TICKS as f64,
+            },
+        }
+    }
+
+    /// The value at every grid line, from the bottom.
+    fn ticks(self) -> impl Iterator<Item = f64> {
+        let count = ((self.max - self.min) / self.step).round() as usize;
+        (0..=count.min(4 * TICKS)).map(move |i| self.min + self.step * i as f64)
+    }
+
+    /// A tick's value with as many decimals as the step needs.
+    fn label(self, value: f64) -> String {
+        let decimals = (-self.step.log10().floor()).clamp(0.0, 6.0) as usize;
+        match decimals {
+            0 => format_number(value.round()),
+            d => format!("{value:.d$}"),
+        }
+    }
+}
+
+/// The round step (1, 2 or 5 times a power of ten) nearest `raw`, as in
+/// Heckbert's "nice numbers" (Graphics Gems, 1990).
+fn round_step(raw: f64) -> f64 {
+    if !raw.is_finite() || raw <= 0.0 {
+        return 1.0;
+    }
+    let power = 10f64.powf(raw.log10().floor());
+    let round = match raw / power {
+        m if m < 1.5 => 1.0,
+        m if m < 3.0 => 2.0,
+        m if m < 7.0 => 5.0,
+        _ => 10.0,
+    };
+    round * power
+}
+
 fn format_number(value: f64) -> String {
     if value.fract().abs() < 1e-9 && value.abs() < 1e15 {
         format!("{}", value as i64)
@@ -48,7 +116,8 @@ pub(crate) fn draw(chart: &Chart) -> Markup {
     if points == 0 || chart.series.is_empty() {
         return html! { div.empty-state { p.empty-title { "No data to chart" } } };
     }
-    let (min, max) = y_range(chart);
+    let axis = Axis::of(chart);
+    let (min, max) = (axis.min, axis.max);
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let y = |v: f64| TOP + plot_h - (v - min) / (max - min) * plot_h;
@@ -62,10 +131,9 @@ pub(crate) fn draw(chart: &Chart) -> Markup {
         figure.chart {
             @if let Some(title) = &chart.title { figcaption.chart-title { (title) } }
             svg.chart-svg viewBox={ "0 0 " (WIDTH) " " (HEIGHT) } role="img" aria-label=(label) preserveAspectRatio="none" {
-                @for tick in 0..=TICKS {
-                    @let value = min + (max - min) * tick as f64 / TICKS as f64;
+                @for value in axis.ticks() {
                     line.chart-grid x1=(LEFT) x2=(WIDTH - RIGHT) y1=(y(value)) y2=(y(value)) {}
-                    text.chart-axis x=(LEFT - 6.0) y=(y(value) + 4.0) text-anchor="end" { (format_number(value)) (unit) }
+                    text.chart-axis x=(LEFT - 6.0) y=(y(value) + 4.0) text-anchor="end" { (axis.label(value)) (unit) }
                 }
                 @for (i, x_label) in chart.x_labels.iter().enumerate() {
                     @if i % label_every == 0 {
@@ -198,6 +266,40 @@ mod tests {
                 .into_string()
                 .contains("No data")
         );
+    }
+
+    fn ticks(values: Vec<f64>) -> Vec<String> {
+        let axis = Axis::of(&chart(ChartKind::Bar, values));
+        axis.ticks().map(|v| axis.label(v)).collect()
+    }
+
+    #[test]
+    fn the_y_axis_is_cut_at_round_numbers() {
+        assert_eq!(ticks(vec![166.0, 83.0]), ["0", "50", "100", "150", "200"]);
+        assert_eq!(ticks(vec![83.0]), ["0", "20", "40", "60", "80", "100"]);
+        assert_eq!(
+            ticks(vec![0.0, 0.0]),
+            ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"]
+        );
+        assert_eq!(ticks(vec![-2.0, 4.0]), ["-2", "0", "2", "4"]);
+        assert_eq!(ticks(vec![0.3]), ["0.0", "0.1", "0.2", "0.3"]);
+        let html = draw(&chart(ChartKind::Line, vec![83.0, 12.0])).into_string();
+        assert!(
+            html.contains(">60</text>") && !html.contains("41.5"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn the_y_axis_survives_extreme_values() {
+        for values in [vec![f64::MAX], vec![f64::MIN, f64::MAX], vec![1e-300]] {
+            let axis = Axis::of(&chart(ChartKind::Bar, values.clone()));
+            assert!(
+                axis.ticks().count() <= 4 * TICKS + 1,
+                "{values:?}: {axis:?}"
+            );
+            draw(&chart(ChartKind::Bar, values));
+        }
     }
 
     #[test]
