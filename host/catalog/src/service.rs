@@ -185,8 +185,9 @@ impl Catalog {
         Ok((location, report))
     }
 
-    /// Reads a location without storing anything: what it would add if
-    /// `origin` (`api`, `cli`) registered it.
+    /// Reads a location without storing anything: what its refresh would
+    /// store if it is registered, else what it would add if `origin`
+    /// (`api`, `cli`) registered it (the catalog rules depend on who did).
     pub fn analyze(
         &self,
         kind: LocationType,
@@ -194,11 +195,14 @@ impl Catalog {
         origin: &str,
     ) -> Result<ingest::Reading, CatalogError> {
         let target = Catalog::normalise_target(kind, target)?;
-        let location = Location {
-            id: String::new(),
-            kind,
-            target: target.clone(),
-            origin: origin.to_owned(),
+        let location = match self.store.location_by_target(kind, &target)? {
+            Some(registered) => registered,
+            None => Location {
+                id: String::new(),
+                kind,
+                target: target.clone(),
+                origin: origin.to_owned(),
+            },
         };
         Ok(ingest::read_location_with(
             kind,
