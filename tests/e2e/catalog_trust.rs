@@ -127,7 +127,10 @@ fn a_catalog_author_cannot_join_a_group_or_become_an_admin_through_a_registered_
         entity("/api/catalog/entities/by-name/group/default/shadow"),
         404
     );
-    assert_eq!(entity("/api/catalog/entities/by-name/user/default/root"), 404);
+    assert_eq!(
+        entity("/api/catalog/entities/by-name/user/default/root"),
+        404
+    );
 
     // The refusals are problems naming the rule, on the catalog's page.
     let page = server.get_as(Some(pat), "/catalog").body;

@@ -516,7 +516,12 @@ mod tests {
             .await
             .expect("the grant allows writing Groups");
         let store = catalog.store();
-        assert!(store.entity_by_ref("group:default/shadow").unwrap().is_some());
+        assert!(
+            store
+                .entity_by_ref("group:default/shadow")
+                .unwrap()
+                .is_some()
+        );
         assert!(
             store.groups_of("user:default/mallory").unwrap().is_empty(),
             "a plugin's Group makes nobody a member of platform"
