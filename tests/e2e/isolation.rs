@@ -280,3 +280,57 @@ fn outbound_http_goes_only_where_granted_and_every_denial_is_audited() {
         assert!(!body.contains(secret), "a secret on the page");
     }
 }
+
+#[test]
+fn amplified_views_and_messages_are_refused_or_cut_and_a_refusal_loop_writes_a_few_audit_rows() {
+    let mut server = Server::with_test_plugins(
+        "[limits]\nmemory = \"32 MiB\"\nrender-deadline = \"20s\"",
+        &[artifacts::AMPLIFY_COMPONENT],
+    );
+    let home = server.get("/");
+    assert_eq!(home.status, 200, "{}", server.log());
+    let body = &home.body;
+    // An empty 2 000 × 2 000 table was 110 MiB of HTML and a chart with a
+    // 32 KiB unit 125 MiB; an 8 MiB error message was shown whole.
+    assert!(body.len() < 256 << 10, "the page is {} bytes", body.len());
+    assert!(body.contains("Hello, Guest!"), "the page renders: {body}");
+    assert!(
+        body.contains("Test: amplify table could not be shown")
+            && body.contains("tables have 4000000 cells"),
+        "{body}"
+    );
+    assert!(
+        body.contains("Test: amplify chart could not be shown") && body.contains("bytes of text"),
+        "{body}"
+    );
+    assert!(
+        body.contains("Test: amplify message could not be shown")
+            && body.contains("amplified: mmm")
+            && body.contains("bytes in all]"),
+        "{body}"
+    );
+    assert!(body.contains("refused: 5008"), "{body}");
+    let longest_line = server.log().lines().map(str::len).max().unwrap_or(0);
+    assert!(
+        longest_line < 16 << 10,
+        "a log line of {longest_line} bytes"
+    );
+
+    // 5 008 refused calls in one view: the first distinct ones and one count.
+    let rows = denials(&server, "test-amplify");
+    assert_eq!(
+        rows.len(),
+        greenroom_broker::MAX_DENIALS_RECORDED_PER_CALL + 1,
+        "{rows:?}"
+    );
+    assert_eq!(
+        rows.last().map(|(action, _)| action.as_str()),
+        Some(greenroom_broker::COALESCED_ACTION)
+    );
+    assert!(
+        rows.iter()
+            .all(|(_, resource)| resource.as_ref().is_none_or(|r| r.len() <= 512)),
+        "an 8 MiB key is stored cut"
+    );
+    assert!(server.is_running());
+}
