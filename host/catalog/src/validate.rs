@@ -425,6 +425,19 @@ mod tests {
     }
 
     #[test]
+    fn an_entity_over_the_budget_is_refused_before_any_other_rule() {
+        let mut entity = component();
+        entity["spec"]["deep"] = crate::budget::nested_array(70);
+        let problems = validate(&entity);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].pointer.starts_with("/spec/deep/0/0"));
+        assert!(
+            problems[0].message.contains("deeper than 64"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
     fn kind_schemas_load() {
         assert_eq!(KINDS.validators.len(), BUILT_IN_KINDS.len());
     }

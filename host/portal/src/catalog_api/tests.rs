@@ -1206,6 +1206,33 @@ async fn queries_past_the_limits_are_refused_with_400_naming_the_limit() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
 }
 
+#[tokio::test]
+async fn an_entity_past_the_depth_budget_is_refused_by_validate_entity() {
+    let f = fixture();
+    // 100 levels: within serde_json's limit, past the catalog's 64.
+    let mut deep = json!("x");
+    for _ in 0..100 {
+        deep = json!([deep]);
+    }
+    let entity = json!({
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": "Component",
+        "metadata": {"name": "deep"},
+        "spec": {"type": "service", "lifecycle": "production", "owner": "team-a", "deep": deep},
+    });
+    let reply = post(
+        &f,
+        "/validate-entity",
+        json!({"entity": entity, "location": "url:https://example.com/c.yaml"}),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    let message = reply.json["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.contains("deeper than 64 levels"), "{}", reply.text);
+}
+
 /// The log lines written while it is alive, on this thread.
 #[derive(Clone, Default)]
 struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
