@@ -146,6 +146,29 @@ fn placeholders_read_nothing_by_default_not_even_the_metadata_service() {
 }
 
 #[test]
+fn a_url_location_reads_nothing_unless_its_host_is_allowed() {
+    let f = fixture();
+    let catalog = catalog(&f, UrlReading::default());
+    let (_, report) = catalog
+        .add_location(
+            LocationType::Url,
+            "http://169.254.169.254/latest/meta-data/catalog-info.yaml",
+            "api",
+            false,
+        )
+        .unwrap();
+    assert_eq!(report.added, 1, "only its generated Location");
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert!(
+        report.problems[0]
+            .message
+            .contains("its host is not in [catalog] reading-allow"),
+        "{:?}",
+        report.problems
+    );
+}
+
+#[test]
 fn an_allowed_name_that_resolves_to_loopback_is_refused_unless_listed_as_private() {
     let f = fixture();
     let server = Server::start(|_| ("200 OK".into(), "internal page".into()));

@@ -335,3 +335,74 @@ pub fn import(config: &Config, db: &Database, target: &str, dry_run: bool) -> an
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(toml_text: &str) -> CatalogSettings {
+        toml::from_str(toml_text).expect("valid [catalog] settings")
+    }
+
+    #[test]
+    fn reads_rules_reading_allow_and_budgets_in_backstages_shape() {
+        let catalog = settings(
+            r#"
+            rules = [
+              { allow = ["Component", "System"] },
+              { allow = ["Template"], locations = [{ type = "url", pattern = "https://git.example.com/*" }] },
+            ]
+            reading-allow = [{ host = "*.example.com", paths = ["/raw/"] }, { host = "127.0.0.1:8080" }]
+            reading-timeout = "5s"
+            location-budget = "2m"
+            plugin-people-confer-roles = true
+
+            [[locations]]
+            type = "file"
+            target = "org/org.yaml"
+            rules = [{ allow = ["User", "Group"] }]
+            "#,
+        );
+        let rules = rules(&catalog, Path::new("/etc/greenroom")).expect("valid rules");
+        assert_eq!(rules.global.len(), 2);
+        assert_eq!(rules.global[0].allow, ["Component", "System"]);
+        assert_eq!(
+            rules.configured,
+            [(
+                LocationType::File,
+                "/etc/greenroom/org/org.yaml".to_owned(),
+                vec!["User".to_owned(), "Group".to_owned()]
+            )]
+        );
+        assert!(rules.plugin_people_confer_roles);
+        let urls = url_reading(&catalog, &["sonar.corp".into()]).expect("valid reading");
+        assert_eq!(urls.allow.len(), 2);
+        assert_eq!(urls.private_hosts, ["sonar.corp"]);
+        assert_eq!(urls.request_timeout, Duration::from_secs(5));
+        assert_eq!(urls.location_budget, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn without_settings_only_components_apis_and_locations_and_no_url() {
+        let catalog = settings("");
+        let rules = rules(&catalog, Path::new("")).expect("valid");
+        assert_eq!(rules, CatalogRules::default());
+        assert!(url_reading(&catalog, &[]).expect("valid").allow.is_empty());
+    }
+
+    #[test]
+    fn refuses_a_bad_host_or_duration_naming_the_setting() {
+        let bad_host = settings(r#"reading-allow = [{ host = "https://example.com/x" }]"#);
+        let err = url_reading(&bad_host, &[]).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("catalog.reading-allow[0]"),
+            "{err:#}"
+        );
+        let bad_budget = settings(r#"location-budget = "soon""#);
+        let err = url_reading(&bad_budget, &[]).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("catalog.location-budget"),
+            "{err:#}"
+        );
+    }
+}
