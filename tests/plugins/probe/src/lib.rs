@@ -113,7 +113,9 @@ impl Plugin for Probe {
             "header-flood" => {
                 let mut response = Response::text(200, "");
                 for i in 0..20_000 {
-                    response.headers.push((format!("x-flood-{i}"), "x".to_owned()));
+                    response
+                        .headers
+                        .push((format!("x-flood-{i}"), "x".to_owned()));
                 }
                 Ok(response)
             }
