@@ -130,6 +130,7 @@ fn page(
         user,
         notice: None,
         admin: false,
+        pages: Vec::new(),
     };
     let content = html! {
         section.page-header {
@@ -468,6 +469,7 @@ async fn profile(State(state): State<AppState>, Actor(user): Actor) -> Response 
         user: Some(&user),
         notice: None,
         admin: layout::shows_admin(&state, &user),
+        pages: layout::plugin_pages(&state, &user, None),
     };
     layout::page(&shell, content).into_response()
 }

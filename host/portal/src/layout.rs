@@ -27,6 +27,50 @@ pub(crate) struct Shell<'a> {
     pub notice: Option<&'a str>,
     /// Whether to offer the Admin entry ([`shows_admin`]).
     pub admin: bool,
+    /// The plugins' own pages offered in the main navigation
+    /// ([`plugin_pages`]).
+    pub pages: Vec<NavPage>,
+}
+
+/// A plugin's own page in the main navigation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NavPage {
+    /// The plugin's id: the page is `/plugins/<id>`.
+    pub id: String,
+    /// The page slot's title.
+    pub title: String,
+    /// Whether it is the page being shown.
+    pub current: bool,
+}
+
+/// The most plugin pages in the main navigation; past it, the rest are
+/// reached through Plugins. More would wrap the header on a laptop.
+const MAX_NAV_PAGES: usize = 6;
+
+/// The plugins' own pages `user` may open (a page that requires a
+/// permission is offered only to holders of it; a plugin an admin turned
+/// off is not offered), in the order the plugins are served; `current` is
+/// the plugin whose page is being drawn.
+pub(crate) fn plugin_pages(
+    state: &AppState,
+    user: &Identity,
+    current: Option<&str>,
+) -> Vec<NavPage> {
+    state
+        .plugins()
+        .iter()
+        .filter(|plugin| state.suspension(plugin.manifest().id.as_str()).is_none())
+        .filter_map(|plugin| {
+            let manifest = plugin.manifest();
+            let slot = manifest.page().filter(|slot| state.may_see(user, slot))?;
+            Some(NavPage {
+                id: manifest.id.to_string(),
+                title: slot.title.clone(),
+                current: current == Some(manifest.id.as_str()),
+            })
+        })
+        .take(MAX_NAV_PAGES)
+        .collect()
 }
 
 /// Whether `user` is offered the Admin entry: an admin, on a server that
@@ -59,6 +103,9 @@ pub(crate) fn page(shell: &Shell<'_>, content: Markup) -> Markup {
                     nav.nav aria-label="Main" {
                         (nav_link(Nav::Home, "/", "Home"))
                         (nav_link(Nav::Catalog, "/catalog", "Catalog"))
+                        @for page in &shell.pages {
+                            a.nav-link.nav-current[page.current] href={ "/plugins/" (page.id) } aria-current=[page.current.then_some("page")] { (page.title) }
+                        }
                         (nav_link(Nav::Plugins, "/plugins", "Plugins"))
                         @if shell.admin { (nav_link(Nav::Admin, "/admin", "Admin")) }
                     }
@@ -112,6 +159,7 @@ pub(crate) fn error_page(status: u16, title: &str, message: &str) -> Markup {
         user: None,
         notice: None,
         admin: false,
+        pages: Vec::new(),
     };
     page(
         &shell,

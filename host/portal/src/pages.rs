@@ -135,6 +135,7 @@ pub(crate) async fn home(
         user: Some(&user),
         notice: notice.as_deref(),
         admin: layout::shows_admin(&state, &user),
+        pages: layout::plugin_pages(&state, &user, None),
     };
     (jar, layout::page(&shell, content)).into_response()
 }
@@ -165,7 +166,7 @@ pub(crate) async fn plugin_list(State(state): State<AppState>, Actor(user): Acto
         } @else {
             div.table-wrap {
                 table.table {
-                    thead { tr { th { "Plugin" } th { "Version" } th { "Tier" } th { "Contributes" } th.align-end { "Calls" } th.align-end { "Failures" } @if admin { th { "Health" } } } }
+                    thead { tr { th { "Plugin" } th { "Version" } th { "Tier" } th { "Contributes" } @if admin { th.align-end { "Calls" } th.align-end { "Failures" } th { "Health" } } } }
                     tbody {
                         @for plugin in state.plugins().iter() {
                             @let manifest = plugin.manifest();
@@ -179,11 +180,13 @@ pub(crate) async fn plugin_list(State(state): State<AppState>, Actor(user): Acto
                                 td { (manifest.version) }
                                 td { (tier_badge(manifest.tier)) }
                                 td { @for slot in &manifest.slots { span.badge.tone-neutral { (slot.kind) } " " } }
-                                td.align-end { (health.calls) }
-                                td.align-end {
-                                    @if health.total_failures() > 0 { span.badge.tone-danger { (health.total_failures()) } } @else { "0" }
+                                @if admin {
+                                    td.align-end { (health.calls) }
+                                    td.align-end {
+                                        @if health.total_failures() > 0 { span.badge.tone-danger { (health.total_failures()) } } @else { "0" }
+                                    }
+                                    td { (crate::admin::health_link(manifest.id.as_str())) }
                                 }
-                                @if admin { td { (crate::admin::health_link(manifest.id.as_str())) } }
                             }
                         }
                     }
@@ -198,6 +201,7 @@ pub(crate) async fn plugin_list(State(state): State<AppState>, Actor(user): Acto
             user: Some(&user),
             notice: None,
             admin,
+            pages: layout::plugin_pages(&state, &user, None),
         },
         content,
     )
@@ -307,6 +311,7 @@ impl PluginPage {
             ))));
         }
         let (notice, jar) = take_notice(jar);
+        let admin = layout::shows_admin(state, &user);
         let return_to = self.url();
         let body = match page_slot {
             Some(slot) => {
@@ -335,27 +340,40 @@ impl PluginPage {
                 h1.page-title { (manifest.name) " " span.page-title-version { (manifest.version) } " " (tier_badge(manifest.tier)) }
                 @if !manifest.description.is_empty() { p.page-lead { (manifest.description) } }
             }
-            div.plugin-layout {
-                div.plugin-main {
-                    @match body {
-                        Some(body) => { section.slot.slot-page { (body) } }
-                        None => {
+            @if admin {
+                p.text.text-muted.text-small {
+                    "Operator details — grants, limits, health: "
+                    (crate::admin::health_link(manifest.id.as_str()))
+                }
+            }
+            @match body {
+                Some(body) => { section.slot.slot-page { (body) } }
+                None => {
+                    div.plugin-layout {
+                        div.plugin-main {
                             div.empty-state {
                                 p.empty-title { "This plugin has no page of its own" }
-                                p.empty-description { "It contributes to other pages; see the slots it fills." }
+                                p.empty-description { "It contributes to other pages:" }
                             }
                         }
+                        aside.plugin-aside { (contributes(&plugin)) }
                     }
                 }
-                aside.plugin-aside { (about(&plugin)) }
             }
+        };
+        let pages = layout::plugin_pages(state, &user, Some(id));
+        // A page in the main navigation is marked there, not under Plugins.
+        let nav = match pages.iter().any(|page| page.current) {
+            true => Nav::None,
+            false => Nav::Plugins,
         };
         let shell = Shell {
             title: &manifest.name,
-            nav: Nav::Plugins,
+            nav,
             user: Some(&user),
             notice: notice.as_deref(),
-            admin: layout::shows_admin(state, &user),
+            admin,
+            pages,
         };
         let status = if self.submitted.is_some() {
             StatusCode::UNPROCESSABLE_ENTITY
@@ -366,12 +384,30 @@ impl PluginPage {
     }
 }
 
-/// The host's view of a plugin: what it is, what it may do, how it runs.
-fn about(plugin: &LoadedPlugin) -> Markup {
+/// The slots, tasks and permissions a plugin contributes.
+fn contributes(plugin: &LoadedPlugin) -> Markup {
+    let manifest = plugin.manifest();
+    html! {
+        section.card {
+            header.card-header { h3.card-title { "Contributes" } }
+            div.card-body {
+                ul.list {
+                    @for slot in &manifest.slots { li { span.badge.tone-neutral { (slot.kind) } " " (slot.title) } }
+                    @for task in &manifest.tasks { li { span.badge.tone-neutral { "task" } " " (task.name) " every " (humantime_short(task.every)) } }
+                    @for permission in &manifest.permissions { li { span.badge.tone-neutral { "permission" } " " code { (permission.name) } } }
+                }
+            }
+        }
+    }
+}
+
+/// The host's view of a plugin for operators (the admin health page): what
+/// it is, what it may do and was granted, what it contributes, its latest
+/// warnings.
+pub(crate) fn operator_details(plugin: &LoadedPlugin) -> Markup {
     let manifest = plugin.manifest();
     let artifact = plugin.artifact();
     let granted = plugin.env().grant();
-    let health = plugin.health();
     let log_tail = plugin.env().log_tail().lines();
     html! {
         section.card {
@@ -419,29 +455,11 @@ fn about(plugin: &LoadedPlugin) -> Markup {
                 }
             }
         }
-        section.card {
-            header.card-header { h3.card-title { "Contributes" } }
-            div.card-body {
-                ul.list {
-                    @for slot in &manifest.slots { li { span.badge.tone-neutral { (slot.kind) } " " (slot.title) } }
-                    @for task in &manifest.tasks { li { span.badge.tone-neutral { "task" } " " (task.name) " every " (humantime_short(task.every)) } }
-                    @for permission in &manifest.permissions { li { span.badge.tone-neutral { "permission" } " " code { (permission.name) } } }
-                }
-            }
-        }
-        section.card {
-            header.card-header { h3.card-title { "Health" } p.card-subtitle { "Since the portal started" } }
-            div.card-body {
-                dl.properties {
-                    div.property { dt { "Calls" } dd { (health.calls) } }
-                    div.property { dt { "Mean duration" } dd { (format!("{:.1} ms", health.mean_duration().as_secs_f64() * 1000.0)) } }
-                    @for (kind, count) in &health.failures {
-                        @if *count > 0 { div.property { dt { "Failed: " (kind.name()) } dd { span.badge.tone-danger { (count) } } } }
-                    }
-                }
-                @if let Some(last) = health.last_failure() { p.text.tone-danger.text-small { "Last failure: " (last.message) } }
-                @if !log_tail.is_empty() {
-                    h4.heading.heading-4 { "Recent warnings and errors" }
+        (contributes(plugin))
+        @if !log_tail.is_empty() {
+            section.card {
+                header.card-header { h3.card-title { "Recent warnings and errors" } p.card-subtitle { "What the plugin logged" } }
+                div.card-body {
                     ul.log-tail {
                         @for line in log_tail.iter().rev().take(10) {
                             li { span class={ "badge " @if line.level == "error" { "tone-danger" } @else { "tone-warning" } } { (line.level) } " " (line.message) }

@@ -277,6 +277,49 @@ async fn health_check_reports_loaded_and_failed_plugins() {
 }
 
 #[tokio::test]
+async fn people_see_plugin_pages_in_the_navigation_and_no_operator_details() {
+    let portal = portal();
+    let nav_link = "<a class=\"nav-link\" href=\"/plugins/hello\">";
+    let home = get(&portal, "/").await;
+    assert!(
+        home.body.contains(nav_link),
+        "hello's page is in the header: {}",
+        home.body
+    );
+
+    let page = get(&portal, "/plugins/hello").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains(
+            "<a class=\"nav-link nav-current\" href=\"/plugins/hello\" aria-current=\"page\">"
+        ),
+        "the current page is marked in the header: {}",
+        page.body
+    );
+    for operator_only in [
+        "Digest",
+        "Memory limit",
+        "Render deadline",
+        "Capabilities",
+        "Mean duration",
+        "Operator details",
+    ] {
+        assert!(
+            !page.body.contains(operator_only),
+            "`{operator_only}` on a person's page: {}",
+            page.body
+        );
+    }
+
+    let list = get(&portal, "/plugins").await;
+    assert!(
+        !list.body.contains(">Calls<") && !list.body.contains(">Failures<"),
+        "{}",
+        list.body
+    );
+}
+
+#[tokio::test]
 async fn plugin_list_shows_installed_and_refused_plugins() {
     let reply = get(&portal(), "/plugins").await;
     assert!(reply.body.contains("href=\"/plugins/hello\""));

@@ -245,7 +245,7 @@ async fn page(
             }
         }
     };
-    Ok(admin_page(&actor, "Audit log", None, content))
+    Ok(admin_page(&state, &actor, "Audit log", None, content))
 }
 
 fn filter_form(query: &AuditQuery) -> Markup {

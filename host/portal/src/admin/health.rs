@@ -187,6 +187,7 @@ async fn page(
             (calls_card(health))
             (failures_card(health))
         }
+        div.grid.grid-cols-2 { (crate::pages::operator_details(&report.plugin)) }
         (recent_errors_card(&health.recent_errors))
         section.card {
             header.card-header {
@@ -204,7 +205,11 @@ async fn page(
         }
     };
     let title = format!("{} health", manifest.name);
-    Ok((jar, admin_page(&actor, &title, notice.as_deref(), content)).into_response())
+    Ok((
+        jar,
+        admin_page(&state, &actor, &title, notice.as_deref(), content),
+    )
+        .into_response())
 }
 
 fn status_badge(report: &Report) -> Markup {

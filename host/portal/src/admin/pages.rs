@@ -62,6 +62,7 @@ pub(super) const INSTALLED_PAGE: &str = "/admin/plugins";
 
 /// A page of the admin section.
 pub(super) fn admin_page<P: super::Needs>(
+    state: &AppState,
     actor: &super::Allowed<P>,
     title: &str,
     notice: Option<&str>,
@@ -74,6 +75,10 @@ pub(super) fn admin_page<P: super::Needs>(
             user: actor.user.as_ref(),
             notice,
             admin: true,
+            pages: match actor.user.as_ref() {
+                Some(user) => layout::plugin_pages(state, user, None),
+                None => Vec::new(),
+            },
         },
         content,
     )
@@ -217,8 +222,42 @@ async fn overview(State(state): State<AppState>, actor: AdminActor) -> Result<Ma
             }
             (super::audit::overview_card())
         }
+        (running_plugins_card(&state))
     };
-    Ok(admin_page(&actor, "Admin", None, content))
+    Ok(admin_page(&state, &actor, "Admin", None, content))
+}
+
+/// Every plugin this server runs, wherever it came from: its own page
+/// (where a plugin like RBAC is administered) and its health, grants and
+/// limits.
+fn running_plugins_card(state: &AppState) -> Markup {
+    html! {
+        section.card {
+            header.card-header {
+                h2.card-title { "Plugins running here" }
+                p.card-subtitle { "From the configuration file or a marketplace; each one's page and its operator details" }
+            }
+            div.card-body {
+                @if state.plugins().is_empty() {
+                    p.text.text-muted { "None." }
+                } @else {
+                    ul.list {
+                        @for plugin in state.plugins().iter() {
+                            @let manifest = plugin.manifest();
+                            li {
+                                @match manifest.page() {
+                                    Some(page) => { a.link href={ "/plugins/" (utf8_percent_encode(manifest.id.as_str(), SEGMENT)) } { (manifest.name) } " — " (page.title) }
+                                    None => { (manifest.name) }
+                                }
+                                " · " (super::health_link(manifest.id.as_str()))
+                                @if state.suspension(manifest.id.as_str()).is_some() { " " span.badge.tone-danger { "disabled by an admin" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn count(n: usize, one: &str, many: &str) -> String {
@@ -326,7 +365,7 @@ async fn marketplace(
     };
     Ok((
         jar,
-        admin_page(&actor, "Marketplace", notice.as_deref(), content),
+        admin_page(&state, &actor, "Marketplace", notice.as_deref(), content),
     )
         .into_response())
 }
@@ -465,7 +504,7 @@ async fn detail(
             aside.plugin-aside { (about(&detail)) }
         }
     };
-    Ok(admin_page(&actor, &plugin.name, None, content))
+    Ok(admin_page(&state, &actor, &plugin.name, None, content))
 }
 
 fn about(detail: &Detail) -> Markup {
@@ -907,7 +946,13 @@ async fn installed(
     };
     Ok((
         jar,
-        admin_page(&actor, "Installed plugins", notice.as_deref(), content),
+        admin_page(
+            &state,
+            &actor,
+            "Installed plugins",
+            notice.as_deref(),
+            content,
+        ),
     )
         .into_response())
 }
@@ -1090,7 +1135,7 @@ async fn licences(
         };
         return Ok((
             jar,
-            admin_page(&actor, "Licences", notice.as_deref(), content),
+            admin_page(&state, &actor, "Licences", notice.as_deref(), content),
         )
             .into_response());
     };
@@ -1175,7 +1220,7 @@ async fn licences(
     };
     Ok((
         jar,
-        admin_page(&actor, "Licences", notice.as_deref(), content),
+        admin_page(&state, &actor, "Licences", notice.as_deref(), content),
     )
         .into_response())
 }

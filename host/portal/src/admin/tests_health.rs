@@ -76,6 +76,12 @@ async fn a_trapping_plugins_failures_and_last_error_are_on_its_health_page() {
         "and what happened: {body}"
     );
     assert!(body.contains(">Disable this plugin<"), "{body}");
+    for operator_detail in ["Digest", "Memory limit", "Capabilities", "Contributes"] {
+        assert!(
+            body.contains(operator_detail),
+            "`{operator_detail}` for operators: {body}"
+        );
+    }
 
     let api = json(&get(&portal, "/api/admin/plugins/test-trap/health").await);
     assert_eq!(api["calls"], 1);
@@ -222,7 +228,7 @@ async fn non_admins_see_no_health_page_and_cannot_disable() {
 #[tokio::test]
 async fn the_plugin_lists_link_each_plugin_to_its_health_page() {
     let portal = admin_portal(true, &[]);
-    for page in ["/plugins", "/admin/plugins"] {
+    for page in ["/plugins", "/admin/plugins", "/admin", "/plugins/hello"] {
         let body = get(&portal, page).await.body;
         assert!(
             body.contains("href=\"/admin/plugins/hello/health\""),

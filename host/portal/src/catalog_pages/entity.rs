@@ -403,6 +403,7 @@ async fn draw(
             user: Some(&user),
             notice: notice.as_deref(),
             admin: layout::shows_admin(state, &user),
+            pages: layout::plugin_pages(state, &user, None),
         },
         content,
     );

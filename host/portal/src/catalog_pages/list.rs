@@ -428,6 +428,7 @@ pub(super) async fn page(
             user: Some(&user),
             notice: None,
             admin: layout::shows_admin(&state, &user),
+            pages: layout::plugin_pages(&state, &user, None),
         },
         content,
     ))
