@@ -253,7 +253,8 @@ fn hostile_catalog_files_are_problems_with_their_line_and_the_server_keeps_servi
     let data_dir = tempfile::tempdir().expect("temp dir");
     let catalog = hostile_catalog();
     std::fs::write(data_dir.path().join("catalog.yaml"), &catalog).unwrap();
-    let line_of = |needle: &str| (catalog.lines().position(|l| l.contains(needle)).unwrap() + 1) as i64;
+    let line_of =
+        |needle: &str| (catalog.lines().position(|l| l.contains(needle)).unwrap() + 1) as i64;
     let expected = [
         ("deep", line_of("- - -"), "deeper than 64 levels"),
         ("lol", line_of("l5: &l5"), "billion laughs"),
@@ -264,10 +265,17 @@ fn hostile_catalog_files_are_problems_with_their_line_and_the_server_keeps_servi
     // The linter names each one with file:line and fails, without crashing.
     let output = run(data_dir.path(), &["catalog", "validate", "catalog.yaml"]);
     let stdout = text(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "{stdout}{}", text(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{stdout}{}",
+        text(&output.stderr)
+    );
     for (_, line, says) in expected {
         assert!(
-            stdout.lines().any(|l| l.starts_with(&format!("catalog.yaml:{line}:")) && l.contains(says)),
+            stdout
+                .lines()
+                .any(|l| l.starts_with(&format!("catalog.yaml:{line}:")) && l.contains(says)),
             "catalog.yaml:{line}: {says} in:\n{stdout}"
         );
     }
@@ -287,8 +295,9 @@ fn hostile_catalog_files_are_problems_with_their_line_and_the_server_keeps_servi
             stored_problem(&data, "component:default/tall").is_some()
         });
         for (name, line, says) in expected {
-            let (stored_line, message) = stored_problem(&data, &format!("component:default/{name}"))
-                .unwrap_or_else(|| panic!("no problem stored on {name}"));
+            let (stored_line, message) =
+                stored_problem(&data, &format!("component:default/{name}"))
+                    .unwrap_or_else(|| panic!("no problem stored on {name}"));
             assert_eq!(stored_line, line, "{name}: {message}");
             assert!(message.contains(says), "{name}: {message}");
         }
