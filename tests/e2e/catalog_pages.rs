@@ -64,4 +64,9 @@ fn chromium_shows_the_catalog_table_and_an_entity_page_with_its_graph() {
         "the group lists its members:\n{}",
         team.body
     );
+    assert!(
+        !team.body.contains("Hello from") && !team.body.contains("nobody yet"),
+        "the examples' cards stay off a team's page (a team has no owner):\n{}",
+        team.body
+    );
 }
