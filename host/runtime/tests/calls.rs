@@ -1131,8 +1131,7 @@ mod slots {
             .find(|s| s.name == "table")
             .expect("declared")
             .clone();
-        let (greeted, own_page) =
-            tokio::join!(render_widget(&hello), holder.render(&table, &cx));
+        let (greeted, own_page) = tokio::join!(render_widget(&hello), holder.render(&table, &cx));
         assert!(greeted.is_ok(), "{greeted:?}");
         // The plugin's own page runs too: its answer is its own (a table
         // too large), not a wait for a slot.
