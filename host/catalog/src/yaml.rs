@@ -340,10 +340,16 @@ impl Builder {
         tag: Option<Cow<'_, Tag>>,
         position: Position,
     ) -> Result<(), YamlError> {
-        let shown = text.to_string();
+        // Only a scalar with a core tag (`!!int`) can fail to parse: only
+        // then is its text kept for the message.
+        let shown = tag
+            .as_ref()
+            .filter(|t| t.is_yaml_core_schema())
+            .map(|_| text.to_string());
         let scalar =
             Scalar::parse_from_cow_and_metadata(text, style, tag.as_ref()).ok_or_else(|| {
                 let tag = tag.map(|t| t.to_string()).unwrap_or_default();
+                let shown = shown.unwrap_or_default();
                 YamlError::new(
                     position,
                     format!("\"{shown}\" does not match its tag {tag}"),
@@ -360,8 +366,8 @@ impl Builder {
             self.anchors.insert(anchor, anchored);
         }
         if self.expecting_key() {
-            self.count(0, key_text(&value).map_or(0, |k| k.len()), position);
             let key = key_text(&value).expect("a scalar is a valid key");
+            self.count(0, key.len(), position);
             self.set_key(key, position);
             return Ok(());
         }
