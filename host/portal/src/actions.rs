@@ -133,13 +133,37 @@ pub(crate) async fn submit(
     }
 }
 
+/// The most bytes of a notice carried to the next page. It travels in a
+/// cookie, percent-encoded (up to three times longer), and browsers drop
+/// cookies over 4 KiB; a plugin's 40 MiB message would otherwise be a
+/// 120 MiB header.
+const MAX_NOTICE_BYTES: usize = 1024;
+
 pub(crate) fn notice_cookie(message: &str) -> Cookie<'static> {
+    let message = greenroom_access::truncate(message, MAX_NOTICE_BYTES);
     let encoded =
-        percent_encoding::utf8_percent_encode(message, percent_encoding::NON_ALPHANUMERIC)
+        percent_encoding::utf8_percent_encode(&message, percent_encoding::NON_ALPHANUMERIC)
             .to_string();
     Cookie::build((NOTICE_COOKIE, encoded))
         .path("/")
         .http_only(true)
         .same_site(SameSite::Strict)
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_notice_is_cut_to_fit_a_cookie() {
+        let cookie = notice_cookie(&"é".repeat(1 << 20));
+        assert!(
+            cookie.value().len() <= 4 << 10,
+            "{} bytes",
+            cookie.value().len()
+        );
+        let short = notice_cookie("Saved.");
+        assert_eq!(short.value(), "Saved%2E");
+    }
 }

@@ -3,7 +3,9 @@
 use crate::health::{FailureKind, MAX_ERROR_MESSAGE_BYTES};
 use greenroom_access::truncate;
 use greenroom_contract::view::ViewError;
-use greenroom_contract::wit::latest::greenroom::plugin::types::{HostError, PluginError};
+use greenroom_contract::wit::latest::greenroom::plugin::types::{
+    FieldError, HostError, Outcome, PluginError,
+};
 use std::borrow::Cow;
 use std::time::Duration;
 
@@ -141,6 +143,31 @@ impl CallError {
     }
 }
 
+/// The most field errors one refused form submission may show: a form has
+/// a handful of fields, and each error is drawn (or summed into a notice).
+/// Past this, the rest are dropped.
+pub const MAX_FIELD_ERRORS: usize = 100;
+
+/// An action's outcome with its messages cut as error messages are (a
+/// notice, each field's error, at most [`MAX_FIELD_ERRORS`] of them): they
+/// are the plugin's words on the user's page, like its errors.
+pub(crate) fn bounded_outcome(outcome: Outcome) -> Outcome {
+    match outcome {
+        Outcome::Done(notice) => Outcome::Done(notice.map(cut_message)),
+        Outcome::Invalid(errors) => Outcome::Invalid(
+            errors
+                .into_iter()
+                .take(MAX_FIELD_ERRORS)
+                .map(|error| FieldError {
+                    field: cut_message(error.field),
+                    message: cut_message(error.message),
+                })
+                .collect(),
+        ),
+        redirect @ Outcome::Redirect(_) => redirect,
+    }
+}
+
 /// `text` cut to [`MAX_ERROR_MESSAGE_BYTES`] with a marker, or unchanged.
 pub(crate) fn cut_message(text: String) -> String {
     match truncate(&text, MAX_ERROR_MESSAGE_BYTES) {
@@ -196,5 +223,30 @@ mod tests {
             message: "boom".into(),
         };
         assert_eq!(short.clone().bounded(), short);
+    }
+
+    #[test]
+    fn an_actions_notice_and_field_errors_are_cut_too() {
+        let huge = "n".repeat(4 << 20);
+        let Outcome::Done(Some(notice)) = bounded_outcome(Outcome::Done(Some(huge.clone()))) else {
+            panic!("still done");
+        };
+        assert!(notice.len() <= MAX_ERROR_MESSAGE_BYTES);
+        let many = (0..10_000)
+            .map(|_| FieldError {
+                field: "name".into(),
+                message: huge.clone(),
+            })
+            .take(200)
+            .collect();
+        let Outcome::Invalid(errors) = bounded_outcome(Outcome::Invalid(many)) else {
+            panic!("still invalid");
+        };
+        assert_eq!(errors.len(), MAX_FIELD_ERRORS);
+        assert!(
+            errors
+                .iter()
+                .all(|e| e.message.len() <= MAX_ERROR_MESSAGE_BYTES)
+        );
     }
 }

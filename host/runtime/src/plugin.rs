@@ -156,7 +156,7 @@ impl LoadedPlugin {
             Some(cx.user.clone()),
             self.limits.request_deadline,
             invoke,
-            Ok,
+            |outcome| Ok(crate::error::bounded_outcome(outcome)),
         )
         .await
     }
