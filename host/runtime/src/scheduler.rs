@@ -57,7 +57,9 @@ impl Scheduler {
     /// stampedes every task at once), then every interval. Runs of one
     /// task never overlap: a run longer than the interval delays the next.
     /// Failures are logged and counted on the plugin's health like any
-    /// call's.
+    /// call's. A run holds an instance slot only within the tasks' share of
+    /// the pool (`max-task-instances`), so runs never take every slot from
+    /// pages; one that gets no slot before its deadline fails as busy.
     pub fn schedule(&self, plugin: Arc<LoadedPlugin>) {
         let id = plugin.manifest().id.to_string();
         let mut loops = Vec::new();
