@@ -1,11 +1,12 @@
-//! Role escalation through the catalog, against the real binary: a catalog
-//! author registers a file (`POST /api/catalog/locations`) holding a Group
+//! Catalog input trusted no further than the operator says, against the
+//! real binary. URLs: a catalog file's placeholders read only hosts in
+//! `[catalog] reading-allow`. Roles: a catalog author registers a file (`POST /api/catalog/locations`) holding a Group
 //! under the operator's platform team with themselves in it, and a User
 //! named like an `[auth] admins` entry with their e-mail. The catalog rules
 //! refuse both, naming the rule, and the author gains nothing: no audit
 //! log, no admin pages. The operator's own Groups still confer their roles.
 
-use crate::support::{Server, run_in, write_config};
+use crate::support::{Server, run_in, serve_dir, write_config};
 use std::time::Duration;
 
 const ORG: &str = "
@@ -153,4 +154,46 @@ fn a_catalog_author_cannot_join_a_group_or_become_an_admin_through_a_registered_
     );
     // Pat, in the operator's platform team, still reads it.
     assert_eq!(server.get_as(Some(pat), "/api/audit").status, 200);
+}
+
+#[test]
+fn catalog_placeholders_read_only_the_hosts_the_operator_allows() {
+    let served = tempfile::tempdir().unwrap();
+    std::fs::write(served.path().join("openapi.yaml"), "openapi: 3.0.0\n").unwrap();
+    let base = serve_dir(served.path());
+    let allowed = base.trim_start_matches("http://").to_owned();
+    let api = |name: &str, target: &str| {
+        format!(
+            "---\napiVersion: backstage.io/v1alpha1\nkind: API\nmetadata: {{ name: {name} }}\n\
+             spec: {{ type: openapi, lifecycle: production, owner: team-a, definition: {{ $text: \"{target}\" }} }}\n"
+        )
+    };
+    let data_dir = tempfile::tempdir().unwrap();
+    let catalog = api("allowed", &format!("{base}/openapi.yaml"))
+        + &api("metadata", "http://169.254.169.254/latest/meta-data/")
+        // The same server by a name that resolves to loopback.
+        + &api("by-name", &base.replace("127.0.0.1", "localhost"));
+    std::fs::write(data_dir.path().join("apis.yaml"), catalog).unwrap();
+    let config = write_config(
+        data_dir.path(),
+        &format!(
+            "[auth]\nguest = true\n\n[catalog]\nreading-allow = [{{ host = \"{allowed}\" }}, \
+             {{ host = \"{}\" }}]\n\n[[catalog.locations]]\ntype = \"file\"\ntarget = \"apis.yaml\"\n",
+            allowed.replace("127.0.0.1", "localhost")
+        ),
+    );
+    let server = Server::start_in(data_dir, &["--config", config.to_str().unwrap()]);
+    let read = server.wait_for("/api/catalog/entities/by-name/api/default/allowed");
+    let entity: serde_json::Value = serde_json::from_str(&read.body).unwrap();
+    assert_eq!(entity["spec"]["definition"], "openapi: 3.0.0\n");
+    for refused in ["metadata", "by-name"] {
+        let path = format!("/api/catalog/entities/by-name/api/default/{refused}");
+        assert_eq!(server.get(&path).status, 404, "{refused} was stored");
+    }
+    let page = server.get("/catalog").body;
+    assert!(
+        page.contains("its host is not in [catalog] reading-allow")
+            && page.contains("`localhost` resolved to"),
+        "{page}"
+    );
 }

@@ -1,8 +1,11 @@
 //! The software catalog, compatible with Backstage's.
 //!
 //! This crate owns the entity model (the envelope, references, relations),
-//! Backstage's validation rules, ingestion from `file` and `url` locations,
-//! and the catalog's tables: writes in transactions, reads as queries whose
+//! Backstage's validation rules, ingestion from `file` and `url` locations
+//! (under Backstage's catalog rules, which say what each location may
+//! provide, and with URLs read under the plugins' egress rules), which
+//! Users and Groups count for sign-in and membership, and the catalog's
+//! tables: writes in transactions, reads as queries whose
 //! every condition — including a caller's permission restriction, passed in
 //! as a [`Predicate`] — is applied in SQL.
 //!
