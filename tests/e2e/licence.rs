@@ -37,12 +37,12 @@ impl Portal {
         self.data_dir.path().to_str().expect("utf-8 path")
     }
 
-    /// `greenroom license <args> --config … --data-dir …`.
+    /// `greenroom licence <args> --config … --data-dir …`.
     fn license(&self, args: &[&str]) -> Output {
         let config = self.config.to_str().expect("utf-8 path");
         greenroom(
             &[
-                &["license"],
+                &["licence"],
                 args,
                 &["--config", config, "--data-dir", self.data()],
             ]
@@ -68,14 +68,14 @@ impl Portal {
     }
 }
 
-/// `greenroom license <args>` on a running server's data directory (its
+/// `greenroom licence <args>` on a running server's data directory (its
 /// config is in it); panics with the output if it fails, else its stdout.
 fn license_on(server: &Server, args: &[&str]) -> String {
     let data = server.data_dir.path();
     let config = data.join("greenroom.toml");
     let output = greenroom(
         &[
-            &["license"],
+            &["licence"],
             args,
             &[
                 "--config",
@@ -450,7 +450,7 @@ fn a_licence_with_a_bad_signature_or_from_an_untrusted_publisher_is_refused_with
     );
 }
 
-/// The id `license add` printed (`added licence <id>: …`).
+/// The id `licence add` printed (`added licence <id>: …`).
 fn licence_id(added: &str) -> String {
     added
         .split_whitespace()

@@ -4,7 +4,7 @@
 //! running every scheduled task and catalog refresh a second time.
 //!
 //! Only the server takes it. The commands an operator runs beside a server
-//! (`rbac import|export`, `plugin install|enable|disable`, `license add`,
+//! (`rbac import|export`, `plugin install|enable|disable`, `licence add`,
 //! `catalog add`, …) write through SQLite transactions, which are safe
 //! against a running server, and the server follows what they change; they
 //! must keep working while it serves.

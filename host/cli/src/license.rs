@@ -1,4 +1,4 @@
-//! `greenroom license issue|add|list|remove`: premium licences on a data
+//! `greenroom licence issue|add|list|remove`: premium licences on a data
 //! directory, and issuing them (for tests and the demo; a publisher's own
 //! licensing service does the same with its key).
 
@@ -63,7 +63,7 @@ pub enum LicenseCommand {
         #[command(flatten)]
         data: DataDirArgs,
     },
-    /// Remove a licence (by the id `license list` shows); the plugins it
+    /// Remove a licence (by the id `licence list` shows); the plugins it
     /// covered stop unless another licence covers them. Their data stays.
     Remove {
         #[command(flatten)]
@@ -77,7 +77,7 @@ fn parse_day(text: &str) -> Result<Day, String> {
     Day::parse(text)
 }
 
-/// Runs a `greenroom license` command.
+/// Runs a `greenroom licence` command.
 pub fn run(command: LicenseCommand) -> anyhow::Result<()> {
     match command {
         LicenseCommand::Issue {
@@ -279,7 +279,7 @@ fn list(licences: &Licences) -> anyhow::Result<()> {
         if active == 1 { "person" } else { "people" }
     );
     if stored.is_empty() {
-        println!("no licences; add one with `greenroom license add FILE`");
+        println!("no licences; add one with `greenroom licence add FILE`");
         return Ok(());
     }
     for StoredLicence {

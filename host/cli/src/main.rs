@@ -78,8 +78,8 @@ enum Command {
     #[command(subcommand)]
     Index(IndexCommand),
     /// Premium licences: issue one (for tests and demos), add, list,
-    /// remove.
-    #[command(subcommand, alias = "licence")]
+    /// remove. `licence`, as the portal spells it; `license` works too.
+    #[command(subcommand, name = "licence", alias = "license")]
     License(license::LicenseCommand),
     /// Roles and policies: export them to a YAML file for review, import
     /// one (checked whole before anything changes).

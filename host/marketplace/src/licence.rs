@@ -201,7 +201,7 @@ pub enum LicenceError {
         plugin_publisher: String,
     },
     /// No stored licence has this id.
-    #[error("no licence `{0}` was added here; `greenroom license list` shows their ids")]
+    #[error("no licence `{0}` was added here; `greenroom licence list` shows their ids")]
     NotFound(String),
     /// The database failed.
     #[error(transparent)]
@@ -384,7 +384,7 @@ impl Licence {
 }
 
 /// Issues a licence: checks the terms and signs them with the publisher's
-/// key. What `greenroom license issue` does, for tests and demos.
+/// key. What `greenroom licence issue` does, for tests and demos.
 pub fn issue_licence(terms: LicenceTerms, key: &SecretKey) -> Result<Licence, LicenceError> {
     let mut licence =
         Licence::new(terms, String::new()).map_err(|message| LicenceError::Format {
@@ -858,7 +858,7 @@ impl Licences {
 
     /// Numbers that change whenever a licence is added or removed or new
     /// activity is recorded, so a running server notices another
-    /// process's `license add` with one cheap query.
+    /// process's `licence add` with one cheap query.
     pub fn fingerprint(&self) -> Result<(i64, i64, i64), LicenceError> {
         let conn = self.db.connection()?;
         Ok(conn.query_row(

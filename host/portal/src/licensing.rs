@@ -12,7 +12,7 @@
 //! here; [`AppState::follow_licences`] recomputes them every minute (so
 //! expiry happens at midnight UTC give or take a minute) and within
 //! seconds of a licence being added or removed, by this server or by
-//! `greenroom license add` on the same data directory.
+//! `greenroom licence add` on the same data directory.
 
 use crate::state::AppState;
 use axum::extract::{Request, State};
@@ -28,7 +28,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// How often the follower looks for licences added or removed (or new
 /// people active) by another process: cheap (one small query), and quick
-/// enough that `greenroom license add` feels immediate.
+/// enough that `greenroom licence add` feels immediate.
 const LOOK_EVERY: Duration = Duration::from_secs(2);
 
 /// How often statuses are recomputed even when nothing was added: the day

@@ -1212,7 +1212,7 @@ async fn licences(
                     (csrf_field(&csrf))
                     label.label for="licence" { "The licence file your publisher sent (TOML)" }
                     textarea.input id="licence" name="licence" rows="10" required {}
-                    p.text-muted { "Its signature is checked against the publishers this server trusts. The same as " code { "greenroom license add FILE" } "." }
+                    p.text-muted { "Its signature is checked against the publishers this server trusts. The same as " code { "greenroom licence add FILE" } "." }
                     button.button type="submit" { "Add the licence" }
                 }
             }
