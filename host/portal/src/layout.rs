@@ -138,7 +138,7 @@ pub(crate) fn page(shell: &Shell<'_>, content: Markup) -> Markup {
                     }
                 }
                 @if let Some(notice) = shell.notice {
-                    div.banner.banner-notice role="status" { (notice) }
+                    div.banner.banner-notice role="status" { (inline_code(notice)) }
                 }
                 main.main id="main" { (content) }
                 footer.footer {
@@ -147,6 +147,20 @@ pub(crate) fn page(shell: &Shell<'_>, content: Markup) -> Markup {
                     a href="/healthz" { "Health" }
                 }
             }
+        }
+    }
+}
+
+/// A one-line message with its `backticked` spans as code, as Markdown
+/// writes them (plugins' notices name ids and fields that way); with an
+/// odd number of backticks, the text as it is. Everything is escaped.
+fn inline_code(text: &str) -> Markup {
+    if text.matches('`').count() % 2 == 1 {
+        return html! { (text) };
+    }
+    html! {
+        @for (i, part) in text.split('`').enumerate() {
+            @if i % 2 == 1 { code { (part) } } @else { (part) }
         }
     }
 }
@@ -180,4 +194,22 @@ fn initials(name: &str) -> String {
         .take(2)
         .collect::<String>()
         .to_uppercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inline_code;
+
+    #[test]
+    fn backticks_in_a_notice_are_code_and_everything_is_escaped() {
+        assert_eq!(
+            inline_code("Saved check `has-<owner>`.").into_string(),
+            "Saved check <code>has-&lt;owner&gt;</code>."
+        );
+        assert_eq!(
+            inline_code("a ` b").into_string(),
+            "a ` b",
+            "unbalanced: as written"
+        );
+    }
 }
