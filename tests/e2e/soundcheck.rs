@@ -1049,7 +1049,10 @@ fn a_broken_track_stops_nothing_else_and_a_check_a_track_still_names_is_not_dele
     // The tech-health page, in a browser, shows the sound track and lists
     // the broken one's problem (the guest is an admin here) with its line.
     let health = dump_dom(&format!("{}/plugins/soundcheck", server.base));
-    assert!(!health.contains("error-state"), "the page renders: {health}");
+    assert!(
+        !health.contains("error-state"),
+        "the page renders: {health}"
+    );
     let text = visible(&health);
     for expected in [
         "Soundcheck's configuration has problems",
@@ -1062,11 +1065,7 @@ fn a_broken_track_stops_nothing_else_and_a_check_a_track_still_names_is_not_dele
     }
     assert!(!text.contains("Broken track: certified"), "{text}");
     // Entity pages show Soundcheck's card, not an error box.
-    let overview = page(
-        &server,
-        None,
-        "/catalog/default/component/shipping-service",
-    );
+    let overview = page(&server, None, "/catalog/default/component/shipping-service");
     assert!(
         !visible(&overview).contains("could not be shown"),
         "{}",
@@ -1126,7 +1125,10 @@ fn a_broken_track_stops_nothing_else_and_a_check_a_track_still_names_is_not_dele
         "{refused}"
     );
     let checks = visible(&page(&server, None, &format!("{admin}/checks")));
-    assert!(checks.contains("pen-test Penetration test passed"), "{checks}");
+    assert!(
+        checks.contains("pen-test Penetration test passed"),
+        "{checks}"
+    );
 
     // Once the track is gone, the check can go too.
     let track_gone = submit(
@@ -1134,7 +1136,11 @@ fn a_broken_track_stops_nothing_else_and_a_check_a_track_still_names_is_not_dele
         None,
         "admin-reset",
         &format!("{admin}/tracks/security"),
-        &[("section", "tracks"), ("id", "security"), ("confirm", "true")],
+        &[
+            ("section", "tracks"),
+            ("id", "security"),
+            ("confirm", "true"),
+        ],
     );
     assert_eq!(track_gone.status, 303, "{}", visible(&track_gone.page));
     let deleted = delete(true);
