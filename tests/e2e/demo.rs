@@ -67,9 +67,20 @@ fn every_plugin_has_a_page_and_an_api_entry() {
         page.body.contains("Sign the guestbook"),
         "hello's own page is drawn"
     );
+    // Its capabilities are for operators (the demo's guest is an admin):
+    // on its health page, linked from its own.
     assert!(
-        page.body.contains("storage (256.0 KiB)"),
-        "its capabilities are shown"
+        !page.body.contains("storage (256.0 KiB)")
+            && page.body.contains("href=\"/admin/plugins/hello/health\""),
+        "{}",
+        page.body
+    );
+    let details = server.get("/admin/plugins/hello/health");
+    assert_eq!(details.status, 200);
+    assert!(
+        details.body.contains("storage (256.0 KiB)"),
+        "its capabilities are shown to operators: {}",
+        details.body
     );
     let api = server.get("/api/plugins");
     let json: serde_json::Value = serde_json::from_str(&api.body).expect("JSON");
