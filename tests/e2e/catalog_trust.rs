@@ -9,22 +9,10 @@
 use crate::support::{Server, run_in, serve_dir, write_config};
 use std::time::Duration;
 
-const ORG: &str = "
-apiVersion: backstage.io/v1alpha1
-kind: Group
-metadata: { name: platform }
-spec: { type: team, children: [], members: [pat] }
----
-apiVersion: backstage.io/v1alpha1
-kind: User
-metadata: { name: pat }
-spec: { profile: { email: pat@example.com }, memberOf: [] }
----
-apiVersion: backstage.io/v1alpha1
-kind: User
-metadata: { name: mallory }
-spec: { profile: { email: mallory@example.com }, memberOf: [] }
-";
+const ORG: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/fixtures/trusted-org.yaml"
+));
 
 const ESCALATION: &str = "
 apiVersion: backstage.io/v1alpha1

@@ -11,22 +11,10 @@ use std::path::{Path, PathBuf};
 
 /// The operator's organisation: a platform team whose members hold roles,
 /// and an ordinary engineer, mallory.
-const ORG: &str = "
-apiVersion: backstage.io/v1alpha1
-kind: Group
-metadata: { name: platform }
-spec: { type: team, children: [], members: [pat] }
----
-apiVersion: backstage.io/v1alpha1
-kind: User
-metadata: { name: pat }
-spec: { profile: { email: pat@example.com }, memberOf: [] }
----
-apiVersion: backstage.io/v1alpha1
-kind: User
-metadata: { name: mallory }
-spec: { profile: { email: mallory@example.com }, memberOf: [] }
-";
+const ORG: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/fixtures/trusted-org.yaml"
+));
 
 /// What mallory writes: a team under platform with herself in it, a User
 /// named like an administrator with her e-mail, and a component.
