@@ -249,6 +249,9 @@ fn consent(view: &CandidateView, request: &InstallRequest<'_>) -> anyhow::Result
             ""
         };
         println!("  requests: {}{note}", request.capability);
+        if !request.meaning.is_empty() {
+            println!("            {}", request.meaning);
+        }
         if request.operator_origins {
             println!(
                 "            it may be pointed at origins you choose: grant each with --grant http:<origin>"

@@ -187,6 +187,47 @@ impl fmt::Display for Capability {
     }
 }
 
+impl Capability {
+    /// What granting it lets the plugin do, in plain language, for the
+    /// operator deciding at consent (beside the capability's id).
+    pub fn meaning(&self) -> String {
+        let join = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<_>>().join(", ");
+        match self {
+            Capability::CatalogRead => "Read catalog entities: when someone uses it, only those that person may see.".into(),
+            Capability::CatalogWrite { kinds } => format!(
+                "Add, change and remove entities of these kinds in a catalog location of its own: {}.",
+                join(kinds)
+            ),
+            Capability::Storage { quota } => format!(
+                "Keep up to {} of its own data on this server; no other plugin can read it.",
+                bytesize::ByteSize::b(*quota).display().iec()
+            ),
+            Capability::Http {
+                hosts,
+                operator_origins,
+            } => {
+                let mut meaning = match hosts.is_empty() {
+                    true => "Send web requests only to the origins you add".to_owned(),
+                    false => format!("Send web requests to {} and nowhere else", join(hosts)),
+                };
+                if *operator_origins && !hosts.is_empty() {
+                    meaning.push_str(", besides origins you add");
+                }
+                meaning.push_str(
+                    ". Credentials you bind to an origin are attached by the host; the plugin never sees them.",
+                );
+                meaning
+            }
+            Capability::AnalyticsRead => {
+                "Read the portal's usage statistics: pages, plugins and searches, counted, with no one named.".into()
+            }
+            Capability::RbacAdmin => {
+                "Read and change roles and policies, only while someone who may administer them uses it.".into()
+            }
+        }
+    }
+}
+
 /// Where in the portal a plugin draws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -755,6 +796,53 @@ fn validate_settings_schema(table: toml::Table) -> Result<serde_json::Value, Man
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_capability_says_what_it_lets_the_plugin_do_naming_its_scope() {
+        let kinds = BTreeSet::from(["Component".to_owned(), "API".to_owned()]);
+        let hosts = BTreeSet::from(["api.github.com".to_owned()]);
+        let cases = [
+            (Capability::CatalogRead, "only those that person may see"),
+            (
+                Capability::CatalogWrite { kinds },
+                "of these kinds in a catalog location of its own: API, Component.",
+            ),
+            (
+                Capability::Storage { quota: 64 << 10 },
+                "Keep up to 64.0 KiB of its own data",
+            ),
+            (
+                Capability::Http {
+                    hosts: hosts.clone(),
+                    operator_origins: false,
+                },
+                "Send web requests to api.github.com and nowhere else.",
+            ),
+            (
+                Capability::Http {
+                    hosts,
+                    operator_origins: true,
+                },
+                "to api.github.com and nowhere else, besides origins you add.",
+            ),
+            (
+                Capability::Http {
+                    hosts: BTreeSet::new(),
+                    operator_origins: true,
+                },
+                "Send web requests only to the origins you add.",
+            ),
+            (Capability::AnalyticsRead, "with no one named"),
+            (
+                Capability::RbacAdmin,
+                "only while someone who may administer them uses it",
+            ),
+        ];
+        for (capability, expected) in cases {
+            let meaning = capability.meaning();
+            assert!(meaning.contains(expected), "{capability}: {meaning}");
+        }
+    }
 
     const MINIMAL: &str = r#"
         id = "hello"

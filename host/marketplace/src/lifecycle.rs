@@ -711,6 +711,10 @@ pub struct CandidateView {
 pub struct RequestView {
     /// The capability, e.g. `http (api.github.com)`.
     pub capability: String,
+    /// What granting it lets the plugin do, in plain language
+    /// ([`Capability::meaning`]).
+    #[serde(default)]
+    pub meaning: String,
     /// The grant strings that grant it.
     pub grants: Vec<String>,
     /// Granted to the installed version already.
@@ -771,6 +775,7 @@ impl Candidate {
                 .iter()
                 .map(|r| RequestView {
                     capability: r.capability.to_string(),
+                    meaning: r.capability.meaning(),
                     grants: r.grants.clone(),
                     granted_before: r.granted_before,
                     new: r.new,

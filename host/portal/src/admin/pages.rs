@@ -652,6 +652,7 @@ fn consent_form(detail: &Detail, view: &CandidateView, csrf: &CsrfToken) -> Mark
                                             @if request.new { " " span.badge.tone-warning { "new" } }
                                             @if request.granted_before { " " span.badge.tone-success { "granted before" } }
                                         }
+                                        @if !request.meaning.is_empty() { p.field-help.consent-meaning { (request.meaning) } }
                                         @for grant in &request.grants {
                                             label.checkbox {
                                                 input type="checkbox" name="grant" value=(grant) checked[request.granted_before];

@@ -1051,3 +1051,20 @@ async fn consent_warns_that_a_plugins_tasks_read_the_whole_catalog() {
     let hello = get(&market.portal, "/admin/marketplace/hello").await;
     assert!(!hello.body.contains("run for no user"), "{}", hello.body);
 }
+
+#[tokio::test]
+async fn consent_says_in_plain_words_what_each_capability_lets_the_plugin_do() {
+    let market = Market::new(true, &["index.toml"]);
+    let hello = get(&market.portal, "/admin/marketplace/hello").await;
+    assert_eq!(hello.status, StatusCode::OK, "{}", hello.body);
+    for meaning in [
+        "Read catalog entities: when someone uses it, only those that person may see.",
+        "Keep up to 256.0 KiB of its own data on this server; no other plugin can read it.",
+    ] {
+        assert!(
+            hello.body.contains(meaning),
+            "`{meaning}` in {}",
+            hello.body
+        );
+    }
+}
