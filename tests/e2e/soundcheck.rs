@@ -726,7 +726,7 @@ fn owners_record_a_manual_check_and_others_are_refused() {
     assert!(!others.contains("Record Threat model reviewed"));
     assert!(
         visible(&others).contains(
-            "Only the entity's owners can record manual checks (permission soundcheck.manual-check)."
+            "You may not record manual checks on this entity: that needs the permission soundcheck.manual-check on it, which an admin grants (usually to its owners)."
         ),
         "{}",
         visible(&others)
@@ -747,7 +747,7 @@ fn owners_record_a_manual_check_and_others_are_refused() {
     let notice = refused.notice.expect("a notice");
     assert!(
         notice.contains(
-            "Not recorded: only the owners of component:default/checkout-service may record manual checks on it, and Maya Okafor is not one (permission soundcheck.manual-check)"
+            "Not recorded: Maya Okafor may not record manual checks on component:default/checkout-service; that needs the permission soundcheck.manual-check on it, which an admin grants (usually to its owners)"
         ),
         "{notice}"
     );

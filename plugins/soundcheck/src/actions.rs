@@ -105,7 +105,7 @@ fn record(store: &dyn Store, loaded: &Loaded, form: &FormData, cx: &Context) -> 
         return Ok(Outcome::invalid(
             "result",
             format!(
-                "Not recorded: only the owners of {entity_ref} may record manual checks on it, and {} is not one (permission soundcheck.manual-check)",
+                "Not recorded: {} may not record manual checks on {entity_ref}; that needs the permission soundcheck.manual-check on it, which an admin grants (usually to its owners)",
                 cx.user.display_name
             ),
         ));

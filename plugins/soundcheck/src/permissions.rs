@@ -7,8 +7,8 @@ use greenroom_sdk::{Error, Result, identity};
 /// user, run collectors and evaluations on demand.
 pub const ADMIN: &str = "soundcheck.admin";
 
-/// Record a manual check on an entity; by default granted to the entity's
-/// owners (an `IS_ENTITY_OWNER` condition).
+/// Record a manual check on an entity. Nobody holds it until a role grants
+/// it, usually to owners with an `IS_ENTITY_OWNER` condition.
 pub const MANUAL_CHECK: &str = "soundcheck.manual-check";
 
 /// Whether the acting user may do `permission` (on the entity `resource`).

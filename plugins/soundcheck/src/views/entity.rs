@@ -459,7 +459,7 @@ fn manual_checks(
     }
     if record.is_none() {
         card = card.child(
-            text("Only the entity's owners can record manual checks (permission soundcheck.manual-check).")
+            text("You may not record manual checks on this entity: that needs the permission soundcheck.manual-check on it, which an admin grants (usually to its owners).")
                 .muted(),
         );
     }
