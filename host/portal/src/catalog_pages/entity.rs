@@ -39,6 +39,10 @@ const OWNED_SHOWN: usize = 100;
 /// Where the source of an entity is recorded, as Backstage annotates it.
 const MANAGED_BY: &str = greenroom_catalog::MANAGED_BY_LOCATION;
 
+/// Where an entity's source code lives, when its author says so
+/// (`url:https://github.com/acme/pay/tree/main/`).
+const SOURCE_LOCATION: &str = "backstage.io/source-location";
+
 /// Relation types in the order the Relations card and the graph show
 /// them: what the entity belongs to first, then what it is made of and
 /// talks to, then people.
@@ -703,13 +707,35 @@ fn about_card(loaded: &Loaded) -> Markup {
                     @if !links.is_empty() {
                         div.property { dt { "Links" } dd { ul.plain-list { @for link in links { li { (link) } } } } }
                     }
-                    @if let Some(source) = entry.annotation(MANAGED_BY) {
-                        div.property { dt { "Source" } dd { code.source-path { (source) } } }
+                    @if let Some(source) = view_source(entry) {
+                        div.property { dt { "Source" } dd { (source) } }
                     }
                 }
                 (metadata_details(entity))
             }
         }
+    }
+}
+
+/// Where to read the entity's source, as Backstage's "View source" does:
+/// `backstage.io/source-location`, else the location it was read from.
+/// A `url:` target is a link to it; a `file:` one names only the file, not
+/// the server's absolute path to it (a file on the server is nowhere a
+/// reader can go, and its folder says how the server is laid out).
+fn view_source(entry: Entry<'_>) -> Option<Markup> {
+    let location = entry
+        .annotation(SOURCE_LOCATION)
+        .or_else(|| entry.annotation(MANAGED_BY))?;
+    let (kind, target) = location.split_once(':')?;
+    match kind {
+        "url" => Some(links::web_anchor("View source", target)),
+        "file" => {
+            let file = target.rsplit(['/', '\\']).next().unwrap_or(target);
+            Some(
+                html! { code.source-path { (file) } " " span.text-muted { "(a file on the server)" } },
+            )
+        }
+        _ => None,
     }
 }
 

@@ -475,6 +475,44 @@ async fn a_component_page_shows_its_about_card_relations_and_graph() {
 }
 
 #[tokio::test]
+async fn view_source_links_to_the_repository_and_never_shows_the_servers_path() {
+    let pay = "apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: pay
+  annotations:
+    backstage.io/source-location: url:https://github.com/acme/pay/tree/main/
+spec: { type: service, lifecycle: production, owner: team-pay }
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: { name: ledger }
+spec: { type: service, lifecycle: production, owner: team-pay }
+";
+    let (portal, dir) = catalog_portal(&[("services.yaml", pay)], &["services.yaml"]);
+    let folder = dir.path().to_str().expect("utf-8 path");
+    let page = get(&portal, "/catalog/default/component/pay").await.body;
+    assert!(
+        page.contains("href=\"https://github.com/acme/pay/tree/main/\"")
+            && page.contains(">View source<"),
+        "{page}"
+    );
+    let ledger = get(&portal, "/catalog/default/component/ledger").await.body;
+    assert!(
+        ledger.contains("<code class=\"source-path\">services.yaml</code>"),
+        "{ledger}"
+    );
+    let about = ledger
+        .split("Labels and annotations")
+        .next()
+        .unwrap_or_default();
+    assert!(
+        !about.contains(folder),
+        "the server's folder is not shown: {about}"
+    );
+}
+
+#[tokio::test]
 async fn the_hello_plugins_entity_card_is_drawn_on_entity_pages() {
     let (portal, _dir) = org_portal();
     let body = get(&portal, "/catalog/default/component/pay-service")
