@@ -360,6 +360,13 @@ pub(crate) struct EntityPermission {
 
 impl EntityPermission {
     /// The refusal for `resource`, written to the audit log: a 403.
+    /// The refusal as an error page, audited as [`EntityPermission::refuse`].
+    pub(crate) fn refuse_page(&self, resource: &str) -> crate::error::AppError {
+        let mut error = self.refuse(resource);
+        error.format = crate::error::Format::Html;
+        error
+    }
+
     pub(crate) fn refuse(&self, resource: &str) -> crate::error::AppError {
         self.state
             .audit_user_denial(&self.user, self.permission, Some(resource), &self.reason);

@@ -8,7 +8,7 @@
 //! open tab's plugins are called.
 
 use super::{Entry, definition, entity_path, graph, parse_ref, read, restriction, short_ref};
-use crate::csrf::CsrfToken;
+use crate::csrf::{CsrfForm, CsrfToken};
 use crate::error::{AppError, ErrorKind};
 use crate::extract::query_pairs;
 use crate::identity::Actor;
@@ -18,7 +18,7 @@ use crate::render::{Target, links};
 use crate::state::AppState;
 use axum::Extension;
 use axum::extract::{Path, RawQuery, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use greenroom_access::Identity;
 use greenroom_catalog::{
@@ -114,6 +114,58 @@ pub(super) async fn overview(
 ) -> Result<Response, AppError> {
     let entity_ref = EntityRef::new(&kind, &namespace, &name);
     draw(&state, user, &csrf.0, entity_ref, Tab::Overview, query, jar).await
+}
+
+/// `POST /catalog/{namespace}/{kind}/{name}/refresh`: reads the entity's
+/// location again now, as the API's `POST /refresh` does (the entity must
+/// be visible, and `catalog.entity.refresh` allowed on it), then back to
+/// its page with what happened.
+pub(super) async fn refresh(
+    State(state): State<AppState>,
+    Path((namespace, kind, name)): Path<(String, String, String)>,
+    Actor(user): Actor,
+    _form: CsrfForm,
+) -> Result<Response, AppError> {
+    let entity_ref = EntityRef::new(&kind, &namespace, &name);
+    let key = entity_ref.key();
+    let visible = super::restriction(&state, &user);
+    let permission = state.entity_permission(&user, "catalog.entity.refresh");
+    let allowed = permission.allowed.clone();
+    let found = key.clone();
+    let (exists, may) = super::read(&state, move |store| {
+        let exists = store
+            .entity_by_ref_where(&found, visible.as_ref())?
+            .is_some();
+        let may = exists
+            && store
+                .entity_by_ref_where(&found, allowed.as_ref())?
+                .is_some();
+        Ok((exists, may))
+    })
+    .await?;
+    if !exists {
+        return Err(AppError::page(ErrorKind::NotFound(format!(
+            "The catalog has no {key}, or you may not see it."
+        ))));
+    }
+    if !may {
+        return Err(permission.refuse_page(&key));
+    }
+    let catalog = state.catalog().clone();
+    let target = key.clone();
+    let report = tokio::task::spawn_blocking(move || catalog.refresh_entity(&target))
+        .await
+        .map_err(|e| AppError::page(ErrorKind::Internal(e.to_string())))?;
+    let notice = match report {
+        Ok(_) => "Read again from its location just now.".to_owned(),
+        Err(error) => format!("Could not read it again: {error}"),
+    };
+    let page = super::entity_path(&entity_ref);
+    Ok((
+        CookieJar::new().add(crate::actions::notice_cookie(&notice)),
+        Redirect::to(&page),
+    )
+        .into_response())
 }
 
 /// `/catalog/{namespace}/{kind}/{name}/{tab}`: a tab the host draws.
@@ -504,6 +556,12 @@ fn header(loaded: &Loaded) -> Markup {
                     span.entity-fact { "Owned by " (ref_link(loaded, owner, Some("group"))) }
                 }
                 code.entity-ref { (entry.entity_ref().to_string()) }
+                @if let Some(token) = crate::csrf::current() {
+                    form.entity-action method="post" action={ (super::entity_path(&entry.entity_ref())) "/refresh" } {
+                        input type="hidden" name=(crate::actions::CSRF_FIELD) value=(token);
+                        button.button.button-small type="submit" title="Read this entity's file again now" { "Refresh" }
+                    }
+                }
             }
             @let tags = entry.tags();
             @if !tags.is_empty() {

@@ -21,7 +21,7 @@ mod list;
 use crate::error::{AppError, ErrorKind};
 use crate::state::AppState;
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use greenroom_access::Identity;
 use greenroom_catalog::{CatalogError, CatalogStore, DEFAULT_NAMESPACE, EntityRef, Predicate};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -32,6 +32,10 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/catalog", get(list::page))
         .route("/catalog/{namespace}/{kind}/{name}", get(entity::overview))
+        .route(
+            "/catalog/{namespace}/{kind}/{name}/refresh",
+            post(entity::refresh),
+        )
         .route(
             "/catalog/{namespace}/{kind}/{name}/{tab}",
             get(entity::builtin_tab),

@@ -513,6 +513,61 @@ spec: { type: service, lifecycle: production, owner: team-pay }
 }
 
 #[tokio::test]
+async fn refresh_on_an_entity_page_reads_its_file_again_and_says_so() {
+    let v1 = "apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: { name: pay, description: First words. }
+spec: { type: service, lifecycle: production, owner: team-pay }
+";
+    let (portal, dir) = catalog_portal(&[("pay.yaml", v1)], &["pay.yaml"]);
+    let page = get(&portal, "/catalog/default/component/pay").await;
+    assert!(page.body.contains("First words."), "{}", page.body);
+    assert!(
+        page.body
+            .contains("action=\"/catalog/default/component/pay/refresh\""),
+        "{}",
+        page.body
+    );
+    std::fs::write(
+        dir.path().join("pay.yaml"),
+        v1.replace("First words.", "New words."),
+    )
+    .expect("file changed");
+    let cookie = crate::tests::csrf_cookie(&page);
+    let refreshed = crate::tests::post_form(
+        &portal,
+        "/catalog/default/component/pay/refresh",
+        Some(&cookie),
+        &format!("_csrf={cookie}"),
+    )
+    .await;
+    assert_eq!(
+        refreshed.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        refreshed.body
+    );
+    assert_eq!(
+        refreshed.headers["location"],
+        "/catalog/default/component/pay"
+    );
+    let after = get(&portal, "/catalog/default/component/pay").await;
+    assert!(after.body.contains("New words."), "{}", after.body);
+
+    // Without the form's token nothing is read again.
+    std::fs::write(
+        dir.path().join("pay.yaml"),
+        v1.replace("First words.", "Forged."),
+    )
+    .expect("file changed");
+    let forged =
+        crate::tests::post_form(&portal, "/catalog/default/component/pay/refresh", None, "").await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let after = get(&portal, "/catalog/default/component/pay").await;
+    assert!(!after.body.contains("Forged."), "{}", after.body);
+}
+
+#[tokio::test]
 async fn the_hello_plugins_entity_card_is_drawn_on_entity_pages() {
     let (portal, _dir) = org_portal();
     let body = get(&portal, "/catalog/default/component/pay-service")
