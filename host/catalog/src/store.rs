@@ -253,6 +253,17 @@ impl CatalogStore {
         )
     }
 
+    /// How many entities a location provided (what unregistering it
+    /// removes).
+    pub fn entity_count_of_location(&self, id: &str) -> Result<usize, CatalogError> {
+        let count: i64 = self.conn()?.query_row(
+            "SELECT COUNT(*) FROM catalog_entities WHERE location_id = ?1",
+            params![id],
+            |row| row.get(0),
+        )?;
+        Ok(usize::try_from(count).unwrap_or(0))
+    }
+
     /// Removes a location and every entity it provided.
     pub fn remove_location(&self, id: &str) -> Result<(), CatalogError> {
         let mut conn = self.conn()?;

@@ -37,6 +37,10 @@ pub(crate) fn routes() -> Router<AppState> {
             post(entity::refresh),
         )
         .route(
+            "/catalog/{namespace}/{kind}/{name}/unregister",
+            get(entity::unregister_page).post(entity::unregister),
+        )
+        .route(
             "/catalog/{namespace}/{kind}/{name}/{tab}",
             get(entity::builtin_tab),
         )

@@ -568,6 +568,85 @@ spec: { type: service, lifecycle: production, owner: team-pay }
 }
 
 #[tokio::test]
+async fn unregistering_an_entity_removes_its_location_once_confirmed() {
+    let (portal, _dir) = org_portal();
+    let page = get(&portal, "/catalog/default/component/pay-service").await;
+    assert!(
+        page.body
+            .contains("href=\"/catalog/default/component/pay-service/unregister\""),
+        "{}",
+        page.body
+    );
+    let confirm = get(&portal, "/catalog/default/component/pay-service/unregister").await;
+    assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.body);
+    assert!(
+        confirm
+            .body
+            .contains("Unregistering removes that location and all"),
+        "{}",
+        confirm.body
+    );
+    let cookie = crate::tests::csrf_cookie(&confirm);
+    let post = |form: String| {
+        let portal = &portal;
+        let cookie = cookie.clone();
+        async move {
+            crate::tests::post_form(
+                portal,
+                "/catalog/default/component/pay-service/unregister",
+                Some(&cookie),
+                &form,
+            )
+            .await
+        }
+    };
+    let unconfirmed = post(format!("_csrf={cookie}")).await;
+    assert_eq!(unconfirmed.status, StatusCode::BAD_REQUEST);
+    assert!(
+        unconfirmed.body.contains("tick the box"),
+        "{}",
+        unconfirmed.body
+    );
+    assert_eq!(
+        get(&portal, "/catalog/default/component/pay-service")
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    // Someone who may read the catalog but not delete locations is offered
+    // nothing, and refused.
+    with_policy(&portal, COMPONENTS_APIS_AND_GROUPS);
+    let page = get(&portal, "/catalog/default/component/pay-service").await;
+    assert!(!page.body.contains("/unregister"), "{}", page.body);
+    let refused = post(format!("_csrf={cookie}&confirm=yes")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert_eq!(
+        get(&portal, "/catalog/default/component/pay-service")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    with_policy(
+        &portal,
+        &format!(
+            "{COMPONENTS_APIS_AND_GROUPS}      - permission: catalog.location.delete\n        effect: allow\n"
+        ),
+    );
+
+    let done = post(format!("_csrf={cookie}&confirm=yes")).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(done.headers["location"], "/catalog");
+    assert_eq!(
+        get(&portal, "/catalog/default/component/pay-service")
+            .await
+            .status,
+        StatusCode::NOT_FOUND,
+        "gone with its location"
+    );
+}
+
+#[tokio::test]
 async fn the_hello_plugins_entity_card_is_drawn_on_entity_pages() {
     let (portal, _dir) = org_portal();
     let body = get(&portal, "/catalog/default/component/pay-service")
