@@ -175,17 +175,19 @@ pub(crate) fn error_page(status: u16, title: &str, message: &str) -> Markup {
         admin: false,
         pages: Vec::new(),
     };
-    page(
-        &shell,
-        html! {
-            section.page-header {
-                p.eyebrow { "Error " (status) }
-                h1.page-title { (title) }
-            }
-            div.error-state role="alert" { p.error-detail { (message) } }
-            p { a.link href="/" { "Back to the home page" } }
-        },
-    )
+    page(&shell, error_content(status, title, message))
+}
+
+/// What an error page says, inside whichever header it is drawn in.
+pub(crate) fn error_content(status: u16, title: &str, message: &str) -> Markup {
+    html! {
+        section.page-header {
+            p.eyebrow { "Error " (status) }
+            h1.page-title { (title) }
+        }
+        div.error-state role="alert" { p.error-detail { (message) } }
+        p { a.link href="/" { "Back to the home page" } }
+    }
 }
 
 fn initials(name: &str) -> String {

@@ -481,11 +481,27 @@ fn humantime_short(every: std::time::Duration) -> String {
     }
 }
 
-/// Unknown pages.
-pub(crate) async fn not_found() -> AppError {
-    AppError::page(ErrorKind::NotFound(
-        "there is no page at this address".into(),
-    ))
+/// Unknown pages: for someone signed in, in the same header as every
+/// other page (their name, the plugin pages, Admin); otherwise the bare
+/// error page.
+pub(crate) async fn not_found(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+) -> Response {
+    const MESSAGE: &str = "there is no page at this address";
+    let Some(user) = crate::identity::resolve(request.extensions()) else {
+        return AppError::page(ErrorKind::NotFound(MESSAGE.into())).into_response();
+    };
+    let shell = Shell {
+        title: "Not found",
+        nav: Nav::None,
+        user: Some(&user),
+        notice: None,
+        admin: layout::shows_admin(&state, &user),
+        pages: layout::plugin_pages(&state, &user, None),
+    };
+    let content = layout::error_content(404, "Not found", MESSAGE);
+    (StatusCode::NOT_FOUND, layout::page(&shell, content)).into_response()
 }
 
 #[cfg(test)]

@@ -260,6 +260,25 @@ async fn unknown_pages_get_a_helpful_404_page() {
     let reply = get(&portal(), "/nowhere").await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert!(reply.body.contains("Back to the home page"));
+    // In the header every other page has: who is signed in, the plugin
+    // pages.
+    let home = get(&portal(), "/").await.body;
+    let header = |body: &str| {
+        let after = body.split("<header").nth(1).unwrap_or_default();
+        after
+            .split("</header>")
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(
+        header(&reply.body),
+        header(&home).replace(
+            " nav-current\" href=\"/\" aria-current=\"page\"",
+            "\" href=\"/\""
+        )
+    );
+    assert!(reply.body.contains("class=\"user-name\""), "{}", reply.body);
     assert_eq!(
         get(&portal(), "/plugins/nope").await.status,
         StatusCode::NOT_FOUND
