@@ -1,5 +1,6 @@
-//! An API's Definition tab: for OpenAPI, its operations as a table; for
-//! every type, the definition itself as escaped text.
+//! An API's Definition tab: for OpenAPI, its operations, each expandable
+//! to its description, parameters, request body and responses; for every
+//! type, the definition itself as escaped text.
 //!
 //! The definition is read as data (YAML or JSON), never rendered as
 //! markup: descriptions are shown as plain text, and no URL in it becomes
@@ -24,6 +25,35 @@ struct Operation<'a> {
     path: &'a str,
     summary: Option<&'a str>,
     deprecated: bool,
+    /// The operation itself, for its details.
+    detail: &'a Value,
+    /// Parameters the path item declares for all its operations.
+    shared_parameters: Option<&'a Value>,
+}
+
+/// A parameter of an operation: `name`, `in`, whether it is required.
+fn parameters<'a>(op: &Operation<'a>) -> Vec<(&'a str, &'a str, bool)> {
+    [op.shared_parameters, op.detail.get("parameters")]
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(|p| {
+            let name = p.get("name")?.as_str()?;
+            let place = p.get("in").and_then(Value::as_str).unwrap_or("");
+            Some((name, place, p.get("required") == Some(&Value::Bool(true))))
+        })
+        .collect()
+}
+
+/// The keys of an object at `pointer` in `value` (response codes, media
+/// types), in the document's order.
+fn keys<'a>(value: &'a Value, pointer: &str) -> Vec<&'a str> {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_object)
+        .map(|object| object.keys().map(String::as_str).collect())
+        .unwrap_or_default()
 }
 
 /// The operations of an OpenAPI (or Swagger 2) document, path by path.
@@ -39,6 +69,8 @@ fn operations(document: &Value) -> Vec<Operation<'_>> {
                 Some(Operation {
                     method,
                     path,
+                    detail: operation,
+                    shared_parameters: item.get("parameters"),
                     summary: operation
                         .get("summary")
                         .or_else(|| operation.get("operationId"))
@@ -126,23 +158,66 @@ fn openapi_summary(document: &Value) -> Markup {
                 @if operations.is_empty() {
                     p.text-muted { "The definition lists no operations under " code { "paths" } "." }
                 } @else {
-                    div.table-wrap {
-                        table.table {
-                            thead { tr { th scope="col" { "Method" } th scope="col" { "Path" } th scope="col" { "Summary" } } }
-                            tbody {
-                                @for op in &operations {
-                                    tr {
-                                        td { span class={ "badge method " (method_tone(op.method)) } { (op.method.to_uppercase()) } }
-                                        td { code { (op.path) } }
-                                        td {
-                                            (op.summary.unwrap_or(""))
-                                            @if op.deprecated { " " span.badge.tone-warning { "deprecated" } }
-                                        }
-                                    }
-                                }
-                            }
+                    ul.operations {
+                        @for op in &operations { li { (operation(op)) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One operation, folded: its method, path and summary; opened, its
+/// description, parameters, request body and responses, as plain text.
+fn operation(op: &Operation) -> Markup {
+    let description = op.detail.get("description").and_then(Value::as_str);
+    let parameters = parameters(op);
+    let bodies = keys(op.detail, "/requestBody/content");
+    let responses: Vec<(&str, &str)> = keys(op.detail, "/responses")
+        .into_iter()
+        .map(|code| {
+            let said = op
+                .detail
+                .pointer(&format!(
+                    "/responses/{}",
+                    code.replace('~', "~0").replace('/', "~1")
+                ))
+                .and_then(|r| r.get("description"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            (code, said)
+        })
+        .collect();
+    html! {
+        details.operation {
+            summary {
+                span class={ "badge method " (method_tone(op.method)) } { (op.method.to_uppercase()) }
+                " " code { (op.path) }
+                @if let Some(summary) = op.summary { " " span.operation-summary { (summary) } }
+                @if op.deprecated { " " span.badge.tone-warning { "deprecated" } }
+            }
+            div.operation-detail {
+                @if let Some(description) = description { p.text { (description) } }
+                @if !parameters.is_empty() {
+                    h4.heading.heading-4 { "Parameters" }
+                    ul.plain-list {
+                        @for (name, place, required) in &parameters {
+                            li { code { (name) } " " span.text-muted { "in " (place) } @if *required { " " span.badge.tone-neutral { "required" } } }
                         }
                     }
+                }
+                @if !bodies.is_empty() {
+                    h4.heading.heading-4 { "Request body" }
+                    p.text { @for (i, media) in bodies.iter().enumerate() { @if i > 0 { ", " } code { (media) } } }
+                }
+                @if !responses.is_empty() {
+                    h4.heading.heading-4 { "Responses" }
+                    ul.plain-list {
+                        @for (code, said) in &responses { li { code { (code) } " " (said) } }
+                    }
+                }
+                @if description.is_none() && parameters.is_empty() && bodies.is_empty() && responses.is_empty() {
+                    p.text-muted { "The definition says nothing more about it." }
                 }
             }
         }
@@ -172,6 +247,34 @@ mod tests {
                 ("delete /b".to_owned(), None, true),
             ]
         );
+    }
+
+    #[test]
+    fn each_operation_opens_to_its_parameters_body_and_responses() {
+        let document = json!({"paths": {"/payments/{id}": {
+            "parameters": [{"name": "id", "in": "path", "required": true}],
+            "post": {
+                "summary": "Take a payment",
+                "description": "Charges the <card>.",
+                "parameters": [{"name": "dry-run", "in": "query"}],
+                "requestBody": {"content": {"application/json": {}}},
+                "responses": {"201": {"description": "Taken"}, "402": {"description": "Declined"}}
+            }
+        }}});
+        let ops = operations(&document);
+        let html = operation(&ops[0]).into_string();
+        for expected in [
+            "<details class=\"operation\"><summary>",
+            ">POST</span> <code>/payments/{id}</code>",
+            "Charges the &lt;card&gt;.",
+            "<code>id</code> <span class=\"text-muted\">in path</span> <span class=\"badge tone-neutral\">required</span>",
+            "<code>dry-run</code>",
+            "<code>application/json</code>",
+            "<code>201</code> Taken",
+            "<code>402</code> Declined",
+        ] {
+            assert!(html.contains(expected), "`{expected}` in {html}");
+        }
     }
 
     #[test]
