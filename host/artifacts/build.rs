@@ -96,10 +96,11 @@ fn main() {
             Kind::Bundled => {
                 writeln!(
                     bundled,
-                    "    Bundled {{ crate_name: {:?}, source: {:?}, bytes: include_bytes!({:?}) }},",
+                    "    Bundled {{ crate_name: {:?}, source: {:?}, bytes: include_bytes!({:?}), demo: {} }},",
                     guest.package,
                     guest.source,
-                    copied.display().to_string()
+                    copied.display().to_string(),
+                    demo_files(&root.join(&guest.source))
                 )
                 .expect("writing to a String cannot fail");
             }
@@ -133,8 +134,9 @@ fn main() {
         fs::write(&copied, component).expect("OUT_DIR is writable");
         writeln!(
             bundled,
-            "    Bundled {{ crate_name: {name:?}, source: {folder:?}, bytes: include_bytes!({:?}) }},",
-            copied.display().to_string()
+            "    Bundled {{ crate_name: {name:?}, source: {folder:?}, bytes: include_bytes!({:?}), demo: {} }},",
+            copied.display().to_string(),
+            demo_files(&root.join(folder))
         )
         .expect("writing to a String cannot fail");
     }
@@ -154,6 +156,54 @@ fn main() {
     )
     .expect("writing to a String cannot fail");
     fs::write(out_dir.join("gen.rs"), generated).expect("OUT_DIR is writable");
+}
+
+/// The files of a bundled plugin's `demo/` folder as a Rust slice of
+/// `(path relative to demo/, include_bytes!(…))`, sorted so the binary is
+/// the same on every machine; `&[]` when it has none.
+fn demo_files(plugin: &Path) -> String {
+    let demo = plugin.join("demo");
+    let mut found = Vec::new();
+    collect_files(&demo, &mut found);
+    let mut files: Vec<(String, PathBuf)> = found
+        .into_iter()
+        .map(|file| {
+            let relative = file
+                .strip_prefix(&demo)
+                .expect("found under demo/")
+                .to_str()
+                .unwrap_or_else(|| panic!("{}: demo file names must be UTF-8", file.display()))
+                .replace(std::path::MAIN_SEPARATOR, "/");
+            (relative, file)
+        })
+        .collect();
+    // By the relative path as a string: what `Bundled::demo_file` searches.
+    files.sort();
+    let mut out = String::from("&[");
+    for (relative, file) in files {
+        write!(
+            out,
+            "({relative:?}, include_bytes!({:?})), ",
+            file.display().to_string()
+        )
+        .expect("writing to a String cannot fail");
+    }
+    out.push(']');
+    out
+}
+
+fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(|e| e.ok()) {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_files(&path, files);
+        } else if path.is_file() {
+            files.push(path);
+        }
+    }
 }
 
 fn discover(root: &Path) -> Vec<Guest> {

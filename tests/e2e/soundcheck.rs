@@ -1,7 +1,7 @@
 //! Soundcheck (premium, `plugins/soundcheck`) through the real binary, with
 //! a licence from its publisher: collectors fed over the brokered HTTP by a
 //! local server answering with the recorded GitHub, SonarQube and PagerDuty
-//! responses (`plugins/soundcheck/fixtures`), and the same collectors
+//! responses (`plugins/soundcheck/demo/upstream`), and the same collectors
 //! denied by their grant; a manual check an engineer may record only on
 //! what their team owns, under a policy imported with `greenroom rbac
 //! import`; results a CI job pushes with an API token, the certification
@@ -25,7 +25,7 @@ const DEMO_CONFIG: &str = include_str!("../../plugins/soundcheck/demo/soundcheck
 /// The recorded upstream responses.
 const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../plugins/soundcheck/fixtures"
+    "/../../plugins/soundcheck/demo/upstream"
 );
 
 /// The demo organisation's catalog.
@@ -113,7 +113,7 @@ impl Received {
 
 /// GitHub, SonarQube and PagerDuty on a loopback port, under `/github`,
 /// `/sonarqube` and `/pagerduty`, answering with the recorded responses
-/// exactly as `plugins/soundcheck/fixtures/README.md` lays them out
+/// exactly as `plugins/soundcheck/demo/upstream/README.md` lays them out
 /// (`<path>.json` a 200, `<path>.404.json` a recorded 404, anything else
 /// the service's own not-found), and keeping every request it received.
 struct Upstream {

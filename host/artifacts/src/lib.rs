@@ -22,6 +22,20 @@ pub struct Bundled {
     pub source: &'static str,
     /// The component's bytes.
     pub bytes: &'static [u8],
+    /// The files of its `demo/` folder — what `greenroom serve --demo`
+    /// gives it (`demo.toml`) and the files that names — as (path relative
+    /// to `demo/`, bytes), sorted by path; empty when it has none.
+    pub demo: &'static [(&'static str, &'static [u8])],
+}
+
+impl Bundled {
+    /// The file `path` (relative to `demo/`) of its demo folder.
+    pub fn demo_file(&self, path: &str) -> Option<&'static [u8]> {
+        self.demo
+            .binary_search_by(|(p, _)| (*p).cmp(path))
+            .ok()
+            .map(|i| self.demo[i].1)
+    }
 }
 
 include!(concat!(env!("OUT_DIR"), "/gen.rs"));

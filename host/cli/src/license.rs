@@ -182,7 +182,7 @@ fn with_licences(
         listen: None,
         data_dir: data.data_dir,
     };
-    let (config, base) = configure(&data.source, overrides)?;
+    let (config, base) = configure(&data.source, overrides, None)?;
     let db = open_database(&config)?;
     let licences = licences(&config, &db)?;
     f(&config, &base, &db, &licences)

@@ -10,7 +10,7 @@ mod bench;
 mod catalog;
 mod config;
 mod data_lock;
-mod demo_upstream;
+mod demo;
 mod egress;
 mod install;
 mod license;
@@ -238,7 +238,7 @@ impl DataDirArgs {
             listen: None,
             data_dir: self.data_dir,
         };
-        configure(&self.source, overrides)
+        configure(&self.source, overrides, None)
     }
 
     /// Runs `f` with the configuration and its database.
@@ -537,7 +537,7 @@ fn main() -> std::process::ExitCode {
             source,
             index,
             trust,
-        }) => configure(&source, Overrides::default())
+        }) => configure(&source, Overrides::default(), None)
             .and_then(|(config, _)| publish::index_verify(&config, &index, &trust)),
         Command::Bench(BenchCommand::Rbac { entities, samples }) => bench::rbac(entities, samples),
         Command::Bench(BenchCommand::Soundcheck { entities, samples }) => {
@@ -570,8 +570,13 @@ fn init_tracing() {
         .init();
 }
 
-/// The configuration with `--demo` applied.
-fn configure(source: &SourceArgs, overrides: Overrides) -> anyhow::Result<(Config, PathBuf)> {
+/// The configuration with `--demo` applied; `upstream` is the demo's
+/// recorded upstream, under `serve --demo`.
+fn configure(
+    source: &SourceArgs,
+    overrides: Overrides,
+    upstream: Option<&demo::DemoUpstream>,
+) -> anyhow::Result<(Config, PathBuf)> {
     let (mut config, base) = config::load(source.config.as_deref(), overrides)?;
     if source.demo {
         config.auth.guest = true;
@@ -589,11 +594,7 @@ fn configure(source: &SourceArgs, overrides: Overrides) -> anyhow::Result<(Confi
                 .indexes
                 .push(greenroom_marketplace::BUILTIN_INDEX.into());
         }
-        for demo in plugins::demo_plugins() {
-            if !config.plugins.iter().any(|p| p.bundled == demo.bundled) {
-                config.plugins.push(demo);
-            }
-        }
+        demo::apply(&mut config.plugins, upstream)?;
     }
     Ok((config, base))
 }
@@ -635,11 +636,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         listen: args.listen,
         data_dir: args.data_dir,
     };
-    let (mut config, base) = configure(&args.source, overrides)?;
-    // Soundcheck's HTTP collectors call recorded upstreams in the demo.
-    if args.source.demo && demo_upstream::soundcheck_takes_it() {
-        let upstream = demo_upstream::DemoUpstream::bind()?;
-        upstream.wire(&mut config.plugins);
+    // Plugins that call services get their recorded responses in the demo.
+    let upstream = match args.source.demo {
+        true => demo::DemoUpstream::bind()?,
+        false => None,
+    };
+    let (config, base) = configure(&args.source, overrides, upstream.as_ref())?;
+    if let Some(upstream) = upstream {
         upstream.serve_in_background()?;
     }
     serve_config(config, &base, args.source.demo, None)

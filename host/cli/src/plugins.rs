@@ -38,34 +38,6 @@ pub fn bundled_names() -> String {
         .join(", ")
 }
 
-/// Soundcheck's tracks, checks, collectors and campaign for the demo
-/// organisation.
-const SOUNDCHECK_DEMO_CONFIG: &str =
-    include_str!("../../../plugins/soundcheck/demo/soundcheck.yaml");
-
-/// The `[[plugins]]` entries `--demo` adds: every bundled plugin, granted
-/// what it requests, Soundcheck with its demo configuration (its HTTP
-/// collectors are pointed at the demo upstream by `serve`, see
-/// [`crate::demo_upstream`]).
-pub fn demo_plugins() -> Vec<PluginConfig> {
-    greenroom_artifacts::BUNDLED
-        .iter()
-        .map(|b| {
-            let mut entry = PluginConfig {
-                bundled: Some(b.crate_name.to_owned()),
-                grant: vec!["all".to_owned()],
-                ..PluginConfig::default()
-            };
-            if b.crate_name == "soundcheck" {
-                entry
-                    .settings
-                    .insert("config".into(), SOUNDCHECK_DEMO_CONFIG.into());
-            }
-            entry
-        })
-        .collect()
-}
-
 /// A plugin checked and ready to load: artifact, grant, settings, limits,
 /// and how its outbound requests leave (none of the credentials until
 /// [`Prepared::with_egress`]).

@@ -223,7 +223,7 @@ fn unexpected(service: &str, what: &str, response: &Response, instance: &Instanc
 
 #[cfg(test)]
 pub(crate) mod fixtures {
-    //! The recorded responses of `fixtures/`, served as the demo upstream
+    //! The recorded responses of `demo/upstream/`, served as the demo upstream
     //! serves them: `<path>.json` is a 200, `<path>.404.json` a 404,
     //! anything else the service's generic 404. Every request is kept, so
     //! tests can say what was asked.
@@ -264,7 +264,7 @@ pub(crate) mod fixtures {
     /// The text of a fixture file.
     pub fn read(path: &str) -> Vec<u8> {
         let file = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures")
+            .join("demo/upstream")
             .join(path);
         std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
     }
@@ -305,7 +305,7 @@ pub(crate) mod fixtures {
                 }
                 _ => format!("{service}/{rest}"),
             };
-            let base = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+            let base = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("demo/upstream");
             let answer = |status: u16, body: Vec<u8>| Response {
                 status,
                 headers: vec![("content-type".into(), b"application/json".to_vec())],
