@@ -241,14 +241,9 @@ pub struct DevReload {
 
 impl DevReload {
     /// Watches the sources on a thread of its own; on every change,
-    /// rebuilds and swaps the new build into `state`. A build or load that
+    /// rebuilds and has `host` swap the new build in. A build or load that
     /// fails is printed and the running version keeps serving.
-    pub fn spawn(
-        self,
-        runtime: std::sync::Arc<greenroom_runtime::Runtime>,
-        db: greenroom_store::Database,
-        state: greenroom_portal::AppState,
-    ) -> std::thread::JoinHandle<()> {
+    pub fn spawn(self, host: greenroom_lifecycle::PluginHost) -> std::thread::JoinHandle<()> {
         std::thread::spawn(move || {
             let mut seen = sources_changed_at(&self.folder);
             loop {
@@ -259,7 +254,7 @@ impl DevReload {
                 }
                 seen = now;
                 let started = std::time::Instant::now();
-                match self.reload(&runtime, &db, &state) {
+                match self.reload(&host) {
                     Ok(id) => println!(
                         "reloaded {id} in {:.1} s; refresh the page",
                         started.elapsed().as_secs_f64()
@@ -270,19 +265,11 @@ impl DevReload {
         })
     }
 
-    fn reload(
-        &self,
-        runtime: &greenroom_runtime::Runtime,
-        db: &greenroom_store::Database,
-        state: &greenroom_portal::AppState,
-    ) -> anyhow::Result<String> {
+    fn reload(&self, host: &greenroom_lifecycle::PluginHost) -> anyhow::Result<String> {
         build(&self.folder)?;
-        let (_, prepared) = crate::plugins::prepare(&self.entry, Path::new("."), self.limits);
-        let prepared = prepared?;
-        let id = prepared.artifact.manifest().id.to_string();
-        let loaded = prepared.load(runtime, db, &state.rbac())?;
-        state.replace_plugin(std::sync::Arc::new(loaded));
-        Ok(id)
+        let (_, entry) = crate::plugins::entry(&self.entry, Path::new("."), self.limits);
+        let loaded = host.load(&entry?)?;
+        Ok(loaded.manifest().id.to_string())
     }
 }
 

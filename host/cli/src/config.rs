@@ -291,23 +291,7 @@ pub struct PluginConfig {
     pub limits: LimitsConfig,
 }
 
-/// Where a plugin's bytes come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PluginSource {
-    /// Compiled into the binary.
-    Bundled(String),
-    /// A file.
-    File(PathBuf),
-}
-
-impl std::fmt::Display for PluginSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PluginSource::Bundled(name) => write!(f, "bundled:{name}"),
-            PluginSource::File(path) => write!(f, "{}", path.display()),
-        }
-    }
-}
+pub use greenroom_lifecycle::PluginSource;
 
 impl PluginConfig {
     /// Where to read it from; exactly one of `bundled` and `path`.

@@ -126,9 +126,8 @@ impl PluginDemo {
         let mut settings = Map::new();
         for (setting, path) in &self.spec.settings_files {
             let bytes = self.bundled.demo_file(path).unwrap_or_default();
-            let text = String::from_utf8(bytes.to_vec()).with_context(|| {
-                format!("{}/demo/{path} is not UTF-8", self.bundled.source)
-            })?;
+            let text = String::from_utf8(bytes.to_vec())
+                .with_context(|| format!("{}/demo/{path} is not UTF-8", self.bundled.source))?;
             settings.insert(setting.clone(), Value::String(text));
         }
         for (key, value) in &self.spec.settings {
@@ -190,14 +189,19 @@ fn demos() -> anyhow::Result<Vec<PluginDemo>> {
 /// entry its demo settings and limits under the configuration's own. With
 /// an `upstream` (under `serve`), plugins with recorded responses are
 /// pointed at it and granted its origin.
-pub fn apply(plugins: &mut Vec<PluginConfig>, upstream: Option<&DemoUpstream>) -> anyhow::Result<()> {
+pub fn apply(
+    plugins: &mut Vec<PluginConfig>,
+    upstream: Option<&DemoUpstream>,
+) -> anyhow::Result<()> {
     let demos = demos()?;
     for bundled in greenroom_artifacts::BUNDLED {
         if !plugins
             .iter()
             .any(|p| p.bundled.as_deref() == Some(bundled.crate_name))
         {
-            let demo = demos.iter().find(|d| d.bundled.crate_name == bundled.crate_name);
+            let demo = demos
+                .iter()
+                .find(|d| d.bundled.crate_name == bundled.crate_name);
             plugins.push(PluginConfig {
                 bundled: Some(bundled.crate_name.to_owned()),
                 grant: demo.map_or_else(grant_all, |d| d.spec.grant.clone()),
@@ -403,7 +407,7 @@ mod tests {
         apply(&mut plugins, Some(&upstream)).expect("--demo applies");
         for entry in &plugins {
             let (label, prepared) =
-                crate::plugins::prepare(entry, std::path::Path::new("."), Default::default());
+                crate::plugins::check(entry, std::path::Path::new("."), Default::default());
             prepared.unwrap_or_else(|e| panic!("{label} under --demo: {e:#}"));
         }
     }
@@ -443,8 +447,10 @@ mod tests {
         let (status, body) = get(&format!("/{plugin}/pagerduty/services/PS12Z65")).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(body["error"]["code"], 2100);
-        let (status, body) =
-            get(&format!("/{plugin}/sonarqube/api/qualitygates/project_status")).await;
+        let (status, body) = get(&format!(
+            "/{plugin}/sonarqube/api/qualitygates/project_status"
+        ))
+        .await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(
             body["errors"][0]["msg"],

@@ -6,21 +6,16 @@
 use crate::config::Config;
 use crate::remote::Remote;
 use anyhow::{Context as _, bail};
+use greenroom_lifecycle::LoadStatus;
 use greenroom_marketplace::{
     Builtins, CandidateView, Installed, InstalledPlugins, Marketplace, Progress, SourcedIndex,
 };
-use greenroom_portal::{InstallBody, LoadStatus, Loads};
+use greenroom_portal::InstallBody;
 use greenroom_store::Database;
 use indicatif::{ProgressBar, ProgressStyle};
-use std::collections::HashMap;
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 use std::time::Duration;
-
-/// How often a running server looks at the installed plugins when nobody
-/// rings (an install by the CLI on the data directory rings no bell).
-const FOLLOW_EVERY: Duration = Duration::from_secs(2);
 
 /// Who the audit log records for changes made with the CLI offline.
 const CLI_ACTOR: &str = "operator:cli";
@@ -578,128 +573,6 @@ pub fn info(config: &Config, index: Option<&str>, id: &str) -> anyhow::Result<()
         }
     }
     Ok(())
-}
-
-/// A running server follows the installed plugins: when rung (an install
-/// through the admin API) and every few seconds (an install by the CLI on
-/// the data directory) it loads what was installed or upgraded (compiled
-/// before it is swapped in, so the old build serves until then, and a
-/// failed load leaves it serving), and drops what was removed or disabled.
-/// What became of each load is reported in `loads`. The same look reloads
-/// the published roles and policies (`greenroom rbac import` on the data
-/// directory), so one thread follows what the CLI changes offline.
-pub fn follow(
-    db: Database,
-    runtime: Arc<greenroom_runtime::Runtime>,
-    state: greenroom_portal::AppState,
-    configured: Vec<String>,
-    limits: greenroom_runtime::Limits,
-    outbound: crate::egress::Outbound,
-    loads: Arc<Loads>,
-) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let records = InstalledPlugins::new(db.clone());
-        // What this loop loaded: id → (sha256, grants).
-        let mut loaded: HashMap<String, (String, Vec<String>)> = HashMap::new();
-        loop {
-            if let Err(error) = state.rbac().reload() {
-                tracing::error!(%error, "cannot read the published roles and policies");
-            }
-            match records.list() {
-                Ok(list) => reconcile(
-                    &list,
-                    &mut loaded,
-                    &configured,
-                    |record| {
-                        let result = load(record, &db, &runtime, limits, &outbound, &state.rbac());
-                        let error = result.as_ref().err().map(|e| format!("{e:#}"));
-                        match result {
-                            Ok(plugin) => {
-                                state.replace_plugin(Arc::new(plugin));
-                                tracing::info!(plugin = %record.id, version = %record.version, "installed plugin loaded");
-                            }
-                            Err(_) => {
-                                tracing::error!(plugin = %record.id, "installed plugin not loaded: {}", error.as_deref().unwrap_or_default());
-                            }
-                        }
-                        loads.set(
-                            &record.id,
-                            LoadStatus {
-                                version: record.version.clone(),
-                                sha256: record.sha256.clone(),
-                                grants: record.grants.clone(),
-                                error,
-                            },
-                        );
-                    },
-                    |id| {
-                        state.remove_plugin(id);
-                        loads.clear(id);
-                        tracing::info!(plugin = %id, "installed plugin unloaded");
-                    },
-                ),
-                Err(error) => tracing::error!(%error, "cannot read the installed plugins"),
-            }
-            loads.wait(FOLLOW_EVERY);
-        }
-    })
-}
-
-/// Brings `loaded` in line with the records: loads what is enabled and new
-/// or changed (a failed load is not retried until its record changes), and
-/// unloads what is no longer installed and enabled. Plugins in the
-/// configuration win over installed ones of the same id.
-fn reconcile(
-    records: &[Installed],
-    loaded: &mut HashMap<String, (String, Vec<String>)>,
-    configured: &[String],
-    mut load: impl FnMut(&Installed),
-    mut unload: impl FnMut(&str),
-) {
-    for record in records {
-        if configured.contains(&record.id) || !record.enabled {
-            continue;
-        }
-        let current = (record.sha256.clone(), record.grants.clone());
-        if loaded.get(&record.id) != Some(&current) {
-            load(record);
-            loaded.insert(record.id.clone(), current);
-        }
-    }
-    let gone: Vec<String> = loaded
-        .keys()
-        .filter(|id| !records.iter().any(|r| r.enabled && &r.id == *id))
-        .cloned()
-        .collect();
-    for id in gone {
-        unload(&id);
-        loaded.remove(&id);
-    }
-}
-
-/// Loads an installed plugin as a `[[plugins]]` entry would be, after
-/// checking that its verified copy was not changed since.
-fn load(
-    record: &Installed,
-    db: &Database,
-    runtime: &greenroom_runtime::Runtime,
-    limits: greenroom_runtime::Limits,
-    outbound: &crate::egress::Outbound,
-    rbac: &greenroom_access::rbac::Rbac,
-) -> anyhow::Result<greenroom_runtime::LoadedPlugin> {
-    let entry = crate::config::PluginConfig {
-        path: Some(PathBuf::from(&record.artifact)),
-        grant: record.grants.clone(),
-        ..crate::config::PluginConfig::default()
-    };
-    let prepared = crate::plugins::prepare(&entry, Path::new("."), limits).1?;
-    if prepared.artifact.digest().hex() != record.sha256 {
-        bail!(
-            "{} changed on disk since it was verified; install it again",
-            record.artifact
-        );
-    }
-    prepared.with_egress(outbound).load(runtime, db, rbac)
 }
 
 /// The server's admin token, in its data directory: created at first start

@@ -259,7 +259,7 @@ fn known_plugins(config: &Config, base: &Path, db: &Database) -> Vec<String> {
     let configured = config
         .plugins
         .iter()
-        .filter_map(|entry| crate::plugins::prepare(entry, base, limits).1.ok())
+        .filter_map(|entry| crate::plugins::check(entry, base, limits).1.ok())
         .map(|prepared| prepared.artifact.manifest().id.to_string());
     let installed = InstalledPlugins::new(db.clone())
         .list()

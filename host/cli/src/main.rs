@@ -23,8 +23,9 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use config::{Config, Overrides};
 use greenroom_broker::Coverage;
+use greenroom_lifecycle::PluginHost;
 use greenroom_portal::{AppState, PortalConfig};
-use greenroom_runtime::{LoadedPlugin, Runtime, RuntimeConfig};
+use greenroom_runtime::{Runtime, RuntimeConfig};
 use greenroom_store::Database;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -716,7 +717,9 @@ fn serve_config(
     .context("cannot read the published roles and policies")?;
     // Secret values are read here, so that a missing one stops the start.
     let outbound = egress::Outbound::read(&config, base)?;
-    let (loaded, failed) = plugins::load_all(&config, base, &runtime, &db, &rbac, &outbound)?;
+    let runtime = Arc::new(runtime);
+    let loader = plugins::loader(Arc::clone(&runtime), &db, &rbac, outbound);
+    let host = PluginHost::start(loader, plugins::entries(&config, base)?);
     // Say at start what a first visit would otherwise only show as a 401
     // or an empty home page.
     if !config.auth.guest && sign_in.is_none() {
@@ -731,70 +734,57 @@ fn serve_config(
             plugins::bundled_names()
         );
     }
-    let loaded: Vec<Arc<LoadedPlugin>> = loaded.into_iter().map(Arc::new).collect();
     // Plugins in the configuration win over installed ones of the same id.
-    let configured: Vec<String> = loaded.iter().map(|p| p.manifest().id.to_string()).collect();
+    let configured: Vec<String> = host
+        .list()
+        .iter()
+        .map(|p| p.manifest().id.to_string())
+        .collect();
     let default_limits = config.limits.apply(greenroom_runtime::Limits::default())?;
-    let runtime = Arc::new(runtime);
     tokio.block_on(async move {
         let _refresh = catalog.spawn_refresh_loop();
-        let state = AppState::new(loaded, failed, portal, catalog);
-        // `greenroom rbac import` on this data directory takes effect
-        // within seconds: `install::follow` reloads it with the plugins.
-        state.set_rbac(rbac);
         // Premium plugins run only with a licence; not under `plugin dev`,
         // where an author runs the plugin they are building.
         if reload.is_some() {
-            state.waive_licences();
+            host.waive_licences();
         } else {
             let licences = license::licences(&config, &db)?;
             if demo {
                 license::add_demo_licence(&licences)?;
             }
-            state.set_licences(licences);
+            host.set_licences(licences);
         }
-        let _licences = state.follow_licences();
-        let scheduler = state.start_scheduler();
+        let _licences = host.follow_licences();
+        let scheduler = host.start_scheduler();
         if demo {
             // The demo's pages are full from the start: once the demo
             // catalog is in, every plugin's tasks run once (Soundcheck
             // collects its facts and evaluates).
-            let state = state.clone();
+            let (host, store) = (host.clone(), catalog.store().clone());
             tokio::spawn(async move {
-                let read = |state: &AppState| {
-                    state
-                        .catalog()
-                        .store()
-                        .count()
-                        .is_ok_and(|count| count > 0)
-                };
                 for _ in 0..120 {
-                    if read(&state) {
+                    if store.count().is_ok_and(|count| count > 0) {
                         break;
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
                 }
-                state.run_tasks_once().await;
+                host.run_tasks_once().await;
             });
         }
         if let Some(reload) = reload {
-            reload.spawn(Arc::clone(&runtime), db.clone(), state.clone());
+            reload.spawn(host.clone());
         }
-        let loads = Arc::new(greenroom_portal::Loads::default());
+        let loads = Arc::new(greenroom_lifecycle::Loads::default());
+        // `greenroom rbac import` on this data directory takes effect
+        // within seconds: the follower reloads it with the plugins.
+        host.follow_installed(configured, default_limits, Arc::clone(&loads));
+        let state = AppState::new(host, portal, catalog);
+        state.set_rbac(rbac);
         state.set_admin(greenroom_portal::Admin {
             marketplace: Arc::new(install::marketplace(&config, &db, None)?),
             token: Some(install::admin_token(&config.data_dir)?),
-            loads: Arc::clone(&loads),
-        });
-        install::follow(
-            db.clone(),
-            Arc::clone(&runtime),
-            state.clone(),
-            configured,
-            default_limits,
-            outbound,
             loads,
-        );
+        });
         let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| {
             format!("cannot listen on {}; is another Greenroom running? Choose another address with --listen", config.listen)
         })?;
@@ -885,7 +875,7 @@ fn plugin_list(data: DataDirArgs, remote: RemoteArgs) -> anyhow::Result<()> {
     let default_limits = config.limits.apply(greenroom_runtime::Limits::default())?;
     let mut problems = 0;
     for entry in &config.plugins {
-        let (label, prepared) = plugins::prepare(entry, &base, default_limits);
+        let (label, prepared) = plugins::check(entry, &base, default_limits);
         match prepared {
             Ok(p) => {
                 let manifest = p.artifact.manifest();

@@ -45,15 +45,14 @@ pub(crate) async fn submit(
             "the form's security token is missing or does not match; reload the page and submit the form again".into(),
         )));
     }
-    let plugin = state.plugin(&id).ok_or_else(|| {
-        AppError::page(ErrorKind::NotFound(format!(
-            "no plugin `{id}` is installed"
-        )))
+    // Only a plugin the gate lets through is called; its data stays.
+    let plugin = state.plugins().callable(&id).map_err(|refusal| {
+        let context = match state.plugins().get(&id) {
+            Some(plugin) => format!("{} did not take the form", plugin.manifest().name),
+            None => format!("plugin `{id}`"),
+        };
+        AppError::page(crate::refusal::error(&refusal, &context))
     })?;
-    if let Some(refusal) = state.refusal(plugin.manifest()) {
-        let context = format!("{} did not take the form", plugin.manifest().name);
-        return Err(AppError::page(refusal.error(&context)));
-    }
     let default_return = format!("/plugins/{id}");
     let return_to = take(&mut fields, RETURN_FIELD)
         .filter(|r| local_path(r).is_some())

@@ -76,6 +76,7 @@ const PLUGIN_RESPONSE_POLICY: &str = "sandbox; default-src 'none'; frame-ancesto
 pub(crate) async fn plugins(State(state): State<AppState>, _user: Actor) -> Json<Value> {
     let loaded: Vec<Value> = state
         .plugins()
+        .list()
         .iter()
         .map(|plugin| {
             let manifest = plugin.manifest();
@@ -92,7 +93,7 @@ pub(crate) async fn plugins(State(state): State<AppState>, _user: Actor) -> Json
                     "requested": manifest.capabilities.iter().map(ToString::to_string).collect::<Vec<_>>(),
                     "granted": plugin.env().grant().capabilities().iter().map(ToString::to_string).collect::<Vec<_>>(),
                 },
-                "licence": state.licence_status(manifest),
+                "licence": state.plugins().licence_status(manifest),
                 "slots": manifest.slots.iter().map(|s| json!({ "kind": s.kind.to_string(), "name": s.name, "title": s.title })).collect::<Vec<_>>(),
                 "health": {
                     "calls": health.calls,
@@ -107,6 +108,7 @@ pub(crate) async fn plugins(State(state): State<AppState>, _user: Actor) -> Json
         })
         .collect();
     let failed: Vec<Value> = state
+        .plugins()
         .failed()
         .iter()
         .map(|f| json!({ "source": f.source, "error": f.error }))
@@ -120,7 +122,7 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Json<Value> {
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
         "uptimeSeconds": state.uptime().as_secs(),
-        "plugins": { "loaded": state.plugins().len(), "failed": state.failed().len() },
+        "plugins": { "loaded": state.plugins().list().len(), "failed": state.plugins().failed().len() },
     }))
 }
 
@@ -140,15 +142,10 @@ pub(crate) async fn plugin_route(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    let plugin = state.plugin(&id).ok_or_else(|| {
-        AppError::api(ErrorKind::NotFound(format!(
-            "no plugin `{id}` is installed"
-        )))
-    })?;
     // A suspended or unlicensed plugin is not called; its data stays.
-    if let Some(refusal) = state.refusal(plugin.manifest()) {
-        return Err(AppError::api(refusal.error(&format!("plugin `{id}`"))));
-    }
+    let plugin = state.plugins().callable(&id).map_err(|refusal| {
+        AppError::api(crate::refusal::error(&refusal, &format!("plugin `{id}`")))
+    })?;
     let wit_method = match method {
         Method::GET => WitMethod::Get,
         Method::POST => WitMethod::Post,

@@ -135,9 +135,6 @@ impl FromRequestParts<AppState> for Actor {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Actor, AppError> {
-        let user = require(parts, state)?;
-        // Seats are counted from the people who use the portal.
-        state.note_activity(&user);
-        Ok(Actor(user))
+        Ok(Actor(require(parts, state)?))
     }
 }

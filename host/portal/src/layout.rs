@@ -58,8 +58,14 @@ pub(crate) fn plugin_pages(
 ) -> Vec<NavPage> {
     state
         .plugins()
+        .list()
         .iter()
-        .filter(|plugin| state.suspension(plugin.manifest().id.as_str()).is_none())
+        .filter(|plugin| {
+            state
+                .plugins()
+                .suspension(plugin.manifest().id.as_str())
+                .is_none()
+        })
         .filter_map(|plugin| {
             let manifest = plugin.manifest();
             let slot = manifest.page().filter(|slot| state.may_see(user, slot))?;

@@ -32,15 +32,15 @@ mod identity;
 mod layout;
 mod licensing;
 mod pages;
+mod refusal;
 mod render;
 mod service;
 mod state;
-mod suspension;
 
+pub use admin::Admin;
 pub use admin::api::InstallBody;
-pub use admin::{Admin, LoadStatus, Loads};
 pub use service::{ApiToken, CALLER_HEADER};
-pub use state::{AppState, FailedPlugin, PortalConfig, bootstrap_admins};
+pub use state::{AppState, PortalConfig, bootstrap_admins};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -95,6 +95,11 @@ pub fn app(state: AppState) -> Router {
         .route("/assets/{file}", get(assets::serve))
         .route(greenroom_access::CALLBACK_PATH, get(auth::oidc_callback))
         .fallback(pages::not_found)
+        // Seats are counted from the people who use the portal.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            licensing::count_seats,
+        ))
         // Who is acting, resolved once for every route (see `identity`).
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -16,9 +16,9 @@ use axum_extra::extract::cookie::Cookie;
 use greenroom_access::Identity;
 use greenroom_broker::Coverage;
 use greenroom_contract::{SlotDecl, SlotKind};
-use greenroom_runtime::{CallContext, LoadedPlugin};
+use greenroom_lifecycle::Plugin;
+use greenroom_runtime::CallContext;
 use maud::{Markup, html};
-use std::sync::Arc;
 
 /// The cookie carrying a one-time notice from an action to the next page.
 pub(crate) const NOTICE_COOKIE: &str = "greenroom_notice";
@@ -47,14 +47,15 @@ pub(crate) fn take_notice(jar: CookieJar) -> (Option<String>, CookieJar) {
 /// premium and unlicensed) is not called: its slot says why.
 pub(crate) async fn render_slot(
     state: &AppState,
-    plugin: &LoadedPlugin,
+    plugin: &Plugin,
     slot: &SlotDecl,
     cx: &CallContext,
     target: &Target<'_>,
 ) -> Markup {
-    if let Some(refusal) = state.refusal(plugin.manifest()) {
-        return refusal.card();
-    }
+    let plugin = match state.plugins().gate(plugin) {
+        Ok(callable) => callable,
+        Err(refusal) => return crate::refusal::card(&refusal),
+    };
     let title = || format!("{} could not be shown", slot.title);
     match plugin
         .render(slot, cx)
@@ -79,8 +80,8 @@ pub(crate) async fn home(
 ) -> Response {
     let (notice, jar) = take_notice(jar);
     let cx = CallContext::for_user(user.clone());
-    let plugins = state.plugins();
-    let widgets: Vec<(&Arc<LoadedPlugin>, &SlotDecl)> = plugins
+    let plugins = state.plugins().list();
+    let widgets: Vec<(&Plugin, &SlotDecl)> = plugins
         .iter()
         .flat_map(|plugin| {
             plugin
@@ -149,32 +150,32 @@ pub(crate) async fn plugin_list(State(state): State<AppState>, Actor(user): Acto
             h1.page-title { "Installed plugins" }
             p.page-lead { "Each plugin runs in its own WebAssembly sandbox and reaches only what it was granted." }
         }
-        @if !state.failed().is_empty() {
+        @if !state.plugins().failed().is_empty() {
             section.card.card-danger {
                 header.card-header { h3.card-title { "Plugins that could not be loaded" } }
                 div.card-body {
                     ul.list {
-                        @for failed in state.failed() {
+                        @for failed in state.plugins().failed() {
                             li { code { (failed.source) } ": " (failed.error) }
                         }
                     }
                 }
             }
         }
-        @if state.plugins().is_empty() {
+        @if state.plugins().list().is_empty() {
             div.empty-state { p.empty-title { "No plugins are installed" } }
         } @else {
             div.table-wrap {
                 table.table {
                     thead { tr { th { "Plugin" } th { "Version" } th { "Tier" } th { "Contributes" } @if admin { th.align-end { "Calls" } th.align-end { "Failures" } th { "Health" } } } }
                     tbody {
-                        @for plugin in state.plugins().iter() {
+                        @for plugin in state.plugins().list().iter() {
                             @let manifest = plugin.manifest();
                             @let health = plugin.health();
                             tr {
                                 td {
                                     a.link href={ "/plugins/" (manifest.id) } { (manifest.name) }
-                                    @if state.suspension(manifest.id.as_str()).is_some() { " " span.badge.tone-danger { "disabled by an admin" } }
+                                    @if state.plugins().suspension(manifest.id.as_str()).is_some() { " " span.badge.tone-danger { "disabled by an admin" } }
                                     p.text-muted.table-note { (manifest.description) }
                                 }
                                 td { (manifest.version) }
@@ -292,7 +293,7 @@ impl PluginPage {
         jar: CookieJar,
     ) -> Result<Response, AppError> {
         let id = &self.id;
-        let plugin = state.plugin(id).ok_or_else(|| {
+        let plugin = state.plugins().get(id).ok_or_else(|| {
             AppError::page(ErrorKind::NotFound(format!(
                 "no plugin `{id}` is installed"
             )))
@@ -385,7 +386,7 @@ impl PluginPage {
 }
 
 /// The slots, tasks and permissions a plugin contributes.
-fn contributes(plugin: &LoadedPlugin) -> Markup {
+fn contributes(plugin: &Plugin) -> Markup {
     let manifest = plugin.manifest();
     html! {
         section.card {
@@ -404,7 +405,7 @@ fn contributes(plugin: &LoadedPlugin) -> Markup {
 /// The host's view of a plugin for operators (the admin health page): what
 /// it is, what it may do and was granted, what it contributes, its latest
 /// warnings.
-pub(crate) fn operator_details(plugin: &LoadedPlugin) -> Markup {
+pub(crate) fn operator_details(plugin: &Plugin) -> Markup {
     let manifest = plugin.manifest();
     let artifact = plugin.artifact();
     let granted = plugin.env().grant();

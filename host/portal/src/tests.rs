@@ -7,10 +7,11 @@ use axum::http::{Request, StatusCode};
 use greenroom_artifacts as artifacts;
 use greenroom_broker::{Grant, PluginEnv};
 use greenroom_contract::Artifact;
+use greenroom_lifecycle::{FailedPlugin, PluginHost};
 use greenroom_runtime::{Limits, LoadedPlugin, Runtime, RuntimeConfig};
 use greenroom_store::Database;
 use http_body_util::BodyExt;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 use tower::ServiceExt;
 
@@ -72,18 +73,15 @@ pub(crate) fn portal_with(guest_access: bool, test_plugins: &[&str]) -> Portal {
 pub(crate) fn portal_configured(config: PortalConfig, test_plugins: &[&str]) -> Portal {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = Database::open(&dir.path().join("greenroom.db")).expect("database opens");
-    let mut plugins = vec![Arc::new(load(
+    let mut plugins = vec![load(
         &db,
         artifacts::bundled("hello")
             .expect("hello is bundled")
             .bytes
             .to_vec(),
-    ))];
+    )];
     for path in test_plugins {
-        plugins.push(Arc::new(load(
-            &db,
-            std::fs::read(path).expect("test plugin built"),
-        )));
+        plugins.push(load(&db, std::fs::read(path).expect("test plugin built")));
     }
     let failed = vec![FailedPlugin {
         source: "broken.wasm".into(),
@@ -93,7 +91,7 @@ pub(crate) fn portal_configured(config: PortalConfig, test_plugins: &[&str]) -> 
         greenroom_catalog::CatalogStore::new(db.clone()),
         greenroom_catalog::CatalogConfig::default(),
     );
-    let state = AppState::new(plugins, failed, config, catalog);
+    let state = AppState::new(PluginHost::new(plugins, failed), config, catalog);
     Portal {
         _dir: dir,
         router: app(state.clone()),
@@ -764,14 +762,14 @@ async fn every_portal_link_on_the_home_and_plugin_pages_leads_somewhere() {
 #[tokio::test(start_paused = true)]
 async fn plugins_swapped_in_while_serving_run_their_scheduled_tasks_until_removed() {
     let portal = portal();
-    let scheduler = portal.state.start_scheduler();
+    let scheduler = portal.state.plugins().start_scheduler();
     assert_eq!(scheduler.len(), 0, "hello has no scheduled task");
     let db = Database::open(&portal._dir.path().join("greenroom.db")).expect("database opens");
     let probe = load(
         &db,
         std::fs::read(artifacts::PROBE_COMPONENT).expect("test plugin built"),
     );
-    portal.state.replace_plugin(Arc::new(probe));
+    portal.state.plugins().insert(probe);
     assert_eq!(scheduler.len(), 1, "the probe's task is scheduled");
     // Its task runs every minute: two runs, and a little. (Read from its
     // storage: with the clock paused, a render would time out at once.)
@@ -781,6 +779,6 @@ async fn plugins_swapped_in_while_serving_run_their_scheduled_tasks_until_remove
         .expect("reads");
     assert_eq!(ticks.as_deref(), Some(&b"2"[..]), "two scheduled runs");
 
-    portal.state.remove_plugin("test-probe");
+    portal.state.plugins().remove("test-probe");
     assert_eq!(scheduler.len(), 0, "a removed plugin's task stops");
 }

@@ -1,12 +1,13 @@
 //! `/api/admin/…`: the marketplace and installed plugins as JSON, for
 //! `greenroom plugin … --server URL` and for scripts.
 
-use super::{Admin, AdminActor, LoadStatus, blocking};
+use super::{Admin, AdminActor, blocking};
 use crate::error::{AppError, ErrorKind, Format};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use greenroom_lifecycle::LoadStatus;
 use greenroom_marketplace::{Installed, LifecycleError, Quiet, SourcedIndex};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

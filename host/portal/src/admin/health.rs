@@ -29,12 +29,12 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use axum_extra::extract::CookieJar;
 use greenroom_access::{AuditEntry, AuditQuery, Decision};
+use greenroom_lifecycle::Plugin;
 use greenroom_marketplace::Suspension;
-use greenroom_runtime::{Durations, FailureKind, HealthSnapshot, LoadedPlugin, RecentError};
+use greenroom_runtime::{Durations, FailureKind, HealthSnapshot, RecentError};
 use maud::{Markup, html};
 use percent_encoding::utf8_percent_encode;
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// How many of the plugin's latest denials the page and API show; the
@@ -105,7 +105,7 @@ impl Origin {
 
 /// Everything the page and the API show about one plugin.
 struct Report {
-    plugin: Arc<LoadedPlugin>,
+    plugin: Plugin,
     health: HealthSnapshot,
     origin: Origin,
     suspension: Option<Suspension>,
@@ -116,7 +116,7 @@ impl Report {
     async fn load(state: &AppState, id: &str, format: Format) -> Result<Report, AppError> {
         let plugin = served(state, id, format)?;
         let health = plugin.health();
-        let suspension = state.suspension(id);
+        let suspension = state.plugins().suspension(id);
         let admin = admin(state);
         let (state, id) = (state.clone(), id.to_owned());
         let (origin, denials) = blocking(format, move || {
@@ -149,8 +149,8 @@ impl Report {
 
 /// The loaded plugin with this id, or a 404 saying where a disabled
 /// installed plugin is turned on again.
-fn served(state: &AppState, id: &str, format: Format) -> Result<Arc<LoadedPlugin>, AppError> {
-    state.plugin(id).ok_or_else(|| AppError {
+fn served(state: &AppState, id: &str, format: Format) -> Result<Plugin, AppError> {
+    state.plugins().get(id).ok_or_else(|| AppError {
         kind: ErrorKind::NotFound(format!(
             "no plugin `{id}` is loaded; a disabled installed plugin is enabled again on {INSTALLED_PAGE}"
         )),
@@ -387,7 +387,7 @@ async fn disable(
             }
             Origin::Configured => {
                 state
-                    .suspend(&admin, &id, &actor.name, &reason)
+                    .plugins().suspend(&admin.marketplace.suspensions(), &id, &actor.name, &reason)
                     .map_err(internal)?;
                 Ok(back_to(
                     &health_href(&id),
@@ -409,7 +409,10 @@ async fn enable(
     served(&state, &id, Format::Html)?;
     let admin = admin(&state);
     blocking(Format::Html, move || {
-        let resumed = state.resume(&admin, &id, &actor.name).map_err(internal)?;
+        let resumed = state
+            .plugins()
+            .resume(&admin.marketplace.suspensions(), &id, &actor.name)
+            .map_err(internal)?;
         let notice = if resumed {
             format!("Enabled {id}; it is called again")
         } else {

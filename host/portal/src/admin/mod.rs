@@ -43,9 +43,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use greenroom_access::Identity;
 use greenroom_marketplace::Marketplace;
-use std::collections::HashMap;
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 /// What the admin API and pages work with.
 pub struct Admin {
@@ -54,66 +52,7 @@ pub struct Admin {
     /// The token the CLI presents, if the server has one.
     pub token: Option<String>,
     /// Where a running server's follower reports what it loaded.
-    pub loads: Arc<Loads>,
-}
-
-/// What became of each installed plugin the server tried to load, and a
-/// bell to ring when the records change so the follower looks at once.
-#[derive(Default)]
-pub struct Loads {
-    status: Mutex<HashMap<String, LoadStatus>>,
-    generation: Mutex<u64>,
-    bell: Condvar,
-}
-
-/// The outcome of loading one installed plugin's current record.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct LoadStatus {
-    /// The version loaded (or tried).
-    pub version: String,
-    /// The artifact's sha256.
-    pub sha256: String,
-    /// The grants it was loaded with.
-    pub grants: Vec<String>,
-    /// `None` when it loaded; otherwise why not.
-    pub error: Option<String>,
-}
-
-impl Loads {
-    /// Tells the follower the records changed.
-    pub fn ring(&self) {
-        *self.generation.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-        self.bell.notify_all();
-    }
-
-    /// Waits until [`Loads::ring`] is called or `timeout` passes.
-    pub fn wait(&self, timeout: Duration) {
-        let generation = self.generation.lock().unwrap_or_else(|p| p.into_inner());
-        let seen = *generation;
-        let _ = self
-            .bell
-            .wait_timeout_while(generation, timeout, |g| *g == seen);
-    }
-
-    /// Records what became of loading `id`.
-    pub fn set(&self, id: &str, status: LoadStatus) {
-        self.lock().insert(id.to_owned(), status);
-        self.bell.notify_all();
-    }
-
-    /// Forgets `id` (it was removed or disabled).
-    pub fn clear(&self, id: &str) {
-        self.lock().remove(id);
-    }
-
-    /// What became of loading `id`.
-    pub fn get(&self, id: &str) -> Option<LoadStatus> {
-        self.lock().get(id).cloned()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, LoadStatus>> {
-        self.status.lock().unwrap_or_else(|p| p.into_inner())
-    }
+    pub loads: Arc<greenroom_lifecycle::Loads>,
 }
 
 /// A permission an admin page or API route needs.

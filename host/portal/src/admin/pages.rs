@@ -21,7 +21,7 @@
 //! pool, through [`blocking`].
 
 use super::api::{InstallBody, Which, admin, error, install_now, wait_for_load};
-use super::{Admin, AdminActor, LoadStatus, blocking};
+use super::{Admin, AdminActor, blocking};
 use crate::actions::{CSRF_FIELD, notice_cookie};
 use crate::catalog_pages::SEGMENT;
 use crate::csrf::{CsrfForm, CsrfToken};
@@ -35,6 +35,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use axum_extra::extract::CookieJar;
+use greenroom_lifecycle::LoadStatus;
 use greenroom_marketplace::{
     CandidateView, IndexPlugin, IndexVersion, Installed, LifecycleError, Quiet, SourcedIndex,
 };
@@ -238,11 +239,11 @@ fn running_plugins_card(state: &AppState) -> Markup {
                 p.card-subtitle { "From the configuration file or a marketplace; each one's page and its operator details" }
             }
             div.card-body {
-                @if state.plugins().is_empty() {
+                @if state.plugins().list().is_empty() {
                     p.text.text-muted { "None." }
                 } @else {
                     ul.list {
-                        @for plugin in state.plugins().iter() {
+                        @for plugin in state.plugins().list().iter() {
                             @let manifest = plugin.manifest();
                             li {
                                 @match manifest.page() {
@@ -250,7 +251,7 @@ fn running_plugins_card(state: &AppState) -> Markup {
                                     None => { (manifest.name) }
                                 }
                                 " · " (super::health_link(manifest.id.as_str()))
-                                @if state.suspension(manifest.id.as_str()).is_some() { " " span.badge.tone-danger { "disabled by an admin" } }
+                                @if state.plugins().suspension(manifest.id.as_str()).is_some() { " " span.badge.tone-danger { "disabled by an admin" } }
                             }
                         }
                     }
@@ -800,7 +801,7 @@ impl LoadState {
             Some(_) => LoadState::Loading,
             // The follower reports on every record it loads, so a plugin
             // of this id served without a report is the configuration's.
-            None if state.plugin(&record.id).is_some() => LoadState::Shadowed,
+            None if state.plugins().get(&record.id).is_some() => LoadState::Shadowed,
             None => LoadState::Loading,
         }
     }
@@ -872,14 +873,15 @@ async fn installed(
         .collect();
     let added = |record: &Installed| match LoadState::of(&state, &admin, record) {
         LoadState::Serving => state
-            .plugin(&record.id)
+            .plugins()
+            .get(&record.id)
             .map(|p| added_origins(&p))
             .unwrap_or_default(),
         _ => BTreeSet::new(),
     };
     // Served plugins that were not installed here (or that an installed
     // one of the same id cannot replace) come from the configuration.
-    let plugins = state.plugins();
+    let plugins = state.plugins().list();
     let configured: Vec<_> = plugins
         .iter()
         .map(|p| p.manifest())
@@ -930,7 +932,7 @@ async fn installed(
                                     td { a.link href={ "/plugins/" (utf8_percent_encode(manifest.id.as_str(), SEGMENT)) } { (manifest.name) } " " code.text-muted { (manifest.id) } }
                                     td { (manifest.version) }
                                     td {
-                                        @if state.suspension(manifest.id.as_str()).is_some() {
+                                        @if state.plugins().suspension(manifest.id.as_str()).is_some() {
                                             span.badge.tone-danger { "disabled by an admin" }
                                         } @else {
                                             span.badge.tone-neutral { "configured" } " " span.text-muted.text-small { "managed in the config file" }
@@ -959,7 +961,7 @@ async fn installed(
 }
 
 /// The origins `plugin` was granted beyond those its manifest lists.
-fn added_origins(plugin: &greenroom_runtime::LoadedPlugin) -> BTreeSet<String> {
+fn added_origins(plugin: &greenroom_lifecycle::Plugin) -> BTreeSet<String> {
     let grant = plugin.env().grant();
     plugin
         .manifest()
@@ -1126,7 +1128,7 @@ async fn licences(
     Extension(csrf): Extension<CsrfToken>,
 ) -> Result<Response, AppError> {
     let (notice, jar) = take_notice(jar);
-    let Some(book) = state.licences().cloned() else {
+    let Some(book) = state.plugins().licences().cloned() else {
         let content = html! {
             section.page-header {
                 p.eyebrow { "Admin" }
@@ -1151,8 +1153,8 @@ async fn licences(
         ))
     })
     .await?;
-    let statuses = state.licence_statuses();
-    let warnings = state.licence_warnings();
+    let statuses = state.plugins().licence_statuses();
+    let warnings = state.plugins().licence_warnings();
     let content = html! {
         section.page-header {
             p.eyebrow { "Admin" }
@@ -1228,7 +1230,7 @@ async fn licences(
 
 /// The licence book, or a 404 where licences are not checked.
 fn licence_book(state: &AppState) -> Result<greenroom_marketplace::Licences, AppError> {
-    state.licences().cloned().ok_or_else(|| {
+    state.plugins().licences().cloned().ok_or_else(|| {
         AppError::page(ErrorKind::NotFound(
             "licences are not checked on this server".into(),
         ))
@@ -1252,7 +1254,7 @@ async fn add_licence(
                 std::time::SystemTime::now(),
             )
             .map_err(|e| AppError::page(ErrorKind::BadRequest(e.to_string())))?;
-        state.refresh_licences();
+        state.plugins().refresh_licences();
         Ok(format!(
             "Added the licence of {} for {} seats, until {}",
             added.licence.licensee, added.licence.seats, added.licence.expires
@@ -1274,7 +1276,7 @@ async fn remove_licence(
         let removed = book
             .remove(&id, &actor.name)
             .map_err(|e| AppError::page(ErrorKind::NotFound(e.to_string())))?;
-        state.refresh_licences();
+        state.plugins().refresh_licences();
         Ok(format!("Removed the licence of {}", removed.licensee))
     })
     .await?;

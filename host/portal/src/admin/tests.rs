@@ -2,12 +2,13 @@
 //! offering the real `hello` component signed by a key the portal trusts;
 //! forms posted with the CSRF cookie the pages set.
 
-use super::{Admin, LoadStatus};
+use super::Admin;
 use crate::tests::{Portal, Reply, csrf_cookie, get, portal, portal_with, post_form, send};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use greenroom_artifacts as artifacts;
 use greenroom_contract::Artifact;
+use greenroom_lifecycle::LoadStatus;
 use greenroom_marketplace::{
     Builtins, IndexPlugin, Installed, Marketplace, SecretKey, TrustedPublishers, entry_for,
     signed_statement,
@@ -809,6 +810,7 @@ async fn a_licence_pasted_on_the_licences_page_is_verified_listed_and_removable(
     market
         .portal
         .state
+        .plugins()
         .set_licences(Licences::new(market.db.clone(), trusted));
     let today = Day::of(std::time::SystemTime::now());
     let licence = issue_licence(
@@ -913,7 +915,7 @@ async fn disabling_an_installed_plugin_from_its_health_page_disables_its_record(
     redirects_to_installed_plugins(&reply);
     assert!(!market.installed().expect("installed").enabled);
     assert!(
-        market.portal.state.suspension("hello").is_none(),
+        market.portal.state.plugins().suspension("hello").is_none(),
         "the marketplace stops serving it; nothing is suspended"
     );
 }

@@ -52,7 +52,13 @@ async fn press(portal: &Portal, id: &str, button: &str) -> Reply {
 }
 
 fn calls(portal: &Portal, id: &str) -> u64 {
-    portal.state.plugin(id).expect("loaded").health().calls
+    portal
+        .state
+        .plugins()
+        .get(id)
+        .expect("loaded")
+        .health()
+        .calls
 }
 
 #[tokio::test]
@@ -196,11 +202,16 @@ async fn a_disabled_plugins_scheduled_tasks_do_not_run() {
     let portal = admin_portal(true, &[artifacts::PROBE_COMPONENT]);
     let reply = press(&portal, "test-probe", "disable").await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
-    let scheduler = portal.state.start_scheduler();
+    let scheduler = portal.state.plugins().start_scheduler();
     assert_eq!(scheduler.len(), 1, "its task is scheduled, and skipped");
     // Its task runs every minute: two intervals, and a little.
     tokio::time::sleep(Duration::from_secs(2 * 60 + 5)).await;
-    let health = portal.state.plugin("test-probe").expect("loaded").health();
+    let health = portal
+        .state
+        .plugins()
+        .get("test-probe")
+        .expect("loaded")
+        .health();
     let tasks = health
         .by_call
         .iter()
@@ -220,7 +231,7 @@ async fn non_admins_see_no_health_page_and_cannot_disable() {
     }
     let post = post_form(&portal, "/admin/plugins/hello/health/disable", None, "").await;
     assert!(matches!(post.status.as_u16(), 401 | 403), "{}", post.status);
-    assert!(portal.state.suspension("hello").is_none());
+    assert!(portal.state.plugins().suspension("hello").is_none());
     let unknown = get(&admin_portal(true, &[]), "/admin/plugins/nope/health").await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }

@@ -76,8 +76,7 @@ fn fixture() -> Fixture {
         },
     ));
     let state = AppState::new(
-        Vec::new(),
-        Vec::new(),
+        greenroom_lifecycle::PluginHost::new(Vec::new(), Vec::new()),
         PortalConfig {
             sign_in: Some(Arc::clone(&sign_in)),
             ..PortalConfig::default()

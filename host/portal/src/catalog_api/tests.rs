@@ -41,8 +41,7 @@ fn fixture_with(guest_access: bool) -> Fixture {
         .expect("the fixture registers");
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     let state = AppState::new(
-        Vec::new(),
-        Vec::new(),
+        greenroom_lifecycle::PluginHost::new(Vec::new(), Vec::new()),
         PortalConfig {
             guest_access,
             ..PortalConfig::default()

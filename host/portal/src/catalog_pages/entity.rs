@@ -26,11 +26,11 @@ use greenroom_catalog::{
     Predicate,
 };
 use greenroom_contract::{SlotDecl, SlotKind};
-use greenroom_runtime::{CallContext, LoadedPlugin};
+use greenroom_lifecycle::Plugin;
+use greenroom_runtime::CallContext;
 use maud::{Markup, html};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// Owned entities listed on a group's or user's page; the total is shown
 /// and the catalog page lists the rest.
@@ -472,11 +472,11 @@ fn owned_by(
 
 /// The plugin slots of `kind` that apply to an entity of `entity_kind`.
 fn slots_for<'a>(
-    plugins: &'a [Arc<LoadedPlugin>],
+    plugins: &'a [Plugin],
     kind: SlotKind,
     entity_kind: &str,
     shown: &dyn Fn(&SlotDecl) -> bool,
-) -> Vec<(&'a Arc<LoadedPlugin>, &'a SlotDecl)> {
+) -> Vec<(&'a Plugin, &'a SlotDecl)> {
     plugins
         .iter()
         .flat_map(|plugin| {
@@ -505,7 +505,7 @@ struct SlotPlace<'a> {
 }
 
 impl SlotPlace<'_> {
-    async fn draw(&self, plugin: &LoadedPlugin, slot: &SlotDecl) -> Markup {
+    async fn draw(&self, plugin: &Plugin, slot: &SlotDecl) -> Markup {
         let id = plugin.manifest().id.as_str();
         let prefix = format!("entity-{id}-{}", slot.name);
         let target = Target {
@@ -539,7 +539,7 @@ async fn draw(
     .await?;
     let entry = loaded.entry();
     let kind = entry.entity_ref().kind().to_owned();
-    let plugins = state.plugins();
+    let plugins = state.plugins().list();
     let tabs = TabLinks::new(&plugins, entry, &shown);
     let current = tabs.find(&tab).ok_or_else(|| no_tab(&tab_name(&tab)))?;
     let return_to = match query.as_deref().filter(|q| !q.is_empty()) {
@@ -624,11 +624,7 @@ struct TabLink {
 }
 
 impl TabLinks {
-    fn new(
-        plugins: &[Arc<LoadedPlugin>],
-        entry: Entry<'_>,
-        shown: &dyn Fn(&SlotDecl) -> bool,
-    ) -> TabLinks {
+    fn new(plugins: &[Plugin], entry: Entry<'_>, shown: &dyn Fn(&SlotDecl) -> bool) -> TabLinks {
         let base = entry.path();
         let kind = entry.entity_ref().kind().to_owned();
         let mut links = vec![TabLink {
@@ -806,11 +802,7 @@ fn grouped_relations<'a>(entry: Entry<'a>) -> Vec<(&'a str, Vec<EntityRef>)> {
     groups
 }
 
-fn overview_tab(
-    loaded: &Loaded,
-    cards: &[(&Arc<LoadedPlugin>, &SlotDecl)],
-    drawn: Vec<Markup>,
-) -> Markup {
+fn overview_tab(loaded: &Loaded, cards: &[(&Plugin, &SlotDecl)], drawn: Vec<Markup>) -> Markup {
     let entry = loaded.entry();
     let kind = entry.entity_ref().kind().to_owned();
     let groups = grouped_relations(entry);

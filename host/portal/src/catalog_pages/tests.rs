@@ -885,7 +885,11 @@ async fn an_entity_the_user_may_not_read_is_a_404_and_never_reaches_a_plugin() {
     let known = Rbac::fixed(PolicyDocument::default(), vec![]).known_permissions();
     let document = PolicyDocument::from_yaml(policy, "p", &known).expect("valid");
     portal.state.set_rbac(Rbac::fixed(document, vec![]));
-    let hello = portal.state.plugin("hello").expect("hello is loaded");
+    let hello = portal
+        .state
+        .plugins()
+        .get("hello")
+        .expect("hello is loaded");
     let calls = hello.health().calls;
 
     let hidden = get(&portal, "/catalog/default/component/pay-service").await;
