@@ -2,7 +2,6 @@
 
 use crate::session::Session;
 use greenroom_access::Identity;
-use greenroom_access::rbac::Outcome;
 use greenroom_contract::wit::latest::greenroom::plugin::identity::Host;
 use greenroom_contract::wit::latest::greenroom::plugin::types::{HostError, User};
 
@@ -45,31 +44,22 @@ impl Host for Session {
         let Some(user) = self.user().cloned() else {
             return Ok(false);
         };
-        let decision = rbac.decide(&user, &permission);
-        let allowed = match &decision.outcome {
-            Outcome::Allow => true,
-            Outcome::Deny => false,
-            Outcome::Conditional(condition) => match &resource {
-                Some(entity_ref) => self
-                    .env()
-                    .catalog()
-                    .entity_by_ref(entity_ref)
-                    .map_err(|e| HostError::Internal(format!("catalog: {e}")))?
-                    .is_some_and(|entity| condition.holds(&entity)),
-                None => false,
-            },
+        let permit = rbac.permit(&user, &permission);
+        let allowed = match &resource {
+            _ if permit.allowed() => true,
+            // A conditional allow holds for an entity whose conditions
+            // hold; the entity is read only then.
+            Some(entity_ref) if permit.conditional() => self
+                .env()
+                .catalog()
+                .entity_by_ref(entity_ref)
+                .map_err(|e| HostError::Internal(format!("catalog: {e}")))?
+                .is_some_and(|entity| permit.allows_entity(&entity)),
+            _ => false,
         };
         if !allowed {
-            let reason = format!(
-                "{} may not {permission}{}: {}",
-                user.entity_ref,
-                resource
-                    .as_deref()
-                    .map(|r| format!(" on {r}"))
-                    .unwrap_or_default(),
-                decision.reason(&permission)
-            );
-            self.audit_denial("authorize", Some(&permission), &reason);
+            let refusal = permit.refusal(resource.as_deref());
+            self.audit_denial("authorize", Some(&permission), &refusal.reason);
         }
         Ok(allowed)
     }

@@ -3,7 +3,7 @@
 use crate::grant::Grant;
 use crate::http::{CallHttp, Egress};
 use crate::log::{LogBudget, LogTail};
-use greenroom_access::rbac::{Outcome, Rbac};
+use greenroom_access::rbac::Rbac;
 use greenroom_access::{AuditEvent, AuditLog, Decision, Identity};
 use greenroom_catalog::CatalogStore;
 use greenroom_contract::wit::latest::greenroom::plugin::types::HostError;
@@ -305,8 +305,7 @@ impl Session {
             // A scheduled task acts for no one: its grant decides.
             return None;
         };
-        rbac.catalog_filter(user, "catalog.entity.read")
-            .restriction()
+        rbac.permit(user, "catalog.entity.read").restriction()
     }
 
     /// The acting user's part of [`Session::decide`].
@@ -328,17 +327,10 @@ impl Session {
             self.audit_denial(access.action(), access.resource(), reason);
             return Err(HostError::Denied(reason.to_owned()));
         };
-        let decision = rbac.decide(user, permission);
-        if decision.outcome == Outcome::Allow {
-            return Ok(());
-        }
-        let reason = format!(
-            "{} may not {permission}: {}",
-            user.entity_ref,
-            decision.reason(permission)
-        );
-        self.audit_denial(access.action(), access.resource(), &reason);
-        Err(HostError::Denied(reason))
+        rbac.permit(user, permission).require().map_err(|refusal| {
+            self.audit_denial(access.action(), access.resource(), &refusal.reason);
+            HostError::Denied(refusal.reason)
+        })
     }
 
     /// Records a denial within the call's budget (see

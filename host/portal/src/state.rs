@@ -1,7 +1,7 @@
 //! What every handler shares.
 
 use greenroom_access::Identity;
-use greenroom_access::rbac::{CatalogFilter, PolicyDocument, Rbac, RbacDecision};
+use greenroom_access::rbac::{Permit, PolicyDocument, Rbac, Refusal};
 use greenroom_catalog::Catalog;
 use greenroom_lifecycle::PluginHost;
 use std::sync::{Arc, OnceLock, RwLock};
@@ -87,6 +87,23 @@ impl AppState {
             .clone()
     }
 
+    /// The one decision for `user` and `permission` (see
+    /// [`greenroom_access::rbac::Permit`]): what it allows outright, on
+    /// one entity, or as the restriction ANDed into catalog queries.
+    pub(crate) fn permit(&self, user: &Identity, permission: &str) -> Permit {
+        self.rbac().permit(user, permission)
+    }
+
+    /// What `user` may see of the catalog, ANDed into every read by the
+    /// pages and the API: RBAC's decision on `catalog.entity.read`, the same
+    /// the broker asks for plugins' reads; `None` for everything.
+    pub(crate) fn catalog_restriction(
+        &self,
+        user: &Identity,
+    ) -> Option<greenroom_catalog::Predicate> {
+        self.permit(user, "catalog.entity.read").restriction()
+    }
+
     /// Refuses (403) unless RBAC allows `user` `permission` outright; a
     /// refusal is written to the audit log with the rule that decided.
     pub(crate) fn require(
@@ -95,16 +112,22 @@ impl AppState {
         permission: &str,
         format: crate::error::Format,
     ) -> Result<(), crate::error::AppError> {
-        let decision = self.rbac().decide(user, permission);
-        if decision.outcome == greenroom_access::rbac::Outcome::Allow {
-            return Ok(());
-        }
-        let reason = refusal_reason(user, permission, &decision);
-        self.audit_user_denial(user, permission, None, &reason);
-        Err(crate::error::AppError {
-            kind: crate::error::ErrorKind::Forbidden(reason),
+        self.permit(user, permission)
+            .require()
+            .map_err(|refusal| self.refuse(&refusal, format))
+    }
+
+    /// Writes `refusal` to the audit log once, and answers it as a 403.
+    pub(crate) fn refuse(
+        &self,
+        refusal: &Refusal,
+        format: crate::error::Format,
+    ) -> crate::error::AppError {
+        self.audit().record_or_log(&refusal.event(None));
+        crate::error::AppError {
+            kind: crate::error::ErrorKind::Forbidden(refusal.reason.clone()),
             format,
-        })
+        }
     }
 
     /// Whether `user` is shown `slot`: it requires no permission, or one
@@ -112,7 +135,7 @@ impl AppState {
     pub(crate) fn may_see(&self, user: &Identity, slot: &greenroom_contract::SlotDecl) -> bool {
         slot.requires
             .as_deref()
-            .is_none_or(|permission| self.rbac().allows(user, permission))
+            .is_none_or(|permission| self.permit(user, permission).allowed())
     }
 
     /// The audit log. Record what requests nobody signed did with
@@ -121,45 +144,14 @@ impl AppState {
         &self.inner.audit
     }
 
-    /// Writes a user's refusal to the audit log.
-    pub(crate) fn audit_user_denial(
-        &self,
-        user: &Identity,
-        action: &str,
-        resource: Option<&str>,
-        reason: &str,
-    ) {
-        self.audit().record_or_log(&greenroom_access::AuditEvent {
-            actor: Some(&user.entity_ref),
-            plugin: None,
-            action,
-            resource,
-            decision: greenroom_access::Decision::Deny,
-            reason,
-        });
-    }
-
     /// What `user` may do with `permission` on single entities, decided
-    /// once: the filter an entity must pass, and the (audited) refusal for
-    /// one that does not.
-    pub(crate) fn entity_permission(
-        &self,
-        user: &Identity,
-        permission: &'static str,
-    ) -> EntityPermission {
-        let decision = self.rbac().decide(user, permission);
+    /// once: the restriction an entity must pass, and the (audited) refusal
+    /// for one that does not.
+    pub(crate) fn entity_permission(&self, user: &Identity, permission: &str) -> EntityPermission {
         EntityPermission {
-            allowed: decision.catalog_filter().restriction(),
-            reason: refusal_reason(user, permission, &decision),
+            permit: self.permit(user, permission),
             state: self.clone(),
-            user: user.clone(),
-            permission,
         }
-    }
-
-    /// What `user` may see of the catalog under `permission`.
-    pub(crate) fn catalog_filter(&self, user: &Identity, permission: &str) -> CatalogFilter {
-        self.rbac().catalog_filter(user, permission)
     }
 
     /// Turns on administration (`/admin`, `/api/admin`). Call it once,
@@ -205,38 +197,33 @@ pub fn bootstrap_admins(config: &PortalConfig) -> Vec<String> {
     admins
 }
 
-/// Why `user` is refused `permission`, as the 403 and the audit log say it.
-fn refusal_reason(user: &Identity, permission: &str, decision: &RbacDecision) -> String {
-    format!(
-        "{} may not {permission}: {}",
-        user.entity_ref,
-        decision.reason(permission)
-    )
-}
-
 /// A user's permission on single catalog entities (see
 /// [`AppState::entity_permission`]).
 pub(crate) struct EntityPermission {
-    /// What an entity must match for the user to be allowed.
-    pub allowed: Option<greenroom_catalog::Predicate>,
-    reason: String,
+    permit: Permit,
     state: AppState,
-    user: Identity,
-    permission: &'static str,
 }
 
 impl EntityPermission {
-    /// The refusal for `resource`, written to the audit log: a 403.
-    /// The refusal as an error page, audited as [`EntityPermission::refuse`].
-    pub(crate) fn refuse_page(&self, resource: &str) -> crate::error::AppError {
-        let mut error = self.refuse(resource);
-        error.format = crate::error::Format::Html;
-        error
+    /// What an entity must match for the user to be allowed: ANDed into
+    /// the query that finds it.
+    pub(crate) fn restriction(&self) -> Option<greenroom_catalog::Predicate> {
+        self.permit.restriction()
     }
 
+    /// The refusal for `resource`, written to the audit log: a 403.
     pub(crate) fn refuse(&self, resource: &str) -> crate::error::AppError {
-        self.state
-            .audit_user_denial(&self.user, self.permission, Some(resource), &self.reason);
-        crate::error::AppError::api(crate::error::ErrorKind::Forbidden(self.reason.clone()))
+        self.state.refuse(
+            &self.permit.refusal(Some(resource)),
+            crate::error::Format::Json,
+        )
+    }
+
+    /// The refusal as an error page, audited as [`EntityPermission::refuse`].
+    pub(crate) fn refuse_page(&self, resource: &str) -> crate::error::AppError {
+        self.state.refuse(
+            &self.permit.refusal(Some(resource)),
+            crate::error::Format::Html,
+        )
     }
 }

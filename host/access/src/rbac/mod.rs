@@ -8,15 +8,18 @@
 //! metadata or spec field; `allOf`/`anyOf`/`not`). Default deny: what no
 //! policy allows is refused, and a deny wins over an allow.
 //!
-//! [`Rbac::decide`] is the one decision for a user and a permission; for
-//! catalog permissions, [`Rbac::catalog_filter`] turns it into a predicate
-//! the catalog compiles to SQL, so a list is filtered in the database.
+//! [`Rbac::permit`] is the one decision for a user and a permission: a
+//! [`Permit`] says what it allows outright, on one entity, or — for
+//! catalog permissions — as a predicate the catalog compiles to SQL, so a
+//! list is filtered in the database; a refusal ([`Refusal`]) has one reason
+//! format and becomes one audit row.
 //! Versions of the policy are kept in the store ([`PolicyStore`]); the
 //! configuration's bootstrap admins may always do everything, so a bad
 //! policy can always be repaired.
 
 mod engine;
 mod permissions;
+mod permit;
 mod policy;
 mod store;
 
@@ -25,6 +28,7 @@ pub use engine::{
     decide_with,
 };
 pub use permissions::{HOST_PERMISSIONS, HostPermission, on_catalog_entities};
+pub use permit::{Permit, Refusal};
 pub use policy::{
     Condition, Effect, Policy, PolicyDocument, PolicyError, Role, RuleName, RuleParams,
     permission_matches,

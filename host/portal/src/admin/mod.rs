@@ -109,7 +109,7 @@ fn format_of(parts: &Parts) -> Format {
 /// section): RBAC's `plugin.install` (bootstrap admins from `[auth]
 /// admins`, and the guest in demo mode, may always).
 pub(crate) fn is_admin(state: &AppState, user: &Identity) -> bool {
-    state.rbac().allows(user, PluginInstall::PERMISSION)
+    state.permit(user, PluginInstall::PERMISSION).allowed()
 }
 
 impl<P: Needs> FromRequestParts<AppState> for Allowed<P> {

@@ -397,7 +397,7 @@ pub(super) async fn delete_by_uid(
         if catalog.store().entity_by_uid(&uid, None)?.is_some()
             && catalog
                 .store()
-                .entity_by_uid(&uid, delete.allowed.as_ref())?
+                .entity_by_uid(&uid, delete.restriction().as_ref())?
                 .is_none()
         {
             return Err(delete.refuse(&uid));
@@ -649,7 +649,7 @@ pub(super) async fn refresh(
         }
         if catalog
             .store()
-            .entity_by_ref_where(&entity_ref, refresh.allowed.as_ref())?
+            .entity_by_ref_where(&entity_ref, refresh.restriction().as_ref())?
             .is_none()
         {
             return Err(refresh.refuse(&entity_ref));

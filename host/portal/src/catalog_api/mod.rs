@@ -92,9 +92,7 @@ async fn method_not_allowed() -> AppError {
 /// (Locations are not entities: as in Backstage, who may list, add or
 /// remove them is a permission of its own, decided in their handlers.)
 fn visible(state: &AppState, user: &Identity) -> Option<Predicate> {
-    state
-        .catalog_filter(user, "catalog.entity.read")
-        .restriction()
+    state.catalog_restriction(user)
 }
 
 /// Both restrictions, either, or none.

@@ -130,7 +130,7 @@ pub(super) async fn refresh(
     let key = entity_ref.key();
     let visible = super::restriction(&state, &user);
     let permission = state.entity_permission(&user, "catalog.entity.refresh");
-    let allowed = permission.allowed.clone();
+    let allowed = permission.restriction();
     let found = key.clone();
     let (exists, may) = super::read(&state, move |store| {
         let exists = store
@@ -577,7 +577,7 @@ async fn draw(
         }
     };
     let content = html! {
-        (header(&loaded, state.rbac().allows(&user, LOCATION_DELETE)))
+        (header(&loaded, state.permit(&user, LOCATION_DELETE).allowed()))
         (problems(entry))
         @if entry.annotation(ORPHAN_ANNOTATION) == Some("true") {
             div.callout.tone-warning role="status" {

@@ -409,7 +409,7 @@ pub(super) async fn page(
     let filters = request.filters.clone();
     let cursor = request.cursor.clone();
     let restriction = restriction(&state, &user);
-    let reads_locations = state.rbac().allows(&user, "catalog.location.read");
+    let reads_locations = state.permit(&user, "catalog.location.read").allowed();
     let listing = read(&state, move |store| {
         Listing::load(
             store,

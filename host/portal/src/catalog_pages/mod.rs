@@ -54,9 +54,7 @@ pub(crate) fn routes() -> Router<AppState> {
 /// decision on `catalog.entity.read` (the same the API and the broker
 /// ask), so every page here follows because every read passes it.
 fn restriction(state: &AppState, user: &Identity) -> Option<Predicate> {
-    state
-        .catalog_filter(user, "catalog.entity.read")
-        .restriction()
+    state.catalog_restriction(user)
 }
 
 /// Runs `read` against the catalog's store on the blocking pool; its
