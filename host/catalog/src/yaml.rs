@@ -39,6 +39,27 @@ impl Position {
             column: marker.col() + 1,
         }
     }
+
+    /// The end of `text`: its last line, just past its last character.
+    fn end_of(text: &str) -> Position {
+        let last_line = text.rsplit(['\n', '\r']).next().unwrap_or_default();
+        Position {
+            line: 1 + text.matches(['\n', '\r']).count() - text.matches("\r\n").count(),
+            column: last_line.chars().count() + 1,
+        }
+    }
+
+    /// This position, or `end` when it is past it: at the end of a text
+    /// with no final line break, saphyr reports what it finds there
+    /// (running out of input, an empty value) on the line after the last,
+    /// a line no editor can go to.
+    fn clamped(self, end: Position) -> Position {
+        if (self.line, self.column) > (end.line, end.column) {
+            end
+        } else {
+            self
+        }
+    }
 }
 
 /// One YAML document of a file, as JSON, with the position of each value.
@@ -122,10 +143,16 @@ impl YamlError {
 /// over the budget is returned with its [`Document::refusal`]; a text that
 /// is not YAML is an error.
 pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
-    let mut builder = Builder::default();
+    let end = Position::end_of(text);
+    let mut builder = Builder {
+        end,
+        ..Builder::default()
+    };
     for event in Parser::new_from_str(text) {
-        let (event, span) =
-            event.map_err(|e| YamlError::new(Position::at(*e.marker()), e.info()))?;
+        let (event, span) = event.map_err(|e| {
+            let at = Position::at(*e.marker()).clamped(end);
+            YamlError::new(at, e.info())
+        })?;
         builder.event(event, span)?;
     }
     Ok(builder.documents)
@@ -178,11 +205,13 @@ struct Builder {
     anchors: HashMap<usize, Anchor>,
     /// Values the file's aliases have expanded to so far.
     alias_nodes: usize,
+    /// Where the text ends.
+    end: Position,
 }
 
 impl Builder {
     fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), YamlError> {
-        let position = Position::at(span.start);
+        let position = Position::at(span.start).clamped(self.end);
         match event {
             Event::DocumentStart(_) => self.begin_document(),
             Event::DocumentEnd => self.end_document(),
@@ -547,6 +576,23 @@ mod tests {
         let error = parse_documents("kind: A\nmetadata:\n  name: [unclosed\n").unwrap_err();
         assert!(error.position.line >= 3, "{error:?}");
         assert!(!error.message.is_empty());
+    }
+
+    #[test]
+    fn a_file_that_ends_mid_value_is_reported_at_its_end() {
+        // Shrunk by tests/yaml_properties.rs: saphyr said line 2 of this
+        // one-line file.
+        let error = parse_documents("{").unwrap_err();
+        assert_eq!(error.position, Position { line: 1, column: 2 });
+        let error = parse_documents("a:\r\n  - [x,\r\n").unwrap_err();
+        assert_eq!(error.position, Position { line: 3, column: 1 });
+        // And an empty value there (shrunk too: it was on line 2).
+        let docs = parse_documents("? : ").unwrap();
+        let last = docs[0].value.as_object().unwrap().keys().next().unwrap();
+        assert_eq!(
+            docs[0].position(&format!("/{last}")),
+            Position { line: 1, column: 5 }
+        );
     }
 
     #[test]
