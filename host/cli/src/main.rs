@@ -24,7 +24,7 @@ use clap::{Args, Parser, Subcommand};
 use config::{Config, Overrides};
 use greenroom_broker::Coverage;
 use greenroom_lifecycle::PluginHost;
-use greenroom_portal::{AppState, PortalConfig};
+use greenroom_portal::{AppParts, AppState, PortalConfig};
 use greenroom_runtime::{Runtime, RuntimeConfig};
 use greenroom_store::Database;
 use std::net::SocketAddr;
@@ -778,12 +778,16 @@ fn serve_config(
         // `greenroom rbac import` on this data directory takes effect
         // within seconds: the follower reloads it with the plugins.
         host.follow_installed(configured, default_limits, Arc::clone(&loads));
-        let state = AppState::new(host, portal, catalog);
-        state.set_rbac(rbac);
-        state.set_admin(greenroom_portal::Admin {
-            marketplace: Arc::new(install::marketplace(&config, &db, None)?),
-            token: Some(install::admin_token(&config.data_dir)?),
-            loads,
+        let state = AppState::build(AppParts {
+            plugins: host,
+            config: portal,
+            catalog,
+            rbac: Some(rbac),
+            admin: Some(Arc::new(greenroom_portal::Admin {
+                marketplace: Arc::new(install::marketplace(&config, &db, None)?),
+                token: Some(install::admin_token(&config.data_dir)?),
+                loads,
+            })),
         });
         let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| {
             format!("cannot listen on {}; is another Greenroom running? Choose another address with --listen", config.listen)

@@ -1,6 +1,7 @@
 //! Form submissions to plugin actions.
 
 use crate::csrf;
+use crate::csrf::CSRF_FIELD;
 use crate::error::{AppError, ErrorKind};
 use crate::extract::{local_path, query_pairs};
 use crate::identity::Actor;
@@ -16,8 +17,8 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use greenroom_runtime::CallContext;
 use greenroom_runtime::types::Outcome;
 
-/// Hidden fields the portal adds to every form; never passed to plugins.
-pub(crate) const CSRF_FIELD: &str = "_csrf";
+/// A hidden field the portal adds to forms: where to go afterwards; never
+/// passed to plugins.
 const RETURN_FIELD: &str = "_return";
 
 /// `POST /plugins/<id>/actions/<action>`: checks the CSRF token, calls the

@@ -12,12 +12,13 @@
 //! session. The pending-sign-in cookie lives ten minutes, on
 //! `/auth/oidc` only.
 
+use crate::chrome::Chrome;
 use crate::csrf::CsrfForm;
 use crate::error::{AppError, ErrorKind};
 use crate::extract::{local_path, query_pairs};
 use crate::identity::{Actor, Caller};
-use crate::layout::{self, Nav, Shell};
 use crate::render;
+use crate::render::shell::{self, Nav, Shell};
 use crate::state::AppState;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -32,12 +33,7 @@ use maud::{Markup, html};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// The sign-in page.
-pub(crate) const SIGN_IN_PATH: &str = "/auth/sign-in";
-/// Where the header's sign-out form posts.
-pub(crate) const SIGN_OUT_PATH: &str = "/auth/sign-out";
-/// The signed-in person's profile.
-pub(crate) const PROFILE_PATH: &str = "/me";
+use crate::paths::{PROFILE_PATH, SIGN_IN_PATH, SIGN_OUT_PATH, returning_to};
 /// Where an OpenID Connect sign-in starts.
 const OIDC_START_PATH: &str = "/auth/oidc/start";
 /// The cookie holding a pending OpenID Connect sign-in (sealed: state,
@@ -52,20 +48,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(OIDC_START_PATH, get(oidc_start))
         .route(SIGN_OUT_PATH, post(sign_out))
         .route(PROFILE_PATH, get(profile))
-}
-
-/// The redirect for a page read nobody is signed in for: to the sign-in
-/// page, which brings them back to `return_to`.
-pub(crate) fn to_sign_in(return_to: &str) -> Response {
-    Redirect::to(&returning_to(SIGN_IN_PATH, return_to)).into_response()
-}
-
-/// `path` with the query that brings the browser back to `return_to`.
-fn returning_to(path: &str, return_to: &str) -> String {
-    let query = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("return", return_to)
-        .finish();
-    format!("{path}?{query}")
 }
 
 /// Where to go after signing in: the local path asked for, never a sign-in
@@ -130,7 +112,9 @@ fn page(
         user,
         notice: None,
         admin: false,
-        pages: Vec::new(),
+        pages: &[],
+        csrf: None,
+        warnings: &[],
     };
     let content = html! {
         section.page-header {
@@ -139,7 +123,7 @@ fn page(
         }
         (body)
     };
-    (status, layout::page(&shell, content)).into_response()
+    (status, shell::page(&shell, content)).into_response()
 }
 
 /// A sign-in that did not work, and a way to try again.
@@ -426,7 +410,7 @@ async fn sign_out(
 
 /// `GET /me`: who the portal thinks you are — your User, e-mail, and the
 /// groups you are in, transitively, which is what you own through.
-async fn profile(State(state): State<AppState>, Actor(user): Actor) -> Response {
+async fn profile(chrome: Chrome, Actor(user): Actor) -> Response {
     let link = |entity_ref: &str| match EntityRef::parse(entity_ref, None, DEFAULT_NAMESPACE) {
         Ok(parsed) if parsed.namespace() != greenroom_access::EXTERNAL_NAMESPACE && !user.guest => {
             html! { a.link href=(crate::catalog_pages::entity_path(&parsed)) { (entity_ref) } }
@@ -463,15 +447,9 @@ async fn profile(State(state): State<AppState>, Actor(user): Actor) -> Response 
             }
         }
     };
-    let shell = Shell {
-        title: "Profile",
-        nav: Nav::None,
-        user: Some(&user),
-        notice: None,
-        admin: layout::shows_admin(&state, &user),
-        pages: layout::plugin_pages(&state, &user, None),
-    };
-    layout::page(&shell, content).into_response()
+    chrome
+        .page("Profile", Nav::None, None, content)
+        .into_response()
 }
 
 #[cfg(test)]

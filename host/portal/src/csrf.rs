@@ -17,7 +17,6 @@
 //! cookies, a trusted proxy's header, a browser's cached Basic credentials
 //! and the demo's guest are all ambient: this holds whoever the caller is.
 
-use crate::actions::CSRF_FIELD;
 use crate::error::{AppError, ErrorKind};
 use axum::Form;
 use axum::extract::{FromRequest, Request};
@@ -28,6 +27,10 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use rand::RngExt;
 
+/// The hidden field the portal adds to every form for the token; never
+/// passed to plugins.
+pub(crate) const CSRF_FIELD: &str = "_csrf";
+
 /// The cookie holding the token.
 const COOKIE: &str = "greenroom_csrf";
 
@@ -37,18 +40,6 @@ pub(crate) struct CsrfToken(pub String);
 
 fn well_formed(token: &str) -> bool {
     token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-tokio::task_local! {
-    /// The token of the page being drawn, for the forms of the page shell
-    /// (sign-out), which no handler passes it.
-    static CURRENT: String;
-}
-
-/// The CSRF token of the request being answered, outside the handlers
-/// (none outside a page request).
-pub(crate) fn current() -> Option<String> {
-    CURRENT.try_with(Clone::clone).ok()
 }
 
 /// Makes sure the browser has a token, and hands it to handlers.
@@ -62,7 +53,7 @@ pub(crate) async fn ensure_cookie(jar: CookieJar, mut request: Request, next: Ne
         None => (hex::encode(rand::rng().random::<[u8; 32]>()), true),
     };
     request.extensions_mut().insert(CsrfToken(token.clone()));
-    let response = CURRENT.scope(token.clone(), next.run(request)).await;
+    let response = next.run(request).await;
     if !fresh {
         return response;
     }

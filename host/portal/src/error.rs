@@ -1,6 +1,5 @@
 //! One error type for every handler, and its mapping to HTTP.
 
-use crate::layout;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{OriginalUri, Request};
@@ -177,7 +176,7 @@ impl IntoResponse for AppError {
                     return_to: Some(return_to),
                 } = &self.kind
                 {
-                    return crate::auth::to_sign_in(return_to);
+                    return crate::paths::to_sign_in(return_to);
                 }
                 let title = match self.kind {
                     ErrorKind::SignInRefused(_) => "Sign-in refused",
@@ -188,7 +187,7 @@ impl IntoResponse for AppError {
                 };
                 (
                     status,
-                    layout::error_page(status.as_u16(), title, &self.message()),
+                    crate::render::shell::error_page(status.as_u16(), title, &self.message()),
                 )
                     .into_response()
             }

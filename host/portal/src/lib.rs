@@ -25,13 +25,14 @@ mod assets;
 mod auth;
 mod catalog_api;
 mod catalog_pages;
+mod chrome;
 mod csrf;
 mod error;
 mod extract;
 mod identity;
-mod layout;
 mod licensing;
 mod pages;
+mod paths;
 mod refusal;
 mod render;
 mod service;
@@ -40,7 +41,7 @@ mod state;
 pub use admin::Admin;
 pub use admin::api::InstallBody;
 pub use service::{ApiToken, CALLER_HEADER};
-pub use state::{AppState, PortalConfig, bootstrap_admins};
+pub use state::{AppParts, AppState, PortalConfig, bootstrap_admins};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -72,11 +73,7 @@ pub fn app(state: AppState) -> Router {
         .merge(catalog_pages::routes())
         .nest("/admin", admin::page_routes())
         .merge(auth::routes())
-        .route_layer(axum::middleware::from_fn(csrf::ensure_cookie))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            licensing::warn_about_licences,
-        ));
+        .route_layer(axum::middleware::from_fn(csrf::ensure_cookie));
     let api = Router::new()
         .nest("/catalog", catalog_api::routes())
         .nest("/admin", admin::api_routes())
@@ -137,3 +134,74 @@ pub fn app(state: AppState) -> Router {
 
 #[cfg(test)]
 mod tests;
+
+/// The portal's layers: foundations (errors, drawing, CSRF, paths, the
+/// shared state, who is acting) never import a feature (the handlers of
+/// pages, APIs, actions, sign-in, administration), so features can be
+/// added, split or removed without touching what every page stands on.
+#[cfg(test)]
+mod layers {
+    /// Modules every handler may use; they import only each other.
+    const FOUNDATIONS: &[&str] = &[
+        "assets", "csrf", "error", "extract", "identity", "paths", "refusal", "render", "service",
+        "state",
+    ];
+
+    /// The `crate::<module>` paths a file's non-test code names.
+    fn imports(text: &str) -> Vec<String> {
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        let mut found = Vec::new();
+        for (at, _) in code.match_indices("crate::") {
+            let name: String = code[at + "crate::".len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            found.push(name);
+        }
+        found
+    }
+
+    fn sources(path: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(path).expect("readable").flatten() {
+                sources(&entry.path(), out);
+            }
+        } else if path.is_file()
+            && path.extension().is_some_and(|e| e == "rs")
+            && path.file_name().is_some_and(|n| n != "tests.rs")
+        {
+            out.push(path.to_owned());
+        }
+    }
+
+    #[test]
+    fn foundations_import_no_feature() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut problems = Vec::new();
+        for module in FOUNDATIONS {
+            let mut files = Vec::new();
+            sources(&src.join(module), &mut files);
+            sources(&src.join(format!("{module}.rs")), &mut files);
+            assert!(!files.is_empty(), "no source for foundation `{module}`");
+            for file in files {
+                let text = std::fs::read_to_string(&file).expect("readable");
+                for name in imports(&text) {
+                    if !FOUNDATIONS.contains(&name.as_str()) {
+                        problems.push(format!("{} imports crate::{name}", file.display()));
+                    }
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+
+    #[test]
+    fn the_check_sees_an_import_of_a_feature() {
+        assert_eq!(
+            imports(
+                "use crate::admin::is_admin;\nfn f() { crate::paths::x(); }\n#[cfg(test)]\nuse crate::tests;"
+            ),
+            ["admin", "paths"]
+        );
+    }
+}

@@ -1,50 +1,12 @@
-//! Premium licences in the portal: the card drawn instead of an
-//! unlicensed plugin, and the banner that warns admins before a licence
-//! stops a plugin. Which plugins may run, and seat counting, are the
-//! plugin host's (`greenroom_lifecycle`).
+//! Premium licences in the portal: who uses the portal, noted by a layer
+//! over every route for the seats licences count. Which plugins may run,
+//! and the statuses, are the plugin host's (`greenroom_lifecycle`); the
+//! card and the banner are drawn by the page shell and views.
 
 use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use maud::{Markup, html};
-use std::sync::Arc;
-
-/// The card an unlicensed plugin's slot shows instead of its view.
-pub(crate) fn licence_card(title: &str, message: &str) -> Markup {
-    html! {
-        div.licence-state role="status" {
-            p.licence-title { (title) }
-            p.licence-detail { (message) }
-        }
-    }
-}
-
-tokio::task_local! {
-    /// The licence warnings of the request being answered, for the page
-    /// shell (see [`warn_about_licences`]).
-    static LICENCE_WARNINGS: Arc<[String]>;
-}
-
-/// A layer over the pages: makes the current licence warnings available to
-/// the page shell, which shows them in a banner on every page — to admins
-/// only: they are the ones who can act on them. A layer
-/// rather than a field of every page's shell, as the security headers are:
-/// every page shows it, and no handler has to remember to.
-pub(crate) async fn warn_about_licences(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let admin = crate::identity::resolve(request.extensions())
-        .is_some_and(|u| crate::admin::is_admin(&state, &u));
-    let warnings: Arc<[String]> = if admin {
-        state.plugins().licence_warnings().into()
-    } else {
-        Arc::new([])
-    };
-    LICENCE_WARNINGS.scope(warnings, next.run(request)).await
-}
 
 /// A layer over every route, inside the one that resolves who is acting:
 /// a signed-in person (or the guest) is noted as using the portal today,
@@ -58,14 +20,6 @@ pub(crate) async fn count_seats(
         state.plugins().note_activity(&user);
     }
     next.run(request).await
-}
-
-/// The warnings [`warn_about_licences`] set for this request (none outside
-/// a page request).
-pub(crate) fn current_warnings() -> Arc<[String]> {
-    LICENCE_WARNINGS
-        .try_with(Arc::clone)
-        .unwrap_or_else(|_| Arc::new([]))
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! The pages people use: home, the plugin list, and each plugin's page.
 
+use crate::chrome::Chrome;
 use crate::csrf::CsrfToken;
 use crate::error::{AppError, ErrorKind};
 use crate::extract::{PluginPath, query_pairs};
 use crate::identity::Actor;
-use crate::layout::{self, Nav, Shell};
+use crate::render::shell::{self, Nav};
 use crate::render::{self, SubmittedForm, Target};
 use crate::state::AppState;
 use axum::Extension;
@@ -130,20 +131,22 @@ pub(crate) async fn home(
             }
         }
     };
-    let shell = Shell {
-        title: "Home",
-        nav: Nav::Home,
-        user: Some(&user),
-        notice: notice.as_deref(),
-        admin: layout::shows_admin(&state, &user),
-        pages: layout::plugin_pages(&state, &user, None),
-    };
-    (jar, layout::page(&shell, content)).into_response()
+    let page = Chrome::new(&state, Some(&user), Some(&csrf.0)).page(
+        "Home",
+        Nav::Home,
+        notice.as_deref(),
+        content,
+    );
+    (jar, page).into_response()
 }
 
 /// Every installed plugin, and those that failed to load.
-pub(crate) async fn plugin_list(State(state): State<AppState>, Actor(user): Actor) -> Markup {
-    let admin = layout::shows_admin(&state, &user);
+pub(crate) async fn plugin_list(
+    State(state): State<AppState>,
+    _user: Actor,
+    chrome: Chrome,
+) -> Markup {
+    let admin = chrome.admin();
     let content = html! {
         section.page-header {
             p.eyebrow { "Plugins" }
@@ -195,17 +198,7 @@ pub(crate) async fn plugin_list(State(state): State<AppState>, Actor(user): Acto
             }
         }
     };
-    layout::page(
-        &Shell {
-            title: "Plugins",
-            nav: Nav::Plugins,
-            user: Some(&user),
-            notice: None,
-            admin,
-            pages: layout::plugin_pages(&state, &user, None),
-        },
-        content,
-    )
+    chrome.page("Plugins", Nav::Plugins, None, content)
 }
 
 fn tier_badge(tier: greenroom_contract::Tier) -> Markup {
@@ -312,7 +305,8 @@ impl PluginPage {
             ))));
         }
         let (notice, jar) = take_notice(jar);
-        let admin = layout::shows_admin(state, &user);
+        let chrome = Chrome::new(state, Some(&user), Some(csrf)).showing_plugin(id);
+        let admin = chrome.admin();
         let return_to = self.url();
         let body = match page_slot {
             Some(slot) => {
@@ -362,26 +356,18 @@ impl PluginPage {
                 }
             }
         };
-        let pages = layout::plugin_pages(state, &user, Some(id));
         // A page in the main navigation is marked there, not under Plugins.
-        let nav = match pages.iter().any(|page| page.current) {
+        let nav = match chrome.shows_current_plugin() {
             true => Nav::None,
             false => Nav::Plugins,
-        };
-        let shell = Shell {
-            title: &manifest.name,
-            nav,
-            user: Some(&user),
-            notice: notice.as_deref(),
-            admin,
-            pages,
         };
         let status = if self.submitted.is_some() {
             StatusCode::UNPROCESSABLE_ENTITY
         } else {
             StatusCode::OK
         };
-        Ok((status, jar, layout::page(&shell, content)).into_response())
+        let page = chrome.page(&manifest.name, nav, notice.as_deref(), content);
+        Ok((status, jar, page).into_response())
     }
 }
 
@@ -493,16 +479,15 @@ pub(crate) async fn not_found(
     let Some(user) = crate::identity::resolve(request.extensions()) else {
         return AppError::page(ErrorKind::NotFound(MESSAGE.into())).into_response();
     };
-    let shell = Shell {
-        title: "Not found",
-        nav: Nav::None,
-        user: Some(&user),
-        notice: None,
-        admin: layout::shows_admin(&state, &user),
-        pages: layout::plugin_pages(&state, &user, None),
-    };
-    let content = layout::error_content(404, "Not found", MESSAGE);
-    (StatusCode::NOT_FOUND, layout::page(&shell, content)).into_response()
+    let csrf = request.extensions().get::<CsrfToken>().map(|t| t.0.clone());
+    let content = shell::error_content(404, "Not found", MESSAGE);
+    let page = Chrome::new(&state, Some(&user), csrf.as_deref()).page(
+        "Not found",
+        Nav::None,
+        None,
+        content,
+    );
+    (StatusCode::NOT_FOUND, page).into_response()
 }
 
 #[cfg(test)]

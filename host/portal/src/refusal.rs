@@ -8,7 +8,7 @@ use maud::Markup;
 
 /// The card drawn in place of a refused plugin's slot.
 pub(crate) fn card(refusal: &Refusal) -> Markup {
-    crate::licensing::licence_card(refusal.title(), &refusal.message())
+    crate::render::refusal_card(refusal.title(), &refusal.message())
 }
 
 /// The error for a request the plugin would have answered; `context`

@@ -83,11 +83,17 @@ pub(crate) fn presented<'a>(
     let digest: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
     let mut found = None;
     for candidate in issued {
-        if crate::admin::constant_time_eq(&candidate.digest, &digest) && found.is_none() {
+        if constant_time_eq(&candidate.digest, &digest) && found.is_none() {
             found = Some(candidate.name.as_str());
         }
     }
     found.map_or(Presented::Invalid, Presented::Service)
+}
+
+/// Whether `a` and `b` are equal, compared without stopping at the first
+/// difference (tokens and their digests).
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

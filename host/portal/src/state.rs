@@ -4,7 +4,7 @@ use greenroom_access::Identity;
 use greenroom_access::rbac::{Permit, PolicyDocument, Rbac, Refusal};
 use greenroom_catalog::Catalog;
 use greenroom_lifecycle::PluginHost;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// How the portal behaves.
@@ -26,6 +26,33 @@ pub struct PortalConfig {
     pub api_tokens: Vec<crate::service::ApiToken>,
 }
 
+/// What administration works with: the data directory's marketplace and
+/// the follower's report of what it loaded.
+pub struct Admin {
+    /// The data directory's marketplace: indexes, installs, records.
+    pub marketplace: Arc<greenroom_marketplace::Marketplace>,
+    /// The token the CLI presents, if the server has one.
+    pub token: Option<String>,
+    /// Where a running server's follower reports what it loaded.
+    pub loads: Arc<greenroom_lifecycle::Loads>,
+}
+
+/// Everything a portal is built from, given whole.
+pub struct AppParts {
+    /// The plugins this server runs.
+    pub plugins: PluginHost,
+    /// How the portal behaves.
+    pub config: PortalConfig,
+    /// The software catalog.
+    pub catalog: Catalog,
+    /// Roles and policies; none: no policy, only the bootstrap admins the
+    /// configuration names (and, with guest access on, the guest).
+    pub rbac: Option<Rbac>,
+    /// Administration (`/admin`, `/api/admin`), when the server has a data
+    /// directory to install into.
+    pub admin: Option<Arc<Admin>>,
+}
+
 /// The state shared by every handler.
 #[derive(Clone)]
 pub struct AppState {
@@ -40,18 +67,42 @@ struct Inner {
     started: Instant,
     /// The marketplace and installed plugins, when the server has a data
     /// directory to install into.
-    admin: OnceLock<Arc<crate::admin::Admin>>,
-    /// Roles and policies: who may do what.
-    rbac: RwLock<Rbac>,
+    admin: Option<Arc<Admin>>,
+    /// Roles and policies: who may do what (reloaded in place when the
+    /// published policy changes).
+    rbac: Rbac,
     /// The audit log, one for the server's lifetime: its budget for
     /// requests nobody signed is shared by every handler.
     audit: greenroom_access::AuditLog,
 }
 
 impl AppState {
-    /// The state for a portal serving `plugins` and `catalog`.
+    /// The state for a portal serving `plugins` and `catalog`, with no
+    /// policy and no administration.
     pub fn new(plugins: PluginHost, config: PortalConfig, catalog: Catalog) -> AppState {
-        let rbac = RwLock::new(default_rbac(&config));
+        AppState::build(AppParts {
+            plugins,
+            config,
+            catalog,
+            rbac: None,
+            admin: None,
+        })
+    }
+
+    /// The state built from its parts. The plugins admins turned off are
+    /// read here, when there is administration.
+    pub fn build(parts: AppParts) -> AppState {
+        let AppParts {
+            plugins,
+            config,
+            catalog,
+            rbac,
+            admin,
+        } = parts;
+        let rbac = rbac.unwrap_or_else(|| default_rbac(&config));
+        if let Some(admin) = &admin {
+            plugins.load_suspensions(&admin.marketplace.suspensions());
+        }
         let audit = greenroom_access::AuditLog::new(catalog.store().database().clone());
         AppState {
             inner: Arc::new(Inner {
@@ -61,9 +112,24 @@ impl AppState {
                 config,
                 catalog,
                 started: Instant::now(),
-                admin: OnceLock::new(),
+                admin,
             }),
         }
+    }
+
+    /// The same portal with other parts: for tests that change the policy
+    /// or turn administration on.
+    #[cfg(test)]
+    pub(crate) fn rebuilt(&self, change: impl FnOnce(&mut AppParts)) -> AppState {
+        let mut parts = AppParts {
+            plugins: self.inner.plugins.clone(),
+            config: self.inner.config.clone(),
+            catalog: self.inner.catalog.clone(),
+            rbac: Some(self.inner.rbac.clone()),
+            admin: self.inner.admin.clone(),
+        };
+        change(&mut parts);
+        AppState::build(parts)
     }
 
     /// The plugins this server runs; a handler calls one only through
@@ -72,19 +138,9 @@ impl AppState {
         &self.inner.plugins
     }
 
-    /// Uses `rbac` for every decision from now on (the server's engine over
-    /// the published policy in its store).
-    pub fn set_rbac(&self, rbac: Rbac) {
-        *self.inner.rbac.write().unwrap_or_else(|p| p.into_inner()) = rbac;
-    }
-
     /// The policy engine.
     pub fn rbac(&self) -> Rbac {
-        self.inner
-            .rbac
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.inner.rbac.clone()
     }
 
     /// The one decision for `user` and `permission` (see
@@ -154,17 +210,9 @@ impl AppState {
         }
     }
 
-    /// Turns on administration (`/admin`, `/api/admin`). Call it once,
-    /// before serving.
-    pub fn set_admin(&self, admin: crate::admin::Admin) {
-        self.plugins()
-            .load_suspensions(&admin.marketplace.suspensions());
-        let _ = self.inner.admin.set(Arc::new(admin));
-    }
-
     /// The administration, if it is on.
-    pub(crate) fn admin(&self) -> Option<Arc<crate::admin::Admin>> {
-        self.inner.admin.get().cloned()
+    pub(crate) fn admin(&self) -> Option<Arc<Admin>> {
+        self.inner.admin.clone()
     }
 
     /// The software catalog.
@@ -181,7 +229,7 @@ impl AppState {
     }
 }
 
-/// Until the server sets its engine: no policy, and the configured admins
+/// Without an engine of the server's: no policy, and the configured admins
 /// (and, with guest access on, the guest — local demos only) as bootstrap
 /// admins, who may do everything.
 fn default_rbac(config: &PortalConfig) -> Rbac {

@@ -60,6 +60,24 @@ fn load(db: &Database, bytes: Vec<u8>) -> LoadedPlugin {
     runtime().load(artifact, env, limits).expect("loads")
 }
 
+impl Portal {
+    /// The same portal with other parts (a policy, administration), as a
+    /// server built with them would be.
+    pub(crate) fn rebuilt(self, change: impl FnOnce(&mut crate::state::AppParts)) -> Portal {
+        let state = self.state.rebuilt(change);
+        Portal {
+            _dir: self._dir,
+            router: app(state.clone()),
+            state,
+        }
+    }
+
+    /// The same portal deciding with `rbac`.
+    pub(crate) fn with_rbac(self, rbac: greenroom_access::rbac::Rbac) -> Portal {
+        self.rebuilt(|parts| parts.rbac = Some(rbac))
+    }
+}
+
 pub(crate) fn portal_with(guest_access: bool, test_plugins: &[&str]) -> Portal {
     portal_configured(
         PortalConfig {

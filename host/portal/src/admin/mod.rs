@@ -42,18 +42,8 @@ use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::header;
 use axum::http::request::Parts;
 use greenroom_access::Identity;
-use greenroom_marketplace::Marketplace;
-use std::sync::Arc;
 
-/// What the admin API and pages work with.
-pub struct Admin {
-    /// The data directory's marketplace: indexes, installs, records.
-    pub marketplace: Arc<Marketplace>,
-    /// The token the CLI presents, if the server has one.
-    pub token: Option<String>,
-    /// Where a running server's follower reports what it loaded.
-    pub loads: Arc<greenroom_lifecycle::Loads>,
-}
+pub use crate::state::Admin;
 
 /// A permission an admin page or API route needs.
 pub(crate) trait Needs: Send + Sync {
@@ -87,6 +77,8 @@ pub(crate) struct Allowed<P: Needs> {
     pub user: Option<Identity>,
     /// `operator:token` or the user's entity reference.
     pub name: String,
+    /// The request's CSRF token, for the page shell's forms.
+    pub csrf: Option<String>,
     permission: std::marker::PhantomData<P>,
 }
 
@@ -126,9 +118,14 @@ impl<P: Needs> FromRequestParts<AppState> for Allowed<P> {
                 "this server has no administration (no data directory)".into(),
             )));
         };
+        let csrf = parts
+            .extensions
+            .get::<crate::csrf::CsrfToken>()
+            .map(|t| t.0.clone());
         let allowed = |user: Option<Identity>, name: String| Allowed {
             user,
             name,
+            csrf,
             permission: std::marker::PhantomData,
         };
         let bearer = parts
@@ -138,7 +135,7 @@ impl<P: Needs> FromRequestParts<AppState> for Allowed<P> {
             .and_then(|v| v.strip_prefix("Bearer "));
         if let Some(presented) = bearer {
             let matches = admin.token.as_deref().is_some_and(|token| {
-                constant_time_eq(token.as_bytes(), presented.trim().as_bytes())
+                crate::service::constant_time_eq(token.as_bytes(), presented.trim().as_bytes())
             });
             return if matches {
                 Ok(allowed(None, "operator:token".into()))
@@ -152,12 +149,6 @@ impl<P: Needs> FromRequestParts<AppState> for Allowed<P> {
         state.require(&user, P::PERMISSION, format)?;
         Ok(allowed(Some(user.clone()), user.entity_ref))
     }
-}
-
-/// Whether `a` and `b` are equal, compared without stopping at the first
-/// difference (tokens and their digests).
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Runs blocking marketplace work (downloads, SQLite) off the executor.

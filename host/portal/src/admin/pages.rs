@@ -22,13 +22,15 @@
 
 use super::api::{InstallBody, Which, admin, error, install_now, wait_for_load};
 use super::{Admin, AdminActor, blocking};
-use crate::actions::{CSRF_FIELD, notice_cookie};
+use crate::actions::notice_cookie;
 use crate::catalog_pages::SEGMENT;
+use crate::chrome::Chrome;
+use crate::csrf::CSRF_FIELD;
 use crate::csrf::{CsrfForm, CsrfToken};
 use crate::error::{AppError, ErrorKind, Format};
-use crate::layout::{self, Nav, Shell};
 use crate::pages::take_notice;
 use crate::render::links::web_anchor;
+use crate::render::shell::Nav;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -69,18 +71,10 @@ pub(super) fn admin_page<P: super::Needs>(
     notice: Option<&str>,
     content: Markup,
 ) -> Markup {
-    layout::page(
-        &Shell {
-            title,
-            nav: Nav::Admin,
-            user: actor.user.as_ref(),
-            notice,
-            admin: true,
-            pages: match actor.user.as_ref() {
-                Some(user) => layout::plugin_pages(state, user, None),
-                None => Vec::new(),
-            },
-        },
+    Chrome::new(state, actor.user.as_ref(), actor.csrf.as_deref()).page(
+        title,
+        Nav::Admin,
+        notice,
         content,
     )
 }

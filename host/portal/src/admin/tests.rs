@@ -21,12 +21,14 @@ use std::time::Duration;
 pub(super) const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 
 /// Turns on `portal`'s administration over `marketplace`, with [`TOKEN`].
-pub(super) fn administer(portal: &Portal, marketplace: Marketplace) {
-    portal.state.set_admin(Admin {
-        marketplace: Arc::new(marketplace),
-        token: Some(TOKEN.into()),
-        loads: Arc::default(),
-    });
+pub(super) fn administer(portal: Portal, marketplace: Marketplace) -> Portal {
+    portal.rebuilt(|parts| {
+        parts.admin = Some(Arc::new(Admin {
+            marketplace: Arc::new(marketplace),
+            token: Some(TOKEN.into()),
+            loads: Arc::default(),
+        }));
+    })
 }
 
 /// A portal with administration, whose marketplace reads index files from
@@ -67,7 +69,7 @@ impl Market {
             Builtins::default(),
         );
         let portal = portal_with(guest_access, &[]);
-        administer(&portal, marketplace);
+        let portal = administer(portal, marketplace);
         let market = Market {
             portal,
             dir,
@@ -930,7 +932,8 @@ async fn each_admin_section_needs_its_own_permission() {
     let policy = "roles:\n  - name: auditors\n    members: [user:default/guest]\n    policies:\n      - permission: audit.read\n        effect: allow\n";
     let known = Rbac::fixed(PolicyDocument::default(), vec![]).known_permissions();
     let document = PolicyDocument::from_yaml(policy, "p", &known).expect("valid");
-    market.portal.state.set_rbac(Rbac::fixed(document, vec![]));
+    let mut market = market;
+    market.portal = market.portal.with_rbac(Rbac::fixed(document, vec![]));
 
     assert_eq!(
         get(&market.portal, "/api/audit").await.status,

@@ -17,21 +17,21 @@ use std::time::Duration;
 /// marketplace works on the plugins' own database.
 fn admin_portal(guest_access: bool, test_plugins: &[&str]) -> Portal {
     let portal = portal_with(guest_access, test_plugins);
-    administer_over(&portal, &portal);
-    portal
+    let data = portal.database();
+    administer_over(portal, data)
 }
 
 /// Turns on `portal`'s administration over `data`'s database.
-fn administer_over(portal: &Portal, data: &Portal) {
+fn administer_over(portal: Portal, data: greenroom_store::Database) -> Portal {
     let plugins_dir = tempfile::tempdir().expect("temp dir");
     let marketplace = Marketplace::new(
-        data.database(),
+        data,
         plugins_dir.path().join("plugins"),
         TrustedPublishers::default(),
         Vec::new(),
         Builtins::default(),
     );
-    administer(portal, marketplace);
+    administer(portal, marketplace)
 }
 
 fn json(reply: &Reply) -> Value {
@@ -175,8 +175,7 @@ async fn disabling_a_configured_plugin_needs_the_csrf_token_stops_its_calls_and_
     );
 
     // A new state on the same database: the server restarted.
-    let restarted = portal_with(true, &[]);
-    administer_over(&restarted, &portal);
+    let restarted = administer_over(portal_with(true, &[]), portal.database());
     assert!(
         get(&restarted, "/")
             .await

@@ -57,6 +57,18 @@ fn fixture_with(guest_access: bool) -> Fixture {
     }
 }
 
+impl Fixture {
+    /// The same portal deciding with `rbac`.
+    fn with_rbac(self, rbac: greenroom_access::rbac::Rbac) -> Fixture {
+        let state = self.state.rebuilt(|parts| parts.rbac = Some(rbac));
+        Fixture {
+            router: crate::app(state.clone()),
+            state,
+            ..self
+        }
+    }
+}
+
 fn fixture() -> Fixture {
     fixture_with(true)
 }
@@ -999,7 +1011,7 @@ async fn rbac_conditions_filter_every_read_and_refuse_writes() {
     let policy = "default-role: viewer\nroles:\n  - name: viewer\n    policies:\n      - permission: catalog.entity.read\n        effect: allow\n        conditions:\n          anyOf:\n            - rule: IS_ENTITY_OWNER\n              params: { claims: [group:default/team-b] }\n            - rule: IS_ENTITY_KIND\n              params: { kinds: [group] }\n";
     let known = Rbac::fixed(PolicyDocument::default(), Vec::new()).known_permissions();
     let document = PolicyDocument::from_yaml(policy, "policy.yaml", &known).expect("valid");
-    f.state.set_rbac(Rbac::fixed(document, Vec::new()));
+    let f = f.with_rbac(Rbac::fixed(document, Vec::new()));
 
     let mut all = get(&f, "/entities?fields=metadata.name").await.names();
     all.sort();
@@ -1094,7 +1106,7 @@ async fn relations_never_name_an_entity_the_reader_may_not_see() {
     let policy = "default-role: viewer\nroles:\n  - name: viewer\n    policies:\n      - permission: catalog.entity.read\n        effect: allow\n        conditions:\n          rule: IS_ENTITY_KIND\n          params: { kinds: [component, api] }\n";
     let known = Rbac::fixed(PolicyDocument::default(), Vec::new()).known_permissions();
     let document = PolicyDocument::from_yaml(policy, "policy.yaml", &known).expect("valid");
-    f.state.set_rbac(Rbac::fixed(document, Vec::new()));
+    let f = f.with_rbac(Rbac::fixed(document, Vec::new()));
 
     let readable = |targets: &[String]| {
         targets

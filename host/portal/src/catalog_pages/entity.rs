@@ -8,12 +8,13 @@
 //! open tab's plugins are called.
 
 use super::{Entry, definition, entity_path, graph, parse_ref, read, restriction, short_ref};
+use crate::chrome::Chrome;
 use crate::csrf::{CsrfForm, CsrfToken};
 use crate::error::{AppError, ErrorKind};
 use crate::extract::query_pairs;
 use crate::identity::Actor;
-use crate::layout::{self, Nav, Shell};
 use crate::pages::{render_slot, take_notice};
+use crate::render::shell::Nav;
 use crate::render::{Target, links};
 use crate::state::AppState;
 use axum::Extension;
@@ -247,7 +248,7 @@ pub(super) async fn unregister_page(
                             strong { (entities) } " entities read from it, this one included. The file itself is not touched; register it again to bring them back."
                         }
                         form.form method="post" action={ (page) "/unregister" } {
-                            input type="hidden" name=(crate::actions::CSRF_FIELD) value=(csrf.0);
+                            input type="hidden" name=(crate::csrf::CSRF_FIELD) value=(csrf.0);
                             label.checkbox {
                                 input type="checkbox" name=(CONFIRM_FIELD) value="yes" required;
                                 span { "Yes: remove the location and its " (entities) " entities" }
@@ -260,15 +261,9 @@ pub(super) async fn unregister_page(
             }
         }
     };
-    let shell = Shell {
-        title: "Unregister",
-        nav: Nav::Catalog,
-        user: Some(&user),
-        notice: None,
-        admin: layout::shows_admin(&state, &user),
-        pages: layout::plugin_pages(&state, &user, None),
-    };
-    Ok(layout::page(&shell, content).into_response())
+    Ok(Chrome::new(&state, Some(&user), Some(&csrf.0))
+        .page("Unregister", Nav::Catalog, None, content)
+        .into_response())
 }
 
 /// `POST /catalog/{namespace}/{kind}/{name}/unregister`: removes the
@@ -577,7 +572,7 @@ async fn draw(
         }
     };
     let content = html! {
-        (header(&loaded, state.permit(&user, LOCATION_DELETE).allowed()))
+        (header(&loaded, csrf, state.permit(&user, LOCATION_DELETE).allowed()))
         (problems(entry))
         @if entry.annotation(ORPHAN_ANNOTATION) == Some("true") {
             div.callout.tone-warning role="status" {
@@ -590,15 +585,10 @@ async fn draw(
     };
     let title = entry.display_name().to_owned();
     let (notice, jar) = take_notice(jar);
-    let page = layout::page(
-        &Shell {
-            title: &title,
-            nav: Nav::Catalog,
-            user: Some(&user),
-            notice: notice.as_deref(),
-            admin: layout::shows_admin(state, &user),
-            pages: layout::plugin_pages(state, &user, None),
-        },
+    let page = Chrome::new(state, Some(&user), Some(csrf)).page(
+        &title,
+        Nav::Catalog,
+        notice.as_deref(),
         content,
     );
     Ok((jar, page).into_response())
@@ -673,7 +663,7 @@ impl TabLinks {
     }
 }
 
-fn header(loaded: &Loaded, may_unregister: bool) -> Markup {
+fn header(loaded: &Loaded, csrf: &str, may_unregister: bool) -> Markup {
     let entry = loaded.entry();
     let kind = entry.kind();
     let owner = entry.owner();
@@ -690,11 +680,9 @@ fn header(loaded: &Loaded, may_unregister: bool) -> Markup {
                     span.entity-fact { "Owned by " (ref_link(loaded, owner, Some("group"))) }
                 }
                 code.entity-ref { (entry.entity_ref().to_string()) }
-                @if let Some(token) = crate::csrf::current() {
-                    form.entity-action method="post" action={ (super::entity_path(&entry.entity_ref())) "/refresh" } {
-                        input type="hidden" name=(crate::actions::CSRF_FIELD) value=(token);
-                        button.button.button-small type="submit" title="Read this entity's file again now" { "Refresh" }
-                    }
+                form.entity-action method="post" action={ (super::entity_path(&entry.entity_ref())) "/refresh" } {
+                    input type="hidden" name=(crate::csrf::CSRF_FIELD) value=(csrf);
+                    button.button.button-small type="submit" title="Read this entity's file again now" { "Refresh" }
                 }
                 @if may_unregister {
                     a.button.button-small href={ (super::entity_path(&entry.entity_ref())) "/unregister" } { "Unregister…" }

@@ -8,11 +8,12 @@
 //! page shown.
 
 use super::{Entry, entity_path, parse_ref, read, restriction, short_ref};
+use crate::chrome::Chrome;
 use crate::error::AppError;
 use crate::extract::query_pairs;
 use crate::identity::Actor;
-use crate::layout::{self, Nav, Shell};
 use crate::render::links;
+use crate::render::shell::Nav;
 use crate::state::AppState;
 use axum::extract::{RawQuery, State};
 use greenroom_catalog::{
@@ -403,6 +404,7 @@ impl Listing {
 pub(super) async fn page(
     State(state): State<AppState>,
     Actor(user): Actor,
+    chrome: Chrome,
     RawQuery(query): RawQuery,
 ) -> Result<Markup, AppError> {
     let request = ListRequest::parse(query.as_deref());
@@ -421,17 +423,7 @@ pub(super) async fn page(
     })
     .await?;
     let content = draw(&request, &listing);
-    Ok(layout::page(
-        &Shell {
-            title: "Catalog",
-            nav: Nav::Catalog,
-            user: Some(&user),
-            notice: None,
-            admin: layout::shows_admin(&state, &user),
-            pages: layout::plugin_pages(&state, &user, None),
-        },
-        content,
-    ))
+    Ok(chrome.page("Catalog", Nav::Catalog, None, content))
 }
 
 fn draw(request: &ListRequest, listing: &Listing) -> Markup {

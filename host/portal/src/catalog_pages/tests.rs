@@ -587,20 +587,16 @@ async fn unregistering_an_entity_removes_its_location_once_confirmed() {
         confirm.body
     );
     let cookie = crate::tests::csrf_cookie(&confirm);
-    let post = |form: String| {
-        let portal = &portal;
-        let cookie = cookie.clone();
-        async move {
-            crate::tests::post_form(
-                portal,
-                "/catalog/default/component/pay-service/unregister",
-                Some(&cookie),
-                &form,
-            )
-            .await
-        }
-    };
-    let unconfirmed = post(format!("_csrf={cookie}")).await;
+    async fn post(portal: &Portal, cookie: &str, form: String) -> crate::tests::Reply {
+        crate::tests::post_form(
+            portal,
+            "/catalog/default/component/pay-service/unregister",
+            Some(cookie),
+            &form,
+        )
+        .await
+    }
+    let unconfirmed = post(&portal, &cookie, format!("_csrf={cookie}")).await;
     assert_eq!(unconfirmed.status, StatusCode::BAD_REQUEST);
     assert!(
         unconfirmed.body.contains("tick the box"),
@@ -616,10 +612,10 @@ async fn unregistering_an_entity_removes_its_location_once_confirmed() {
 
     // Someone who may read the catalog but not delete locations is offered
     // nothing, and refused.
-    with_policy(&portal, COMPONENTS_APIS_AND_GROUPS);
+    let portal = with_policy(portal, COMPONENTS_APIS_AND_GROUPS);
     let page = get(&portal, "/catalog/default/component/pay-service").await;
     assert!(!page.body.contains("/unregister"), "{}", page.body);
-    let refused = post(format!("_csrf={cookie}&confirm=yes")).await;
+    let refused = post(&portal, &cookie, format!("_csrf={cookie}&confirm=yes")).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
     assert_eq!(
         get(&portal, "/catalog/default/component/pay-service")
@@ -627,14 +623,14 @@ async fn unregistering_an_entity_removes_its_location_once_confirmed() {
             .status,
         StatusCode::OK
     );
-    with_policy(
-        &portal,
+    let portal = with_policy(
+        portal,
         &format!(
             "{COMPONENTS_APIS_AND_GROUPS}      - permission: catalog.location.delete\n        effect: allow\n"
         ),
     );
 
-    let done = post(format!("_csrf={cookie}&confirm=yes")).await;
+    let done = post(&portal, &cookie, format!("_csrf={cookie}&confirm=yes")).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     assert_eq!(done.headers["location"], "/catalog");
     assert_eq!(
@@ -884,7 +880,7 @@ async fn an_entity_the_user_may_not_read_is_a_404_and_never_reaches_a_plugin() {
     let policy = "default-role: viewer\nroles:\n  - name: viewer\n    policies:\n      - permission: catalog.entity.read\n        effect: allow\n        conditions:\n          rule: IS_ENTITY_OWNER\n          params: { claims: [group:default/team-web] }\n";
     let known = Rbac::fixed(PolicyDocument::default(), vec![]).known_permissions();
     let document = PolicyDocument::from_yaml(policy, "p", &known).expect("valid");
-    portal.state.set_rbac(Rbac::fixed(document, vec![]));
+    let portal = portal.with_rbac(Rbac::fixed(document, vec![]));
     let hello = portal
         .state
         .plugins()
@@ -959,13 +955,13 @@ async fn an_entity_page_shows_the_notice_of_the_form_that_led_to_it_once() {
 
 /// `portal` under a policy whose only role, everyone's, has `policies`
 /// (YAML list items).
-fn with_policy(portal: &Portal, policies: &str) {
+fn with_policy(portal: Portal, policies: &str) -> Portal {
     use greenroom_access::rbac::{PolicyDocument, Rbac};
     let policy =
         format!("default-role: viewer\nroles:\n  - name: viewer\n    policies:\n{policies}");
     let known = Rbac::fixed(PolicyDocument::default(), vec![]).known_permissions();
     let document = PolicyDocument::from_yaml(&policy, "p", &known).expect("valid");
-    portal.state.set_rbac(Rbac::fixed(document, vec![]));
+    portal.with_rbac(Rbac::fixed(document, vec![]))
 }
 
 /// Reads components, APIs and groups only: no system, domain, user or
@@ -1011,7 +1007,7 @@ fn host_drawn(page: &str) -> String {
 #[tokio::test]
 async fn entity_pages_never_name_a_related_entity_the_reader_may_not_see() {
     let (portal, _dir) = org_portal();
-    with_policy(&portal, COMPONENTS_APIS_AND_GROUPS);
+    let portal = with_policy(portal, COMPONENTS_APIS_AND_GROUPS);
     let page = get(&portal, "/catalog/default/component/pay-service").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let body = host_drawn(&page.body);
@@ -1068,7 +1064,7 @@ async fn only_readers_of_locations_see_the_catalogs_problems() {
         ],
         &["org.yaml", "location.yaml"],
     );
-    with_policy(&portal, COMPONENTS_APIS_AND_GROUPS);
+    let portal = with_policy(portal, COMPONENTS_APIS_AND_GROUPS);
     let list = get(&portal, "/catalog").await.body;
     assert!(
         list.contains("<strong>1 problem in the catalog's files.</strong>"),
@@ -1083,8 +1079,8 @@ async fn only_readers_of_locations_see_the_catalogs_problems() {
         assert!(!list.contains(detail), "{detail} is shown: {list}");
     }
 
-    with_policy(
-        &portal,
+    let portal = with_policy(
+        portal,
         &format!(
             "{COMPONENTS_APIS_AND_GROUPS}      - permission: catalog.location.read\n        effect: allow\n"
         ),

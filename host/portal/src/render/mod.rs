@@ -10,6 +10,7 @@
 mod chart;
 pub(crate) mod links;
 mod markdown;
+pub(crate) mod shell;
 
 use greenroom_contract::view::is_container;
 use greenroom_runtime::types::FieldError;
@@ -383,6 +384,17 @@ pub(crate) fn error_box(title: &str, detail: Option<&str>) -> Markup {
         div.error-state role="alert" {
             p.error-title { (title) }
             @if let Some(detail) = detail { p.error-detail { (detail) } }
+        }
+    }
+}
+
+/// The card a plugin's slot shows instead of its view when the host will
+/// not call it (unlicensed, or turned off by an admin).
+pub(crate) fn refusal_card(title: &str, message: &str) -> Markup {
+    html! {
+        div.licence-state role="status" {
+            p.licence-title { (title) }
+            p.licence-detail { (message) }
         }
     }
 }

@@ -1,13 +1,15 @@
-//! The page shell: header, navigation, banners, footer.
+//! The page shell: header, navigation, banners, footer — drawn from what
+//! it is given (who is signed in, the CSRF token for the sign-out form,
+//! the licence warnings an admin sees), never from the request.
 
 use crate::assets::stylesheet_path;
-use crate::state::AppState;
+use crate::paths::{PROFILE_PATH, SIGN_OUT_PATH};
 use greenroom_access::Identity;
 use maud::{DOCTYPE, Markup, html};
 
 /// Which navigation entry is current.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Nav {
+pub enum Nav {
     Home,
     Catalog,
     Plugins,
@@ -16,7 +18,7 @@ pub(crate) enum Nav {
 }
 
 /// What a page shows around its content.
-pub(crate) struct Shell<'a> {
+pub struct Shell<'a> {
     /// The `<title>`, before " · Greenroom".
     pub title: &'a str,
     /// The current navigation entry.
@@ -25,16 +27,19 @@ pub(crate) struct Shell<'a> {
     pub user: Option<&'a Identity>,
     /// A one-line notice from the last action, if any.
     pub notice: Option<&'a str>,
-    /// Whether to offer the Admin entry ([`shows_admin`]).
+    /// Whether to offer the Admin entry.
     pub admin: bool,
-    /// The plugins' own pages offered in the main navigation
-    /// ([`plugin_pages`]).
-    pub pages: Vec<NavPage>,
+    /// The plugins' own pages offered in the main navigation.
+    pub pages: &'a [NavPage],
+    /// The request's CSRF token, for the sign-out form.
+    pub csrf: Option<&'a str>,
+    /// Licence warnings to show in a banner (to admins: they can act).
+    pub warnings: &'a [String],
 }
 
 /// A plugin's own page in the main navigation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct NavPage {
+pub struct NavPage {
     /// The plugin's id: the page is `/plugins/<id>`.
     pub id: String,
     /// The page slot's title.
@@ -43,50 +48,8 @@ pub(crate) struct NavPage {
     pub current: bool,
 }
 
-/// The most plugin pages in the main navigation; past it, the rest are
-/// reached through Plugins. More would wrap the header on a laptop.
-const MAX_NAV_PAGES: usize = 6;
-
-/// The plugins' own pages `user` may open (a page that requires a
-/// permission is offered only to holders of it; a plugin an admin turned
-/// off is not offered), in the order the plugins are served; `current` is
-/// the plugin whose page is being drawn.
-pub(crate) fn plugin_pages(
-    state: &AppState,
-    user: &Identity,
-    current: Option<&str>,
-) -> Vec<NavPage> {
-    state
-        .plugins()
-        .list()
-        .iter()
-        .filter(|plugin| {
-            state
-                .plugins()
-                .suspension(plugin.manifest().id.as_str())
-                .is_none()
-        })
-        .filter_map(|plugin| {
-            let manifest = plugin.manifest();
-            let slot = manifest.page().filter(|slot| state.may_see(user, slot))?;
-            Some(NavPage {
-                id: manifest.id.to_string(),
-                title: slot.title.clone(),
-                current: current == Some(manifest.id.as_str()),
-            })
-        })
-        .take(MAX_NAV_PAGES)
-        .collect()
-}
-
-/// Whether `user` is offered the Admin entry: an admin, on a server that
-/// has administration.
-pub(crate) fn shows_admin(state: &AppState, user: &Identity) -> bool {
-    state.admin().is_some() && crate::admin::is_admin(state, user)
-}
-
 /// A full page.
-pub(crate) fn page(shell: &Shell<'_>, content: Markup) -> Markup {
+pub fn page(shell: &Shell<'_>, content: Markup) -> Markup {
     let nav_link = |entry: Nav, href: &str, label: &str| {
         html! { a.nav-link.nav-current[shell.nav == entry] href=(href) aria-current=[(shell.nav == entry).then_some("page")] { (label) } }
     };
@@ -109,7 +72,7 @@ pub(crate) fn page(shell: &Shell<'_>, content: Markup) -> Markup {
                     nav.nav aria-label="Main" {
                         (nav_link(Nav::Home, "/", "Home"))
                         (nav_link(Nav::Catalog, "/catalog", "Catalog"))
-                        @for page in &shell.pages {
+                        @for page in shell.pages {
                             a.nav-link.nav-current[page.current] href={ "/plugins/" (page.id) } aria-current=[page.current.then_some("page")] { (page.title) }
                         }
                         (nav_link(Nav::Plugins, "/plugins", "Plugins"))
@@ -117,12 +80,12 @@ pub(crate) fn page(shell: &Shell<'_>, content: Markup) -> Markup {
                     }
                     @if let Some(user) = shell.user {
                         div.user {
-                            a.user-link href=(crate::auth::PROFILE_PATH) title=(user.entity_ref) {
+                            a.user-link href=(PROFILE_PATH) title=(user.entity_ref) {
                                 span.avatar aria-hidden="true" { (initials(&user.display_name)) }
                                 span.user-name { (user.display_name) }
                             }
-                            @if let (false, Some(token)) = (user.guest, crate::csrf::current()) {
-                                form.sign-out method="post" action=(crate::auth::SIGN_OUT_PATH) {
+                            @if let (false, Some(token)) = (user.guest, shell.csrf) {
+                                form.sign-out method="post" action=(SIGN_OUT_PATH) {
                                     input type="hidden" name="_csrf" value=(token);
                                     button.sign-out-button type="submit" { "Sign out" }
                                 }
@@ -137,7 +100,7 @@ pub(crate) fn page(shell: &Shell<'_>, content: Markup) -> Markup {
                     }
                 }
                 @if shell.user.is_some() {
-                    @for warning in crate::licensing::current_warnings().iter() {
+                    @for warning in shell.warnings {
                         div.banner.banner-licence role="status" {
                             strong { "Licence: " } (warning)
                         }
@@ -172,20 +135,22 @@ fn inline_code(text: &str) -> Markup {
 }
 
 /// A page for an error, shown without a signed-in user.
-pub(crate) fn error_page(status: u16, title: &str, message: &str) -> Markup {
+pub fn error_page(status: u16, title: &str, message: &str) -> Markup {
     let shell = Shell {
         title,
         nav: Nav::None,
         user: None,
         notice: None,
         admin: false,
-        pages: Vec::new(),
+        pages: &[],
+        csrf: None,
+        warnings: &[],
     };
     page(&shell, error_content(status, title, message))
 }
 
 /// What an error page says, inside whichever header it is drawn in.
-pub(crate) fn error_content(status: u16, title: &str, message: &str) -> Markup {
+pub fn error_content(status: u16, title: &str, message: &str) -> Markup {
     html! {
         section.page-header {
             p.eyebrow { "Error " (status) }
