@@ -327,10 +327,9 @@ impl Condition {
 }
 
 /// Why a document cannot be used; every problem found, each naming where.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum PolicyError {
     /// Not YAML of the right shape.
-    #[error("{file}: {message}")]
     Syntax {
         /// The file.
         file: String,
@@ -338,7 +337,6 @@ pub enum PolicyError {
         message: String,
     },
     /// Well-formed, but wrong.
-    #[error("{file}: {}", problems.join("; "))]
     Invalid {
         /// The file.
         file: String,
@@ -346,6 +344,19 @@ pub enum PolicyError {
         problems: Vec<String>,
     },
 }
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PolicyError::Syntax { file, message } => write!(f, "{file}: {message}"),
+            PolicyError::Invalid { file, problems } => {
+                write!(f, "{file}: {}", problems.join("; "))
+            }
+        }
+    }
+}
+
+impl std::error::Error for PolicyError {}
 
 impl PolicyDocument {
     /// Reads a document from YAML, checking everything (`known` are the
