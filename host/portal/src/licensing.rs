@@ -20,7 +20,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use greenroom_access::Identity;
 use greenroom_contract::{Manifest, Tier};
-use greenroom_marketplace::{Day, LicenceStatus, Licences};
+use greenroom_licensing::{Day, LicenceStatus, Licences};
 use maud::{Markup, html};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
@@ -290,7 +290,8 @@ mod tests {
     use super::*;
     use crate::tests::{get, portal_with};
     use greenroom_artifacts as artifacts;
-    use greenroom_marketplace::{LicenceTerms, SecretKey, TrustedPublishers, issue_licence};
+    use greenroom_licensing::{LicenceTerms, issue_licence};
+    use greenroom_marketplace::{SecretKey, TrustedPublishers};
     use greenroom_store::Database;
 
     /// A licence book in its own database, trusting `acme`, holding a
