@@ -67,6 +67,8 @@ fn main() {
 
     for watched in [
         "sdk",
+        // Shared data guest plugins compile (plugins/rbac).
+        "host/model",
         "wit",
         "examples",
         "plugins",

@@ -5,7 +5,8 @@
 
 use crate::support::{DEMO_KEY, Server, binary, write_config};
 use greenroom_artifacts as artifacts;
-use greenroom_marketplace::{DEMO_PUBLISHER, DEMO_PUBLISHER_KEY, Day, Licences, TrustedPublishers};
+use greenroom_licensing::{Day, Licences};
+use greenroom_marketplace::{DEMO_PUBLISHER, DEMO_PUBLISHER_KEY, TrustedPublishers};
 use greenroom_store::Database;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

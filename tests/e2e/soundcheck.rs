@@ -11,7 +11,8 @@
 use crate::browser::dump_dom;
 use crate::sign_in::MAYA_EMAIL;
 use crate::support::{CATALOG_TIMEOUT, Server, license, notice, run_in, write_config};
-use greenroom_marketplace::{DEMO_PUBLISHER, DEMO_PUBLISHER_KEY, Day};
+use greenroom_licensing::Day;
+use greenroom_marketplace::{DEMO_PUBLISHER, DEMO_PUBLISHER_KEY};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 use std::io::{BufRead as _, BufReader, Write as _};

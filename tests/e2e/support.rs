@@ -457,7 +457,7 @@ pub fn generate_key(dir: &Path, file: &str) -> String {
 /// the demo publisher's key and adds it to the data directory `dir` whose
 /// configuration is `config`, as an operator does.
 pub fn license(dir: &Path, config: &Path, plugin: &str) {
-    let today = greenroom_marketplace::Day::of(std::time::SystemTime::now());
+    let today = greenroom_licensing::Day::of(std::time::SystemTime::now());
     let licence = dir.join(format!("{plugin}.licence"));
     let licence = licence.to_str().expect("utf-8 path");
     run_in(

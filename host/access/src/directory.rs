@@ -5,7 +5,7 @@
 //! operator moving from Backstage configures the same thing. The catalog
 //! is read through its store; every lookup is one indexed statement.
 
-use crate::identity::Identity;
+use crate::Identity;
 use greenroom_catalog::{CatalogError, CatalogStore, DEFAULT_NAMESPACE, EntityRef};
 use std::str::FromStr;
 

@@ -15,7 +15,6 @@
 
 mod audit;
 mod directory;
-mod identity;
 mod oidc;
 mod proxy;
 pub mod rbac;
@@ -28,7 +27,7 @@ pub use audit::{
     UNSIGNED_AUDIT_PER_SECOND, truncate,
 };
 pub use directory::{Claims, EXTERNAL_NAMESPACE, Refusal, Resolver, SignedInUser, UnknownUsers};
-pub use identity::Identity;
+pub use greenroom_model::Identity;
 pub use oidc::{CALLBACK_PATH, OidcError, OidcSettings, OidcSignIn, PendingSignIn};
 pub use proxy::{ProxySignIn, TrustedProxies};
 pub use session::{IssuedSession, SESSION_COOKIE, SessionError, SessionKey};

@@ -7,9 +7,9 @@
 //! sign-in). With neither, nobody is signed in; the portal may still let
 //! them in as the demo guest, which is its decision, not this crate's.
 
+use crate::Identity;
 use crate::audit::{AuditEvent, AuditLog, Decision};
 use crate::directory::{Claims, Directory, Refusal, Resolver, SignedInUser, UnknownUsers};
-use crate::identity::Identity;
 use crate::oidc::{OidcError, OidcSignIn, PendingSignIn};
 use crate::proxy::{ProxyHeader, ProxySignIn};
 use crate::session::{IssuedSession, SessionError, SessionKey, Sessions};

@@ -580,7 +580,7 @@ mod tests {
         Arc::new(
             crate::PluginEnv::new(
                 &manifest,
-                crate::Grant::all_requested(&manifest),
+                greenroom_contract::Grant::all_requested(&manifest),
                 serde_json::json!({}),
                 db,
             )

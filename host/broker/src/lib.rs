@@ -7,7 +7,7 @@
 //! doing anything:
 //!
 //! 1. was this plugin granted the capability (this host, this kind, this
-//!    much)? — answered from its [`Grant`];
+//!    much)? — answered from its [`Grant`](greenroom_contract::Grant);
 //! 2. may the acting user do it? Today every user may have a plugin act
 //!    for them within its grant; when roles and policies arrive, this is
 //!    where the user's rights join the decision (and catalog reads will be
@@ -23,7 +23,6 @@
 
 mod analytics;
 mod catalog;
-mod grant;
 mod http;
 mod identity;
 mod log;
@@ -33,7 +32,6 @@ mod settings;
 mod storage;
 
 pub use catalog::{MAX_QUERY_LIMIT, MAX_WRITE_BATCH, wit_entity};
-pub use grant::{Coverage, Grant, GrantError, grant_specs};
 pub use http::{CREDENTIAL_HEADER, Credential, CredentialError, Egress, HttpLimits};
 pub use identity::wit_user;
 pub use log::{LogLine, LogTail};

@@ -300,9 +300,10 @@ impl Host for Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::PluginEnv;
     use crate::session::tests::env_with;
-    use crate::{Grant, PluginEnv};
     use greenroom_access::AuditLog;
+    use greenroom_contract::Grant;
     use greenroom_contract::Manifest;
     use greenroom_contract::wit::latest::greenroom::plugin::catalog::Host as _;
     use greenroom_store::Database;

@@ -1,11 +1,11 @@
 //! Per-plugin environment, per-call session, and the one decision function.
 
-use crate::grant::Grant;
 use crate::http::{CallHttp, Egress};
 use crate::log::{LogBudget, LogTail};
 use greenroom_access::rbac::Rbac;
 use greenroom_access::{AuditEvent, AuditLog, Decision, Identity};
 use greenroom_catalog::CatalogStore;
+use greenroom_contract::Grant;
 use greenroom_contract::wit::latest::greenroom::plugin::types::HostError;
 use greenroom_contract::{Manifest, PluginId};
 use greenroom_store::{Database, PluginStore};

@@ -7,12 +7,12 @@
 //! placeholder, a symlink — can read outside that folder. A `url` location
 //! may point to other URLs but never to files.
 
-use crate::reference::{DEFAULT_NAMESPACE, EntityRef};
 use crate::relations::{self, Relation};
 use crate::rules::AllowedKinds;
 use crate::url_reader::UrlReading;
 use crate::validate::{self, Problem};
 use crate::yaml::{self, Document, Position};
+use crate::{DEFAULT_NAMESPACE, EntityRef};
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use serde_json::{Value, json};

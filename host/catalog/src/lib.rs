@@ -19,7 +19,6 @@ pub mod generate;
 mod ingest;
 mod people;
 mod query;
-mod reference;
 mod relations;
 mod rules;
 mod service;
@@ -28,6 +27,7 @@ mod url_reader;
 mod validate;
 mod yaml;
 
+pub use greenroom_model::{DEFAULT_NAMESPACE, EntityRef, RefError};
 pub use ingest::{
     Ingested, LocationType, MANAGED_BY_LOCATION, MANAGED_BY_ORIGIN_LOCATION, MAX_FILE_BYTES,
     ReadOptions, Reading, SourceProblem, check_text, generated_location_name, prepare_entity,
@@ -38,7 +38,6 @@ pub use query::{
     Cursor, EntityQuery, FullText, MAX_NESTING, MAX_TERM_BYTES, MAX_TERMS, MAX_TEXT_FIELDS,
     MAX_VALUES, Order, Predicate, QueryError,
 };
-pub use reference::{DEFAULT_NAMESPACE, EntityRef, RefError};
 pub use relations::Relation;
 pub use rules::{
     API_ORIGIN, AllowedKinds, CatalogRule, CatalogRules, DEFAULT_ALLOWED_KINDS, LocationMatcher,

@@ -2,7 +2,7 @@
 //! built-in kind's spec: every reference yields a relation from the entity
 //! and the reverse relation from its target.
 
-use crate::reference::EntityRef;
+use crate::EntityRef;
 use crate::validate::Problem;
 use serde_json::Value;
 

@@ -1067,7 +1067,7 @@ fn hydrate(
 /// refreshes refuse it until its file is fixed.
 fn unreadable(entity_ref: &str, error: &serde_json::Error) -> Value {
     tracing::warn!(entity = entity_ref, %error, "a stored entity cannot be read back");
-    let parsed = crate::reference::EntityRef::parse(entity_ref, None, "default").ok();
+    let parsed = crate::EntityRef::parse(entity_ref, None, "default").ok();
     let message = format!(
         "the stored entity cannot be read back ({error}): an older version stored it before \
          the catalog refused entities nested this deep; fix its file and refresh its location"
@@ -1077,7 +1077,7 @@ fn unreadable(entity_ref: &str, error: &serde_json::Error) -> Value {
         "kind": parsed.as_ref().map_or("", |r| r.kind()),
         "metadata": {
             "name": parsed.as_ref().map_or(entity_ref, |r| r.name()),
-            "namespace": parsed.as_ref().map_or(crate::reference::DEFAULT_NAMESPACE, |r| r.namespace()),
+            "namespace": parsed.as_ref().map_or(crate::DEFAULT_NAMESPACE, |r| r.namespace()),
         },
         "status": {"items": [{
             "type": "backstage.io/catalog-processing",

@@ -98,9 +98,10 @@ const SOUNDCHECK_DEMO: &str = include_str!("../../../plugins/soundcheck/demo/sou
 /// not granted, so they fail fast and their checks fail, as they would
 /// before a first collection.
 pub fn soundcheck(entities: usize, samples: usize) -> anyhow::Result<()> {
-    use greenroom_broker::{Grant, PluginEnv};
+    use greenroom_broker::PluginEnv;
     use greenroom_catalog::bench::{ingest, report_line};
     use greenroom_catalog::generate::Shape;
+    use greenroom_contract::Grant;
     use greenroom_runtime::{CallContext, Limits, Runtime, RuntimeConfig};
     use std::time::Instant;
 

@@ -6,10 +6,10 @@ use crate::config::{Config, Overrides};
 use crate::{DataDirArgs, configure, open_database};
 use anyhow::Context as _;
 use clap::Subcommand;
-use greenroom_marketplace::{
-    Day, InstalledPlugins, Licence, LicenceTerms, Licences, SEAT_WINDOW_DAYS, SecretKey,
-    StoredLicence, issue_licence,
+use greenroom_licensing::{
+    Day, Licence, LicenceTerms, Licences, SEAT_WINDOW_DAYS, StoredLicence, issue_licence,
 };
+use greenroom_marketplace::{InstalledPlugins, SecretKey};
 use greenroom_store::Database;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -139,7 +139,7 @@ pub fn add_demo_licence(licences: &Licences) -> anyhow::Result<()> {
     let mut missing = Vec::new();
     for id in &premium {
         let status = licences.status(id, greenroom_contract::Tier::Premium, now)?;
-        if !matches!(status, greenroom_marketplace::LicenceStatus::Valid { .. }) {
+        if !matches!(status, greenroom_licensing::LicenceStatus::Valid { .. }) {
             missing.push(id.clone());
         }
     }

@@ -22,7 +22,7 @@ mod remote;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use config::{Config, Overrides};
-use greenroom_broker::Coverage;
+use greenroom_contract::Coverage;
 use greenroom_lifecycle::PluginHost;
 use greenroom_portal::{AppParts, AppState, PortalConfig};
 use greenroom_runtime::{Runtime, RuntimeConfig};
@@ -981,7 +981,7 @@ fn plugin_inspect(file: &Path) -> anyhow::Result<()> {
     let db = Database::open(&scratch.path().join("inspect.db"))?;
     let env = greenroom_broker::PluginEnv::new(
         manifest,
-        greenroom_broker::Grant::none(),
+        greenroom_contract::Grant::none(),
         serde_json::json!({}),
         &db,
     );

@@ -11,18 +11,23 @@
 //!   the rest of the host only meets valid ones;
 //! - [`Artifact`]: a plugin file as installed: the component bytes, their
 //!   sha256 digest, and the manifest and WIT version read from the component's
-//!   custom sections *without running it*.
+//!   custom sections *without running it*;
+//! - [`Grant`]: what the operator allowed a plugin of the capabilities its
+//!   manifest requests, never more than the request.
 //!
 //! It must never run plugin code or decide what a plugin may do: running is
-//! `greenroom-runtime`'s job and deciding is `greenroom-broker`'s.
+//! `greenroom-runtime`'s job and deciding, for each call against the grant,
+//! is `greenroom-broker`'s.
 
 mod artifact;
+mod grant;
 mod manifest;
 mod origin;
 pub mod view;
 pub mod wit;
 
 pub use artifact::{Artifact, ArtifactError, Digest, MANIFEST_SECTION, WIT_VERSION_SECTION};
+pub use grant::{Coverage, Grant, GrantError, grant_specs};
 pub use manifest::{
     Capability, Manifest, ManifestError, PermissionDecl, PluginId, SlotDecl, SlotKind, TaskDecl,
     Tier,

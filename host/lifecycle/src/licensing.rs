@@ -16,7 +16,7 @@
 use crate::PluginHost;
 use greenroom_access::Identity;
 use greenroom_contract::{Manifest, Tier};
-use greenroom_marketplace::{Day, LicenceStatus, Licences};
+use greenroom_licensing::{Day, LicenceStatus, Licences};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant, SystemTime};

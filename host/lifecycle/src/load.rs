@@ -2,9 +2,10 @@
 
 use anyhow::{Context as _, anyhow};
 use greenroom_access::rbac::Rbac;
-use greenroom_broker::{Egress, Grant, PluginEnv};
+use greenroom_broker::{Egress, PluginEnv};
 use greenroom_catalog::{CatalogRules, CatalogStore};
 use greenroom_contract::Artifact;
+use greenroom_contract::Grant;
 use greenroom_runtime::{Limits, LoadedPlugin, Runtime};
 use greenroom_store::Database;
 use std::path::PathBuf;

@@ -134,7 +134,8 @@ impl TrustedPublishers {
         Ok((name.trim().to_owned(), PublicKey::parse(key)?))
     }
 
-    pub(crate) fn keys_of(&self, publisher: &str) -> impl Iterator<Item = &PublicKey> {
+    /// The keys `publisher` is trusted under (it may have several).
+    pub fn keys_of(&self, publisher: &str) -> impl Iterator<Item = &PublicKey> {
         self.0
             .iter()
             .filter(move |(p, _)| p == publisher)

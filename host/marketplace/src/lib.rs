@@ -10,10 +10,6 @@
 //! It also keeps the record of installed plugins (what was verified, what
 //! the operator granted) in the data directory's database.
 //!
-//! [`Licences`] keeps premium licences (signed by a plugin's publisher:
-//! licensee, plugins, seats, expiry), counts seats from user activity and
-//! answers whether a premium plugin may run ([`LicenceStatus`]).
-//!
 //! [`Marketplace`] installs, upgrades, removes, enables and disables
 //! plugins on a data directory, for the CLI and the admin API alike.
 //! [`Suspensions`] remembers the plugins of the configuration file an admin
@@ -26,7 +22,6 @@
 mod index;
 mod installed;
 mod keys;
-mod licence;
 mod lifecycle;
 mod suspended;
 
@@ -36,10 +31,6 @@ pub use index::{
 };
 pub use installed::{Installed, InstalledError, InstalledPlugins};
 pub use keys::{KeyError, PublicKey, SecretKey, signed_statement};
-pub use licence::{
-    AddedLicence, DEFAULT_GRACE_DAYS, Day, EXPIRY_WARNING_DAYS, Licence, LicenceError,
-    LicenceStatus, LicenceTerms, Licences, SEAT_WINDOW_DAYS, StoredLicence, issue_licence,
-};
 pub use lifecycle::{
     BUILTIN_INDEX, Builtins, Candidate, CandidateView, LifecycleError, MAX_ARTIFACT_BYTES,
     Marketplace, Progress, Quiet, Request, RequestView, SourcedIndex,

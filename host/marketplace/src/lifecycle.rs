@@ -13,8 +13,8 @@
 use crate::index::{Index, IndexError, IndexPlugin, IndexVersion, TrustedPublishers, VerifyError};
 use crate::installed::{Installed, InstalledError, InstalledPlugins};
 use greenroom_access::AuditLog;
-use greenroom_broker::{Coverage, Grant, grant_specs};
 use greenroom_contract::{Artifact, Capability, Manifest};
+use greenroom_contract::{Coverage, Grant, grant_specs};
 use greenroom_store::{Database, PluginStore};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -897,7 +897,7 @@ mod tests {
         assert!(!requests[1].operator_origins && requests[1].added_origins.is_empty());
         assert!(matches!(
             Grant::select(&manifest, &strings(&["http:sonar.internal:9000"])),
-            Err(greenroom_broker::GrantError::NotRequested { .. })
+            Err(greenroom_contract::GrantError::NotRequested { .. })
         ));
     }
 }

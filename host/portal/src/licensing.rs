@@ -26,8 +26,8 @@ pub(crate) async fn count_seats(
 mod tests {
     use crate::tests::{get, portal_with};
     use greenroom_artifacts as artifacts;
-    use greenroom_marketplace::{Day, LicenceStatus, Licences};
-    use greenroom_marketplace::{LicenceTerms, SecretKey, TrustedPublishers, issue_licence};
+    use greenroom_licensing::{Day, LicenceStatus, LicenceTerms, Licences, issue_licence};
+    use greenroom_marketplace::{SecretKey, TrustedPublishers};
     use greenroom_store::Database;
     use std::time::{Duration, Instant, SystemTime};
 

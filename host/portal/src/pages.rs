@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::Cookie;
 use greenroom_access::Identity;
-use greenroom_broker::Coverage;
+use greenroom_contract::Coverage;
 use greenroom_contract::{SlotDecl, SlotKind};
 use greenroom_lifecycle::Plugin;
 use greenroom_runtime::CallContext;

@@ -13,7 +13,8 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use greenroom_access::Identity;
-use greenroom_broker::{Grant, PluginEnv};
+use greenroom_broker::PluginEnv;
+use greenroom_contract::Grant;
 use greenroom_contract::{Artifact, SlotDecl, SlotKind};
 use greenroom_runtime::{CallContext, Limits, LoadedPlugin, Runtime, RuntimeConfig};
 use greenroom_store::Database;

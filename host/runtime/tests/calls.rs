@@ -3,7 +3,8 @@
 
 use greenroom_access::{AuditLog, Identity};
 use greenroom_artifacts as artifacts;
-use greenroom_broker::{Egress, Grant, PluginEnv};
+use greenroom_broker::{Egress, PluginEnv};
+use greenroom_contract::Grant;
 use greenroom_contract::{Artifact, ArtifactError, SlotKind};
 use greenroom_runtime::types::{Entity, HostError, PluginError};
 use greenroom_runtime::view::{NodeKind, View};

@@ -6,7 +6,7 @@
 //! page offers it whenever a condition has that shape, and the YAML editor
 //! for anything nested deeper.
 
-use crate::model::{Condition, RuleName, RuleParams};
+use greenroom_model::policy::{Condition, RuleName, RuleParams};
 use std::fmt;
 
 /// How the rows combine.

@@ -2,7 +2,7 @@
 //! who read policy files, and a summary per role for everyone else.
 
 use crate::conditions::Described;
-use crate::model::{Policy, PolicyDocument, Role};
+use greenroom_model::policy::{Policy, PolicyDocument, Role};
 use similar::{Algorithm, DiffOp, TextDiff, capture_diff_slices};
 use std::fmt;
 
@@ -241,12 +241,13 @@ fn policy_details(old: &[Policy], new: &[Policy]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Effect, Policy};
+    use crate::edits::Edits;
+    use greenroom_model::policy::{Effect, Policy};
 
     const GUIDE_EXPORTED: &str = include_str!("../tests/fixtures/operator-guide.exported.yaml");
 
     fn guide() -> PolicyDocument {
-        PolicyDocument::from_yaml(GUIDE_EXPORTED).expect("reads")
+        PolicyDocument::parse_yaml(GUIDE_EXPORTED, "document").expect("reads")
     }
 
     fn allow(permission: &str) -> Policy {

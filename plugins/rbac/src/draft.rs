@@ -7,7 +7,7 @@
 //! checks all of it.
 
 use crate::diff::{self, Change};
-use crate::model::PolicyDocument;
+use greenroom_model::PolicyDocument;
 use greenroom_sdk::rbac::{self, PolicyVersion, Problem};
 use greenroom_sdk::{Error, FieldError, FormData, Outcome, Result};
 
@@ -81,7 +81,7 @@ fn fingerprint(text: &str) -> String {
 
 /// Reads a document the host wrote.
 pub fn parse(yaml: &str) -> Result<PolicyDocument> {
-    PolicyDocument::from_yaml(yaml).map_err(|e| {
+    PolicyDocument::parse_yaml(yaml, "the host's document").map_err(|e| {
         Error::failed(format!(
             "the host's policy document does not read as this plugin expects ({e}); \
              the RBAC plugin may be older than the host"

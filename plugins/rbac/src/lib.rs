@@ -24,8 +24,8 @@ macro_rules! step {
 pub mod conditions;
 pub mod diff;
 mod draft;
+pub mod edits;
 pub mod format;
-pub mod model;
 mod pages;
 pub mod permissions;
 

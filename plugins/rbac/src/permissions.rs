@@ -4,15 +4,9 @@
 
 use greenroom_sdk::rbac::Permission;
 
-/// Whether `pattern` (exact, `prefix.*` or `*`) names `permission`; the
-/// host's rule.
-pub fn matches(pattern: &str, permission: &str) -> bool {
-    pattern == "*"
-        || pattern == permission
-        || pattern.strip_suffix(".*").is_some_and(|prefix| {
-            permission.starts_with(prefix) && permission[prefix.len()..].starts_with('.')
-        })
-}
+/// Whether `pattern` (exact, `prefix.*` or `*`) names `permission`: the
+/// host's rule, from the shared model.
+pub use greenroom_model::policy::permission_matches as matches;
 
 /// Whether a policy on `pattern` may carry conditions: every permission it
 /// names is about one entity. Unknown patterns take none (the host refuses

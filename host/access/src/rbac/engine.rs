@@ -1,9 +1,11 @@
 //! Deciding: may this user do this, and which rule decided?
 
-use super::policy::{Condition, Effect, PolicyDocument, RuleName, RuleParams, permission_matches};
 use super::store::PolicyStore;
 use crate::Identity;
 use greenroom_catalog::{EntityRef, Predicate};
+use greenroom_model::policy::{
+    Condition, Effect, PolicyDocument, RuleName, RuleParams, permission_matches,
+};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
@@ -255,10 +257,10 @@ impl Rbac {
         let mut known: Vec<KnownPermission> = super::HOST_PERMISSIONS
             .iter()
             .map(|p| KnownPermission {
-                name: p.name.to_owned(),
+                name: p.name.to_string(),
                 description: p.description.to_owned(),
                 plugin: None,
-                on_entities: p.on_entities,
+                on_entities: p.on_entities(),
             })
             .collect();
         let declared = self

@@ -20,19 +20,19 @@
 mod engine;
 mod permissions;
 mod permit;
-mod policy;
 mod store;
 
 pub use engine::{
     CatalogFilter, Cond, DecidedBy, Decision as RbacDecision, KnownPermission, Outcome, Rbac,
     decide_with,
 };
-pub use permissions::{HOST_PERMISSIONS, HostPermission, on_catalog_entities};
-pub use permit::{Permit, Refusal};
-pub use policy::{
+pub use greenroom_model::permission::Permission;
+pub use greenroom_model::policy::{
     Condition, Effect, Policy, PolicyDocument, PolicyError, Role, RuleName, RuleParams,
     permission_matches,
 };
+pub use permissions::{HOST_PERMISSIONS, HostPermission, on_catalog_entities};
+pub use permit::{Permit, Refusal};
 pub use store::{PolicyStore, PolicyVersion};
 
 /// What can go wrong reading or writing policies.

@@ -1,82 +1,86 @@
-//! The host's permissions. Plugins add their own (`[[permissions]]` in a
-//! manifest), named `<plugin id>.<name>`.
+//! The host's permissions, described for the people who write policies.
+//! Their names are `greenroom_model`'s [`Permission`] constants; plugins
+//! add their own (`[[permissions]]` in a manifest), named
+//! `<plugin id>.<name>`.
+
+use greenroom_model::Permission;
 
 /// A permission the host checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostPermission {
     /// Its name.
-    pub name: &'static str,
+    pub name: Permission,
     /// What it lets a user do.
     pub description: &'static str,
+}
+
+impl HostPermission {
     /// Whether it is about one catalog entity (so policies on it may have
     /// conditions, which filter catalog queries in the database).
-    pub on_entities: bool,
+    pub fn on_entities(&self) -> bool {
+        self.name.on_entities()
+    }
 }
 
 /// Every permission the host itself checks.
 pub const HOST_PERMISSIONS: &[HostPermission] = &[
     HostPermission {
-        name: "catalog.entity.read",
+        name: Permission::CATALOG_ENTITY_READ,
         description: "See an entity in the catalog, its page and plugin views of it",
-        on_entities: true,
     },
     HostPermission {
-        name: "catalog.entity.create",
+        name: Permission::CATALOG_ENTITY_CREATE,
         description: "Add entities (through a new location)",
-        on_entities: true,
     },
     HostPermission {
-        name: "catalog.entity.delete",
+        name: Permission::CATALOG_ENTITY_DELETE,
         description: "Delete an entity",
-        on_entities: true,
     },
     HostPermission {
-        name: "catalog.entity.refresh",
+        name: Permission::CATALOG_ENTITY_REFRESH,
         description: "Ask for an entity to be read again from its source",
-        on_entities: true,
     },
     HostPermission {
-        name: "catalog.location.read",
+        name: Permission::CATALOG_LOCATION_READ,
         description: "See the registered catalog locations",
-        on_entities: false,
     },
     HostPermission {
-        name: "catalog.location.create",
+        name: Permission::CATALOG_LOCATION_CREATE,
         description: "Register a catalog location",
-        on_entities: false,
     },
     HostPermission {
-        name: "catalog.location.delete",
+        name: Permission::CATALOG_LOCATION_DELETE,
         description: "Remove a catalog location and its entities",
-        on_entities: false,
     },
     HostPermission {
-        name: "plugin.install",
+        name: Permission::PLUGIN_INSTALL,
         description: "Install, upgrade, enable, disable and remove plugins; manage licences",
-        on_entities: false,
     },
     HostPermission {
-        name: "plugin.configure",
+        name: Permission::PLUGIN_CONFIGURE,
         description: "See plugin health and suspend a failing plugin",
-        on_entities: false,
     },
     HostPermission {
-        name: "rbac.admin",
+        name: Permission::RBAC_ADMIN,
         description: "Manage roles and policies",
-        on_entities: false,
     },
     HostPermission {
-        name: "audit.read",
+        name: Permission::AUDIT_READ,
         description: "Read the audit log",
-        on_entities: false,
     },
 ];
 
-/// Whether a policy on `pattern` may carry conditions on an entity: it
-/// names no host permission that is not about entities (plugin
-/// permissions may be checked against an entity).
-pub fn on_catalog_entities(pattern: &str) -> bool {
-    !HOST_PERMISSIONS
-        .iter()
-        .any(|p| !p.on_entities && super::policy::permission_matches(pattern, p.name))
+pub use greenroom_model::permission::on_catalog_entities;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_host_permission_is_described_once() {
+        let names: std::collections::BTreeSet<&str> =
+            HOST_PERMISSIONS.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names.len(), HOST_PERMISSIONS.len());
+        assert!(HOST_PERMISSIONS.iter().all(|p| !p.description.is_empty()));
+    }
 }

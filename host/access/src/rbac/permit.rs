@@ -144,7 +144,10 @@ mod tests {
     use crate::rbac::{HOST_PERMISSIONS, PolicyDocument};
 
     fn engine() -> Rbac {
-        let known = HOST_PERMISSIONS.iter().map(|p| p.name.to_owned()).collect();
+        let known = HOST_PERMISSIONS
+            .iter()
+            .map(|p| p.name.to_string())
+            .collect();
         let document = PolicyDocument::from_yaml(
             "version: 1
 roles:

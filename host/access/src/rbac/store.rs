@@ -2,8 +2,8 @@
 //! version kept (view, compare, revert by publishing an old one again).
 
 use super::RbacError;
-use super::policy::PolicyDocument;
 use crate::AuditLog;
+use greenroom_model::PolicyDocument;
 use greenroom_store::{Database, now_ms};
 use rusqlite::{OptionalExtension, params};
 

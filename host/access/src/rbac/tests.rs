@@ -4,7 +4,10 @@ use serde_json::json;
 use std::collections::BTreeSet;
 
 fn known() -> BTreeSet<String> {
-    let mut known: BTreeSet<String> = HOST_PERMISSIONS.iter().map(|p| p.name.to_owned()).collect();
+    let mut known: BTreeSet<String> = HOST_PERMISSIONS
+        .iter()
+        .map(|p| p.name.to_string())
+        .collect();
     known.insert("soundcheck.manual-check".into());
     known
 }

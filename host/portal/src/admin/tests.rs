@@ -805,7 +805,7 @@ async fn every_link_on_the_admin_pages_leads_somewhere() {
 /// nothing; removing it takes it off the list.
 #[tokio::test]
 async fn a_licence_pasted_on_the_licences_page_is_verified_listed_and_removable() {
-    use greenroom_marketplace::{Day, LicenceTerms, Licences, issue_licence};
+    use greenroom_licensing::{Day, LicenceTerms, Licences, issue_licence};
     let market = Market::new(true, &["index.toml"]);
     let mut trusted = TrustedPublishers::default();
     trusted.trust("acme", market.key.public());

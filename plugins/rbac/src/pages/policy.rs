@@ -5,8 +5,9 @@ use super::{Route, banner, edit_form, hidden, select, ticked};
 use crate::conditions::{Combine, Row, Rows, rule_help};
 use crate::diff::PolicyLine;
 use crate::draft::{self, Step, Working};
-use crate::model::{Condition, Effect, Policy, PolicyDocument, RuleName};
+use crate::edits::Edits;
 use crate::permissions::{choices, takes_conditions};
+use greenroom_model::policy::{Condition, Effect, Policy, PolicyDocument, RuleName};
 use greenroom_sdk::prelude::*;
 use greenroom_sdk::rbac::{self, Permission};
 

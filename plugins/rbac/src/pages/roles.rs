@@ -7,7 +7,8 @@ use super::{
 use crate::conditions::Described;
 use crate::diff::Change;
 use crate::draft::{self, Working};
-use crate::model::Role;
+use crate::edits::Edits;
+use greenroom_model::policy::Role;
 use greenroom_sdk::prelude::*;
 
 /// Kinds of entity a role's member can be.
@@ -214,8 +215,8 @@ fn policies(cx: &Context, working: &Working, role: &Role) -> Result<Card> {
     let mut listed = table(["#", "Permission", "Effect", "Conditions", ""]);
     for (index, policy) in role.policies.iter().enumerate() {
         let effect = match policy.effect {
-            crate::model::Effect::Allow => badge_cell("allow", Tone::Success),
-            crate::model::Effect::Deny => badge_cell("deny", Tone::Danger),
+            greenroom_model::policy::Effect::Allow => badge_cell("allow", Tone::Success),
+            greenroom_model::policy::Effect::Deny => badge_cell("deny", Tone::Danger),
         };
         let conditions = policy.conditions.as_ref().map_or_else(
             || "on every entity".to_owned(),

@@ -41,7 +41,7 @@ pub(super) async fn licences(
     };
     let now = std::time::SystemTime::now();
     let (stored, active) = blocking(Format::Html, move || {
-        let internal = |e: greenroom_marketplace::LicenceError| {
+        let internal = |e: greenroom_licensing::LicenceError| {
             AppError::page(ErrorKind::Internal(e.to_string()))
         };
         Ok((
@@ -126,7 +126,7 @@ pub(super) async fn licences(
 }
 
 /// The licence book, or a 404 where licences are not checked.
-fn licence_book(state: &AppState) -> Result<greenroom_marketplace::Licences, AppError> {
+fn licence_book(state: &AppState) -> Result<greenroom_licensing::Licences, AppError> {
     state.plugins().licences().cloned().ok_or_else(|| {
         AppError::page(ErrorKind::NotFound(
             "licences are not checked on this server".into(),

@@ -31,11 +31,9 @@
 //! Nothing here ever deletes a plugin's data: a plugin without a licence is
 //! simply not called.
 
-use crate::index::TrustedPublishers;
-use crate::installed::InstalledPlugins;
-use crate::keys::SecretKey;
 use greenroom_access::{AuditEvent, AuditLog, Decision};
 use greenroom_contract::{Digest, PluginId, Tier};
+use greenroom_marketplace::{InstalledError, InstalledPlugins, SecretKey, TrustedPublishers};
 use greenroom_store::{Database, StoreError};
 use rusqlite::{OptionalExtension as _, named_params};
 use serde::{Deserialize, Serialize};
@@ -214,12 +212,12 @@ impl From<rusqlite::Error> for LicenceError {
     }
 }
 
-impl From<crate::InstalledError> for LicenceError {
-    fn from(error: crate::InstalledError) -> LicenceError {
+impl From<InstalledError> for LicenceError {
+    fn from(error: InstalledError) -> LicenceError {
         match error {
-            crate::InstalledError::Store(e) => LicenceError::Store(e),
-            crate::InstalledError::Sql(e) => e.into(),
-            crate::InstalledError::NotInstalled(id) => LicenceError::NotFound(id),
+            InstalledError::Store(e) => LicenceError::Store(e),
+            InstalledError::Sql(e) => e.into(),
+            InstalledError::NotInstalled(id) => LicenceError::NotFound(id),
         }
     }
 }

@@ -1,6 +1,13 @@
 //! The policy document: roles, their members and policies with conditions,
 //! as stored, exported and imported (YAML for review in version control).
+//!
+//! The host reads, checks and exports it; the RBAC plugin reads it from the
+//! host, edits it and hands it back through `rbac-admin`. Both use these
+//! types and [`PolicyDocument::to_yaml`], so a document read and written
+//! back unchanged is byte for byte what the host exported.
 
+use crate::entity::EntityRef;
+use crate::permission::on_catalog_entities;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -81,19 +88,36 @@ pub enum Effect {
     Deny,
 }
 
-impl fmt::Display for Effect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Effect {
+    /// The word the document uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
             Effect::Allow => "allow",
             Effect::Deny => "deny",
-        })
+        }
+    }
+
+    /// Reads `allow` or `deny`.
+    pub fn parse(text: &str) -> Option<Effect> {
+        match text {
+            "allow" => Some(Effect::Allow),
+            "deny" => Some(Effect::Deny),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Effect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
 /// A condition on a catalog entity: one rule, or `allOf` / `anyOf` / `not`
 /// of conditions — the shape of Backstage's conditional permission
-/// criteria.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// criteria. Exactly one of the four is set in a valid condition
+/// ([`Condition::check`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
     /// Every one holds.
@@ -132,6 +156,35 @@ pub enum RuleName {
     HasSpec,
 }
 
+impl RuleName {
+    /// Every rule, in the order the RBAC plugin's pages offer them.
+    pub const ALL: [RuleName; 6] = [
+        RuleName::IsEntityOwner,
+        RuleName::IsEntityKind,
+        RuleName::HasAnnotation,
+        RuleName::HasLabel,
+        RuleName::HasMetadata,
+        RuleName::HasSpec,
+    ];
+
+    /// The name the document uses, e.g. `IS_ENTITY_OWNER`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleName::IsEntityOwner => "IS_ENTITY_OWNER",
+            RuleName::IsEntityKind => "IS_ENTITY_KIND",
+            RuleName::HasAnnotation => "HAS_ANNOTATION",
+            RuleName::HasLabel => "HAS_LABEL",
+            RuleName::HasMetadata => "HAS_METADATA",
+            RuleName::HasSpec => "HAS_SPEC",
+        }
+    }
+
+    /// Reads a rule's name as the document writes it.
+    pub fn parse(text: &str) -> Option<RuleName> {
+        RuleName::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
 /// A rule's parameters; which ones a rule takes is checked by
 /// [`Condition::check`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,14 +212,36 @@ pub struct RuleParams {
 }
 
 impl Condition {
-    /// A condition of one rule.
+    /// A condition of one rule; no `params` when there are none.
     pub fn rule(rule: RuleName, params: RuleParams) -> Condition {
         Condition {
-            all_of: None,
-            any_of: None,
-            not: None,
             rule: Some(rule),
-            params: Some(params),
+            params: (params != RuleParams::default()).then_some(params),
+            ..Condition::default()
+        }
+    }
+
+    /// `not` of `inner`: it does not hold.
+    pub fn negated(inner: Condition) -> Condition {
+        Condition {
+            not: Some(Box::new(inner)),
+            ..Condition::default()
+        }
+    }
+
+    /// `allOf` of `list`.
+    pub fn all_of(list: Vec<Condition>) -> Condition {
+        Condition {
+            all_of: Some(list),
+            ..Condition::default()
+        }
+    }
+
+    /// `anyOf` of `list`.
+    pub fn any_of(list: Vec<Condition>) -> Condition {
+        Condition {
+            any_of: Some(list),
+            ..Condition::default()
         }
     }
 
@@ -224,8 +299,7 @@ impl Condition {
                 RuleName::HasLabel => (&["label"], &["label", "value"]),
                 RuleName::HasMetadata | RuleName::HasSpec => (&["key"], &["key", "value"]),
             };
-            let rule_name = serde_json::to_value(rule).ok();
-            let rule_name = rule_name.as_ref().and_then(|v| v.as_str()).unwrap_or("?");
+            let rule_name = rule.as_str();
             for name in required {
                 if !given.contains(name) {
                     problems.push(format!("{at}: {rule_name} needs params.{name}"));
@@ -241,8 +315,7 @@ impl Condition {
             }
             if let Some(claims) = &p.claims {
                 for claim in claims {
-                    if greenroom_catalog::EntityRef::parse(claim, Some("group"), "default").is_err()
-                    {
+                    if EntityRef::parse(claim, Some("group"), "default").is_err() {
                         problems.push(format!(
                             "{at}: params.claims: `{claim}` is not an entity reference"
                         ));
@@ -254,10 +327,9 @@ impl Condition {
 }
 
 /// Why a document cannot be used; every problem found, each naming where.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum PolicyError {
     /// Not YAML of the right shape.
-    #[error("{file}: {message}")]
     Syntax {
         /// The file.
         file: String,
@@ -265,7 +337,6 @@ pub enum PolicyError {
         message: String,
     },
     /// Well-formed, but wrong.
-    #[error("{file}: {}", problems.join("; "))]
     Invalid {
         /// The file.
         file: String,
@@ -273,6 +344,19 @@ pub enum PolicyError {
         problems: Vec<String>,
     },
 }
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PolicyError::Syntax { file, message } => write!(f, "{file}: {message}"),
+            PolicyError::Invalid { file, problems } => {
+                write!(f, "{file}: {}", problems.join("; "))
+            }
+        }
+    }
+}
+
+impl std::error::Error for PolicyError {}
 
 impl PolicyDocument {
     /// Reads a document from YAML, checking everything (`known` are the
@@ -282,11 +366,7 @@ impl PolicyDocument {
         file: &str,
         known: &BTreeSet<String>,
     ) -> Result<PolicyDocument, PolicyError> {
-        let document: PolicyDocument =
-            serde_norway::from_str(text).map_err(|e| PolicyError::Syntax {
-                file: file.to_owned(),
-                message: e.to_string(),
-            })?;
+        let document = PolicyDocument::parse_yaml(text, file)?;
         let problems = document.problems(known);
         if problems.is_empty() {
             Ok(document)
@@ -298,9 +378,21 @@ impl PolicyDocument {
         }
     }
 
+    /// Reads a document from YAML, checking only its shape (no unknown
+    /// fields, the right types), not what [`PolicyDocument::problems`]
+    /// finds: for a document the host wrote, or one to hand to the host,
+    /// which checks it.
+    pub fn parse_yaml(text: &str, file: &str) -> Result<PolicyDocument, PolicyError> {
+        serde_norway::from_str(text).map_err(|e| PolicyError::Syntax {
+            file: file.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
     /// The document as YAML, for export.
     pub fn to_yaml(&self) -> String {
-        serde_norway::to_string(self).expect("a policy document serialises")
+        serde_norway::to_string(self)
+            .expect("a policy document serialises: it has only strings, numbers, lists and maps")
     }
 
     /// Every problem: unknown version, duplicate or empty role names, a
@@ -325,7 +417,7 @@ impl PolicyDocument {
                 problems.push(format!("{at}: another role has this name"));
             }
             for (m, member) in role.members.iter().enumerate() {
-                match greenroom_catalog::EntityRef::parse(member, None, "default") {
+                match EntityRef::parse(member, None, "default") {
                     Ok(r) if matches!(r.kind(), "user" | "group") => {}
                     Ok(_) => problems.push(format!(
                         "{at}.members[{m}]: `{member}` is neither a user nor a group"
@@ -344,7 +436,7 @@ impl PolicyDocument {
                     ));
                 }
                 if let Some(condition) = &policy.conditions {
-                    if !crate::rbac::permissions::on_catalog_entities(&policy.permission) {
+                    if !on_catalog_entities(&policy.permission) {
                         problems.push(format!(
                             "{at}: `{}` is not a permission on catalog entities, so it takes no conditions",
                             policy.permission

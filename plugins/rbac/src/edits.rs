@@ -1,244 +1,17 @@
-//! The policy document, as the host reads and writes it, and the edits the
-//! pages make to it.
+//! The edits the pages make to the policy document.
 //!
-//! The types mirror the host's (`host/access/src/rbac/policy.rs`) field for
-//! field, with the same serde attributes: the host refuses unknown fields,
-//! so a field this model dropped or renamed would make every save fail,
-//! and a different field order would make every diff noisy. Written with
-//! the same YAML library, a document read from the host and written back
+//! The document's types are `greenroom_model`'s, the ones the host reads,
+//! checks and exports with: the same fields, the same serde attributes and
+//! the same YAML writer, so a document read from the host and written back
 //! unchanged is byte for byte what the host exported.
 //!
-//! The model checks only what an edit needs to be well-formed (a role to
-//! edit exists, a name is not taken). Whether the result is a valid policy —
+//! The edits check only what they need to be well-formed (a role to edit
+//! exists, a name is not taken). Whether the result is a valid policy —
 //! permissions that exist, rules with the right parameters — is the host's
 //! to say when the draft is saved.
 
-use serde::{Deserialize, Serialize};
+use greenroom_model::policy::{Policy, PolicyDocument, Role};
 use std::fmt;
-
-/// The whole policy: every role, and the role every signed-in user has.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct PolicyDocument {
-    /// Format version of the document (1).
-    #[serde(default = "one")]
-    pub version: u32,
-    /// A role every signed-in user has besides their own.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_role: Option<String>,
-    /// The roles.
-    #[serde(default)]
-    pub roles: Vec<Role>,
-}
-
-fn one() -> u32 {
-    1
-}
-
-impl Default for PolicyDocument {
-    /// A policy with no roles, in format version 1.
-    fn default() -> PolicyDocument {
-        PolicyDocument {
-            version: one(),
-            default_role: None,
-            roles: Vec::new(),
-        }
-    }
-}
-
-/// A named set of policies and who has them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Role {
-    /// Its name, unique in the document.
-    pub name: String,
-    /// What it is for.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub description: String,
-    /// Users and groups, as entity references.
-    #[serde(default)]
-    pub members: Vec<String>,
-    /// What the role allows or denies.
-    #[serde(default)]
-    pub policies: Vec<Policy>,
-}
-
-/// Allow or deny one permission (or a family: `catalog.entity.*`, `*`),
-/// optionally only where conditions on the entity hold.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Policy {
-    /// An exact permission, a prefix ending in `.*`, or `*`.
-    pub permission: String,
-    /// Allow or deny.
-    pub effect: Effect,
-    /// Only where these hold on the entity.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conditions: Option<Condition>,
-}
-
-/// A policy's effect. A deny wins over an allow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Effect {
-    /// Grants the permission.
-    Allow,
-    /// Refuses it, whatever else allows it.
-    Deny,
-}
-
-impl Effect {
-    /// The word the document uses.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Effect::Allow => "allow",
-            Effect::Deny => "deny",
-        }
-    }
-
-    /// Reads `allow` or `deny`.
-    pub fn parse(text: &str) -> Option<Effect> {
-        match text {
-            "allow" => Some(Effect::Allow),
-            "deny" => Some(Effect::Deny),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Effect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One rule, or `allOf` / `anyOf` / `not` of conditions. Exactly one of the
-/// four is set in a valid condition; the host checks that.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Condition {
-    /// Every one holds.
-    #[serde(rename = "allOf", default, skip_serializing_if = "Option::is_none")]
-    pub all_of: Option<Vec<Condition>>,
-    /// At least one holds.
-    #[serde(rename = "anyOf", default, skip_serializing_if = "Option::is_none")]
-    pub any_of: Option<Vec<Condition>>,
-    /// It does not hold.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub not: Option<Box<Condition>>,
-    /// A rule.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rule: Option<RuleName>,
-    /// The rule's parameters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub params: Option<RuleParams>,
-}
-
-impl Condition {
-    /// A condition of one rule; no `params` when there are none.
-    pub fn rule(rule: RuleName, params: RuleParams) -> Condition {
-        Condition {
-            rule: Some(rule),
-            params: (params != RuleParams::default()).then_some(params),
-            ..Condition::default()
-        }
-    }
-
-    /// `not` of `inner`: it does not hold.
-    pub fn negated(inner: Condition) -> Condition {
-        Condition {
-            not: Some(Box::new(inner)),
-            ..Condition::default()
-        }
-    }
-
-    /// `allOf` of `list`.
-    pub fn all_of(list: Vec<Condition>) -> Condition {
-        Condition {
-            all_of: Some(list),
-            ..Condition::default()
-        }
-    }
-
-    /// `anyOf` of `list`.
-    pub fn any_of(list: Vec<Condition>) -> Condition {
-        Condition {
-            any_of: Some(list),
-            ..Condition::default()
-        }
-    }
-}
-
-/// The rules a condition can use, as Backstage's catalog names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum RuleName {
-    /// Owned by the user or one of their groups (or by one of `claims`).
-    IsEntityOwner,
-    /// Of one of `kinds`.
-    IsEntityKind,
-    /// Has annotation `annotation` (equal to `value`, if given).
-    HasAnnotation,
-    /// Has label `label` (equal to `value`, if given).
-    HasLabel,
-    /// `metadata.<key>` exists (equals `value`, if given).
-    HasMetadata,
-    /// `spec.<key>` exists (equals `value`, if given).
-    HasSpec,
-}
-
-impl RuleName {
-    /// Every rule, in the order the pages offer them.
-    pub const ALL: [RuleName; 6] = [
-        RuleName::IsEntityOwner,
-        RuleName::IsEntityKind,
-        RuleName::HasAnnotation,
-        RuleName::HasLabel,
-        RuleName::HasMetadata,
-        RuleName::HasSpec,
-    ];
-
-    /// The name the document uses, e.g. `IS_ENTITY_OWNER`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RuleName::IsEntityOwner => "IS_ENTITY_OWNER",
-            RuleName::IsEntityKind => "IS_ENTITY_KIND",
-            RuleName::HasAnnotation => "HAS_ANNOTATION",
-            RuleName::HasLabel => "HAS_LABEL",
-            RuleName::HasMetadata => "HAS_METADATA",
-            RuleName::HasSpec => "HAS_SPEC",
-        }
-    }
-
-    /// Reads a rule's name as the document writes it.
-    pub fn parse(text: &str) -> Option<RuleName> {
-        RuleName::ALL.into_iter().find(|r| r.as_str() == text)
-    }
-}
-
-/// A rule's parameters; which a rule takes is checked by the host.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RuleParams {
-    /// IS_ENTITY_OWNER: owners to match instead of the user's own.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub claims: Option<Vec<String>>,
-    /// IS_ENTITY_KIND.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kinds: Option<Vec<String>>,
-    /// HAS_ANNOTATION.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotation: Option<String>,
-    /// HAS_LABEL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
-    /// HAS_METADATA, HAS_SPEC: a dotted path under `metadata` / `spec`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-    /// The value to equal.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-}
 
 /// Why an edit cannot be made to the document as it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -297,35 +70,68 @@ fn role_name(name: &str) -> Result<&str, EditError> {
     }
 }
 
-impl PolicyDocument {
-    /// Reads a document as the host writes it.
-    pub fn from_yaml(text: &str) -> Result<PolicyDocument, serde_norway::Error> {
-        serde_norway::from_str(text)
-    }
-
-    /// The document as YAML, exactly as the host would export it.
-    pub fn to_yaml(&self) -> String {
-        serde_norway::to_string(self)
-            .expect("a policy document serialises: it has only strings, numbers, lists and maps")
-    }
-
+/// The edits the pages make to a document (and the look-ups they make
+/// first), each refusing what would leave it ill-formed.
+pub trait Edits {
     /// The role called `name`.
-    pub fn role(&self, name: &str) -> Result<&Role, EditError> {
+    fn role(&self, name: &str) -> Result<&Role, EditError>;
+
+    /// Adds an empty role at the end.
+    fn add_role(&mut self, name: &str, description: &str) -> Result<(), EditError>;
+
+    /// Renames `name` to `new_name` (the default role follows) and sets its
+    /// description.
+    fn update_role(
+        &mut self,
+        name: &str,
+        new_name: &str,
+        description: &str,
+    ) -> Result<(), EditError>;
+
+    /// Removes the role `name`; when it was the default role, there is no
+    /// default role any more. Returns whether it was.
+    fn remove_role(&mut self, name: &str) -> Result<bool, EditError>;
+
+    /// Makes `name` the role every signed-in user has, or none.
+    fn set_default_role(&mut self, name: Option<&str>) -> Result<(), EditError>;
+
+    /// Adds `member` (an entity reference) to the role.
+    fn add_member(&mut self, role: &str, member: &str) -> Result<(), EditError>;
+
+    /// Removes `member` from the role.
+    fn remove_member(&mut self, role: &str, member: &str) -> Result<(), EditError>;
+
+    /// Adds a policy at the end of the role's; returns its index.
+    fn add_policy(&mut self, role: &str, policy: Policy) -> Result<usize, EditError>;
+
+    /// The role's policy `index`.
+    fn policy(&self, role: &str, index: usize) -> Result<&Policy, EditError>;
+
+    /// The role's policy `index`, to change.
+    fn policy_mut(&mut self, role: &str, index: usize) -> Result<&mut Policy, EditError>;
+
+    /// Removes the role's policy `index`.
+    fn remove_policy(&mut self, role: &str, index: usize) -> Result<Policy, EditError>;
+}
+
+/// The role called `name`, to change.
+fn role_mut<'a>(document: &'a mut PolicyDocument, name: &str) -> Result<&'a mut Role, EditError> {
+    document
+        .roles
+        .iter_mut()
+        .find(|r| r.name == name)
+        .ok_or_else(|| EditError::NoSuchRole(name.to_owned()))
+}
+
+impl Edits for PolicyDocument {
+    fn role(&self, name: &str) -> Result<&Role, EditError> {
         self.roles
             .iter()
             .find(|r| r.name == name)
             .ok_or_else(|| EditError::NoSuchRole(name.to_owned()))
     }
 
-    fn role_mut(&mut self, name: &str) -> Result<&mut Role, EditError> {
-        self.roles
-            .iter_mut()
-            .find(|r| r.name == name)
-            .ok_or_else(|| EditError::NoSuchRole(name.to_owned()))
-    }
-
-    /// Adds an empty role at the end.
-    pub fn add_role(&mut self, name: &str, description: &str) -> Result<(), EditError> {
+    fn add_role(&mut self, name: &str, description: &str) -> Result<(), EditError> {
         let name = role_name(name)?;
         if self.roles.iter().any(|r| r.name == name) {
             return Err(EditError::RoleExists(name.to_owned()));
@@ -339,9 +145,7 @@ impl PolicyDocument {
         Ok(())
     }
 
-    /// Renames `name` to `new_name` (the default role follows) and sets its
-    /// description.
-    pub fn update_role(
+    fn update_role(
         &mut self,
         name: &str,
         new_name: &str,
@@ -351,7 +155,7 @@ impl PolicyDocument {
         if new_name != name && self.roles.iter().any(|r| r.name == new_name) {
             return Err(EditError::RoleExists(new_name.to_owned()));
         }
-        let role = self.role_mut(name)?;
+        let role = role_mut(self, name)?;
         role.name = new_name.to_owned();
         role.description = description.trim().to_owned();
         if self.default_role.as_deref() == Some(name) {
@@ -360,9 +164,7 @@ impl PolicyDocument {
         Ok(())
     }
 
-    /// Removes the role `name`; when it was the default role, there is no
-    /// default role any more. Returns whether it was.
-    pub fn remove_role(&mut self, name: &str) -> Result<bool, EditError> {
+    fn remove_role(&mut self, name: &str) -> Result<bool, EditError> {
         self.role(name)?;
         self.roles.retain(|r| r.name != name);
         let was_default = self.default_role.as_deref() == Some(name);
@@ -372,8 +174,7 @@ impl PolicyDocument {
         Ok(was_default)
     }
 
-    /// Makes `name` the role every signed-in user has, or none.
-    pub fn set_default_role(&mut self, name: Option<&str>) -> Result<(), EditError> {
+    fn set_default_role(&mut self, name: Option<&str>) -> Result<(), EditError> {
         if let Some(name) = name {
             self.role(name)?;
         }
@@ -381,9 +182,8 @@ impl PolicyDocument {
         Ok(())
     }
 
-    /// Adds `member` (an entity reference) to the role.
-    pub fn add_member(&mut self, role: &str, member: &str) -> Result<(), EditError> {
-        let role = self.role_mut(role)?;
+    fn add_member(&mut self, role: &str, member: &str) -> Result<(), EditError> {
+        let role = role_mut(self, role)?;
         if role.members.iter().any(|m| m.eq_ignore_ascii_case(member)) {
             return Err(EditError::AlreadyMember(member.to_owned()));
         }
@@ -391,9 +191,8 @@ impl PolicyDocument {
         Ok(())
     }
 
-    /// Removes `member` from the role.
-    pub fn remove_member(&mut self, role: &str, member: &str) -> Result<(), EditError> {
-        let role = self.role_mut(role)?;
+    fn remove_member(&mut self, role: &str, member: &str) -> Result<(), EditError> {
+        let role = role_mut(self, role)?;
         let before = role.members.len();
         role.members.retain(|m| m != member);
         if role.members.len() == before {
@@ -402,32 +201,28 @@ impl PolicyDocument {
         Ok(())
     }
 
-    /// Adds a policy at the end of the role's; returns its index.
-    pub fn add_policy(&mut self, role: &str, policy: Policy) -> Result<usize, EditError> {
-        let role = self.role_mut(role)?;
+    fn add_policy(&mut self, role: &str, policy: Policy) -> Result<usize, EditError> {
+        let role = role_mut(self, role)?;
         role.policies.push(policy);
         Ok(role.policies.len() - 1)
     }
 
-    /// The role's policy `index`.
-    pub fn policy(&self, role: &str, index: usize) -> Result<&Policy, EditError> {
+    fn policy(&self, role: &str, index: usize) -> Result<&Policy, EditError> {
         self.role(role)?
             .policies
             .get(index)
             .ok_or(EditError::NoSuchPolicy(index))
     }
 
-    /// The role's policy `index`, to change.
-    pub fn policy_mut(&mut self, role: &str, index: usize) -> Result<&mut Policy, EditError> {
-        self.role_mut(role)?
+    fn policy_mut(&mut self, role: &str, index: usize) -> Result<&mut Policy, EditError> {
+        role_mut(self, role)?
             .policies
             .get_mut(index)
             .ok_or(EditError::NoSuchPolicy(index))
     }
 
-    /// Removes the role's policy `index`.
-    pub fn remove_policy(&mut self, role: &str, index: usize) -> Result<Policy, EditError> {
-        let role = self.role_mut(role)?;
+    fn remove_policy(&mut self, role: &str, index: usize) -> Result<Policy, EditError> {
+        let role = role_mut(self, role)?;
         if index >= role.policies.len() {
             return Err(EditError::NoSuchPolicy(index));
         }
@@ -438,6 +233,12 @@ impl PolicyDocument {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use greenroom_model::policy::{Condition, Effect, PolicyError, RuleName, RuleParams};
+
+    /// Reads a document as the plugin reads the host's.
+    fn read(text: &str) -> Result<PolicyDocument, PolicyError> {
+        PolicyDocument::parse_yaml(text, "document")
+    }
 
     const GUIDE: &str = include_str!("../tests/fixtures/operator-guide.yaml");
     const GUIDE_EXPORTED: &str = include_str!("../tests/fixtures/operator-guide.exported.yaml");
@@ -445,7 +246,7 @@ mod tests {
     const EVERY_RULE_EXPORTED: &str = include_str!("../tests/fixtures/every-rule.exported.yaml");
 
     fn guide() -> PolicyDocument {
-        PolicyDocument::from_yaml(GUIDE).expect("the operator guide's example reads")
+        read(GUIDE).expect("the operator guide's example reads")
     }
 
     #[test]
@@ -455,37 +256,33 @@ mod tests {
 
     #[test]
     fn writes_what_the_host_exports_for_every_rule_and_combination() {
-        let document = PolicyDocument::from_yaml(EVERY_RULE).expect("reads");
+        let document = read(EVERY_RULE).expect("reads");
         assert_eq!(document.to_yaml(), EVERY_RULE_EXPORTED);
     }
 
     #[test]
     fn host_exports_round_trip_unchanged() {
         for exported in [GUIDE_EXPORTED, EVERY_RULE_EXPORTED] {
-            let document = PolicyDocument::from_yaml(exported).expect("reads");
+            let document = read(exported).expect("reads");
             assert_eq!(document.to_yaml(), exported);
         }
     }
 
     #[test]
     fn refuses_fields_the_host_does_not_know_as_the_host_does() {
-        let error = PolicyDocument::from_yaml("roles:\n- name: a\n  owner: me\n")
-            .expect_err("unknown field");
+        let error = read("roles:\n- name: a\n  owner: me\n").expect_err("unknown field");
         assert!(
             error.to_string().contains("unknown field `owner`"),
             "{error}"
         );
         assert!(
-            PolicyDocument::from_yaml(
-                "roles:\n- name: a\n  policies:\n  - permission: x\n    effect: maybe\n"
-            )
-            .is_err()
+            read("roles:\n- name: a\n  policies:\n  - permission: x\n    effect: maybe\n").is_err()
         );
     }
 
     #[test]
     fn an_empty_document_is_version_one_without_roles() {
-        let document = PolicyDocument::from_yaml("{}").expect("reads");
+        let document = read("{}").expect("reads");
         assert_eq!(document.to_yaml(), "version: 1\nroles: []\n");
     }
 
@@ -535,10 +332,7 @@ mod tests {
         let expected = GUIDE_EXPORTED.to_owned()
             + "  - permission: catalog.entity.delete\n    effect: deny\n    conditions:\n      rule: HAS_LABEL\n      params:\n        label: protected\n        value: 'true'\n";
         assert_eq!(document.to_yaml(), expected);
-        assert_eq!(
-            PolicyDocument::from_yaml(&expected).expect("reads"),
-            document
-        );
+        assert_eq!(read(&expected).expect("reads"), document);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! What the operator allowed a plugin: all or part of what it requested.
 
-use greenroom_contract::{Capability, HttpOrigin, Manifest};
+use crate::{Capability, HttpOrigin, Manifest};
 use std::collections::BTreeSet;
 
 /// The capabilities an operator granted a plugin.

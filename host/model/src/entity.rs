@@ -17,20 +17,39 @@ pub struct EntityRef {
 }
 
 /// Why a string is not an entity reference.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefError {
     /// No kind was written and the context gives none.
-    #[error(
-        "entity reference \"{0}\" had missing or empty kind (e.g. did not start with \"component:\" or similar)"
-    )]
     MissingKind(String),
     /// `kind:` or `namespace/` with nothing around the separator.
-    #[error("entity reference \"{0}\" has an empty {1}")]
     Empty(String, &'static str),
     /// More separators than the format allows.
-    #[error("entity reference \"{0}\" is not of the form [kind:][namespace/]name")]
     Malformed(String),
 }
+
+// Written out rather than derived with thiserror: a proc-macro dependency
+// here would join the guest plugins' build and change every plugin's
+// bytes (and so its digest in the marketplace index), not only theirs that
+// use this crate.
+impl fmt::Display for RefError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RefError::MissingKind(text) => write!(
+                f,
+                "entity reference \"{text}\" had missing or empty kind (e.g. did not start with \"component:\" or similar)"
+            ),
+            RefError::Empty(text, part) => {
+                write!(f, "entity reference \"{text}\" has an empty {part}")
+            }
+            RefError::Malformed(text) => write!(
+                f,
+                "entity reference \"{text}\" is not of the form [kind:][namespace/]name"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RefError {}
 
 impl EntityRef {
     /// A reference from its three parts, as written.

@@ -1,5 +1,5 @@
 use super::*;
-use crate::Installed;
+use greenroom_marketplace::Installed;
 use std::time::Duration;
 
 /// Noon UTC on `day`: the injected clock.
