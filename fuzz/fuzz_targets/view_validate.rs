@@ -19,8 +19,19 @@ use greenroom_contract::wit::latest::greenroom::plugin::view::{
     Property, Series, Stack, Stat, Table, Tabs, Text, Tone, View,
 };
 use libfuzzer_sys::fuzz_target;
+use std::cell::Cell as Counter;
+
+/// The most bytes the long texts of one input may add up to: past the
+/// view's text budget, so that it is reached, and small enough that
+/// building the view cannot run the fuzzer out of memory.
+const LONG_TEXT_BYTES: usize = 2 * view::MAX_VIEW_TEXT_BYTES;
+
+thread_local! {
+    static LONG_TEXT_LEFT: Counter<usize> = const { Counter::new(0) };
+}
 
 fuzz_target!(|data: &[u8]| {
+    LONG_TEXT_LEFT.set(LONG_TEXT_BYTES);
     let Ok(view) = any_view(&mut Unstructured::new(data)) else {
         return;
     };
@@ -91,15 +102,23 @@ fn any_view(u: &mut Unstructured) -> Result<View> {
 }
 
 /// Plugin text, now and then repeated to hundreds of KiB (to reach the
-/// text budget from a small input).
+/// text budget from a small input), within [`LONG_TEXT_BYTES`] for the
+/// whole input.
 fn text(u: &mut Unstructured) -> Result<String> {
     let text: String = u.arbitrary()?;
-    let times = if u.ratio(1, 32)? {
-        u.int_in_range(1..=400_000)?
-    } else {
-        1
-    };
+    if text.is_empty() || !u.ratio(1, 32)? {
+        return Ok(text);
+    }
+    let left = LONG_TEXT_LEFT.get();
+    let times = u.int_in_range(1..=400_000)?.min(left / text.len()).max(1);
+    LONG_TEXT_LEFT.set(left.saturating_sub(text.len() * times));
     Ok(text.repeat(times))
+}
+
+/// A short text, for the lists repeated thousands of times.
+fn short_text(u: &mut Unstructured) -> Result<String> {
+    let text: String = u.arbitrary()?;
+    Ok(text.chars().take(8).collect())
 }
 
 fn opt_text(u: &mut Unstructured) -> Result<Option<String>> {
@@ -172,7 +191,7 @@ fn table(u: &mut Unstructured) -> Result<Table> {
 
 fn chart(u: &mut Unstructured) -> Result<Chart> {
     let points = many(u)?;
-    let x_labels = vec![text(u)?; points];
+    let x_labels = vec![short_text(u)?; points];
     let series = list(u, 3, |u| {
         Ok(Series {
             name: text(u)?,
