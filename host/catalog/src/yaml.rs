@@ -60,6 +60,24 @@ impl Position {
             self
         }
     }
+
+    /// This position, moved back into `text`: [`Position::clamped`] to its
+    /// end, and to the end of its line, since on a `%` directive line
+    /// saphyr counts columns in bytes (`%`, U+FFFD, NUL was refused at
+    /// column 5 of a 3-character line). Finding the line costs a scan, so
+    /// only errors pay it.
+    fn within(self, text: &str) -> Position {
+        let position = self.clamped(Position::end_of(text));
+        let line = text
+            .split("\r\n")
+            .flat_map(|part| part.split(['\n', '\r']))
+            .nth(position.line.saturating_sub(1))
+            .unwrap_or_default();
+        Position {
+            column: position.column.min(line.chars().count() + 1),
+            ..position
+        }
+    }
 }
 
 /// One YAML document of a file, as JSON, with the position of each value.
@@ -149,10 +167,8 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
         ..Builder::default()
     };
     for event in Parser::new_from_str(text) {
-        let (event, span) = event.map_err(|e| {
-            let at = Position::at(*e.marker()).clamped(end);
-            YamlError::new(at, e.info())
-        })?;
+        let (event, span) =
+            event.map_err(|e| YamlError::new(Position::at(*e.marker()).within(text), e.info()))?;
         builder.event(event, span)?;
     }
     Ok(builder.documents)
@@ -586,6 +602,11 @@ mod tests {
         assert_eq!(error.position, Position { line: 1, column: 2 });
         let error = parse_documents("a:\r\n  - [x,\r\n").unwrap_err();
         assert_eq!(error.position, Position { line: 3, column: 1 });
+        // A directive line with a character of several bytes (shrunk
+        // too): saphyr puts the NUL, the third character, at column 5;
+        // the end of the line is the nearest place there is.
+        let error = parse_documents("%\u{fffd}\0\n").unwrap_err();
+        assert_eq!(error.position, Position { line: 1, column: 4 });
         // And an empty value there (shrunk too: it was on line 2).
         let docs = parse_documents("? : ").unwrap();
         let last = docs[0].value.as_object().unwrap().keys().next().unwrap();
