@@ -2,6 +2,7 @@
 
 use crate::session::Session;
 use greenroom_access::Identity;
+use greenroom_access::rbac::Permission;
 use greenroom_contract::wit::latest::greenroom::plugin::identity::Host;
 use greenroom_contract::wit::latest::greenroom::plugin::types::{HostError, User};
 
@@ -44,7 +45,7 @@ impl Host for Session {
         let Some(user) = self.user().cloned() else {
             return Ok(false);
         };
-        let permit = rbac.permit(&user, &permission);
+        let permit = rbac.permit(&user, &Permission::new(permission.clone()));
         let allowed = match &resource {
             _ if permit.allowed() => true,
             // A conditional allow holds for an entity whose conditions

@@ -2,7 +2,7 @@
 
 use crate::http::{CallHttp, Egress};
 use crate::log::{LogBudget, LogTail};
-use greenroom_access::rbac::Rbac;
+use greenroom_access::rbac::{Permission, Rbac};
 use greenroom_access::{AuditEvent, AuditLog, Decision, Identity};
 use greenroom_catalog::CatalogStore;
 use greenroom_contract::Grant;
@@ -305,15 +305,16 @@ impl Session {
             // A scheduled task acts for no one: its grant decides.
             return None;
         };
-        rbac.permit(user, "catalog.entity.read").restriction()
+        rbac.permit(user, &Permission::CATALOG_ENTITY_READ)
+            .restriction()
     }
 
     /// The acting user's part of [`Session::decide`].
     fn decide_for_user(&self, access: Access<'_>) -> Result<(), HostError> {
         let permission = match access {
-            Access::CatalogWrite { .. } => "catalog.entity.create",
+            Access::CatalogWrite { .. } => Permission::CATALOG_ENTITY_CREATE,
             // Administering policies is only ever for someone who may.
-            Access::RbacAdmin { .. } => "rbac.admin",
+            Access::RbacAdmin { .. } => Permission::RBAC_ADMIN,
             _ => return Ok(()),
         };
         let (Some(user), Some(rbac)) = (&self.user, self.env.rbac()) else {
@@ -327,7 +328,7 @@ impl Session {
             self.audit_denial(access.action(), access.resource(), reason);
             return Err(HostError::Denied(reason.to_owned()));
         };
-        rbac.permit(user, permission).require().map_err(|refusal| {
+        rbac.permit(user, &permission).require().map_err(|refusal| {
             self.audit_denial(access.action(), access.resource(), &refusal.reason);
             HostError::Denied(refusal.reason)
         })

@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::Cookie;
 use greenroom_access::Identity;
+use greenroom_access::rbac::Permission;
 use greenroom_contract::Coverage;
 use greenroom_contract::{SlotDecl, SlotKind};
 use greenroom_lifecycle::Plugin;
@@ -296,7 +297,11 @@ impl PluginPage {
         // A page for some users only: refused (and audited) before the
         // plugin is called.
         if let Some(permission) = page_slot.and_then(|slot| slot.requires.as_deref()) {
-            state.require(&user, permission, crate::error::Format::Html)?;
+            state.require(
+                &user,
+                &Permission::new(permission.to_owned()),
+                crate::error::Format::Html,
+            )?;
         }
         if page_slot.is_none() && !self.path.is_empty() {
             return Err(AppError::page(ErrorKind::NotFound(format!(

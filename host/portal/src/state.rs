@@ -1,7 +1,7 @@
 //! What every handler shares.
 
 use greenroom_access::Identity;
-use greenroom_access::rbac::{Permit, PolicyDocument, Rbac, Refusal};
+use greenroom_access::rbac::{Permission, Permit, PolicyDocument, Rbac, Refusal};
 use greenroom_catalog::Catalog;
 use greenroom_lifecycle::PluginHost;
 use std::sync::Arc;
@@ -146,7 +146,7 @@ impl AppState {
     /// The one decision for `user` and `permission` (see
     /// [`greenroom_access::rbac::Permit`]): what it allows outright, on
     /// one entity, or as the restriction ANDed into catalog queries.
-    pub(crate) fn permit(&self, user: &Identity, permission: &str) -> Permit {
+    pub(crate) fn permit(&self, user: &Identity, permission: &Permission) -> Permit {
         self.rbac().permit(user, permission)
     }
 
@@ -157,7 +157,8 @@ impl AppState {
         &self,
         user: &Identity,
     ) -> Option<greenroom_catalog::Predicate> {
-        self.permit(user, "catalog.entity.read").restriction()
+        self.permit(user, &Permission::CATALOG_ENTITY_READ)
+            .restriction()
     }
 
     /// Refuses (403) unless RBAC allows `user` `permission` outright; a
@@ -165,7 +166,7 @@ impl AppState {
     pub(crate) fn require(
         &self,
         user: &Identity,
-        permission: &str,
+        permission: &Permission,
         format: crate::error::Format,
     ) -> Result<(), crate::error::AppError> {
         self.permit(user, permission)
@@ -189,9 +190,10 @@ impl AppState {
     /// Whether `user` is shown `slot`: it requires no permission, or one
     /// they hold (a conditional allow is not enough to show it).
     pub(crate) fn may_see(&self, user: &Identity, slot: &greenroom_contract::SlotDecl) -> bool {
-        slot.requires
-            .as_deref()
-            .is_none_or(|permission| self.permit(user, permission).allowed())
+        slot.requires.as_deref().is_none_or(|permission| {
+            self.permit(user, &Permission::new(permission.to_owned()))
+                .allowed()
+        })
     }
 
     /// The audit log. Record what requests nobody signed did with
@@ -203,7 +205,11 @@ impl AppState {
     /// What `user` may do with `permission` on single entities, decided
     /// once: the restriction an entity must pass, and the (audited) refusal
     /// for one that does not.
-    pub(crate) fn entity_permission(&self, user: &Identity, permission: &str) -> EntityPermission {
+    pub(crate) fn entity_permission(
+        &self,
+        user: &Identity,
+        permission: &Permission,
+    ) -> EntityPermission {
         EntityPermission {
             permit: self.permit(user, permission),
             state: self.clone(),

@@ -12,13 +12,14 @@ use super::engine::{CatalogFilter, Decision, Outcome, Rbac};
 use crate::Identity;
 use crate::audit::{AuditEvent, Decision as AuditDecision};
 use greenroom_catalog::Predicate;
+use greenroom_model::permission::Permission;
 use serde_json::Value;
 
 /// What one user may do under one permission, decided once.
 #[derive(Debug, Clone)]
 pub struct Permit {
     actor: String,
-    permission: String,
+    permission: Permission,
     decision: Decision,
 }
 
@@ -40,18 +41,18 @@ pub struct Refusal {
 impl Rbac {
     /// The decision for `user` and `permission`: see the module's
     /// documentation.
-    pub fn permit(&self, user: &Identity, permission: &str) -> Permit {
+    pub fn permit(&self, user: &Identity, permission: &Permission) -> Permit {
         Permit {
             actor: user.entity_ref.clone(),
-            permission: permission.to_owned(),
-            decision: self.decide(user, permission),
+            permission: permission.clone(),
+            decision: self.decide(user, permission.as_str()),
         }
     }
 }
 
 impl Permit {
     /// The permission decided.
-    pub fn permission(&self) -> &str {
+    pub fn permission(&self) -> &Permission {
         &self.permission
     }
 
@@ -106,13 +107,13 @@ impl Permit {
         let on = resource.map(|r| format!(" on {r}")).unwrap_or_default();
         Refusal {
             actor: self.actor.clone(),
-            permission: self.permission.clone(),
+            permission: self.permission.to_string(),
             resource: resource.map(str::to_owned),
             reason: format!(
                 "{} may not {}{on}: {}",
                 self.actor,
                 self.permission,
-                self.decision.reason(&self.permission)
+                self.decision.reason(self.permission.as_str())
             ),
         }
     }
@@ -183,7 +184,7 @@ roles:
 
     #[test]
     fn an_outright_allow_lets_everything_through() {
-        let permit = engine().permit(&alice(), "catalog.entity.read");
+        let permit = engine().permit(&alice(), &Permission::CATALOG_ENTITY_READ);
         assert!(permit.allowed());
         assert_eq!(permit.require(), Ok(()));
         assert_eq!(permit.restriction(), None);
@@ -192,7 +193,7 @@ roles:
 
     #[test]
     fn a_conditional_allow_restricts_and_refuses_outright_use() {
-        let permit = engine().permit(&alice(), "catalog.entity.refresh");
+        let permit = engine().permit(&alice(), &Permission::CATALOG_ENTITY_REFRESH);
         assert!(!permit.allowed());
         assert!(permit.restriction().is_some());
         assert!(permit.allows_entity(&serde_json::json!({ "kind": "Component" })));
@@ -211,7 +212,7 @@ roles:
 
     #[test]
     fn a_refusal_matches_nothing_and_says_which_rule_decided() {
-        let permit = engine().permit(&alice(), "catalog.location.delete");
+        let permit = engine().permit(&alice(), &Permission::CATALOG_LOCATION_DELETE);
         let refusal = permit.require().expect_err("default deny");
         assert_eq!(
             refusal.to_string(),
@@ -224,6 +225,10 @@ roles:
         assert!(!permit.allows_entity(&serde_json::json!({ "kind": "Component" })));
         // A bootstrap admin may do everything.
         let root = user("root");
-        assert!(engine().permit(&root, "catalog.location.delete").allowed());
+        assert!(
+            engine()
+                .permit(&root, &Permission::CATALOG_LOCATION_DELETE)
+                .allowed()
+        );
     }
 }

@@ -42,31 +42,32 @@ use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::header;
 use axum::http::request::Parts;
 use greenroom_access::Identity;
+use greenroom_access::rbac::Permission;
 
 pub use crate::state::Admin;
 
 /// A permission an admin page or API route needs.
 pub(crate) trait Needs: Send + Sync {
     /// Its name.
-    const PERMISSION: &'static str;
+    const PERMISSION: Permission;
 }
 
 /// Installing and managing plugins and licences: the marketplace pages.
 pub(crate) struct PluginInstall;
 impl Needs for PluginInstall {
-    const PERMISSION: &'static str = "plugin.install";
+    const PERMISSION: Permission = Permission::PLUGIN_INSTALL;
 }
 
 /// Reading plugin health and suspending a failing plugin.
 pub(crate) struct PluginConfigure;
 impl Needs for PluginConfigure {
-    const PERMISSION: &'static str = "plugin.configure";
+    const PERMISSION: Permission = Permission::PLUGIN_CONFIGURE;
 }
 
 /// Reading the audit log.
 pub(crate) struct AuditRead;
 impl Needs for AuditRead {
-    const PERMISSION: &'static str = "audit.read";
+    const PERMISSION: Permission = Permission::AUDIT_READ;
 }
 
 /// Someone allowed `P`, and the name the audit log records: a caller
@@ -101,7 +102,7 @@ fn format_of(parts: &Parts) -> Format {
 /// section): RBAC's `plugin.install` (bootstrap admins from `[auth]
 /// admins`, and the guest in demo mode, may always).
 pub(crate) fn is_admin(state: &AppState, user: &Identity) -> bool {
-    state.permit(user, PluginInstall::PERMISSION).allowed()
+    state.permit(user, &PluginInstall::PERMISSION).allowed()
 }
 
 impl<P: Needs> FromRequestParts<AppState> for Allowed<P> {
@@ -146,7 +147,7 @@ impl<P: Needs> FromRequestParts<AppState> for Allowed<P> {
             };
         }
         let user = require(parts, state)?;
-        state.require(&user, P::PERMISSION, format)?;
+        state.require(&user, &P::PERMISSION, format)?;
         Ok(allowed(Some(user.clone()), user.entity_ref))
     }
 }

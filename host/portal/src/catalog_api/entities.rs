@@ -15,6 +15,7 @@ use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use greenroom_access::Identity;
+use greenroom_access::rbac::Permission;
 use greenroom_catalog::{
     AncestryItem, CatalogError, CatalogStore, Cursor, DEFAULT_NAMESPACE, EntityQuery, EntityRef,
     FullText, Order, Page, Predicate, prepare_entity,
@@ -390,7 +391,7 @@ pub(super) async fn delete_by_uid(
     Path(uid): Path<String>,
     _json: JsonWrite,
 ) -> Result<StatusCode, AppError> {
-    let delete = state.entity_permission(&user, "catalog.entity.delete");
+    let delete = state.entity_permission(&user, &Permission::CATALOG_ENTITY_DELETE);
     blocking(&state, move |catalog| {
         // Refused where the user's conditions do not hold on this entity
         // (an entity that does not exist is a 204, as in Backstage).
@@ -637,7 +638,7 @@ pub(super) async fn refresh(
     JsonBody(body): JsonBody<RefreshRequest>,
 ) -> Result<StatusCode, AppError> {
     let restriction = visible(&state, &user);
-    let refresh = state.entity_permission(&user, "catalog.entity.refresh");
+    let refresh = state.entity_permission(&user, &Permission::CATALOG_ENTITY_REFRESH);
     blocking(&state, move |catalog| {
         let entity_ref = body.entity_ref;
         if catalog

@@ -16,6 +16,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use greenroom_access::rbac::Permission;
 use greenroom_catalog::{
     Catalog, DEFAULT_NAMESPACE, EntityRef, Location, LocationType, generated_location_name,
 };
@@ -50,7 +51,7 @@ pub(super) async fn list(
     State(state): State<AppState>,
     Actor(user): Actor,
 ) -> Result<Json<Value>, AppError> {
-    state.require(&user, "catalog.location.read", Format::Json)?;
+    state.require(&user, &Permission::CATALOG_LOCATION_READ, Format::Json)?;
     let locations = blocking(&state, |catalog| Ok(catalog.store().locations()?)).await?;
     let items: Vec<Value> = locations
         .iter()
@@ -65,7 +66,7 @@ pub(super) async fn by_id(
     Actor(user): Actor,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    state.require(&user, "catalog.location.read", Format::Json)?;
+    state.require(&user, &Permission::CATALOG_LOCATION_READ, Format::Json)?;
     let location = blocking(&state, move |catalog| {
         catalog
             .store()
@@ -83,7 +84,7 @@ pub(super) async fn delete(
     Path(id): Path<String>,
     _json: JsonWrite,
 ) -> Result<StatusCode, AppError> {
-    state.require(&user, "catalog.location.delete", Format::Json)?;
+    state.require(&user, &Permission::CATALOG_LOCATION_DELETE, Format::Json)?;
     blocking(&state, move |catalog| Ok(catalog.remove_location(&id)?)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -157,7 +158,7 @@ pub(super) async fn create(
     params: Params,
     JsonBody(input): JsonBody<LocationInput>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
-    state.require(&user, "catalog.location.create", Format::Json)?;
+    state.require(&user, &Permission::CATALOG_LOCATION_CREATE, Format::Json)?;
     let kind = input.kind()?;
     let dry_run = params.flag("dryRun")?;
     let refresh_existing = match params.one("onConflict")? {
@@ -228,7 +229,7 @@ pub(super) async fn analyze(
     Actor(user): Actor,
     JsonBody(body): JsonBody<AnalyzeRequest>,
 ) -> Result<Json<Value>, AppError> {
-    state.require(&user, "catalog.location.create", Format::Json)?;
+    state.require(&user, &Permission::CATALOG_LOCATION_CREATE, Format::Json)?;
     let kind = body.location.kind()?;
     let target = body.location.target;
     let restriction = visible(&state, &user);

@@ -16,6 +16,7 @@ use crate::render::links;
 use crate::render::shell::Nav;
 use crate::state::AppState;
 use axum::extract::{RawQuery, State};
+use greenroom_access::rbac::Permission;
 use greenroom_catalog::{
     Cursor, EntityQuery, EntityRef, FullText, Order, Page, Predicate, SourceProblem,
 };
@@ -411,7 +412,9 @@ pub(super) async fn page(
     let filters = request.filters.clone();
     let cursor = request.cursor.clone();
     let restriction = restriction(&state, &user);
-    let reads_locations = state.permit(&user, "catalog.location.read").allowed();
+    let reads_locations = state
+        .permit(&user, &Permission::CATALOG_LOCATION_READ)
+        .allowed();
     let listing = read(&state, move |store| {
         Listing::load(
             store,

@@ -49,9 +49,6 @@ pub(super) fn lifecycle_badge(lifecycle: &str) -> Markup {
     html! { span class={ "badge " (tone) } { (lifecycle) } }
 }
 
-/// The permission that removes a location and every entity it provided.
-const LOCATION_DELETE: &str = "catalog.location.delete";
-
 /// What an entity page shows, read in one go.
 struct Loaded {
     entity: Value,

@@ -1,13 +1,13 @@
 //! `GET /catalog/{namespace}/{kind}/{name}[/{tab}|/{plugin}/{slot}]`: the
 //! entity page, its tabs as links, and the open tab drawn with its plugins' slots.
 
+use super::Loaded;
 use super::about::about_card;
 use super::header::{header, problems};
 use super::kind_cards::{
     api_users_card, apis_card, child_groups_card, members_card, owned_card, user_groups_card,
 };
 use super::relations::{graph_card, grouped_relations, relations_card};
-use super::{LOCATION_DELETE, Loaded};
 use crate::catalog_pages::{Entry, SEGMENT, definition, read, restriction};
 use crate::chrome::Chrome;
 use crate::csrf::CsrfToken;
@@ -23,6 +23,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use greenroom_access::Identity;
+use greenroom_access::rbac::Permission;
 use greenroom_catalog::{EntityRef, ORPHAN_ANNOTATION};
 use greenroom_contract::{SlotDecl, SlotKind};
 use greenroom_lifecycle::Plugin;
@@ -202,7 +203,7 @@ async fn draw(
         }
     };
     let content = html! {
-        (header(&loaded, csrf, state.permit(&user, LOCATION_DELETE).allowed()))
+        (header(&loaded, csrf, state.permit(&user, &Permission::CATALOG_LOCATION_DELETE).allowed()))
         (problems(entry))
         @if entry.annotation(ORPHAN_ANNOTATION) == Some("true") {
             div.callout.tone-warning role="status" {

@@ -9,6 +9,7 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
+use greenroom_access::rbac::Permission;
 use greenroom_catalog::EntityRef;
 
 /// `POST /catalog/{namespace}/{kind}/{name}/refresh`: reads the entity's
@@ -24,7 +25,7 @@ pub(in crate::catalog_pages) async fn refresh(
     let entity_ref = EntityRef::new(&kind, &namespace, &name);
     let key = entity_ref.key();
     let visible = restriction(&state, &user);
-    let permission = state.entity_permission(&user, "catalog.entity.refresh");
+    let permission = state.entity_permission(&user, &Permission::CATALOG_ENTITY_REFRESH);
     let allowed = permission.restriction();
     let found = key.clone();
     let (exists, may) = read(&state, move |store| {

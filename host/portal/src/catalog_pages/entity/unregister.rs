@@ -1,7 +1,6 @@
 //! `GET` and `POST /catalog/{namespace}/{kind}/{name}/unregister`: what
 //! unregistering an entity's location would remove, and removing it once confirmed.
 
-use super::LOCATION_DELETE;
 use crate::catalog_pages::{entity_path, read, restriction};
 use crate::chrome::Chrome;
 use crate::csrf::{CsrfForm, CsrfToken};
@@ -14,6 +13,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use greenroom_access::Identity;
+use greenroom_access::rbac::Permission;
 use greenroom_catalog::EntityRef;
 use maud::html;
 
@@ -34,7 +34,11 @@ async fn unregistering(
     user: &Identity,
     entity_ref: &EntityRef,
 ) -> Result<Unregistering, AppError> {
-    state.require(user, LOCATION_DELETE, crate::error::Format::Html)?;
+    state.require(
+        user,
+        &Permission::CATALOG_LOCATION_DELETE,
+        crate::error::Format::Html,
+    )?;
     let visible = restriction(state, user);
     let key = entity_ref.key();
     let found = read(state, move |store| {
