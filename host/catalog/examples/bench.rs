@@ -1,5 +1,5 @@
 //! The catalog benchmark without the rest of the host:
-//! `cargo run --release -p greenroom-catalog --example bench -- 100000`.
+//! `cargo run --release -p greenroom-catalog --features bench --example bench -- 100000`.
 //! `greenroom bench catalog` runs the same code.
 
 // The allocator the `greenroom` binary uses, so the numbers match.

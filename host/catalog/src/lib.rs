@@ -13,8 +13,13 @@
 //! API, the portal) pass the restriction their decision produced. Nor does
 //! it speak HTTP: the REST shapes live in the portal.
 
+// The benchmark and its generator of synthetic organisations are not part
+// of the production library: crates that run them (`greenroom bench`, the
+// example, tests) turn on the `bench` feature.
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod budget;
+#[cfg(feature = "bench")]
 pub mod generate;
 mod ingest;
 mod people;
