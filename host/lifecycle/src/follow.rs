@@ -152,17 +152,14 @@ impl PluginHost {
                 record.artifact
             );
         }
-        let loader = self
-            .loader()
-            .ok_or_else(|| anyhow::anyhow!("this host was not given a loader"))?;
-        self.insert(loader.load(prepared)?);
+        self.insert(self.require_loader()?.load(prepared)?);
         Ok(())
     }
 }
 
 /// The entry an installed record stands for: its verified copy, with the
 /// grants consented to.
-pub fn installed_entry(record: &Installed, limits: Limits) -> PluginEntry {
+fn installed_entry(record: &Installed, limits: Limits) -> PluginEntry {
     PluginEntry {
         source: PluginSource::File(PathBuf::from(&record.artifact)),
         grant: record.grants.clone(),

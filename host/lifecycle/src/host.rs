@@ -215,6 +215,12 @@ impl PluginHost {
         self.inner.loader.as_ref()
     }
 
+    /// Its loader, or the error for a host that was given none.
+    pub(crate) fn require_loader(&self) -> anyhow::Result<&Loader> {
+        self.loader()
+            .ok_or_else(|| anyhow::anyhow!("this host was not given a loader"))
+    }
+
     /// The loaded plugin with this id, if the host will call it now.
     pub fn callable(&self, id: &str) -> Result<Callable, Refusal> {
         let plugin = self
@@ -253,10 +259,7 @@ impl PluginHost {
     /// Loads `entry` with this host's loader and swaps it in (see
     /// [`PluginHost::insert`]). A failure leaves the running build serving.
     pub fn load(&self, entry: &PluginEntry) -> anyhow::Result<Plugin> {
-        let loader = self
-            .loader()
-            .ok_or_else(|| anyhow::anyhow!("this host was not given a loader"))?;
-        let plugin = loader.load(prepare(entry)?)?;
+        let plugin = self.require_loader()?.load(prepare(entry)?)?;
         Ok(self.insert(plugin))
     }
 

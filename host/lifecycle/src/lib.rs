@@ -28,7 +28,7 @@ mod licensing;
 mod load;
 mod suspension;
 
-pub use follow::{LoadStatus, Loads, installed_entry};
+pub use follow::{LoadStatus, Loads};
 pub use gate::Refusal;
 pub use host::{Callable, FailedPlugin, Plugin, PluginHost};
 pub use load::{
