@@ -76,3 +76,35 @@ fn the_demo_loads_the_python_plugin_with_the_catalog() {
     );
     assert!(!page.body.contains(">denied<"), "{}", page.body);
 }
+
+#[test]
+fn a_cold_start_serves_at_once_and_the_python_widget_follows_when_compiled() {
+    // An empty compile cache: hello-python (a whole Python interpreter)
+    // takes seconds to compile; the port opens and pages answer before.
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let config = "[auth]\nguest = true\n\n[[plugins]]\nbundled = \"hello-python\"\ngrant = [\"storage\"]\n";
+    let file = write_config(data_dir.path(), config);
+    let file = file.to_str().expect("utf-8 path").to_owned();
+    let server = Server::start_cold(data_dir, &["--config", &file]);
+    let ready = server.get("/readyz");
+    assert_eq!(ready.status, 503, "still compiling: {}", ready.body);
+    assert!(ready.body.contains("\"starting\":1"), "{}", ready.body);
+    let home = server.get("/");
+    assert_eq!(home.status, 200, "{}", server.log());
+    assert!(
+        home.body.contains("Hello from Python is starting"),
+        "a starting card in the widget's place:\n{}",
+        home.body
+    );
+    let api = server.get("/api/plugins/hello-python/views");
+    assert_eq!(api.status, 503, "{}", api.body);
+    assert_eq!(api.headers["retry-after"], "2");
+
+    server.wait_until_ready();
+    let home = server.get("/");
+    assert!(
+        home.body.contains("Drawn by a plugin written in Python."),
+        "the widget, once compiled:\n{}",
+        home.body
+    );
+}

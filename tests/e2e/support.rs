@@ -60,7 +60,8 @@ pub struct Submitted {
 
 impl Server {
     /// Starts `greenroom serve <args>` on a free port with a fresh data
-    /// directory, and waits until it says it is serving.
+    /// directory, and waits until it says it is serving and its plugins
+    /// are ready (`/readyz`).
     pub fn start(args: &[&str]) -> Server {
         Server::start_in(tempfile::tempdir().expect("temp dir"), args)
     }
@@ -95,17 +96,43 @@ impl Server {
         Server::spawn(data_dir, args, None)
     }
 
+    /// As [`Server::start_in_with_own_cache`], returning as soon as the
+    /// port is open, with plugins perhaps still being compiled.
+    pub fn start_cold(data_dir: tempfile::TempDir, args: &[&str]) -> Server {
+        Server::spawn_on(data_dir, args, None, "127.0.0.1:0")
+    }
+
+    /// Waits until `/readyz` says every configured plugin is compiled.
+    pub fn wait_until_ready(&self) {
+        let started = std::time::Instant::now();
+        while self.get("/readyz").status != 200 {
+            assert!(
+                started.elapsed() < START_TIMEOUT,
+                "plugins were not ready within {START_TIMEOUT:?}: {}\nserver log:\n{}",
+                self.get("/readyz").body,
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// As [`Server::start_in`], listening on `listen` (`127.0.0.1:<port>`,
     /// see [`free_port`]) rather than on a port of its own choosing: for a
     /// test that must name the portal's address before it starts, as an
     /// identity provider's registered redirect URL does.
     pub fn start_listening(data_dir: tempfile::TempDir, args: &[&str], listen: &str) -> Server {
         let shared_cache = concat!(env!("CARGO_TARGET_TMPDIR"), "/e2e-component-cache");
-        Server::spawn_on(data_dir, args, Some(shared_cache), listen)
+        let server = Server::spawn_on(data_dir, args, Some(shared_cache), listen);
+        server.wait_until_ready();
+        server
     }
 
+    /// Starts the server and waits until its plugins are ready: the port
+    /// opens before that, and tests assert what plugins draw.
     fn spawn(data_dir: tempfile::TempDir, args: &[&str], cache_dir: Option<&str>) -> Server {
-        Server::spawn_on(data_dir, args, cache_dir, "127.0.0.1:0")
+        let server = Server::spawn_on(data_dir, args, cache_dir, "127.0.0.1:0");
+        server.wait_until_ready();
+        server
     }
 
     fn spawn_on(

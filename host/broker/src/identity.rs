@@ -1,21 +1,10 @@
 //! `greenroom:plugin/identity`: the acting user and `authorize`.
 
 use crate::session::Session;
-use greenroom_access::Identity;
 use greenroom_access::rbac::Permission;
 use greenroom_contract::wit::latest::greenroom::plugin::identity::Host;
 use greenroom_contract::wit::latest::greenroom::plugin::types::{HostError, User};
-
-/// The contract's view of an identity.
-pub fn wit_user(identity: &Identity) -> User {
-    User {
-        ref_: identity.entity_ref.clone(),
-        display_name: identity.display_name.clone(),
-        email: identity.email.clone(),
-        groups: identity.groups.clone(),
-        guest: identity.guest,
-    }
-}
+use greenroom_contract::wit_user;
 
 impl Host for Session {
     async fn current_user(&mut self) -> Option<User> {

@@ -31,9 +31,8 @@ mod session;
 mod settings;
 mod storage;
 
-pub use catalog::{MAX_QUERY_LIMIT, MAX_WRITE_BATCH, wit_entity};
+pub use catalog::{MAX_QUERY_LIMIT, MAX_WRITE_BATCH};
 pub use http::{CREDENTIAL_HEADER, Credential, CredentialError, Egress, HttpLimits};
-pub use identity::wit_user;
 pub use log::{LogLine, LogTail};
 pub use session::{Access, COALESCED_ACTION, MAX_DENIALS_RECORDED_PER_CALL, PluginEnv, Session};
 

@@ -123,7 +123,7 @@ impl Predicate {
         } else {
             Predicate::AnyOf(any)
         };
-        predicate.check_limits()?;
+        predicate.check_limits_of("filter (the `filter` parameters)")?;
         Ok(Some(predicate))
     }
 
@@ -131,9 +131,16 @@ impl Predicate {
     /// [`MAX_VALUES`]; a 400-class error naming the limit otherwise. Walks
     /// without recursion, so a predicate of any shape is checked safely.
     pub fn check_limits(&self) -> Result<(), QueryError> {
+        self.check_limits_of("query")
+    }
+
+    /// [`Predicate::check_limits`], the error naming what the caller sent
+    /// (`query`, or the `filter` parameters) rather than a query they did
+    /// not write.
+    fn check_limits_of(&self, subject: &str) -> Result<(), QueryError> {
         let too_many_terms = || {
             QueryError::new(format!(
-                "Invalid query: it has more than {MAX_TERMS} terms (conditions and the all/any/not around them), the most a query may have; split it into several queries"
+                "Invalid {subject}: it has more than {MAX_TERMS} terms (conditions and the all/any/not around them), the most a query may have; split it into several queries"
             ))
         };
         let (mut terms, mut values) = (0usize, 0usize);
@@ -142,7 +149,7 @@ impl Predicate {
             terms += 1;
             if depth > MAX_NESTING {
                 return Err(QueryError::new(format!(
-                    "Invalid query: it nests all/any/not deeper than {MAX_NESTING} levels, the most a query may"
+                    "Invalid {subject}: it nests all/any/not deeper than {MAX_NESTING} levels, the most a query may"
                 )));
             }
             match predicate {
@@ -159,7 +166,7 @@ impl Predicate {
                     values = values.saturating_add(listed.len());
                     if values > MAX_VALUES {
                         return Err(QueryError::new(format!(
-                            "Invalid query: it lists more than {MAX_VALUES} values, the most a query may; split it into several queries"
+                            "Invalid {subject}: it lists more than {MAX_VALUES} values, the most a query may; split it into several queries"
                         )));
                     }
                 }
@@ -593,6 +600,10 @@ mod tests {
         let filters = vec!["kind=component".to_owned(); 1_001];
         let error = Predicate::from_filter_params(&filters).unwrap_err();
         assert!(error.0.contains("more than 500 terms"), "{error}");
+        assert!(
+            error.0.starts_with("Invalid filter (the `filter` parameters)"),
+            "the caller sent no query, so the error names its filter: {error}"
+        );
         let fine = vec!["kind=component".to_owned(); 249];
         assert!(Predicate::from_filter_params(&fine).is_ok());
     }

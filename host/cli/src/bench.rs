@@ -193,7 +193,7 @@ pub fn soundcheck(entities: usize, samples: usize) -> anyhow::Result<()> {
         .find(|s| s.kind == greenroom_contract::SlotKind::EntityCard)
         .context("soundcheck has an entity card")?
         .clone();
-    let entity = greenroom_broker::wit_entity(&component);
+    let entity = greenroom_contract::wit_entity(&component);
     let cx = CallContext {
         entity: Some(entity),
         ..CallContext::for_user(greenroom_access::Identity::guest())

@@ -697,7 +697,6 @@ fn serve_config(
         .context("cannot start the async runtime")?;
     // Sign-in reads (or makes) the session key: a bad one stops the start.
     let sign_in = auth::sign_in(&config, &db, catalog.store())?;
-    // Compiling is CPU-bound: done before the server starts taking requests.
     let portal = PortalConfig {
         guest_access: config.auth.guest,
         admins: config.auth.admins.clone(),
@@ -719,6 +718,9 @@ fn serve_config(
     let outbound = egress::Outbound::read(&config, base)?;
     let runtime = Arc::new(runtime);
     let loader = plugins::loader(Arc::clone(&runtime), &db, &rbac, outbound);
+    // Checked now (a bad entry is listed with its reason), compiled in the
+    // background: the port opens at once, and a plugin still compiling
+    // draws a "starting" card until it is ready (`/readyz` says when all are).
     let host = PluginHost::start(loader, plugins::entries(&config, base)?);
     // Say at start what a first visit would otherwise only show as a 401
     // or an empty home page.

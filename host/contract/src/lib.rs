@@ -13,7 +13,9 @@
 //!   sha256 digest, and the manifest and WIT version read from the component's
 //!   custom sections *without running it*;
 //! - [`Grant`]: what the operator allowed a plugin of the capabilities its
-//!   manifest requests, never more than the request.
+//!   manifest requests, never more than the request;
+//! - [`wit_entity`] and [`wit_user`]: the contract's records made from a
+//!   stored entity and an identity, for whoever hands them to a plugin.
 //!
 //! It must never run plugin code or decide what a plugin may do: running is
 //! `greenroom-runtime`'s job and deciding, for each call against the grant,
@@ -23,6 +25,7 @@ mod artifact;
 mod grant;
 mod manifest;
 mod origin;
+mod records;
 pub mod view;
 pub mod wit;
 
@@ -33,3 +36,4 @@ pub use manifest::{
     Tier,
 };
 pub use origin::{HttpOrigin, HttpScheme, OriginError};
+pub use records::{wit_entity, wit_user};

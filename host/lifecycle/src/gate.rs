@@ -6,6 +6,9 @@
 pub enum Refusal {
     /// No plugin with this id is loaded.
     NotLoaded(String),
+    /// The server is still compiling it, just after it started; the
+    /// plugin's name.
+    Starting(String),
     /// An admin turned it off on this portal.
     Suspended {
         /// A short title for its card.
@@ -27,6 +30,7 @@ impl Refusal {
     pub fn title(&self) -> &'static str {
         match self {
             Refusal::NotLoaded(_) => "Not installed",
+            Refusal::Starting(_) => "Starting",
             Refusal::Suspended { title, .. } | Refusal::Unlicensed { title, .. } => title,
         }
     }
@@ -35,6 +39,10 @@ impl Refusal {
     pub fn message(&self) -> String {
         match self {
             Refusal::NotLoaded(id) => format!("no plugin `{id}` is installed"),
+            Refusal::Starting(name) => format!(
+                "{name} is starting: the server is preparing it, which takes a few seconds after a \
+                 restart or an upgrade; reload in a moment"
+            ),
             Refusal::Suspended { message, .. } | Refusal::Unlicensed { message, .. } => {
                 message.clone()
             }

@@ -2,14 +2,18 @@
 
 use crate::Refusal;
 use crate::licensing::LicenceGate;
-use crate::load::{Loader, PluginEntry, prepare};
+use crate::load::{Loader, PluginEntry, Unbuilt, prepare};
 use crate::suspension::SuspensionGate;
 use greenroom_broker::PluginEnv;
 use greenroom_contract::{Artifact, Manifest, SlotDecl};
 use greenroom_runtime::types::{Outcome, Request, Response};
 use greenroom_runtime::view::View;
-use greenroom_runtime::{CallContext, CallError, HealthSnapshot, Limits, LoadedPlugin, Scheduler};
-use std::sync::{Arc, OnceLock, RwLock};
+use greenroom_runtime::{
+    CallContext, CallError, HealthSnapshot, Limits, LoadedPlugin, PluginHealth, Scheduler,
+};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::Instant;
+use tokio::sync::watch;
 
 /// A configured plugin that could not be loaded, shown to operators.
 #[derive(Debug, Clone)]
@@ -20,47 +24,92 @@ pub struct FailedPlugin {
     pub error: String,
 }
 
-/// A loaded plugin, to list and describe: its manifest, grant and health.
-/// It cannot be called; ask [`PluginHost::gate`] for a [`Callable`].
+/// A plugin this host serves, to list and describe: its manifest, grant
+/// and health. It cannot be called; ask [`PluginHost::gate`] for a
+/// [`Callable`]. Just after a start it may still be compiling
+/// ([`Plugin::is_starting`]): listed, with its slots, but not callable yet.
 #[derive(Clone)]
 pub struct Plugin {
-    inner: Arc<LoadedPlugin>,
+    build: Build,
+}
+
+#[derive(Clone)]
+enum Build {
+    /// Compiled and linked.
+    Ready(Arc<LoadedPlugin>),
+    /// Checked and given its environment; compiling in the background.
+    Starting(Arc<Unbuilt>),
 }
 
 impl Plugin {
+    fn ready(plugin: LoadedPlugin) -> Plugin {
+        Plugin {
+            build: Build::Ready(Arc::new(plugin)),
+        }
+    }
+
     /// Its manifest.
     pub fn manifest(&self) -> &Manifest {
-        self.inner.manifest()
+        self.artifact().manifest()
     }
 
     /// The artifact it was loaded from.
     pub fn artifact(&self) -> &Artifact {
-        self.inner.artifact()
+        match &self.build {
+            Build::Ready(plugin) => plugin.artifact(),
+            Build::Starting(unbuilt) => &unbuilt.artifact,
+        }
     }
 
     /// Its environment: grant, settings, what it may reach.
     pub fn env(&self) -> &PluginEnv {
-        self.inner.env()
+        match &self.build {
+            Build::Ready(plugin) => plugin.env(),
+            Build::Starting(unbuilt) => &unbuilt.env,
+        }
     }
 
     /// The limits its calls run under.
     pub fn limits(&self) -> Limits {
-        self.inner.limits()
+        match &self.build {
+            Build::Ready(plugin) => plugin.limits(),
+            Build::Starting(unbuilt) => unbuilt.limits,
+        }
     }
 
-    /// Its calls, failures and denials since it was loaded.
+    /// Its calls, failures and denials since it was loaded (none while it
+    /// is starting).
     pub fn health(&self) -> HealthSnapshot {
-        self.inner.health()
+        match &self.build {
+            Build::Ready(plugin) => plugin.health(),
+            Build::Starting(_) => PluginHealth::default().snapshot(),
+        }
     }
 
     /// Whether its compiled code came from the cache.
     pub fn loaded_from_cache(&self) -> bool {
-        self.inner.loaded_from_cache()
+        match &self.build {
+            Build::Ready(plugin) => plugin.loaded_from_cache(),
+            Build::Starting(_) => false,
+        }
+    }
+
+    /// Whether the server is still compiling it, just after it started.
+    pub fn is_starting(&self) -> bool {
+        matches!(self.build, Build::Starting(_))
     }
 
     /// Whether this is the same build as `other`.
     pub fn same_as(&self, other: &Plugin) -> bool {
-        Arc::ptr_eq(&self.inner, &other.inner)
+        match (&self.build, &other.build) {
+            (Build::Ready(a), Build::Ready(b)) => Arc::ptr_eq(a, b),
+            (Build::Starting(a), Build::Starting(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
+    fn is_build_of(&self, unbuilt: &Arc<Unbuilt>) -> bool {
+        matches!(&self.build, Build::Starting(own) if Arc::ptr_eq(own, unbuilt))
     }
 }
 
@@ -117,7 +166,9 @@ pub(crate) struct Inner {
     /// Replaced whole when a plugin is swapped; a request keeps the set it
     /// started with, so a swap never fails a request in flight.
     plugins: RwLock<Arc<[Plugin]>>,
-    failed: Vec<FailedPlugin>,
+    failed: RwLock<Vec<FailedPlugin>>,
+    /// How many plugins of the start are still compiling.
+    starting: watch::Sender<usize>,
     /// How new builds are loaded; none for a host given loaded plugins.
     loader: Option<Loader>,
     /// Set once the server runs: every plugin that comes or goes is
@@ -131,64 +182,189 @@ impl PluginHost {
     /// A host serving `plugins`, loaded elsewhere (tests, benchmarks);
     /// `failed` lists those that could not be.
     pub fn new(plugins: Vec<LoadedPlugin>, failed: Vec<FailedPlugin>) -> PluginHost {
-        PluginHost::with(None, plugins, failed)
+        PluginHost::with(None, plugins.into_iter().map(Plugin::ready).collect(), failed)
     }
 
-    /// Loads every entry with `loader` and serves what loaded. An entry
-    /// that cannot be loaded (`label` says which) is listed with the
-    /// reason and left out; two entries with one plugin id load the first.
+    /// Checks every entry and serves them at once, compiling them in the
+    /// background, several at a time: until a plugin is compiled it is
+    /// listed with its slots but [`PluginHost::gate`] refuses it as
+    /// [`Refusal::Starting`], so pages draw a "starting" card in its place
+    /// rather than waiting for the slowest compile. [`PluginHost::started`]
+    /// waits for them all. An entry that cannot be loaded (`label` says
+    /// which) is listed with the reason and left out, whether the check or
+    /// the compile refused it; two entries with one plugin id load the
+    /// first.
     pub fn start(
         loader: Loader,
         entries: Vec<(String, anyhow::Result<PluginEntry>)>,
     ) -> PluginHost {
-        let mut loaded: Vec<LoadedPlugin> = Vec::new();
+        let mut unbuilt: Vec<(String, Arc<Unbuilt>)> = Vec::new();
         let mut failed = Vec::new();
         for (label, entry) in entries {
             let result = entry.and_then(|entry| {
                 let prepared = prepare(&entry)?;
-                let id = prepared.artifact.manifest().id.clone();
-                if let Some(other) = loaded.iter().find(|l| l.manifest().id == id) {
+                let manifest = prepared.artifact.manifest();
+                if let Some((_, other)) = unbuilt
+                    .iter()
+                    .find(|(_, other)| other.artifact.manifest().id == manifest.id)
+                {
                     anyhow::bail!(
-                        "plugin id `{id}` is already loaded (version {})",
-                        other.manifest().version
+                        "plugin id `{}` is already loaded (version {})",
+                        manifest.id,
+                        other.artifact.manifest().version
                     );
                 }
-                loader.load(prepared)
+                loader.environment(prepared)
             });
             match result {
-                Ok(plugin) => loaded.push(plugin),
-                Err(error) => {
-                    let error = format!("{error:#}");
-                    tracing::error!(plugin = %label, "plugin not loaded: {error}");
-                    failed.push(FailedPlugin {
-                        source: label,
-                        error,
-                    });
-                }
+                Ok(plugin) => unbuilt.push((label, Arc::new(plugin))),
+                Err(error) => failed.push(refused(label, &error)),
             }
         }
-        PluginHost::with(Some(loader), loaded, failed)
+        let plugins = unbuilt
+            .iter()
+            .map(|(_, plugin)| Plugin {
+                build: Build::Starting(Arc::clone(plugin)),
+            })
+            .collect();
+        let host = PluginHost::with(Some(loader), plugins, failed);
+        host.compile_in_background(unbuilt);
+        host
     }
 
     fn with(
         loader: Option<Loader>,
-        plugins: Vec<LoadedPlugin>,
+        plugins: Vec<Plugin>,
         failed: Vec<FailedPlugin>,
     ) -> PluginHost {
-        let plugins: Vec<Plugin> = plugins
-            .into_iter()
-            .map(|p| Plugin { inner: Arc::new(p) })
-            .collect();
+        let starting = plugins.iter().filter(|p| p.is_starting()).count();
         PluginHost {
             inner: Arc::new(Inner {
                 plugins: RwLock::new(plugins.into()),
-                failed,
+                failed: RwLock::new(failed),
+                starting: watch::Sender::new(starting),
                 loader,
                 scheduler: OnceLock::new(),
                 licences: LicenceGate::default(),
                 suspensions: SuspensionGate::default(),
             }),
         }
+    }
+
+    /// Compiles `unbuilt` on threads of its own, as many at once as the
+    /// machine has cores, swapping each in as it is ready: a small plugin
+    /// is not kept waiting behind a large one.
+    fn compile_in_background(&self, unbuilt: Vec<(String, Arc<Unbuilt>)>) {
+        if unbuilt.is_empty() {
+            return;
+        }
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(unbuilt.len());
+        let count = unbuilt.len();
+        let queue = Arc::new(Mutex::new(unbuilt.into_iter()));
+        let (host, work) = (self.clone(), Arc::clone(&queue));
+        let spawned = std::thread::Builder::new()
+            .name("plugin-compile".into())
+            .spawn(move || {
+                let started = Instant::now();
+                std::thread::scope(|scope| {
+                    for _ in 0..workers {
+                        scope.spawn(|| {
+                            while let Some((label, plugin)) =
+                                work.lock().unwrap_or_else(|p| p.into_inner()).next()
+                            {
+                                host.finish_starting(label, &plugin);
+                            }
+                        });
+                    }
+                });
+                tracing::info!(
+                    plugins = count,
+                    failed = host.failed().len(),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "plugins started"
+                );
+            });
+        if let Err(error) = spawned {
+            // No thread to spare: compile here, as a start always could.
+            tracing::warn!("no thread to compile plugins on ({error}); compiling them now");
+            let left: Vec<_> = queue.lock().unwrap_or_else(|p| p.into_inner()).by_ref().collect();
+            for (label, plugin) in left {
+                self.finish_starting(label, &plugin);
+            }
+        }
+    }
+
+    /// Compiles one plugin of the start and swaps it in where its
+    /// "starting" entry is, or lists it as failed. An entry swapped out
+    /// meanwhile (removed, or replaced by a newer build) stays out.
+    fn finish_starting(&self, label: String, unbuilt: &Arc<Unbuilt>) {
+        let compiled = self
+            .require_loader()
+            .and_then(|loader| loader.compile(unbuilt));
+        match compiled {
+            Ok(plugin) => {
+                let plugin = Plugin::ready(plugin);
+                if self.swap(|plugins| {
+                    let slot = plugins.iter_mut().find(|p| p.is_build_of(unbuilt))?;
+                    *slot = plugin.clone();
+                    Some(())
+                }) {
+                    self.schedule(&plugin);
+                }
+            }
+            Err(error) => {
+                self.swap(|plugins| {
+                    let before = plugins.len();
+                    plugins.retain(|p| !p.is_build_of(unbuilt));
+                    (plugins.len() < before).then_some(())
+                });
+                let failed = refused(label, &error);
+                self.inner
+                    .failed
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(failed);
+            }
+        }
+        self.inner.starting.send_modify(|n| *n = n.saturating_sub(1));
+    }
+
+    /// Changes the set of plugins with `change`, which says whether it
+    /// changed anything; a request keeps the set it already holds.
+    fn swap(&self, change: impl FnOnce(&mut Vec<Plugin>) -> Option<()>) -> bool {
+        let mut plugins = self
+            .inner
+            .plugins
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        let mut next: Vec<Plugin> = plugins.to_vec();
+        let changed = change(&mut next).is_some();
+        if changed {
+            *plugins = next.into();
+        }
+        changed
+    }
+
+    /// Runs `plugin`'s tasks, if the schedule runs and it is ready.
+    fn schedule(&self, plugin: &Plugin) {
+        if let (Some(scheduler), Build::Ready(inner)) = (self.inner.scheduler.get(), &plugin.build)
+        {
+            scheduler.schedule(Arc::clone(inner));
+        }
+    }
+
+    /// Waits until every plugin of the start is compiled (or failed).
+    pub async fn started(&self) {
+        let mut starting = self.inner.starting.subscribe();
+        // The sender lives as long as the host, which `self` holds.
+        let _ = starting.wait_for(|n| *n == 0).await;
+    }
+
+    /// Whether every plugin of the start is compiled (or failed).
+    pub fn is_started(&self) -> bool {
+        *self.inner.starting.borrow() == 0
     }
 
     /// The loaded plugins, in load order: a snapshot, unaffected by swaps
@@ -206,8 +382,12 @@ impl PluginHost {
     }
 
     /// Configured plugins that could not be loaded.
-    pub fn failed(&self) -> &[FailedPlugin] {
-        &self.inner.failed
+    pub fn failed(&self) -> Vec<FailedPlugin> {
+        self.inner
+            .failed
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// How this host loads new builds, if it does.
@@ -231,11 +411,14 @@ impl PluginHost {
 
     /// `plugin`, if the host will call it now.
     pub fn gate(&self, plugin: &Plugin) -> Result<Callable, Refusal> {
-        match self.refusal(plugin.manifest()) {
-            Some(refusal) => Err(refusal),
-            None => Ok(Callable {
-                inner: Arc::clone(&plugin.inner),
+        if let Some(refusal) = self.refusal(plugin.manifest()) {
+            return Err(refusal);
+        }
+        match &plugin.build {
+            Build::Ready(inner) => Ok(Callable {
+                inner: Arc::clone(inner),
             }),
+            Build::Starting(_) => Err(Refusal::Starting(plugin.manifest().name.clone())),
         }
     }
 
@@ -267,45 +450,26 @@ impl PluginHost {
     /// after the others when there is none), and schedules its tasks.
     /// Requests already running finish with the old one.
     pub fn insert(&self, plugin: LoadedPlugin) -> Plugin {
-        let plugin = Plugin {
-            inner: Arc::new(plugin),
-        };
-        {
-            let mut plugins = self
-                .inner
-                .plugins
-                .write()
-                .unwrap_or_else(|p| p.into_inner());
-            let id = plugin.manifest().id.clone();
-            let mut next: Vec<Plugin> = plugins.to_vec();
-            match next.iter().position(|p| p.manifest().id == id) {
-                Some(i) => next[i] = plugin.clone(),
-                None => next.push(plugin.clone()),
+        let plugin = Plugin::ready(plugin);
+        self.swap(|plugins| {
+            let id = &plugin.manifest().id;
+            match plugins.iter().position(|p| p.manifest().id == *id) {
+                Some(i) => plugins[i] = plugin.clone(),
+                None => plugins.push(plugin.clone()),
             }
-            *plugins = next.into();
-        }
-        if let Some(scheduler) = self.inner.scheduler.get() {
-            scheduler.schedule(Arc::clone(&plugin.inner));
-        }
+            Some(())
+        });
+        self.schedule(&plugin);
         plugin
     }
 
     /// Stops serving the plugin with this id and running its tasks;
     /// requests already running finish with it.
     pub fn remove(&self, id: &str) {
-        {
-            let mut plugins = self
-                .inner
-                .plugins
-                .write()
-                .unwrap_or_else(|p| p.into_inner());
-            let next: Vec<Plugin> = plugins
-                .iter()
-                .filter(|p| p.manifest().id.as_str() != id)
-                .cloned()
-                .collect();
-            *plugins = next.into();
-        }
+        self.swap(|plugins| {
+            plugins.retain(|p| p.manifest().id.as_str() != id);
+            Some(())
+        });
         if let Some(scheduler) = self.inner.scheduler.get() {
             scheduler.unschedule(id);
         }
@@ -324,7 +488,7 @@ impl PluginHost {
             }))
         });
         for plugin in self.list().iter() {
-            scheduler.schedule(Arc::clone(&plugin.inner));
+            self.schedule(plugin);
         }
         scheduler.clone()
     }
@@ -333,8 +497,10 @@ impl PluginHost {
     /// its manifest declares them, for those the gate lets through: what
     /// `--demo` does once the demo catalog is read, so its pages are full
     /// at once rather than after the first interval. Failures are logged
-    /// and counted on the plugin's health, as for scheduled runs.
+    /// and counted on the plugin's health, as for scheduled runs. Waits
+    /// for the plugins of the start first.
     pub async fn run_tasks_once(&self) {
+        self.started().await;
         for plugin in self.list().iter() {
             let Ok(callable) = self.gate(plugin) else {
                 continue;
@@ -345,5 +511,15 @@ impl PluginHost {
                 }
             }
         }
+    }
+}
+
+/// The entry `label` refused for `error`, logged for the operator.
+fn refused(label: String, error: &anyhow::Error) -> FailedPlugin {
+    let error = format!("{error:#}");
+    tracing::error!(plugin = %label, "plugin not loaded: {error}");
+    FailedPlugin {
+        source: label,
+        error,
     }
 }

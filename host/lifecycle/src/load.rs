@@ -147,10 +147,16 @@ impl Loader {
     }
 
     /// Compiles (or takes from the cache) and links `prepared`, with its
-    /// own environment of grant and settings. Permissions the plugin
-    /// declares become known to RBAC; a slot that requires a permission
-    /// that is neither the host's nor declared is refused.
+    /// own environment of grant and settings: [`Loader::environment`] then
+    /// [`Loader::compile`].
     pub fn load(&self, prepared: Prepared) -> anyhow::Result<LoadedPlugin> {
+        self.compile(&self.environment(prepared)?)
+    }
+
+    /// Builds `prepared`'s environment, without compiling it. Permissions
+    /// the plugin declares become known to RBAC; a slot that requires a
+    /// permission that is neither the host's nor declared is refused.
+    pub(crate) fn environment(&self, prepared: Prepared) -> anyhow::Result<Unbuilt> {
         let manifest = prepared.artifact.manifest();
         self.rbac.declare_described(
             manifest
@@ -174,6 +180,28 @@ impl Loader {
             .with_catalog(catalog)
             .with_rbac(self.rbac.clone())
             .with_egress((self.egress)(manifest.id.as_str()));
-        Ok(self.runtime.load(prepared.artifact, env, prepared.limits)?)
+        Ok(Unbuilt {
+            artifact: prepared.artifact,
+            env: Arc::new(env),
+            limits: prepared.limits,
+        })
     }
+
+    /// Compiles (or takes from the cache) and links `unbuilt`: CPU-bound,
+    /// up to seconds for a large plugin with a cold cache.
+    pub(crate) fn compile(&self, unbuilt: &Unbuilt) -> anyhow::Result<LoadedPlugin> {
+        Ok(self.runtime.load(
+            unbuilt.artifact.clone(),
+            Arc::clone(&unbuilt.env),
+            unbuilt.limits,
+        )?)
+    }
+}
+
+/// A plugin checked and given its environment, not yet compiled: what a
+/// host shows while it compiles.
+pub(crate) struct Unbuilt {
+    pub(crate) artifact: Artifact,
+    pub(crate) env: Arc<PluginEnv>,
+    pub(crate) limits: Limits,
 }

@@ -60,8 +60,8 @@ fn premium() -> PluginEntry {
     )))
 }
 
-#[test]
-fn start_loads_what_it_can_and_says_why_not_for_the_rest() {
+#[tokio::test]
+async fn start_loads_what_it_can_and_says_why_not_for_the_rest() {
     let fixture = fixture();
     let host = PluginHost::start(
         fixture.loader.clone(),
@@ -81,14 +81,15 @@ fn start_loads_what_it_can_and_says_why_not_for_the_rest() {
             ),
         ],
     );
+    host.started().await;
     let ids: Vec<String> = host
         .list()
         .iter()
         .map(|p| p.manifest().id.to_string())
         .collect();
     assert_eq!(ids, ["hello"]);
-    let failed: Vec<(&str, &str)> = host
-        .failed()
+    let failed = host.failed();
+    let failed: Vec<(&str, &str)> = failed
         .iter()
         .map(|f| (f.source.as_str(), f.error.as_str()))
         .collect();
@@ -111,6 +112,7 @@ async fn only_the_gate_hands_out_a_callable_plugin() {
             ("premium".into(), Ok(premium())),
         ],
     );
+    host.started().await;
     assert_eq!(
         host.callable("nobody").err(),
         Some(Refusal::NotLoaded("nobody".into()))
@@ -140,6 +142,7 @@ async fn only_the_gate_hands_out_a_callable_plugin() {
     assert!(matches!(refusal, Refusal::Suspended { .. }));
     assert!(refusal.message().contains("turned Hello off"), "{refusal}");
     let again = PluginHost::start(fixture.loader.clone(), vec![("hello".into(), Ok(hello()))]);
+    again.started().await;
     assert!(again.callable("hello").is_ok(), "not read yet");
     again.load_suspensions(&suspensions);
     assert!(again.callable("hello").is_err());
@@ -154,10 +157,11 @@ async fn only_the_gate_hands_out_a_callable_plugin() {
     assert!(host.callable("test-premium").is_ok());
 }
 
-#[test]
-fn a_swap_leaves_the_set_a_request_holds_alone() {
+#[tokio::test]
+async fn a_swap_leaves_the_set_a_request_holds_alone() {
     let fixture = fixture();
     let host = PluginHost::start(fixture.loader.clone(), vec![("hello".into(), Ok(hello()))]);
+    host.started().await;
     let before = host.list();
     let old = host.get("hello").expect("loaded");
     let new = host.load(&hello()).expect("reloads");
@@ -179,4 +183,98 @@ fn a_swap_leaves_the_set_a_request_holds_alone() {
     let fixed = PluginHost::new(Vec::new(), Vec::new());
     let error = fixed.load(&hello()).err().expect("no loader");
     assert!(error.to_string().contains("loader"), "{error}");
+}
+
+#[tokio::test]
+async fn a_start_serves_at_once_and_refuses_a_plugin_until_it_is_compiled() {
+    // An empty compile cache: hello takes a Cranelift compile (a tenth of
+    // a second at least), the start returns before it.
+    let fixture = fixture();
+    let host = PluginHost::start(
+        fixture.loader.clone(),
+        vec![
+            ("bundled:hello".into(), Ok(hello())),
+            ("premium".into(), Ok(premium())),
+        ],
+    );
+    let listed: Vec<String> = host
+        .list()
+        .iter()
+        .map(|p| p.manifest().id.to_string())
+        .collect();
+    assert_eq!(listed, ["hello", "test-premium"], "listed, in order, at once");
+    assert!(!host.is_started());
+    let hello_now = host.get("hello").expect("listed while it compiles");
+    assert!(hello_now.is_starting());
+    assert!(
+        hello_now.manifest().slots_of(SlotKind::HomeWidget).next().is_some(),
+        "its slots are known before it is compiled"
+    );
+    let refusal = host.callable("hello").err().expect("not callable yet");
+    assert_eq!(refusal, Refusal::Starting("Hello".into()));
+    assert!(refusal.message().contains("Hello is starting"), "{refusal}");
+    // A licence refusal says more than "starting" and holds either way.
+    assert!(matches!(
+        host.callable("test-premium"),
+        Err(Refusal::Unlicensed { .. })
+    ));
+
+    host.started().await;
+    assert!(host.is_started());
+    assert!(!host.get("hello").expect("loaded").is_starting());
+    assert!(host.callable("hello").is_ok());
+    let listed: Vec<String> = host
+        .list()
+        .iter()
+        .map(|p| p.manifest().id.to_string())
+        .collect();
+    assert_eq!(listed, ["hello", "test-premium"], "the configured order stays");
+    assert!(host.failed().is_empty());
+}
+
+#[tokio::test]
+async fn a_plugin_that_fails_to_compile_leaves_the_list_for_the_failed() {
+    // Checked but not compilable: a component whose code section is
+    // damaged after the manifest, read without compiling, was checked.
+    let fixture = fixture();
+    let mut broken = artifacts::bundled("hello").expect("bundled").bytes.to_vec();
+    damage_code(&mut broken);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("broken.wasm");
+    std::fs::write(&path, &broken).expect("written");
+    let host = PluginHost::start(
+        fixture.loader.clone(),
+        vec![(
+            "broken.wasm".into(),
+            Ok(entry(PluginSource::File(path.clone()))),
+        )],
+    );
+    host.started().await;
+    assert!(host.list().is_empty(), "not served");
+    let failed = host.failed();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].source, "broken.wasm");
+    assert!(
+        failed[0].error.contains("does not compile"),
+        "the reason is the compile's: {}",
+        failed[0].error
+    );
+}
+
+/// Makes the first function body of `component` start with `i32.add` on
+/// an empty stack: still a component whose sections read, no longer one
+/// that validates.
+fn damage_code(component: &mut [u8]) {
+    let at = wasmparser::Parser::new(0)
+        .parse_all(component)
+        .find_map(|payload| match payload.expect("hello parses") {
+            wasmparser::Payload::CodeSectionEntry(body) => Some(
+                body.get_operators_reader()
+                    .expect("a body")
+                    .original_position(),
+            ),
+            _ => None,
+        })
+        .expect("hello has code");
+    component[at] = 0x6a; // i32.add
 }

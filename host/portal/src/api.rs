@@ -9,7 +9,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use greenroom_runtime::types::{Method as WitMethod, Request};
 use serde_json::{Value, json};
 
@@ -89,6 +89,7 @@ pub(crate) async fn plugins(State(state): State<AppState>, _user: Actor) -> Json
                 "description": manifest.description,
                 "wit": plugin.artifact().built_against().to_string(),
                 "digest": plugin.artifact().digest().to_string(),
+                "starting": plugin.is_starting(),
                 "capabilities": {
                     "requested": manifest.capabilities.iter().map(ToString::to_string).collect::<Vec<_>>(),
                     "granted": plugin.env().grant().capabilities().iter().map(ToString::to_string).collect::<Vec<_>>(),
@@ -116,14 +117,42 @@ pub(crate) async fn plugins(State(state): State<AppState>, _user: Actor) -> Json
     Json(json!({ "items": loaded, "failed": failed }))
 }
 
-/// `GET /healthz`: whether the portal is serving, for load balancers.
+/// `GET /healthz`: whether the portal is serving (liveness). It is, from
+/// the moment the port opens, while plugins may still be starting.
 pub(crate) async fn healthz(State(state): State<AppState>) -> Json<Value> {
     Json(json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
         "uptimeSeconds": state.uptime().as_secs(),
-        "plugins": { "loaded": state.plugins().list().len(), "failed": state.plugins().failed().len() },
+        "plugins": plugin_counts(&state),
     }))
+}
+
+/// `GET /readyz`: whether every configured plugin is ready (readiness):
+/// 503 while some are still being compiled after a start, so that a load
+/// balancer in front of several replicas sends people to one that is.
+pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
+    let ready = state.plugins().is_started();
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if ready { "ready" } else { "starting" },
+        "plugins": plugin_counts(&state),
+    });
+    (status, Json(body)).into_response()
+}
+
+fn plugin_counts(state: &AppState) -> Value {
+    let plugins = state.plugins().list();
+    let starting = plugins.iter().filter(|p| p.is_starting()).count();
+    json!({
+        "loaded": plugins.len() - starting,
+        "starting": starting,
+        "failed": state.plugins().failed().len(),
+    })
 }
 
 /// Any other path under `/api`.
@@ -206,7 +235,7 @@ pub(crate) async fn plugin_route(
         query: query_pairs(query.as_deref()),
         headers: forwarded,
         body: body.to_vec(),
-        user: user.as_ref().map(greenroom_broker::wit_user),
+        user: user.as_ref().map(greenroom_contract::wit_user),
     };
     let response = plugin.handle(request, user).await.map_err(|error| {
         AppError::api(ErrorKind::Plugin {

@@ -41,6 +41,8 @@ pub(crate) enum ErrorKind {
     Unlicensed(String),
     /// A plugin an admin turned off.
     Disabled(String),
+    /// A plugin the server is still compiling, just after it started.
+    Starting(String),
     /// The host failed (its database, a panic): the operator's log has the
     /// details, the response does not.
     Internal(String),
@@ -96,7 +98,7 @@ impl AppError {
             ErrorKind::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ErrorKind::Conflict(_) => StatusCode::CONFLICT,
             ErrorKind::Unlicensed(_) => StatusCode::PAYMENT_REQUIRED,
-            ErrorKind::Disabled(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Disabled(_) | ErrorKind::Starting(_) => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             // The plugin failed, not the request: a gateway error, or a
             // timeout when it ran out of time.
@@ -125,7 +127,7 @@ impl AppError {
             ErrorKind::MethodNotAllowed(_) => "NotAllowedError",
             ErrorKind::Conflict(_) => "ConflictError",
             ErrorKind::Unlicensed(_) => "LicenceError",
-            ErrorKind::Disabled(_) => "ServiceUnavailableError",
+            ErrorKind::Disabled(_) | ErrorKind::Starting(_) => "ServiceUnavailableError",
             ErrorKind::Internal(_) => "Error",
             ErrorKind::Plugin { .. } => "PluginError",
         }
@@ -142,6 +144,7 @@ impl AppError {
             | ErrorKind::Unlicensed(m)
             | ErrorKind::SignInRefused(m)
             | ErrorKind::Disabled(m)
+            | ErrorKind::Starting(m)
             | ErrorKind::Internal(m) => m.clone(),
             ErrorKind::Unauthenticated => {
                 "nobody is signed in, and this portal has no sign-in method configured; for local use, \
@@ -158,6 +161,19 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// A plugin still starting will answer in a moment: say when to ask
+    /// again (RFC 9110 `Retry-After`, in seconds).
+    fn retry_after(&self, response: &mut Response) {
+        if matches!(self.kind, ErrorKind::Starting(_)) {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("2"),
+            );
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -169,6 +185,7 @@ impl IntoResponse for AppError {
                 });
                 let mut response = (status, Json(body.clone())).into_response();
                 response.extensions_mut().insert(ErrorBody(body));
+                self.retry_after(&mut response);
                 response
             }
             Format::Html => {
@@ -183,13 +200,16 @@ impl IntoResponse for AppError {
                     // "Payment Required" would speak to the wrong person.
                     ErrorKind::Unlicensed(_) => "Licence required",
                     ErrorKind::Disabled(_) => "Plugin disabled",
+                    ErrorKind::Starting(_) => "Plugin starting",
                     _ => status.canonical_reason().unwrap_or("Error"),
                 };
-                (
+                let mut response = (
                     status,
                     crate::render::shell::error_page(status.as_u16(), title, &self.message()),
                 )
-                    .into_response()
+                    .into_response();
+                self.retry_after(&mut response);
+                response
             }
         }
     }

@@ -89,6 +89,7 @@ pub fn app(state: AppState) -> Router {
         .merge(pages)
         .nest("/api", api)
         .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
         .route("/assets/{file}", get(assets::serve))
         .route(greenroom_access::CALLBACK_PATH, get(auth::oidc_callback))
         .fallback(pages::not_found)

@@ -13,11 +13,13 @@ pub(crate) fn card(refusal: &Refusal) -> Markup {
 
 /// The error for a request the plugin would have answered; `context`
 /// says what was refused, e.g. "plugin `hello`". A plugin that is not
-/// loaded is a 404, a suspended one a 503, an unlicensed one a 402.
+/// loaded is a 404, a suspended or still starting one a 503, an
+/// unlicensed one a 402.
 pub(crate) fn error(refusal: &Refusal, context: &str) -> ErrorKind {
     match refusal {
         Refusal::NotLoaded(_) => ErrorKind::NotFound(refusal.message()),
         Refusal::Suspended { message, .. } => ErrorKind::Disabled(format!("{context}: {message}")),
+        Refusal::Starting(_) => ErrorKind::Starting(format!("{context}: {}", refusal.message())),
         Refusal::Unlicensed { message, .. } => {
             ErrorKind::Unlicensed(format!("{context}: {message}"))
         }

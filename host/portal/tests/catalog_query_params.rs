@@ -91,10 +91,9 @@ impl Portal {
 }
 
 /// The parameters the catalog API reads, each with what a message about
-/// it says (the filter's limits are the query's; a cursor's are those of
-/// the query inside it).
+/// it says (a cursor's limits are those of the query inside it).
 const PARAMETERS: &[(&str, &[&str])] = &[
-    ("filter", &["filter", "Invalid query"]),
+    ("filter", &["filter"]),
     (
         "fullTextFilterTerm",
         &["full-text term", "fullTextFilterTerm"],

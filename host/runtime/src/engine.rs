@@ -136,11 +136,12 @@ impl Runtime {
 
     /// Compiles (or loads from the cache) and pre-instantiates a plugin.
     /// This is CPU-bound work of up to a second: call it off the async
-    /// executor.
+    /// executor. `env` may already be shared (a host showing the plugin
+    /// while it compiles holds it too).
     pub fn load(
         &self,
         artifact: Artifact,
-        env: PluginEnv,
+        env: impl Into<Arc<PluginEnv>>,
         limits: Limits,
     ) -> Result<LoadedPlugin, LoadError> {
         let started = std::time::Instant::now();
@@ -160,7 +161,7 @@ impl Runtime {
         let own_slots = self.slots.plugin_share(artifact.manifest().id.as_str());
         Ok(LoadedPlugin {
             artifact,
-            env: Arc::new(env),
+            env: env.into(),
             limits,
             pre,
             engine: self.engine.clone(),

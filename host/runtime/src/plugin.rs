@@ -7,7 +7,8 @@ use crate::limits::{Limits, Slots};
 use crate::state::PluginState;
 use futures::FutureExt;
 use greenroom_access::Identity;
-use greenroom_broker::{PluginEnv, Session, wit_user};
+use greenroom_broker::{PluginEnv, Session};
+use greenroom_contract::wit_user;
 use greenroom_contract::wit::latest::greenroom::plugin::types::{
     Context, Entity, Outcome, Request, Response, Slot, SlotKind as WitSlotKind,
 };

@@ -36,7 +36,7 @@ const DEFAULT_KIND: &str = "component";
 const MAX_PROBLEMS_LISTED: usize = 25;
 
 /// The fields the search box looks in; the same as a plugin's full-text
-/// query (`greenroom_broker`), all in the store's trigram index.
+/// query (the broker), all in the store's trigram index.
 const SEARCH_FIELDS: [&str; 4] = [
     "metadata.name",
     "metadata.title",

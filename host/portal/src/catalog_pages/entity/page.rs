@@ -174,7 +174,7 @@ async fn draw(
     };
     let cx = CallContext {
         user: user.clone(),
-        entity: Some(greenroom_broker::wit_entity(&loaded.entity)),
+        entity: Some(greenroom_contract::wit_entity(&loaded.entity)),
         path: String::new(),
         query: query_pairs(query.as_deref()),
     };
