@@ -27,11 +27,11 @@ impl CatalogStore {
     }
 
     /// Starts storing a refresh of `location`, batch by batch.
-    pub fn begin_refresh(&self, location: &Location) -> Result<Refresh<'_>, CatalogError> {
-        let conn = self.conn()?;
-        let existing = existing_entities(&conn, &location.id)?;
+    pub fn begin_refresh(&self, location: &Location) -> Result<Refresh, CatalogError> {
+        let writer = Writer::new(self.conn()?)?;
+        let existing = existing_entities(&writer.conn, &location.id)?;
         Ok(Refresh {
-            store: self,
+            writer,
             location: location.clone(),
             existing,
             seen: HashMap::new(),
@@ -132,8 +132,10 @@ impl CatalogStore {
 /// any point leaves every entity whole and consistent with its relations;
 /// the next refresh completes the work. An entity that now fails
 /// validation keeps its last good version, with the problem shown on it.
-pub struct Refresh<'a> {
-    store: &'a CatalogStore,
+/// It writes on one pooled connection, held until it is dropped.
+pub struct Refresh {
+    /// The one connection every batch of this refresh is written on.
+    writer: Writer,
     location: Location,
     existing: HashMap<String, ExistingRow>,
     /// Entities written (or found unchanged) so far, and their source.
@@ -146,11 +148,10 @@ pub struct Refresh<'a> {
     report: ApplyReport,
 }
 
-impl Refresh<'_> {
+impl Refresh {
     /// Stores what one or more files yielded, in one transaction.
     pub fn apply_batch(&mut self, batch: Reading) -> Result<(), CatalogError> {
-        let mut conn = self.store.conn()?;
-        let tx = conn.transaction()?;
+        let tx = self.writer.conn.transaction()?;
         let mut problems = batch.problems;
         let mut derived = Derived::default();
         for ingested in &batch.entities {
@@ -212,6 +213,7 @@ impl Refresh<'_> {
             }
         }
         tx.commit()?;
+        self.writer.committed()?;
         self.unreadable.extend(batch.unreadable);
         self.report.problems.extend(problems);
         Ok(())
@@ -220,8 +222,7 @@ impl Refresh<'_> {
     /// Orphans (or deletes) what no readable source yields any more, and
     /// drops problems of sources this refresh no longer reached.
     pub fn finish(mut self, orphans: OrphanStrategy) -> Result<ApplyReport, CatalogError> {
-        let mut conn = self.store.conn()?;
-        let tx = conn.transaction()?;
+        let tx = self.writer.conn.transaction()?;
         for (key, row) in &self.existing {
             if self.seen.contains_key(key)
                 || row.orphan
@@ -256,9 +257,83 @@ impl Refresh<'_> {
             )?;
         }
         tx.commit()?;
+        self.writer.checkpoint()?;
         Ok(self.report)
     }
 }
+
+/// Batches of a refresh between two WAL checkpoints. SQLite's automatic
+/// checkpoint runs inside the commit that takes the log past 1 000 pages,
+/// so with it every batch paid for copying its pages into the database
+/// file; and every batch rewrites most leaf pages of the relation and
+/// search indexes (their rows land all over them), so checkpointing after
+/// several batches copies each such page once instead of once per batch
+/// (ingesting 100 000 entities: 42.5 s → 36.3 s of CPU, 2 GiB less read
+/// and written). Raising this bounds the log at more batches' worth of
+/// pages (a few hundred MiB at 100 000 entities) and widens what an OS
+/// crash (not a process crash) can lose, which the next refresh re-reads.
+const BATCHES_PER_CHECKPOINT: u32 = 4;
+
+/// The connection a refresh writes on, set up for long runs of large
+/// transactions and put back as the pool hands it out when dropped.
+struct Writer {
+    conn: super::Conn,
+    /// Batches committed since the last checkpoint.
+    uncheckpointed: u32,
+}
+
+impl Writer {
+    fn new(conn: super::Conn) -> Result<Writer, CatalogError> {
+        // A multi-row INSERT (the search rows, 16 to a statement) may fail
+        // halfway on a constraint, so SQLite keeps a statement journal of
+        // every page it touches, spilled to a temporary file beyond
+        // 64 KiB: 8 GiB of writes while ingesting 100 000 entities. In
+        // memory it is one statement's pages at most.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // Checkpoints are taken by `committed`, between batches.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        Ok(Writer {
+            conn,
+            uncheckpointed: 0,
+        })
+    }
+
+    /// Counts a committed batch, checkpointing every few.
+    fn committed(&mut self) -> Result<(), CatalogError> {
+        self.uncheckpointed += 1;
+        if self.uncheckpointed >= BATCHES_PER_CHECKPOINT {
+            self.checkpoint()?;
+        }
+        Ok(())
+    }
+
+    /// Copies the log into the database file as far as readers allow, as
+    /// the automatic checkpoint does (PASSIVE: it never waits for them).
+    fn checkpoint(&mut self) -> Result<(), CatalogError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        self.uncheckpointed = 0;
+        Ok(())
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // SQLite's defaults, which the pool's other connections keep: a
+        // connection going back without its automatic checkpoint would let
+        // the log grow for as long as it is the one writing.
+        let restored = self
+            .conn
+            .pragma_update(None, "wal_autocheckpoint", DEFAULT_WAL_AUTOCHECKPOINT)
+            .and_then(|()| self.conn.pragma_update(None, "temp_store", "DEFAULT"));
+        if let Err(error) = restored {
+            tracing::error!(%error, "could not restore a catalog writer connection's settings");
+        }
+    }
+}
+
+/// SQLite's automatic checkpoint threshold in pages, which the store keeps.
+const DEFAULT_WAL_AUTOCHECKPOINT: i64 = 1000;
 
 fn insert_problem(
     tx: &Transaction<'_>,
