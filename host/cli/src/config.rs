@@ -242,6 +242,34 @@ pub struct LimitsConfig {
     pub view_size: Option<String>,
 }
 
+impl LimitsConfig {
+    /// These limits, each one left unset taken from `fallback`.
+    pub fn or(self, fallback: &LimitsConfig) -> LimitsConfig {
+        let LimitsConfig {
+            memory,
+            render_deadline,
+            request_deadline,
+            task_deadline,
+            http_requests,
+            http_response_size,
+            http_timeout,
+            view_nodes,
+            view_size,
+        } = self;
+        LimitsConfig {
+            memory: memory.or_else(|| fallback.memory.clone()),
+            render_deadline: render_deadline.or_else(|| fallback.render_deadline.clone()),
+            request_deadline: request_deadline.or_else(|| fallback.request_deadline.clone()),
+            task_deadline: task_deadline.or_else(|| fallback.task_deadline.clone()),
+            http_requests: http_requests.or(fallback.http_requests),
+            http_response_size: http_response_size.or_else(|| fallback.http_response_size.clone()),
+            http_timeout: http_timeout.or_else(|| fallback.http_timeout.clone()),
+            view_nodes: view_nodes.or(fallback.view_nodes),
+            view_size: view_size.or_else(|| fallback.view_size.clone()),
+        }
+    }
+}
+
 /// Engine settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]

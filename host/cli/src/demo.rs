@@ -36,7 +36,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// The file of a plugin's `demo/` folder that says what `--demo` gives it.
 pub const DEMO_FILE: &str = "demo.toml";
@@ -175,13 +175,21 @@ fn merge_under(target: &mut Map<String, Value>, defaults: Map<String, Value>) {
     }
 }
 
-/// The demos of every bundled plugin that has one. A bundled `demo.toml`
-/// that does not read is an error of this build (a test reads them all).
-fn demos() -> anyhow::Result<Vec<PluginDemo>> {
-    greenroom_artifacts::BUNDLED
-        .iter()
-        .filter_map(|bundled| PluginDemo::read(bundled).transpose())
-        .collect()
+/// The demos of every bundled plugin that has one, read once: they are
+/// compiled in. A bundled `demo.toml` that does not read is an error of
+/// this build (a test reads them all).
+fn demos() -> anyhow::Result<&'static [PluginDemo]> {
+    static DEMOS: OnceLock<Result<Vec<PluginDemo>, String>> = OnceLock::new();
+    DEMOS
+        .get_or_init(|| {
+            greenroom_artifacts::BUNDLED
+                .iter()
+                .filter_map(|bundled| PluginDemo::read(bundled).transpose())
+                .collect::<anyhow::Result<_>>()
+                .map_err(|error| format!("{error:#}"))
+        })
+        .as_deref()
+        .map_err(|error| anyhow::anyhow!("{error}"))
 }
 
 /// Applies `--demo` to the configured plugins: adds every bundled plugin
@@ -209,26 +217,17 @@ pub fn apply(
             });
         }
     }
-    for demo in &demos {
+    for demo in demos {
         let base = upstream
             .filter(|_| demo.spec.upstream.is_some())
             .map(|u| u.base(demo.bundled.crate_name));
         let settings = demo.settings(base.as_deref())?;
-        let limits = match serde_json::to_value(&demo.spec.limits)? {
-            Value::Object(limits) => limits,
-            _ => Map::new(),
-        };
         for entry in plugins
             .iter_mut()
             .filter(|p| p.bundled.as_deref() == Some(demo.bundled.crate_name))
         {
             merge_under(&mut entry.settings, settings.clone());
-            let Value::Object(mut configured) = serde_json::to_value(&entry.limits)? else {
-                unreachable!("limits serialize as a table");
-            };
-            configured.retain(|_, v| !v.is_null());
-            merge_under(&mut configured, limits.clone());
-            entry.limits = serde_json::from_value(Value::Object(configured))?;
+            entry.limits = std::mem::take(&mut entry.limits).or(&demo.spec.limits);
             if let (Some(upstream), Some(_)) = (upstream, &demo.spec.upstream) {
                 entry.grant.push(format!("http:{}", upstream.origin()));
             }
@@ -239,7 +238,7 @@ pub fn apply(
 
 /// The recorded responses of every bundled plugin that has some.
 struct Recordings {
-    plugins: HashMap<&'static str, (&'static Bundled, UpstreamSpec)>,
+    plugins: HashMap<&'static str, (&'static Bundled, &'static UpstreamSpec)>,
 }
 
 /// The demo upstream's listener, bound before the configuration is made
@@ -302,9 +301,9 @@ impl DemoUpstream {
 /// Every plugin's recorded services, under `/<crate>/<service>/…`.
 fn router() -> anyhow::Result<Router> {
     let plugins = demos()?
-        .into_iter()
+        .iter()
         .filter_map(|d| {
-            let upstream = d.spec.upstream?;
+            let upstream = d.spec.upstream.as_ref()?;
             Some((d.bundled.crate_name, (d.bundled, upstream)))
         })
         .collect();

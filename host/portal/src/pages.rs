@@ -180,6 +180,7 @@ pub(crate) async fn plugin_list(
                                 td {
                                     a.link href={ "/plugins/" (manifest.id) } { (manifest.name) }
                                     @if state.plugins().suspension(manifest.id.as_str()).is_some() { " " span.badge.tone-danger { "disabled by an admin" } }
+                                    @if plugin.is_starting() { " " span.badge.tone-info { "starting" } }
                                     p.text-muted.table-note { (manifest.description) }
                                 }
                                 td { (manifest.version) }
