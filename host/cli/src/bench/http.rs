@@ -258,6 +258,7 @@ impl Bench {
             ),
             load.to_string(),
         );
+        table.row("server memory after the load", server.memory()?.to_string());
 
         let by_query = |filter: String| {
             self.client
