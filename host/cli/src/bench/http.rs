@@ -107,9 +107,9 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
     tokio.block_on(async {
         bench.start(&mut table).await?;
         let data_dir = scratch.path().join("data");
-        bench.catalog_server(&data_dir, options, &mut table).await?;
+        let bare_page = bench.catalog_server(&data_dir, options, &mut table).await?;
         bench
-            .card_server(&data_dir, options.samples, &mut table)
+            .card_server(&data_dir, options.samples, bare_page, &mut table)
             .await
     })?;
     print!("{}", table.markdown());
@@ -209,13 +209,13 @@ impl Bench {
     }
 
     /// The generated catalog and no plugins: ingestion, the API, the whole
-    /// catalog and the entity page without cards.
+    /// catalog and the entity page without cards, whose latency it returns.
     async fn catalog_server(
         &self,
         data_dir: &Path,
         options: &Options,
         table: &mut Table,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Latency> {
         let config = self.config(false)?;
         let started = Instant::now();
         let server = self.serve(data_dir, Some(&config), false, "catalog")?;
@@ -320,8 +320,7 @@ impl Bench {
             "entity page `/catalog/default/component/<name>`, no plugins",
             page.latency.to_string(),
         );
-        table.bare_page = Some(page.latency);
-        Ok(())
+        Ok(page.latency)
     }
 
     /// `GET /api/catalog/entities` unpaged, and the server's memory before,
@@ -369,11 +368,12 @@ impl Bench {
     }
 
     /// The same data directory with `--demo`: the entity page with the
-    /// demo plugins' cards.
+    /// demo plugins' cards, and what they add to `bare_page`.
     async fn card_server(
         &self,
         data_dir: &Path,
         samples: usize,
+        bare_page: Latency,
         table: &mut Table,
     ) -> anyhow::Result<()> {
         let config = self.config(true)?;
@@ -393,13 +393,11 @@ impl Bench {
             format!("entity page, `--demo` plugins ({CARD_TITLE}'s card; its tasks at start took {:.1} s)", tasks.as_secs_f64()),
             page.latency.to_string(),
         );
-        if let Some(bare) = table.bare_page {
-            let cost = page.latency.p50.as_secs_f64() - bare.p50.as_secs_f64();
-            table.row(
-                "the cards' cost (difference of the p50s)",
-                format!("{:.2} ms", cost * 1000.0),
-            );
-        }
+        let cost = page.latency.p50.as_secs_f64() - bare_page.p50.as_secs_f64();
+        table.row(
+            "the cards' cost (difference of the p50s)",
+            format!("{:.2} ms", cost * 1000.0),
+        );
         Ok(())
     }
 
@@ -436,7 +434,7 @@ impl Bench {
         if demo {
             args.push("--demo".into());
         }
-        eprintln!("starting greenroom {}", name);
+        eprintln!("starting greenroom {name}");
         Server::start(
             &self.binary,
             &args,
@@ -874,8 +872,6 @@ fn millis(duration: Duration) -> String {
 #[derive(Default)]
 struct Table {
     rows: Vec<(String, String)>,
-    /// The entity page without plugins, to subtract from the one with.
-    bare_page: Option<Latency>,
 }
 
 impl Table {
