@@ -4,6 +4,8 @@
 
 use anyhow::Context as _;
 
+pub mod http;
+
 /// `greenroom bench catalog --entities N`.
 pub fn catalog(entities: usize, samples: usize) -> anyhow::Result<()> {
     let dir = tempfile::tempdir().context("cannot create a scratch directory")?;

@@ -192,6 +192,29 @@ enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         samples: usize,
     },
+    /// Start this binary as a server, have it ingest a generated catalog
+    /// of N entities, and time over HTTP what its users see: start,
+    /// ingestion, the catalog API alone and under load, the whole catalog
+    /// with the server's memory, and an entity page with and without
+    /// plugin cards. Prints a markdown table.
+    Http {
+        /// How many entities.
+        #[arg(long, default_value_t = 10_000)]
+        entities: usize,
+        /// Concurrent keep-alive connections of the throughput run.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// How long the throughput run lasts, in seconds.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Timed requests of each sequential measurement.
+        #[arg(long, default_value_t = 200)]
+        samples: usize,
+        /// Seconds after the whole-catalog answer before the server's
+        /// memory is read again.
+        #[arg(long, default_value_t = 10)]
+        settle: u64,
+    },
     /// Generate a realistic catalog of N entities, ingest it into a fresh
     /// database and time ingestion and the API's queries.
     Catalog {
@@ -544,6 +567,19 @@ fn main() -> std::process::ExitCode {
         Command::Bench(BenchCommand::Soundcheck { entities, samples }) => {
             bench::soundcheck(entities, samples)
         }
+        Command::Bench(BenchCommand::Http {
+            entities,
+            connections,
+            seconds,
+            samples,
+            settle,
+        }) => bench::http::run(&bench::http::Options {
+            entities,
+            connections,
+            duration: std::time::Duration::from_secs(seconds),
+            samples,
+            settle: std::time::Duration::from_secs(settle),
+        }),
         Command::Bench(BenchCommand::Catalog { entities, samples }) => {
             bench::catalog(entities, samples)
         }
