@@ -144,7 +144,7 @@ fn main() {
     }
     writeln!(
         generated,
-        "/// Every plugin embedded in the binary.\npub const BUNDLED: &[Bundled] = &[\n{bundled}];"
+        "/// Every plugin embedded in the binary: a `static`, so their bytes are\n/// in the binary once, however many crates name it (a `const` is copied\n/// into each).\npub static BUNDLED: &[Bundled] = &[\n{bundled}];"
     )
     .expect("writing to a String cannot fail");
     let calls: String = test_plugins

@@ -82,7 +82,8 @@ fn a_cold_start_serves_at_once_and_the_python_widget_follows_when_compiled() {
     // An empty compile cache: hello-python (a whole Python interpreter)
     // takes seconds to compile; the port opens and pages answer before.
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let config = "[auth]\nguest = true\n\n[[plugins]]\nbundled = \"hello-python\"\ngrant = [\"storage\"]\n";
+    let config =
+        "[auth]\nguest = true\n\n[[plugins]]\nbundled = \"hello-python\"\ngrant = [\"storage\"]\n";
     let file = write_config(data_dir.path(), config);
     let file = file.to_str().expect("utf-8 path").to_owned();
     let server = Server::start_cold(data_dir, &["--config", &file]);

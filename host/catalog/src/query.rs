@@ -601,7 +601,9 @@ mod tests {
         let error = Predicate::from_filter_params(&filters).unwrap_err();
         assert!(error.0.contains("more than 500 terms"), "{error}");
         assert!(
-            error.0.starts_with("Invalid filter (the `filter` parameters)"),
+            error
+                .0
+                .starts_with("Invalid filter (the `filter` parameters)"),
             "the caller sent no query, so the error names its filter: {error}"
         );
         let fine = vec!["kind=component".to_owned(); 249];

@@ -371,7 +371,7 @@ mod tests {
     fn recorded_plugin() -> &'static str {
         demos()
             .expect("demos read")
-            .into_iter()
+            .iter()
             .find(|d| d.spec.upstream.is_some())
             .expect("a bundled plugin has recorded responses")
             .bundled

@@ -182,7 +182,11 @@ impl PluginHost {
     /// A host serving `plugins`, loaded elsewhere (tests, benchmarks);
     /// `failed` lists those that could not be.
     pub fn new(plugins: Vec<LoadedPlugin>, failed: Vec<FailedPlugin>) -> PluginHost {
-        PluginHost::with(None, plugins.into_iter().map(Plugin::ready).collect(), failed)
+        PluginHost::with(
+            None,
+            plugins.into_iter().map(Plugin::ready).collect(),
+            failed,
+        )
     }
 
     /// Checks every entry and serves them at once, compiling them in the
@@ -232,11 +236,7 @@ impl PluginHost {
         host
     }
 
-    fn with(
-        loader: Option<Loader>,
-        plugins: Vec<Plugin>,
-        failed: Vec<FailedPlugin>,
-    ) -> PluginHost {
+    fn with(loader: Option<Loader>, plugins: Vec<Plugin>, failed: Vec<FailedPlugin>) -> PluginHost {
         let starting = plugins.iter().filter(|p| p.is_starting()).count();
         PluginHost {
             inner: Arc::new(Inner {
@@ -289,7 +289,11 @@ impl PluginHost {
         if let Err(error) = spawned {
             // No thread to spare: compile here, as a start always could.
             tracing::warn!("no thread to compile plugins on ({error}); compiling them now");
-            let left: Vec<_> = queue.lock().unwrap_or_else(|p| p.into_inner()).by_ref().collect();
+            let left: Vec<_> = queue
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .by_ref()
+                .collect();
             for (label, plugin) in left {
                 self.finish_starting(label, &plugin);
             }
@@ -328,7 +332,9 @@ impl PluginHost {
                     .push(failed);
             }
         }
-        self.inner.starting.send_modify(|n| *n = n.saturating_sub(1));
+        self.inner
+            .starting
+            .send_modify(|n| *n = n.saturating_sub(1));
     }
 
     /// Changes the set of plugins with `change`, which says whether it

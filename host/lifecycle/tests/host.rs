@@ -202,12 +202,20 @@ async fn a_start_serves_at_once_and_refuses_a_plugin_until_it_is_compiled() {
         .iter()
         .map(|p| p.manifest().id.to_string())
         .collect();
-    assert_eq!(listed, ["hello", "test-premium"], "listed, in order, at once");
+    assert_eq!(
+        listed,
+        ["hello", "test-premium"],
+        "listed, in order, at once"
+    );
     assert!(!host.is_started());
     let hello_now = host.get("hello").expect("listed while it compiles");
     assert!(hello_now.is_starting());
     assert!(
-        hello_now.manifest().slots_of(SlotKind::HomeWidget).next().is_some(),
+        hello_now
+            .manifest()
+            .slots_of(SlotKind::HomeWidget)
+            .next()
+            .is_some(),
         "its slots are known before it is compiled"
     );
     let refusal = host.callable("hello").err().expect("not callable yet");
@@ -228,7 +236,11 @@ async fn a_start_serves_at_once_and_refuses_a_plugin_until_it_is_compiled() {
         .iter()
         .map(|p| p.manifest().id.to_string())
         .collect();
-    assert_eq!(listed, ["hello", "test-premium"], "the configured order stays");
+    assert_eq!(
+        listed,
+        ["hello", "test-premium"],
+        "the configured order stays"
+    );
     assert!(host.failed().is_empty());
 }
 

@@ -8,11 +8,11 @@ use crate::state::PluginState;
 use futures::FutureExt;
 use greenroom_access::Identity;
 use greenroom_broker::{PluginEnv, Session};
-use greenroom_contract::wit_user;
 use greenroom_contract::wit::latest::greenroom::plugin::types::{
     Context, Entity, Outcome, Request, Response, Slot, SlotKind as WitSlotKind,
 };
 use greenroom_contract::wit::latest::greenroom::plugin::view::View;
+use greenroom_contract::wit_user;
 use greenroom_contract::{Artifact, Manifest, SlotDecl, SlotKind};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;

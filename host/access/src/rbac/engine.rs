@@ -7,6 +7,7 @@ use greenroom_model::policy::{
     Condition, Effect, PolicyDocument, RuleName, RuleParams, permission_matches,
 };
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
 
@@ -349,8 +350,8 @@ pub fn decide_with(
         };
     }
     let is_principal = |member: &str| {
-        let member = normalise(member);
-        member == me || user.groups.iter().any(|g| g.eq_ignore_ascii_case(&member))
+        let member = normalised(member);
+        *member == me || user.groups.iter().any(|g| g.eq_ignore_ascii_case(&member))
     };
     let mut allow_all: Option<DecidedBy> = None;
     let mut allow_when: Vec<(DecidedBy, &Condition)> = Vec::new();
@@ -436,6 +437,22 @@ pub fn decide_with(
 }
 
 /// `user:default/jane` from `User:default/Jane` or `user:jane`.
+/// [`normalise`], without copying a reference already in its normal
+/// form (`kind:namespace/name`, lower case), as policies' members are
+/// written: every decision looks at every member of every role.
+fn normalised(reference: &str) -> Cow<'_, str> {
+    let normal = reference.contains(':')
+        && reference.contains('/')
+        && !reference
+            .chars()
+            .any(|c| c.is_uppercase() || c.is_whitespace());
+    if normal {
+        Cow::Borrowed(reference)
+    } else {
+        Cow::Owned(normalise(reference))
+    }
+}
+
 fn normalise(reference: &str) -> String {
     EntityRef::parse(reference, None, "default")
         .map(|r| r.key())
@@ -604,5 +621,28 @@ fn value_matches(found: &Value, want: &str) -> bool {
         Value::Bool(b) => b.to_string() == want.to_lowercase(),
         Value::Number(n) => n.to_string() == want,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod normal_form {
+    use super::{normalise, normalised};
+
+    #[test]
+    fn a_member_is_read_as_its_normal_form_whether_or_not_it_is_copied() {
+        for member in [
+            "user:default/lucas",
+            "user:default/Lucas",
+            "group:team-a",
+            "group:default/team-a",
+            "Group:Default/Team-A",
+            "lucas",
+            " user:default/lucas",
+            "user:default/a/b",
+            "user:ns/ünïcode",
+            "user:ns/ÜNÏCODE",
+        ] {
+            assert_eq!(normalised(member), normalise(member), "{member}");
+        }
     }
 }
