@@ -60,6 +60,25 @@ fn premium() -> PluginEntry {
     )))
 }
 
+/// A host started with hello and the premium test plugin.
+fn hello_and_premium(fixture: &Fixture) -> PluginHost {
+    PluginHost::start(
+        fixture.loader.clone(),
+        vec![
+            ("bundled:hello".into(), Ok(hello())),
+            ("premium".into(), Ok(premium())),
+        ],
+    )
+}
+
+/// The ids of the plugins `host` lists, in order.
+fn ids(host: &PluginHost) -> Vec<String> {
+    host.list()
+        .iter()
+        .map(|p| p.manifest().id.to_string())
+        .collect()
+}
+
 #[tokio::test]
 async fn start_loads_what_it_can_and_says_why_not_for_the_rest() {
     let fixture = fixture();
@@ -82,12 +101,7 @@ async fn start_loads_what_it_can_and_says_why_not_for_the_rest() {
         ],
     );
     host.started().await;
-    let ids: Vec<String> = host
-        .list()
-        .iter()
-        .map(|p| p.manifest().id.to_string())
-        .collect();
-    assert_eq!(ids, ["hello"]);
+    assert_eq!(ids(&host), ["hello"]);
     let failed = host.failed();
     let failed: Vec<(&str, &str)> = failed
         .iter()
@@ -105,13 +119,7 @@ async fn start_loads_what_it_can_and_says_why_not_for_the_rest() {
 #[tokio::test]
 async fn only_the_gate_hands_out_a_callable_plugin() {
     let fixture = fixture();
-    let host = PluginHost::start(
-        fixture.loader.clone(),
-        vec![
-            ("hello".into(), Ok(hello())),
-            ("premium".into(), Ok(premium())),
-        ],
-    );
+    let host = hello_and_premium(&fixture);
     host.started().await;
     assert_eq!(
         host.callable("nobody").err(),
@@ -171,12 +179,7 @@ async fn a_swap_leaves_the_set_a_request_holds_alone() {
     host.load(&premium()).expect("loads");
     assert_eq!(host.list().len(), 2);
     host.remove("hello");
-    let ids: Vec<String> = host
-        .list()
-        .iter()
-        .map(|p| p.manifest().id.to_string())
-        .collect();
-    assert_eq!(ids, ["test-premium"]);
+    assert_eq!(ids(&host), ["test-premium"]);
     assert_eq!(before.len(), 1);
 
     // A host given plugins loaded elsewhere has no loader to load more.
@@ -190,18 +193,8 @@ async fn a_start_serves_at_once_and_refuses_a_plugin_until_it_is_compiled() {
     // An empty compile cache: hello takes a Cranelift compile (a tenth of
     // a second at least), the start returns before it.
     let fixture = fixture();
-    let host = PluginHost::start(
-        fixture.loader.clone(),
-        vec![
-            ("bundled:hello".into(), Ok(hello())),
-            ("premium".into(), Ok(premium())),
-        ],
-    );
-    let listed: Vec<String> = host
-        .list()
-        .iter()
-        .map(|p| p.manifest().id.to_string())
-        .collect();
+    let host = hello_and_premium(&fixture);
+    let listed = ids(&host);
     assert_eq!(
         listed,
         ["hello", "test-premium"],
@@ -231,11 +224,7 @@ async fn a_start_serves_at_once_and_refuses_a_plugin_until_it_is_compiled() {
     assert!(host.is_started());
     assert!(!host.get("hello").expect("loaded").is_starting());
     assert!(host.callable("hello").is_ok());
-    let listed: Vec<String> = host
-        .list()
-        .iter()
-        .map(|p| p.manifest().id.to_string())
-        .collect();
+    let listed = ids(&host);
     assert_eq!(
         listed,
         ["hello", "test-premium"],
