@@ -167,7 +167,8 @@ pub(crate) struct Inner {
     /// started with, so a swap never fails a request in flight.
     plugins: RwLock<Arc<[Plugin]>>,
     failed: RwLock<Vec<FailedPlugin>>,
-    /// How many plugins of the start are still compiling.
+    /// How many listed plugins are still starting: counted from the list
+    /// at every swap, never kept apart from it.
     starting: watch::Sender<usize>,
     /// How new builds are loaded; none for a host given loaded plugins.
     loader: Option<Loader>,
@@ -310,45 +311,52 @@ impl PluginHost {
         match compiled {
             Ok(plugin) => {
                 let plugin = Plugin::ready(plugin);
-                if self.swap(|plugins| {
-                    let slot = plugins.iter_mut().find(|p| p.is_build_of(unbuilt))?;
-                    *slot = plugin.clone();
-                    Some(())
-                }) {
+                if self.swap(
+                    |plugins| match plugins.iter_mut().find(|p| p.is_build_of(unbuilt)) {
+                        Some(slot) => {
+                            *slot = plugin.clone();
+                            true
+                        }
+                        None => false,
+                    },
+                ) {
                     self.schedule(&plugin);
                 }
             }
             Err(error) => {
-                self.swap(|plugins| {
-                    let before = plugins.len();
-                    plugins.retain(|p| !p.is_build_of(unbuilt));
-                    (plugins.len() < before).then_some(())
-                });
+                // Listed as failed before it leaves the list, so nobody
+                // who sees the start finished misses it.
                 let failed = refused(label, &error);
                 self.inner
                     .failed
                     .write()
                     .unwrap_or_else(|p| p.into_inner())
                     .push(failed);
+                self.swap(|plugins| {
+                    let before = plugins.len();
+                    plugins.retain(|p| !p.is_build_of(unbuilt));
+                    plugins.len() < before
+                });
             }
         }
-        self.inner
-            .starting
-            .send_modify(|n| *n = n.saturating_sub(1));
     }
 
     /// Changes the set of plugins with `change`, which says whether it
-    /// changed anything; a request keeps the set it already holds.
-    fn swap(&self, change: impl FnOnce(&mut Vec<Plugin>) -> Option<()>) -> bool {
+    /// changed anything; a request keeps the set it already holds. How many
+    /// are starting is counted from the new set, so a starting plugin
+    /// removed or replaced meanwhile is never waited for.
+    fn swap(&self, change: impl FnOnce(&mut Vec<Plugin>) -> bool) -> bool {
         let mut plugins = self
             .inner
             .plugins
             .write()
             .unwrap_or_else(|p| p.into_inner());
         let mut next: Vec<Plugin> = plugins.to_vec();
-        let changed = change(&mut next).is_some();
+        let changed = change(&mut next);
         if changed {
+            let starting = next.iter().filter(|p| p.is_starting()).count();
             *plugins = next.into();
+            self.inner.starting.send_replace(starting);
         }
         changed
     }
@@ -463,7 +471,7 @@ impl PluginHost {
                 Some(i) => plugins[i] = plugin.clone(),
                 None => plugins.push(plugin.clone()),
             }
-            Some(())
+            true
         });
         self.schedule(&plugin);
         plugin
@@ -474,7 +482,7 @@ impl PluginHost {
     pub fn remove(&self, id: &str) {
         self.swap(|plugins| {
             plugins.retain(|p| p.manifest().id.as_str() != id);
-            Some(())
+            true
         });
         if let Some(scheduler) = self.inner.scheduler.get() {
             scheduler.unschedule(id);
