@@ -230,18 +230,7 @@ fn a_new_plugin_builds_at_once_and_plugin_dev_swaps_in_every_edit() {
             .unwrap_or_default()
     };
     // The port opens while the plugin compiles; it draws once ready.
-    let started = std::time::Instant::now();
-    while reqwest::blocking::get(format!("{base}/readyz"))
-        .ok()
-        .map(|r| r.status().as_u16())
-        != Some(200)
-    {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(180),
-            "plugin dev's plugin never got ready"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    crate::support::wait_until_ready(&base, String::new);
     let first = home(&base);
     assert!(first.contains("team-radar"), "{first}");
     assert!(

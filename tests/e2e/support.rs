@@ -104,16 +104,7 @@ impl Server {
 
     /// Waits until `/readyz` says every configured plugin is compiled.
     pub fn wait_until_ready(&self) {
-        let started = std::time::Instant::now();
-        while self.get("/readyz").status != 200 {
-            assert!(
-                started.elapsed() < START_TIMEOUT,
-                "plugins were not ready within {START_TIMEOUT:?}: {}\nserver log:\n{}",
-                self.get("/readyz").body,
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_until_ready(&self.base, || self.log());
     }
 
     /// As [`Server::start_in`], listening on `listen` (`127.0.0.1:<port>`,
@@ -373,6 +364,22 @@ pub fn notice(page: &str) -> Option<&str> {
     page.split("banner-notice\" role=\"status\">")
         .nth(1)
         .and_then(|rest| rest.split("</div>").next())
+}
+
+/// Waits until the portal at `base` says on `/readyz` that every plugin is
+/// ready; `log` tells what the server said when it does not.
+pub fn wait_until_ready(base: &str, log: impl Fn() -> String) {
+    let started = std::time::Instant::now();
+    let readyz = || client().get(format!("{base}/readyz")).send();
+    while readyz().map(|r| r.status().as_u16()).ok() != Some(200) {
+        assert!(
+            started.elapsed() < START_TIMEOUT,
+            "plugins were not ready within {START_TIMEOUT:?}: {:?}\nserver log:\n{}",
+            readyz().and_then(|r| r.text()),
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// A port of 127.0.0.1 that was free a moment ago.
